@@ -1,0 +1,164 @@
+//! Accounts: members, connections, reviewers, restrictions, and resolving bearer tokens.
+
+use serde::{Deserialize, Serialize};
+
+use super::App;
+use crate::auth;
+use crate::domain::{
+    Member, MemberId, Plan, Principal, Restriction, RestrictionLevel, Reviewer, ReviewerId,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::store::Reader;
+
+const MAX_HANDLE_CHARS: usize = 64;
+const MAX_NAME_CHARS: usize = 128;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewMember {
+    pub handle: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub plan: Plan,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedMember {
+    pub member_id: MemberId,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedReviewer {
+    pub reviewer_id: ReviewerId,
+    pub token: String,
+}
+
+impl App {
+    pub async fn create_member(&self, new: NewMember) -> Result<CreatedMember> {
+        let handle = new.handle.trim().to_lowercase();
+        let handle_ok = !handle.is_empty()
+            && handle.chars().count() <= MAX_HANDLE_CHARS
+            && handle
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !handle_ok {
+            return Err(Error::invalid_field(
+                "handle",
+                "handle must be 1-64 characters of a-z, 0-9, '-', '_' or '.'",
+            )
+            .limit(MAX_HANDLE_CHARS as u64));
+        }
+        let display_name = new.display_name.unwrap_or_else(|| handle.clone());
+        if display_name.chars().count() > MAX_NAME_CHARS {
+            return Err(Error::invalid_field(
+                "display_name",
+                "display_name is longer than 128 characters",
+            )
+            .limit(MAX_NAME_CHARS as u64));
+        }
+        let token = auth::new_token("sgm");
+        let now = self.clock.now();
+        let (member_id, ticket) = self.store.write(|txn| {
+            if self.store.member_by_handle(&handle)?.is_some() {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "handle_taken",
+                    format!("handle {handle:?} is already taken"),
+                )
+                .field("handle"));
+            }
+            let id = txn.next_id()?;
+            txn.put_member(&Member {
+                id,
+                handle: handle.clone(),
+                display_name,
+                plan: new.plan,
+                created_at: now,
+                restriction: None,
+            });
+            txn.put_token(&auth::hash_token(&token), &Principal::Member(id));
+            Ok(id)
+        })?;
+        self.store.durable(ticket).await;
+        Ok(CreatedMember { member_id, token })
+    }
+
+    /// Connects two members (mutual, idempotent).
+    pub async fn connect(&self, a: MemberId, b: MemberId) -> Result<()> {
+        if a == b {
+            return Err(Error::invalid_field(
+                "b",
+                "a member cannot connect to themselves",
+            ));
+        }
+        let (_, ticket) = self.store.write(|txn| {
+            for (field, id) in [("a", a), ("b", b)] {
+                if txn.member(id)?.is_none() {
+                    return Err(
+                        Error::not_found("unknown_member", format!("no member {id}")).field(field),
+                    );
+                }
+            }
+            txn.connect(a, b);
+            Ok(())
+        })?;
+        self.store.durable(ticket).await;
+        Ok(())
+    }
+
+    pub async fn create_reviewer(&self, name: &str) -> Result<CreatedReviewer> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(
+                Error::invalid_field("name", "name must be 1-128 characters")
+                    .limit(MAX_NAME_CHARS as u64),
+            );
+        }
+        let token = auth::new_token("sgr");
+        let now = self.clock.now();
+        let (reviewer_id, ticket) = self.store.write(|txn| {
+            let id = txn.next_id()?;
+            txn.put_reviewer(&Reviewer {
+                id,
+                name: name.to_string(),
+                created_at: now,
+            });
+            txn.put_token(&auth::hash_token(&token), &Principal::Reviewer(id));
+            Ok::<_, Error>(id)
+        })?;
+        self.store.durable(ticket).await;
+        Ok(CreatedReviewer { reviewer_id, token })
+    }
+
+    /// Restricts (or, with `None`, lifts the restriction of) a member.
+    pub async fn set_restriction(
+        &self,
+        member: MemberId,
+        level: Option<RestrictionLevel>,
+        reason: &str,
+    ) -> Result<()> {
+        let now = self.clock.now();
+        let (_, ticket) = self.store.write(|txn| {
+            let mut record = txn
+                .member(member)?
+                .ok_or_else(|| Error::not_found("unknown_member", format!("no member {member}")))?;
+            record.restriction = level.map(|level| Restriction {
+                level,
+                reason: reason.to_string(),
+                since: now,
+            });
+            txn.put_member(&record);
+            Ok::<_, Error>(())
+        })?;
+        self.store.durable(ticket).await;
+        Ok(())
+    }
+
+    /// Who a token belongs to; `None` for an unknown token.
+    pub fn principal(&self, token: &str) -> Result<Option<Principal>> {
+        let principal = self
+            .store
+            .principal_for_token_hash(&auth::hash_token(token))?;
+        Ok(principal)
+    }
+}

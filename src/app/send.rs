@@ -1,0 +1,429 @@
+//! Sending: validate → relationship → engine → store → notify.
+//!
+//! The relationship is read and the message assessed *outside* the write lock (scoring is
+//! the expensive part); inside the lock the relationship is read again and the message
+//! re-assessed only if something changed in between (a block, a spent credit), so the
+//! decision always matches the state it is stored against.
+
+use serde::{Deserialize, Serialize};
+
+use super::App;
+use crate::domain::{
+    Attachment, AttachmentType, Decision, Folder, Format, Member, MemberId, Message, MessageKind,
+    MessageStatus, Millis, RenderedBody, RestrictionLevel, Thread, ThreadId, ThreadView, Verdict,
+};
+use crate::engine::AssessInput;
+use crate::error::{Error, ErrorKind, Result};
+use crate::notify::Event;
+use crate::policy::Relationship;
+use crate::store::{keys, Reader, WriteTxn};
+
+const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
+const MAX_ATTACHMENT_URL_CHARS: usize = 2048;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SendRequest {
+    pub to: MemberId,
+    pub body: String,
+    #[serde(default)]
+    pub format: Format,
+    #[serde(default)]
+    pub kind: MessageKind,
+    #[serde(default)]
+    pub thread_id: Option<ThreadId>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+/// What the sender is told: the stored message and its verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendOutcome {
+    pub message_id: u64,
+    pub thread_id: ThreadId,
+    pub decision: Decision,
+    pub folder: Option<Folder>,
+    pub inmail: bool,
+    pub reasons: Vec<crate::domain::Reason>,
+    pub score: Option<f64>,
+    pub sender_restricted: bool,
+    /// True when this answers a retry of an earlier send with the same idempotency key.
+    pub replayed: bool,
+}
+
+impl SendOutcome {
+    fn of(message: &Message, sender: &Member, replayed: bool) -> SendOutcome {
+        SendOutcome {
+            message_id: message.id,
+            thread_id: message.thread_id,
+            decision: message.verdict.decision,
+            folder: message.verdict.folder(),
+            inmail: message.verdict.inmail,
+            reasons: message.verdict.reasons.clone(),
+            score: message.verdict.score,
+            sender_restricted: sender.restriction.is_some(),
+            replayed,
+        }
+    }
+}
+
+/// The facts a send is decided on, read from the store.
+#[derive(Debug, Clone, PartialEq)]
+struct SendContext {
+    sender: Member,
+    thread: Option<Thread>,
+    relationship: Relationship,
+    /// The InMail credit month to charge, when this send spends a credit.
+    charge_month: Option<u32>,
+}
+
+impl App {
+    pub async fn send(&self, sender: MemberId, request: SendRequest) -> Result<SendOutcome> {
+        let result = self.send_inner(sender, request).await;
+        match &result {
+            Ok(outcome) if !outcome.replayed => {
+                metrics::counter!("sendguard_sends_total", "decision" => outcome.decision.as_str())
+                    .increment(1)
+            }
+            Ok(_) => {}
+            Err(error) => metrics::counter!("sendguard_send_refusals_total", "code" => error.code)
+                .increment(1),
+        }
+        result
+    }
+
+    async fn send_inner(&self, sender: MemberId, request: SendRequest) -> Result<SendOutcome> {
+        self.validate(&request)?;
+        let now = self.clock.now();
+        let rendered = RenderedBody::render(request.format, &request.body);
+
+        if let Some(replay) = self.replay(&self.store, sender, &request)? {
+            return Ok(replay);
+        }
+        let context = self.send_context(&self.store, sender, &request, now)?;
+        let verdict = self.assess(&rendered, &context);
+
+        let ((outcome, message), ticket) = self.store.write(|txn| {
+            if let Some(replay) = self.replay(txn, sender, &request)? {
+                return Ok((replay, None));
+            }
+            let current = self.send_context(txn, sender, &request, now)?;
+            let verdict = if current == context {
+                verdict
+            } else {
+                self.assess(&rendered, &current)
+            };
+            let message = store_send(txn, &current, &request, verdict, now)?;
+            let outcome = SendOutcome::of(&message, &current.sender, false);
+            Ok::<_, Error>((outcome, Some(message)))
+        })?;
+        self.store.durable(ticket).await;
+
+        if let Some(message) = message {
+            if message.status == MessageStatus::Delivered {
+                self.events.publish(
+                    message.to,
+                    Event {
+                        kind: "message.delivered",
+                        data: serde_json::json!({
+                            "message_id": message.id,
+                            "thread_id": message.thread_id,
+                            "from": message.from,
+                            "folder": message.verdict.folder(),
+                            "inmail": message.verdict.inmail,
+                        }),
+                    },
+                );
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn assess(&self, rendered: &RenderedBody, context: &SendContext) -> Verdict {
+        self.engine.assess(&AssessInput {
+            body: rendered,
+            relationship: context.relationship,
+        })
+    }
+
+    fn validate(&self, request: &SendRequest) -> Result<()> {
+        let limit = self.config.max_body_chars;
+        // Unicode scalar values, as the product counts: 28,000 emoji fit, 28,001 letters don't.
+        if request.body.chars().nth(limit).is_some() {
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "too_long",
+                format!("body is longer than {limit} characters"),
+            )
+            .field("body")
+            .limit(limit as u64));
+        }
+        if request.body.trim().is_empty() && request.attachments.is_empty() {
+            return Err(
+                Error::new(ErrorKind::Unprocessable, "empty_body", "body is empty").field("body"),
+            );
+        }
+        if request.attachments.len() > self.config.max_attachments {
+            return Err(Error::invalid_field("attachments", "too many attachments")
+                .limit(self.config.max_attachments as u64));
+        }
+        for (i, attachment) in request.attachments.iter().enumerate() {
+            let AttachmentType::Gif = attachment.kind;
+            let url = attachment.url.as_str();
+            let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+            if !scheme_ok || url.chars().count() > MAX_ATTACHMENT_URL_CHARS {
+                return Err(Error::invalid_field(
+                    &format!("attachments[{i}].url"),
+                    "attachment url must be an http(s) URL of at most 2048 characters",
+                )
+                .limit(MAX_ATTACHMENT_URL_CHARS as u64));
+            }
+        }
+        if let Some(key) = &request.idempotency_key {
+            if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
+                return Err(Error::invalid_field(
+                    "idempotency_key",
+                    "idempotency_key must be 1-128 characters",
+                )
+                .limit(MAX_IDEMPOTENCY_KEY_CHARS as u64));
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored outcome of an earlier send with the same idempotency key, if any.
+    fn replay(
+        &self,
+        reader: &impl Reader,
+        sender: MemberId,
+        request: &SendRequest,
+    ) -> Result<Option<SendOutcome>> {
+        let Some(key) = &request.idempotency_key else {
+            return Ok(None);
+        };
+        let Some(message_id) = reader.idempotent_send(sender, key)? else {
+            return Ok(None);
+        };
+        let message = reader.message(message_id)?;
+        let member = reader.member(sender)?;
+        match (message, member) {
+            (Some(message), Some(member)) => Ok(Some(SendOutcome::of(&message, &member, true))),
+            _ => Ok(None),
+        }
+    }
+
+    fn send_context(
+        &self,
+        reader: &impl Reader,
+        sender_id: MemberId,
+        request: &SendRequest,
+        now: Millis,
+    ) -> Result<SendContext> {
+        let sender = reader
+            .member(sender_id)?
+            .ok_or_else(|| Error::unauthorized("the token's member no longer exists"))?;
+        let to = request.to;
+        if to == sender_id {
+            return Err(Error::invalid_field(
+                "to",
+                "a member cannot message themselves",
+            ));
+        }
+        if reader.member(to)?.is_none() {
+            return Err(
+                Error::not_found("unknown_recipient", format!("no member {to}")).field("to"),
+            );
+        }
+        let thread = match request.thread_id {
+            Some(id) => {
+                let thread = reader
+                    .thread(id)?
+                    .filter(|t| t.has(sender_id))
+                    .ok_or_else(|| {
+                        Error::not_found("thread_not_found", format!("no thread {id}"))
+                            .field("thread_id")
+                    })?;
+                if thread.other(sender_id) != to {
+                    return Err(Error::invalid_field(
+                        "to",
+                        "to must be the other participant of thread_id",
+                    ));
+                }
+                Some(thread)
+            }
+            None => match reader.thread_between(sender_id, to)? {
+                Some(id) => reader.thread(id)?,
+                None => None,
+            },
+        };
+        if reader.blocked(to, sender_id)? {
+            return Err(Error::forbidden(
+                "blocked",
+                "this member cannot be messaged",
+            ));
+        }
+        if reader.blocked(sender_id, to)? {
+            return Err(Error::forbidden(
+                "blocked",
+                "you have blocked this member; unblock them to send",
+            ));
+        }
+        let connected = reader.connected(sender_id, to)?;
+        let recipient_replied = match &thread {
+            Some(thread) => reader
+                .view(to, thread.id)?
+                .is_some_and(|view| view.sent_any),
+            None => false,
+        };
+        if let Some(restriction) = &sender.restriction {
+            let refused = match restriction.level {
+                RestrictionLevel::Full => !connected,
+                RestrictionLevel::NewConversations => !connected && thread.is_none(),
+            };
+            if refused {
+                return Err(Error::forbidden(
+                    "sender_restricted",
+                    "your account is restricted from this conversation; see your appeal options",
+                ));
+            }
+        }
+        let mut charge_month = None;
+        if request.kind == MessageKind::Inmail && !connected {
+            let credits = self.config.inmail_credits(sender.plan);
+            if credits == 0 {
+                return Err(Error::forbidden(
+                    "inmail_not_allowed",
+                    "your plan does not include InMail",
+                )
+                .field("kind"));
+            }
+            let month = keys::month_of(now);
+            if reader.inmail_spent(sender_id, month)? >= credits {
+                return Err(Error::forbidden(
+                    "inmail_quota_exhausted",
+                    format!("all {credits} InMail credits of this month are spent"),
+                )
+                .field("kind")
+                .limit(u64::from(credits)));
+            }
+            charge_month = Some(month);
+        }
+        Ok(SendContext {
+            relationship: Relationship {
+                connected,
+                recipient_replied,
+                inmail: charge_month.is_some(),
+            },
+            sender,
+            thread,
+            charge_month,
+        })
+    }
+}
+
+/// Writes the message, both members' thread views, the InMail charge and the idempotency
+/// record, all in the caller's batch.
+fn store_send(
+    txn: &mut WriteTxn<'_>,
+    context: &SendContext,
+    request: &SendRequest,
+    verdict: Verdict,
+    now: Millis,
+) -> Result<Message> {
+    let sender = context.sender.id;
+    let recipient = request.to;
+    let thread = match &context.thread {
+        Some(thread) => thread.clone(),
+        None => {
+            let thread = Thread {
+                id: txn.next_id()?,
+                members: [sender.min(recipient), sender.max(recipient)],
+                created_at: now,
+            };
+            txn.put_thread(&thread);
+            thread
+        }
+    };
+    let delivered = verdict.decision != Decision::Held;
+    let message = Message {
+        id: txn.next_id()?,
+        thread_id: thread.id,
+        from: sender,
+        to: recipient,
+        body: request.body.clone(),
+        format: request.format,
+        kind: request.kind,
+        attachments: request.attachments.clone(),
+        created_at: now,
+        status: if delivered {
+            MessageStatus::Delivered
+        } else {
+            MessageStatus::Held
+        },
+        verdict,
+        recalled_at: None,
+    };
+    txn.put_message(&message);
+
+    // The sender's own view: their conversation is in their Inbox once they write in it.
+    let previous = txn.view(sender, thread.id)?;
+    let mut view = previous.clone().unwrap_or(ThreadView {
+        thread_id: thread.id,
+        member: sender,
+        other: recipient,
+        placement: Folder::Inbox,
+        archived: false,
+        last_activity: now,
+        last_read: 0,
+        sent_any: false,
+    });
+    view.placement = Folder::Inbox;
+    view.archived = false;
+    view.last_activity = now;
+    view.last_read = message.id;
+    view.sent_any |= delivered;
+    txn.put_view(previous.as_ref(), &view);
+
+    if delivered {
+        deliver_to_recipient(txn, &message, now)?;
+    }
+    if let Some(month) = context.charge_month {
+        if message.verdict.inmail {
+            let spent = txn.inmail_spent(sender, month)?;
+            txn.set_inmail_spent(sender, month, spent + 1);
+        }
+    }
+    if let Some(key) = &request.idempotency_key {
+        txn.put_idempotent_send(sender, key, message.id);
+    }
+    Ok(message)
+}
+
+/// Shows a delivered message to its recipient: the thread lands in (or returns to) the
+/// verdict's folder, or stays in the Inbox once it is there.
+pub(super) fn deliver_to_recipient(
+    txn: &mut WriteTxn<'_>,
+    message: &Message,
+    now: Millis,
+) -> Result<()> {
+    let folder = message.verdict.folder().unwrap_or(Folder::Other);
+    let previous = txn.view(message.to, message.thread_id)?;
+    let mut view = previous.clone().unwrap_or(ThreadView {
+        thread_id: message.thread_id,
+        member: message.to,
+        other: message.from,
+        placement: folder,
+        archived: false,
+        last_activity: now,
+        last_read: 0,
+        sent_any: false,
+    });
+    if view.placement != Folder::Inbox {
+        view.placement = folder;
+    }
+    view.archived = false;
+    view.last_activity = now;
+    txn.put_view(previous.as_ref(), &view);
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! Service configuration: one TOML file, every key optional with a documented default.
+//!
+//! Unknown keys are refused (a typo must not silently fall back to a default), and secrets
+//! come from the environment so the file can be committed. `sendguard.example.toml` lists
+//! every key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::PolicyConfig;
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub messaging: MessagingConfig,
+    pub policy: PolicyConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address; loopback by default because `/metrics` and `/healthz` have no auth.
+    pub addr: SocketAddr,
+    /// Admin bearer token. Prefer the `SENDGUARD_ADMIN_TOKEN` environment variable.
+    pub admin_token: Option<String>,
+    /// Largest request body accepted, in bytes; larger requests get 413 before parsing.
+    /// 28,000 characters JSON-escaped as `\uXXXX` surrogate pairs need up to 336,000 bytes.
+    pub max_request_bytes: usize,
+    /// `text` for humans on a terminal, `json` for log shippers.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Directory of the embedded sled store.
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MessagingConfig {
+    /// Longest body, in Unicode scalar values (the product's limit).
+    pub max_body_chars: usize,
+    /// How long after sending a message its sender may recall it.
+    pub recall_window_secs: u64,
+    /// InMail credits per calendar month (UTC) for each plan.
+    pub inmail_credits_free: u32,
+    pub inmail_credits_premium: u32,
+    /// Most GIF attachments on one message.
+    pub max_attachments: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_token: None,
+            max_request_bytes: 512 * 1024,
+            log_format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+impl Default for MessagingConfig {
+    fn default() -> Self {
+        MessagingConfig {
+            max_body_chars: 28_000,
+            recall_window_secs: 3600,
+            inmail_credits_free: 0,
+            inmail_credits_premium: 15,
+            max_attachments: 10,
+        }
+    }
+}
+
+impl MessagingConfig {
+    pub fn inmail_credits(&self, plan: crate::domain::Plan) -> u32 {
+        match plan {
+            crate::domain::Plan::Free => self.inmail_credits_free,
+            crate::domain::Plan::Premium => self.inmail_credits_premium,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path`, then applies environment overrides; errors name the file and the key.
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
+        let mut config = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Ok(token) = std::env::var("SENDGUARD_ADMIN_TOKEN") {
+            if !token.is_empty() {
+                config.server.admin_token = Some(token);
+            }
+        }
+        config.validate().map_err(|e| match path {
+            Some(path) => anyhow::anyhow!("{}: {e}", path.display()),
+            None => e,
+        })?;
+        Ok(config)
+    }
+
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let config: Config = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but make no sense, naming the key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let m = &self.messaging;
+        if m.max_body_chars == 0 {
+            anyhow::bail!("messaging.max_body_chars must be at least 1");
+        }
+        if self.server.max_request_bytes < m.max_body_chars {
+            anyhow::bail!(
+                "server.max_request_bytes ({}) must be at least messaging.max_body_chars ({})",
+                self.server.max_request_bytes,
+                m.max_body_chars
+            );
+        }
+        if let Some(token) = &self.server.admin_token {
+            if token.len() < 16 {
+                anyhow::bail!("server.admin_token must be at least 16 characters");
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::parse("[messaging]\nrecal_window_secs = 5\n").unwrap_err();
+        assert!(err.to_string().contains("recal_window_secs"), "{err}");
+    }
+
+    #[test]
+    fn nonsense_value_is_named() {
+        let config = Config::parse("[messaging]\nmax_body_chars = 0\n").unwrap();
+        let err = config.validate().unwrap_err();
+        assert!(
+            err.to_string().contains("messaging.max_body_chars"),
+            "{err}"
+        );
+    }
+}

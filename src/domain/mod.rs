@@ -1,0 +1,225 @@
+//! The product's vocabulary: members, threads, messages, folders and the verdict.
+//!
+//! Plain data with serde derives, shared by every stage; no I/O and no policy lives here,
+//! so the store, the engine and the HTTP layer all speak the same types.
+
+pub mod body;
+pub mod verdict;
+
+use serde::{Deserialize, Serialize};
+
+pub use body::{Link, RenderedBody};
+pub use verdict::{Decision, Reason, Sanction, Verdict};
+
+/// Member, thread and message ids: `u64`s handed out by the store, never reused.
+pub type MemberId = u64;
+pub type ThreadId = u64;
+pub type MessageId = u64;
+pub type ReviewerId = u64;
+
+/// Milliseconds since the Unix epoch (UTC). Every time in the system is an input in this unit.
+pub type Millis = i64;
+
+/// A member's subscription plan; it decides whether InMail may be sent and how many a month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    Free,
+    Premium,
+}
+
+/// How far a restricted member is held back, lifted only by a reviewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestrictionLevel {
+    /// No new conversations with non-connections; replies in existing threads still go.
+    NewConversations,
+    /// Only existing connections can be messaged.
+    Full,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Restriction {
+    pub level: RestrictionLevel,
+    pub reason: String,
+    pub since: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: MemberId,
+    pub handle: String,
+    pub display_name: String,
+    pub plan: Plan,
+    /// Account creation time: young accounts get lower limits.
+    pub created_at: Millis,
+    #[serde(default)]
+    pub restriction: Option<Restriction>,
+}
+
+/// The three roles a bearer token can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", content = "id", rename_all = "snake_case")]
+pub enum Principal {
+    Member(MemberId),
+    Reviewer(ReviewerId),
+    Admin,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reviewer {
+    pub id: ReviewerId,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+/// A conversation between exactly two members; one per pair, like the product's threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thread {
+    pub id: ThreadId,
+    /// The two participants, lower id first.
+    pub members: [MemberId; 2],
+    pub created_at: Millis,
+}
+
+impl Thread {
+    pub fn has(&self, member: MemberId) -> bool {
+        self.members.contains(&member)
+    }
+
+    /// The participant that is not `member`.
+    pub fn other(&self, member: MemberId) -> MemberId {
+        if self.members[0] == member {
+            self.members[1]
+        } else {
+            self.members[0]
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    #[default]
+    Text,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    #[default]
+    Message,
+    Inmail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttachmentType {
+    Gif,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    #[serde(rename = "type")]
+    pub kind: AttachmentType,
+    pub url: String,
+}
+
+/// Where a message stands in its life; only `Delivered` messages are shown to the recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Delivered,
+    Held,
+    Recalled,
+    Removed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub thread_id: ThreadId,
+    pub from: MemberId,
+    pub to: MemberId,
+    /// The body exactly as sent (markdown source for markdown messages), kept for display.
+    pub body: String,
+    pub format: Format,
+    pub kind: MessageKind,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    pub created_at: Millis,
+    pub status: MessageStatus,
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub recalled_at: Option<Millis>,
+}
+
+impl Message {
+    /// Whether `viewer` (a participant) sees this message in the thread.
+    pub fn visible_to(&self, viewer: MemberId) -> bool {
+        match self.status {
+            MessageStatus::Delivered => true,
+            MessageStatus::Held => viewer == self.from,
+            MessageStatus::Recalled | MessageStatus::Removed => false,
+        }
+    }
+}
+
+/// A member's folders. Archived is a flag on top of Inbox/Other so unarchive restores the place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Folder {
+    Inbox,
+    Other,
+    Archived,
+}
+
+impl Folder {
+    pub fn parse(name: &str) -> Option<Folder> {
+        match name {
+            "inbox" => Some(Folder::Inbox),
+            "other" => Some(Folder::Other),
+            "archived" => Some(Folder::Archived),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Folder::Inbox => "inbox",
+            Folder::Other => "other",
+            Folder::Archived => "archived",
+        }
+    }
+}
+
+/// One member's place for a thread: which folder it sits in, and how far they have read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadView {
+    pub thread_id: ThreadId,
+    pub member: MemberId,
+    pub other: MemberId,
+    /// Inbox or Other; `archived` hides it from both into Archived.
+    pub placement: Folder,
+    pub archived: bool,
+    /// Time of the newest message this member can see; orders the folder listing.
+    pub last_activity: Millis,
+    /// Highest message id this member has read.
+    pub last_read: MessageId,
+    /// This member has had a message delivered in the thread: they take part in it, so
+    /// the other side's messages land in their Inbox.
+    #[serde(default)]
+    pub sent_any: bool,
+}
+
+impl ThreadView {
+    /// The folder the thread is listed in right now.
+    pub fn listed_in(&self) -> Folder {
+        if self.archived {
+            Folder::Archived
+        } else {
+            self.placement
+        }
+    }
+}

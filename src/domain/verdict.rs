@@ -1,0 +1,80 @@
+//! The verdict: what the pipeline decided about one message, and why.
+//!
+//! Reasons travel with every verdict so a reviewer, an appealing member and a developer all
+//! see the same facts the decision rested on.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Folder, RestrictionLevel};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Inbox,
+    Other,
+    Held,
+}
+
+impl Decision {
+    /// The recipient folder a delivered message lands in; `None` while held.
+    pub fn folder(self) -> Option<Folder> {
+        match self {
+            Decision::Inbox => Some(Folder::Inbox),
+            Decision::Other => Some(Folder::Other),
+            Decision::Held => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Inbox => "inbox",
+            Decision::Other => "other",
+            Decision::Held => "held",
+        }
+    }
+}
+
+/// One fact the decision relied on: `source` names the stage (relationship, rule, classifier,
+/// limit, policy), `id` the rule or signal, `detail` a human sentence without message text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    pub source: String,
+    pub id: String,
+    pub detail: String,
+}
+
+impl Reason {
+    pub fn new(source: &str, id: &str, detail: impl Into<String>) -> Reason {
+        Reason {
+            source: source.to_string(),
+            id: id.to_string(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// A consequence for the sender that comes with a verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sanction {
+    pub restrict: RestrictionLevel,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// Whether the message was sent as (and charged as) an InMail.
+    pub inmail: bool,
+    pub reasons: Vec<Reason>,
+    /// Classifier spam probability, when a classifier ran.
+    pub score: Option<f64>,
+    pub sanction: Option<Sanction>,
+    /// True when no human took part in the decision.
+    pub automated: bool,
+}
+
+impl Verdict {
+    pub fn folder(&self) -> Option<Folder> {
+        self.decision.folder()
+    }
+}

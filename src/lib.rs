@@ -1,0 +1,24 @@
+//! sendguard: moderation and spam detection for a professional network's private messages.
+//!
+//! Data flow (see `docs/ARCHITECTURE.md`): a request is authenticated and validated by
+//! [`server`], the [`app`] reads the relationship from the [`store`], the [`engine`] scores
+//! the message and [`policy::decide`] turns the signals into a [`domain::Verdict`], which the
+//! store applies durably before [`notify`] tells the recipient.
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod engine;
+pub mod error;
+pub mod notify;
+pub mod policy;
+pub mod seed;
+pub mod server;
+pub mod store;
+
+pub use app::App;
+pub use engine::Engine;
+pub use error::{Error, ErrorKind};
+pub use store::Store;

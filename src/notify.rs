@@ -1,0 +1,47 @@
+//! Notifications to members: an in-process hub that the `/v1/events` stream subscribes to.
+//!
+//! A member with no open stream has no channel, so publishing to them costs one map lookup.
+//! Events carry ids and folders, never message text.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::domain::MemberId;
+
+/// Events buffered per member stream before a slow reader starts missing some.
+const STREAM_BUFFER: usize = 256;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    /// `message.delivered`, `message.recalled`, ...
+    pub kind: &'static str,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Default)]
+pub struct EventHub {
+    channels: Mutex<HashMap<MemberId, broadcast::Sender<Event>>>,
+}
+
+impl EventHub {
+    pub fn subscribe(&self, member: MemberId) -> broadcast::Receiver<Event> {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        channels
+            .entry(member)
+            .or_insert_with(|| broadcast::channel(STREAM_BUFFER).0)
+            .subscribe()
+    }
+
+    pub fn publish(&self, member: MemberId, event: Event) {
+        let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = channels.get(&member) {
+            if sender.send(event).is_err() {
+                // Every stream of this member has closed.
+                channels.remove(&member);
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Admin routes: members, connections, reviewers, restrictions.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+
+use super::error::ApiError;
+use super::extract::{path_id, AdminCaller, JsonBody};
+use super::AppState;
+use crate::app::NewMember;
+use crate::domain::{MemberId, RestrictionLevel};
+
+pub async fn create_member(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    JsonBody(new): JsonBody<NewMember>,
+) -> Result<impl IntoResponse, ApiError> {
+    let created = state.app.create_member(new).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Deserialize)]
+pub struct Connection {
+    a: MemberId,
+    b: MemberId,
+}
+
+pub async fn connect(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    JsonBody(pair): JsonBody<Connection>,
+) -> Result<StatusCode, ApiError> {
+    state.app.connect(pair.a, pair.b).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct NewReviewer {
+    name: String,
+}
+
+pub async fn create_reviewer(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    JsonBody(new): JsonBody<NewReviewer>,
+) -> Result<impl IntoResponse, ApiError> {
+    let created = state.app.create_reviewer(&new.name).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Deserialize)]
+pub struct RestrictionRequest {
+    level: RestrictionLevel,
+    reason: String,
+}
+
+pub async fn restrict(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    member: Result<Path<u64>, PathRejection>,
+    JsonBody(request): JsonBody<RestrictionRequest>,
+) -> Result<StatusCode, ApiError> {
+    let member = path_id(member, "unknown_member")?;
+    state
+        .app
+        .set_restriction(member, Some(request.level), &request.reason)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn lift(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    member: Result<Path<u64>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let member = path_id(member, "unknown_member")?;
+    state
+        .app
+        .set_restriction(member, None, "lifted by admin")
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,225 @@
+//! Request extractors that fail with the API's JSON errors instead of axum's plain text:
+//! bearer-token callers by role, size-limited JSON bodies with the offending field named,
+//! and ids in paths.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
+use axum::http::{header, request::Parts};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::auth;
+use crate::domain::{MemberId, Principal, ReviewerId};
+use crate::error::{Error, ErrorKind};
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| Error::unauthorized("missing Authorization: Bearer token"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| Error::unauthorized("malformed Authorization header"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| Error::unauthorized("Authorization must be 'Bearer <token>'"))?;
+    Ok(token.trim())
+}
+
+fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let token = bearer(parts)?;
+    if let Some(admin) = &state.admin_token_hash {
+        if auth::same_hash(admin, &auth::hash_token(token)) {
+            return Ok(Principal::Admin);
+        }
+    }
+    state
+        .app
+        .principal(token)?
+        .ok_or_else(|| ApiError(Error::unauthorized("unknown token")))
+}
+
+fn wrong_role(needed: &str) -> ApiError {
+    ApiError(Error::unauthorized(format!(
+        "this route needs a {needed} token"
+    )))
+}
+
+/// A member acting as itself.
+pub struct MemberCaller(pub MemberId);
+
+impl<S> FromRequestParts<S> for MemberCaller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match principal(parts, &AppState::from_ref(state))? {
+            Principal::Member(id) => Ok(MemberCaller(id)),
+            _ => Err(wrong_role("member")),
+        }
+    }
+}
+
+pub struct AdminCaller;
+
+impl<S> FromRequestParts<S> for AdminCaller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        if state.admin_token_hash.is_none() {
+            return Err(ApiError(Error::unauthorized(
+                "the admin API is disabled: set SENDGUARD_ADMIN_TOKEN or server.admin_token",
+            )));
+        }
+        match principal(parts, &state)? {
+            Principal::Admin => Ok(AdminCaller),
+            _ => Err(wrong_role("admin")),
+        }
+    }
+}
+
+pub struct ReviewerCaller(pub ReviewerId);
+
+impl<S> FromRequestParts<S> for ReviewerCaller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match principal(parts, &AppState::from_ref(state))? {
+            Principal::Reviewer(id) => Ok(ReviewerCaller(id)),
+            _ => Err(wrong_role("reviewer")),
+        }
+    }
+}
+
+/// A JSON body, read up to the configured size (413 beyond it, before any parsing) and
+/// deserialized with the path of the offending field in the error.
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let limit = AppState::from_ref(state).max_request_bytes;
+        let too_large = || {
+            ApiError(
+                Error::new(
+                    ErrorKind::PayloadTooLarge,
+                    "payload_too_large",
+                    format!("request body is larger than {limit} bytes"),
+                )
+                .limit(limit as u64),
+            )
+        };
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        // Hopelessly large bodies are refused unread; modestly large ones are drained so the
+        // client reads the 413 rather than a reset.
+        if declared.is_some_and(|len| len > limit.saturating_mul(DRAIN_FACTOR) as u64) {
+            return Err(too_large());
+        }
+        let bytes = read_limited(request.into_body(), limit)
+            .await?
+            .ok_or_else(too_large)?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// How much of an oversized body is read and discarded before answering 413, so the
+/// client, still writing, gets the answer instead of a reset connection ("lingering close").
+const DRAIN_FACTOR: usize = 4;
+
+/// Reads at most `limit` bytes of `body`; `None` when it is longer.
+async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Option<Vec<u8>>, ApiError> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            ApiError(Error::new(
+                ErrorKind::Invalid,
+                "invalid_json",
+                "could not read the request body",
+            ))
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen <= limit {
+            bytes.extend_from_slice(&data);
+        } else if seen > limit.saturating_mul(DRAIN_FACTOR) {
+            break;
+        }
+    }
+    Ok((seen <= limit).then_some(bytes))
+}
+
+/// Deserializes `bytes`, telling syntax errors (`invalid_json`) from wrong or missing fields
+/// (`invalid_field`, naming the field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        ApiError(match inner.classify() {
+            serde_json::error::Category::Data => {
+                let field = if path == "." || path.is_empty() {
+                    missing_field_name(&inner.to_string()).unwrap_or_else(|| "body".into())
+                } else {
+                    path
+                };
+                Error::invalid_field(&field, format!("{field}: {inner}"))
+            }
+            _ => Error::new(
+                ErrorKind::Invalid,
+                "invalid_json",
+                format!("malformed JSON: {inner}"),
+            ),
+        })
+    })?;
+    deserializer.end().map_err(|error| {
+        ApiError(Error::new(
+            ErrorKind::Invalid,
+            "invalid_json",
+            format!("malformed JSON: {error}"),
+        ))
+    })?;
+    Ok(value)
+}
+
+/// serde reports a missing field at the parent's path; the name is in the message.
+fn missing_field_name(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+/// An id from the path; anything that is not one is simply not found.
+pub fn path_id(
+    path: Result<Path<u64>, PathRejection>,
+    code: &'static str,
+) -> Result<u64, ApiError> {
+    path.map(|Path(id)| id)
+        .map_err(|_| ApiError(Error::not_found(code, "no such resource")))
+}

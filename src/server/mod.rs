@@ -1,0 +1,166 @@
+//! The HTTP service: axum on tokio.
+//!
+//! Routes are declared here, in one table, and handled in one file per audience (admin,
+//! member, events, operations). Handlers only translate HTTP to [`App`] calls and back; all
+//! decisions live below them.
+
+mod admin;
+pub mod error;
+mod events;
+pub mod extract;
+mod member;
+mod ops;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::auth;
+use crate::clock::SystemClock;
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind};
+use crate::store::Store;
+use error::ApiError;
+
+/// How long shutdown waits for in-flight requests before giving up on them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Arc<App>,
+    pub admin_token_hash: Option<[u8; 32]>,
+    pub max_request_bytes: usize,
+    pub metrics: Option<PrometheusHandle>,
+    /// Flips to true when shutdown starts, ending long-lived event streams.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/admin/members", post(admin::create_member))
+        .route(
+            "/v1/admin/members/{member_id}/restriction",
+            post(admin::restrict).delete(admin::lift),
+        )
+        .route("/v1/admin/connections", post(admin::connect))
+        .route("/v1/admin/reviewers", post(admin::create_reviewer))
+        .route("/v1/messages", post(member::send))
+        .route("/v1/messages/{message_id}", delete(member::recall))
+        .route("/v1/folders/{folder}", get(member::list_folder))
+        .route("/v1/threads/{thread_id}", get(member::read_thread))
+        .route("/v1/threads/{thread_id}/archive", post(member::archive))
+        .route("/v1/threads/{thread_id}/unarchive", post(member::unarchive))
+        .route("/v1/blocks", post(member::block))
+        .route("/v1/blocks/{member_id}", delete(member::unblock))
+        .route("/v1/search", get(member::search))
+        .route("/v1/events", get(events::stream))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError(Error::not_found("not_found", "no such route"))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError(Error::new(
+        ErrorKind::Invalid,
+        "method_not_allowed",
+        "this route does not take that method",
+    ))
+}
+
+/// Opens the store, loads the engine, binds, prints the address, and serves until
+/// SIGINT/SIGTERM; then drains in-flight requests and flushes the store.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.store.data_dir)?;
+    let engine = Engine::new(config.policy.clone());
+    let app = Arc::new(App::new(
+        store.clone(),
+        engine,
+        config.messaging.clone(),
+        Arc::new(SystemClock),
+    ));
+    let metrics = install_metrics();
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let state = AppState {
+        app,
+        admin_token_hash: config.server.admin_token.as_deref().map(auth::hash_token),
+        max_request_bytes: config.server.max_request_bytes,
+        metrics,
+        shutdown: shutdown_rx.clone(),
+    };
+    if state.admin_token_hash.is_none() {
+        tracing::warn!("no admin token configured: the admin API is disabled");
+    }
+    let listener = tokio::net::TcpListener::bind(config.server.addr).await?;
+    let addr = listener.local_addr()?;
+    // Tests and scripts read this line to learn the port when started on :0.
+    println!("sendguard listening on http://{addr}");
+    tracing::info!(%addr, data = %config.store.data_dir.display(), "serving");
+
+    let mut drained = shutdown_rx.clone();
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested: draining in-flight requests");
+        let _ = shutdown_tx.send(true);
+    });
+    let serving = tokio::spawn(async move { server.await });
+    // Once shutdown starts, in-flight requests get a bounded grace period.
+    let _ = drained.wait_for(|&stopping| stopping).await;
+    match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
+        Ok(result) => result??,
+        Err(_) => tracing::warn!("requests still running after the grace period; stopping"),
+    }
+    store.flush()?;
+    tracing::info!("store flushed; bye");
+    Ok(())
+}
+
+fn install_metrics() -> Option<PrometheusHandle> {
+    match PrometheusBuilder::new().install_recorder() {
+        Ok(handle) => {
+            let upkeep = handle.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    tick.tick().await;
+                    upkeep.run_upkeep();
+                }
+            });
+            Some(handle)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "metrics recorder not installed");
+            None
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,139 @@
+//! The store's key layout, in one place.
+//!
+//! Everything lives in sled's default tree so that one send is one atomic batch. Keys are a
+//! short ASCII tag, then big-endian binary fields, so prefix scans walk a member's or a
+//! thread's records in id order. Values are JSON (tolerant of added fields, readable when
+//! debugging), except the empty markers of index keys.
+//!
+//! | key | value |
+//! |---|---|
+//! | `meta/schema` | schema version, u32 BE |
+//! | `mem/` member | `Member` |
+//! | `hdl/` handle bytes | member id, u64 BE |
+//! | `tok/` sha256(token) | `Principal` |
+//! | `rev/` reviewer | `Reviewer` |
+//! | `con/` a b | empty (stored both ways: a→b and b→a) |
+//! | `blk/` blocker blocked | empty |
+//! | `pair/` low high | thread id |
+//! | `thr/` thread | `Thread` |
+//! | `msg/` message | `Message` |
+//! | `tmsg/` thread message | empty: a thread's messages in send order |
+//! | `view/` member thread | `ThreadView` |
+//! | `fld/` member folder !activity thread | empty: folder listing, newest first |
+//! | `inm/` member yyyymm | InMail credits spent that month, u32 BE |
+//! | `idem/` member key bytes | message id of the send that used this idempotency key |
+
+use crate::domain::{Folder, Millis};
+
+pub const SCHEMA: &[u8] = b"meta/schema";
+
+pub const MEMBER: &[u8] = b"mem/";
+pub const HANDLE: &[u8] = b"hdl/";
+pub const TOKEN: &[u8] = b"tok/";
+pub const REVIEWER: &[u8] = b"rev/";
+pub const CONNECTION: &[u8] = b"con/";
+pub const BLOCK: &[u8] = b"blk/";
+pub const PAIR: &[u8] = b"pair/";
+pub const THREAD: &[u8] = b"thr/";
+pub const MESSAGE: &[u8] = b"msg/";
+pub const THREAD_MESSAGES: &[u8] = b"tmsg/";
+pub const VIEW: &[u8] = b"view/";
+pub const FOLDER: &[u8] = b"fld/";
+pub const INMAIL: &[u8] = b"inm/";
+pub const IDEMPOTENCY: &[u8] = b"idem/";
+
+/// `tag` followed by each id as 8 big-endian bytes.
+pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(tag.len() + 8 * ids.len());
+    key.extend_from_slice(tag);
+    for id in ids {
+        key.extend_from_slice(&id.to_be_bytes());
+    }
+    key
+}
+
+pub fn with_bytes(tag: &[u8], bytes: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(tag.len() + bytes.len());
+    key.extend_from_slice(tag);
+    key.extend_from_slice(bytes);
+    key
+}
+
+pub fn folder_byte(folder: Folder) -> u8 {
+    match folder {
+        Folder::Inbox => 0,
+        Folder::Other => 1,
+        Folder::Archived => 2,
+    }
+}
+
+/// Prefix of one member's listing of one folder.
+pub fn folder_prefix(member: u64, folder: Folder) -> Vec<u8> {
+    let mut key = ids(FOLDER, &[member]);
+    key.push(folder_byte(folder));
+    key
+}
+
+/// Position within a folder listing: newest activity first, then thread id.
+pub fn folder_position(last_activity: Millis, thread: u64) -> [u8; 16] {
+    let mut position = [0u8; 16];
+    let inverted = u64::MAX - last_activity.max(0) as u64;
+    position[..8].copy_from_slice(&inverted.to_be_bytes());
+    position[8..].copy_from_slice(&thread.to_be_bytes());
+    position
+}
+
+pub fn folder_entry(member: u64, folder: Folder, last_activity: Millis, thread: u64) -> Vec<u8> {
+    let mut key = folder_prefix(member, folder);
+    key.extend_from_slice(&folder_position(last_activity, thread));
+    key
+}
+
+/// Reads the big-endian u64 at `offset` of a key (the layout above guarantees the length).
+pub fn u64_at(key: &[u8], offset: usize) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&key[offset..offset + 8]);
+    u64::from_be_bytes(bytes)
+}
+
+/// Month bucket for InMail credits, e.g. 202611.
+pub fn month_of(time: Millis) -> u32 {
+    let days = time.div_euclid(86_400_000);
+    let (year, month, _) = civil_from_days(days);
+    (year as u32) * 100 + month
+}
+
+/// Gregorian date from days since 1970-01-01 (Howard Hinnant's well-known algorithm).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_follow_the_calendar() {
+        assert_eq!(month_of(0), 197001);
+        // 2026-11-30T23:59:59.999Z and the next millisecond.
+        assert_eq!(month_of(1_796_083_199_999), 202611);
+        assert_eq!(month_of(1_796_083_200_000), 202612);
+        // 2024-02-29 (leap day).
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+
+    #[test]
+    fn newer_activity_sorts_first() {
+        assert!(folder_position(2_000, 1) < folder_position(1_000, 1));
+        assert!(folder_position(1_000, 1) < folder_position(1_000, 2));
+    }
+}

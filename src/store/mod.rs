@@ -1,0 +1,527 @@
+//! The store: sled, embedded, owned by this module alone.
+//!
+//! Reads go straight to sled. Writes go through [`Store::write`]: one closure under the
+//! store's write lock builds a batch (reading its own pending writes), the batch is applied
+//! atomically, and the caller gets a [`Ticket`] to await durability with
+//! [`Store::durable`]. The key layout is documented in [`keys`].
+
+mod group_commit;
+pub mod keys;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::domain::{
+    Folder, Member, MemberId, Message, MessageId, Principal, Reviewer, Thread, ThreadId, ThreadView,
+};
+use group_commit::GroupCommit;
+pub use group_commit::Ticket;
+
+/// The layout version this build reads and writes; see [`keys`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store I/O: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("store record {key} is corrupt: {source}")]
+    Corrupt {
+        key: String,
+        source: serde_json::Error,
+    },
+    #[error(
+        "store at {path} has schema version {found}; this build reads version {SCHEMA_VERSION}"
+    )]
+    Schema { path: String, found: u32 },
+    #[error("store at {path} is in use by another process (is a server running on it?)")]
+    Locked { path: String },
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Typed reads, shared by the store itself and by a write in progress.
+pub trait Reader {
+    fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
+
+    fn json<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
+        match self.raw(key)? {
+            None => Ok(None),
+            Some(bytes) => decode(key, &bytes).map(Some),
+        }
+    }
+
+    fn contains(&self, key: &[u8]) -> StoreResult<bool> {
+        Ok(self.raw(key)?.is_some())
+    }
+
+    fn member(&self, id: MemberId) -> StoreResult<Option<Member>> {
+        self.json(&keys::ids(keys::MEMBER, &[id]))
+    }
+
+    fn thread(&self, id: ThreadId) -> StoreResult<Option<Thread>> {
+        self.json(&keys::ids(keys::THREAD, &[id]))
+    }
+
+    fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
+        self.json(&keys::ids(keys::MESSAGE, &[id]))
+    }
+
+    fn view(&self, member: MemberId, thread: ThreadId) -> StoreResult<Option<ThreadView>> {
+        self.json(&keys::ids(keys::VIEW, &[member, thread]))
+    }
+
+    fn connected(&self, a: MemberId, b: MemberId) -> StoreResult<bool> {
+        self.contains(&keys::ids(keys::CONNECTION, &[a, b]))
+    }
+
+    fn blocked(&self, blocker: MemberId, blocked: MemberId) -> StoreResult<bool> {
+        self.contains(&keys::ids(keys::BLOCK, &[blocker, blocked]))
+    }
+
+    /// Either member has blocked the other.
+    fn blocked_either_way(&self, a: MemberId, b: MemberId) -> StoreResult<bool> {
+        Ok(self.blocked(a, b)? || self.blocked(b, a)?)
+    }
+
+    fn thread_between(&self, a: MemberId, b: MemberId) -> StoreResult<Option<ThreadId>> {
+        let key = keys::ids(keys::PAIR, &[a.min(b), a.max(b)]);
+        Ok(self.raw(&key)?.map(|v| keys::u64_at(&v, 0)))
+    }
+
+    fn idempotent_send(&self, member: MemberId, key: &str) -> StoreResult<Option<MessageId>> {
+        let mut record = keys::ids(keys::IDEMPOTENCY, &[member]);
+        record.extend_from_slice(key.as_bytes());
+        Ok(self.raw(&record)?.map(|v| keys::u64_at(&v, 0)))
+    }
+
+    fn inmail_spent(&self, member: MemberId, month: u32) -> StoreResult<u32> {
+        let mut key = keys::ids(keys::INMAIL, &[member]);
+        key.extend_from_slice(&month.to_be_bytes());
+        Ok(self.raw(&key)?.map_or(0, |v| {
+            let mut bytes = [0u8; 4];
+            bytes.copy_from_slice(&v[..4]);
+            u32::from_be_bytes(bytes)
+        }))
+    }
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        source,
+    })
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("domain types always serialize")
+}
+
+struct Inner {
+    db: sled::Db,
+    writer: Mutex<()>,
+    commits: Arc<GroupCommit>,
+    flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.commits.stop();
+        if let Some(flusher) = self
+            .flusher
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            let _ = flusher.join();
+        }
+        if let Err(error) = self.db.flush() {
+            tracing::error!(%error, "final store flush failed");
+        }
+    }
+}
+
+/// A handle to the store; clones share one database.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`, checking the schema version.
+    pub fn open(dir: &Path) -> StoreResult<Store> {
+        let path = dir.display().to_string();
+        let db = sled::Config::new()
+            .path(dir)
+            .open()
+            .map_err(|error| match error {
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    StoreError::Locked { path: path.clone() }
+                }
+                sled::Error::Io(ref io) if io.to_string().contains("lock") => {
+                    StoreError::Locked { path: path.clone() }
+                }
+                other => StoreError::Sled(other),
+            })?;
+        match db.get(keys::SCHEMA)? {
+            Some(version) => {
+                let found = u32::from_be_bytes(version.as_ref().try_into().unwrap_or([0; 4]));
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::Schema { path, found });
+                }
+            }
+            None => {
+                db.insert(keys::SCHEMA, &SCHEMA_VERSION.to_be_bytes())?;
+                db.flush()?;
+            }
+        }
+        let (commits, flusher) = GroupCommit::start(db.clone());
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                writer: Mutex::new(()),
+                commits,
+                flusher: Mutex::new(Some(flusher)),
+            }),
+        })
+    }
+
+    /// Runs `build` under the write lock and applies what it wrote as one atomic batch.
+    /// Nothing is written when `build` fails.
+    pub fn write<T, E>(
+        &self,
+        build: impl FnOnce(&mut WriteTxn<'_>) -> Result<T, E>,
+    ) -> Result<(T, Ticket), E>
+    where
+        E: From<StoreError>,
+    {
+        let guard = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut txn = WriteTxn {
+            store: self,
+            pending: BTreeMap::new(),
+            _guard: guard,
+        };
+        let value = build(&mut txn)?;
+        let mut batch = sled::Batch::default();
+        for (key, value) in std::mem::take(&mut txn.pending) {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        self.inner.db.apply_batch(batch).map_err(StoreError::from)?;
+        let ticket = self.inner.commits.applied();
+        drop(txn);
+        Ok((value, ticket))
+    }
+
+    /// Resolves when the write behind `ticket` is durable (group commit).
+    pub async fn durable(&self, ticket: Ticket) {
+        self.inner.commits.wait(ticket).await
+    }
+
+    /// Flushes everything now (shutdown, CLI commands).
+    pub fn flush(&self) -> StoreResult<()> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    pub fn flush_count(&self) -> u64 {
+        self.inner.commits.flush_count()
+    }
+
+    pub fn size_on_disk(&self) -> u64 {
+        self.inner.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// A fresh, never reused id.
+    pub fn next_id(&self) -> StoreResult<u64> {
+        Ok(self.inner.db.generate_id()? + 1)
+    }
+
+    pub fn principal_for_token_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<Principal>> {
+        self.json(&keys::with_bytes(keys::TOKEN, hash))
+    }
+
+    pub fn member_by_handle(&self, handle: &str) -> StoreResult<Option<MemberId>> {
+        let key = keys::with_bytes(keys::HANDLE, handle.as_bytes());
+        Ok(self.raw(&key)?.map(|v| keys::u64_at(&v, 0)))
+    }
+
+    pub fn reviewer(&self, id: u64) -> StoreResult<Option<Reviewer>> {
+        self.json(&keys::ids(keys::REVIEWER, &[id]))
+    }
+
+    /// One page of a member's folder listing, newest first, starting after `after`.
+    pub fn folder_page(
+        &self,
+        member: MemberId,
+        folder: Folder,
+        after: Option<[u8; 16]>,
+        limit: usize,
+    ) -> StoreResult<Vec<(ThreadView, [u8; 16])>> {
+        let prefix = keys::folder_prefix(member, folder);
+        let mut start = prefix.clone();
+        if let Some(position) = after {
+            start.extend_from_slice(&position);
+            start.push(0); // strictly after the cursor
+        }
+        let mut page = Vec::with_capacity(limit);
+        for entry in self.inner.db.range(start..) {
+            let (key, _) = entry?;
+            if !key.starts_with(&prefix) || page.len() == limit {
+                break;
+            }
+            let mut position = [0u8; 16];
+            position.copy_from_slice(&key[prefix.len()..prefix.len() + 16]);
+            let thread = keys::u64_at(&key, prefix.len() + 8);
+            if let Some(view) = self.view(member, thread)? {
+                page.push((view, position));
+            }
+        }
+        Ok(page)
+    }
+
+    /// A thread's messages in send order, newest last.
+    pub fn thread_messages(&self, thread: ThreadId) -> StoreResult<Vec<Message>> {
+        let mut messages = Vec::new();
+        for id in self.thread_message_ids(thread, false) {
+            if let Some(message) = self.message(id?)? {
+                messages.push(message);
+            }
+        }
+        Ok(messages)
+    }
+
+    /// A thread's message ids, oldest first or (with `newest_first`) newest first.
+    pub fn thread_message_ids(
+        &self,
+        thread: ThreadId,
+        newest_first: bool,
+    ) -> Box<dyn Iterator<Item = StoreResult<MessageId>> + '_> {
+        let prefix = keys::ids(keys::THREAD_MESSAGES, &[thread]);
+        let offset = prefix.len();
+        let scan = self.inner.db.scan_prefix(prefix);
+        let to_id = move |entry: sled::Result<(sled::IVec, sled::IVec)>| {
+            entry
+                .map(|(key, _)| keys::u64_at(&key, offset))
+                .map_err(StoreError::from)
+        };
+        if newest_first {
+            Box::new(scan.rev().map(to_id))
+        } else {
+            Box::new(scan.map(to_id))
+        }
+    }
+
+    /// Every thread view of one member (any folder), in thread id order.
+    pub fn views_of(&self, member: MemberId) -> impl Iterator<Item = StoreResult<ThreadView>> + '_ {
+        let prefix = keys::ids(keys::VIEW, &[member]);
+        self.inner.db.scan_prefix(&prefix).map(move |entry| {
+            let (key, value) = entry?;
+            decode(&key, &value)
+        })
+    }
+
+    /// How many records carry `tag`; for tests and reports of small stores.
+    pub fn count(&self, tag: &[u8]) -> usize {
+        self.inner.db.scan_prefix(tag).count()
+    }
+}
+
+impl Reader for Store {
+    fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.inner.db.get(key)?.map(|v| v.to_vec()))
+    }
+}
+
+/// A write in progress: reads see its own pending writes; applied atomically at the end.
+pub struct WriteTxn<'a> {
+    store: &'a Store,
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl Reader for WriteTxn<'_> {
+    fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        match self.pending.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.store.raw(key),
+        }
+    }
+}
+
+impl WriteTxn<'_> {
+    pub fn next_id(&self) -> StoreResult<u64> {
+        self.store.next_id()
+    }
+
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.pending.insert(key, Some(value));
+    }
+
+    fn delete(&mut self, key: Vec<u8>) {
+        self.pending.insert(key, None);
+    }
+
+    pub fn put_member(&mut self, member: &Member) {
+        self.put(keys::ids(keys::MEMBER, &[member.id]), encode(member));
+        self.put(
+            keys::with_bytes(keys::HANDLE, member.handle.as_bytes()),
+            member.id.to_be_bytes().to_vec(),
+        );
+    }
+
+    pub fn put_token(&mut self, hash: &[u8; 32], principal: &Principal) {
+        self.put(keys::with_bytes(keys::TOKEN, hash), encode(principal));
+    }
+
+    pub fn put_reviewer(&mut self, reviewer: &Reviewer) {
+        self.put(keys::ids(keys::REVIEWER, &[reviewer.id]), encode(reviewer));
+    }
+
+    pub fn connect(&mut self, a: MemberId, b: MemberId) {
+        self.put(keys::ids(keys::CONNECTION, &[a, b]), Vec::new());
+        self.put(keys::ids(keys::CONNECTION, &[b, a]), Vec::new());
+    }
+
+    pub fn set_block(&mut self, blocker: MemberId, blocked: MemberId, on: bool) {
+        let key = keys::ids(keys::BLOCK, &[blocker, blocked]);
+        if on {
+            self.put(key, Vec::new());
+        } else {
+            self.delete(key);
+        }
+    }
+
+    pub fn put_thread(&mut self, thread: &Thread) {
+        let [low, high] = thread.members;
+        self.put(keys::ids(keys::THREAD, &[thread.id]), encode(thread));
+        self.put(
+            keys::ids(keys::PAIR, &[low, high]),
+            thread.id.to_be_bytes().to_vec(),
+        );
+    }
+
+    /// Stores a message (new or changed) and indexes it under its thread.
+    pub fn put_message(&mut self, message: &Message) {
+        self.put(keys::ids(keys::MESSAGE, &[message.id]), encode(message));
+        self.put(
+            keys::ids(keys::THREAD_MESSAGES, &[message.thread_id, message.id]),
+            Vec::new(),
+        );
+    }
+
+    /// Stores a thread view and moves its folder-listing entry from where `previous` had it.
+    pub fn put_view(&mut self, previous: Option<&ThreadView>, view: &ThreadView) {
+        if let Some(previous) = previous {
+            self.delete(keys::folder_entry(
+                previous.member,
+                previous.listed_in(),
+                previous.last_activity,
+                previous.thread_id,
+            ));
+        }
+        self.put(
+            keys::folder_entry(
+                view.member,
+                view.listed_in(),
+                view.last_activity,
+                view.thread_id,
+            ),
+            Vec::new(),
+        );
+        self.put(
+            keys::ids(keys::VIEW, &[view.member, view.thread_id]),
+            encode(view),
+        );
+    }
+
+    pub fn put_idempotent_send(&mut self, member: MemberId, key: &str, message: MessageId) {
+        let mut record = keys::ids(keys::IDEMPOTENCY, &[member]);
+        record.extend_from_slice(key.as_bytes());
+        self.put(record, message.to_be_bytes().to_vec());
+    }
+
+    pub fn set_inmail_spent(&mut self, member: MemberId, month: u32, spent: u32) {
+        let mut key = keys::ids(keys::INMAIL, &[member]);
+        key.extend_from_slice(&month.to_be_bytes());
+        self.put(key, spent.to_be_bytes().to_vec());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Plan;
+
+    fn member(id: u64, handle: &str) -> Member {
+        Member {
+            id,
+            handle: handle.into(),
+            display_name: handle.into(),
+            plan: Plan::Free,
+            created_at: 0,
+            restriction: None,
+        }
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let result: Result<((), Ticket), StoreError> = store.write(|txn| {
+            txn.put_member(&member(1, "ada"));
+            Err(StoreError::Locked { path: "x".into() })
+        });
+        assert!(result.is_err());
+        assert_eq!(store.member(1).unwrap(), None);
+    }
+
+    #[test]
+    fn a_write_reads_its_own_pending_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (seen, _) = store
+            .write::<_, StoreError>(|txn| {
+                txn.put_member(&member(7, "grace"));
+                Ok(txn.member(7)?.map(|m| m.handle))
+            })
+            .unwrap();
+        assert_eq!(seen.as_deref(), Some("grace"));
+        assert_eq!(store.member_by_handle("grace").unwrap(), Some(7));
+    }
+
+    #[test]
+    fn reopening_keeps_durable_writes_and_checks_the_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let (_, ticket) = store
+                .write::<_, StoreError>(|txn| {
+                    txn.put_member(&member(3, "linus"));
+                    Ok(())
+                })
+                .unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(store.durable(ticket));
+            assert!(store.flush_count() >= 1);
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.member(3).unwrap().unwrap().handle, "linus");
+        drop(store);
+
+        let db = sled::open(dir.path()).unwrap();
+        db.insert(keys::SCHEMA, &99u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+        drop(db);
+        let error = Store::open(dir.path()).err().unwrap();
+        assert!(error.to_string().contains("schema version 99"), "{error}");
+    }
+}

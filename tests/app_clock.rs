@@ -1,0 +1,102 @@
+//! Time-dependent rules of the library API on a manual clock: the recall window and the
+//! InMail credit month, tested exactly and without sleeps.
+
+use std::sync::Arc;
+
+use sendguard::app::{NewMember, SendRequest};
+use sendguard::clock::ManualClock;
+use sendguard::config::MessagingConfig;
+use sendguard::domain::{MessageKind, Plan};
+use sendguard::{App, Engine, Store};
+
+/// 2026-11-30T23:00:00Z: an hour before the month turns.
+const NOV_30_2300: i64 = 1_796_079_600_000;
+
+fn app(dir: &std::path::Path, clock: Arc<ManualClock>) -> App {
+    let config = MessagingConfig {
+        recall_window_secs: 60,
+        inmail_credits_premium: 1,
+        ..MessagingConfig::default()
+    };
+    App::new(Store::open(dir).unwrap(), Engine::default(), config, clock)
+}
+
+async fn member(app: &App, handle: &str, plan: Plan) -> u64 {
+    app.create_member(NewMember {
+        handle: handle.into(),
+        display_name: None,
+        plan,
+    })
+    .await
+    .unwrap()
+    .member_id
+}
+
+fn message(to: u64, kind: MessageKind) -> SendRequest {
+    SendRequest {
+        to,
+        body: "hello".into(),
+        format: Default::default(),
+        kind,
+        thread_id: None,
+        attachments: Vec::new(),
+        idempotency_key: None,
+    }
+}
+
+#[tokio::test]
+async fn recall_is_allowed_up_to_the_window_and_refused_one_millisecond_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(NOV_30_2300));
+    let app = app(dir.path(), Arc::clone(&clock));
+    let alice = member(&app, "alice", Plan::Free).await;
+    let bob = member(&app, "bob", Plan::Free).await;
+
+    let first = app
+        .send(alice, message(bob, MessageKind::Message))
+        .await
+        .unwrap();
+    let second = app
+        .send(alice, message(bob, MessageKind::Message))
+        .await
+        .unwrap();
+    clock.advance_ms(60_000);
+    app.recall(alice, first.message_id).await.unwrap();
+    clock.advance_ms(1);
+    let error = app.recall(alice, second.message_id).await.unwrap_err();
+    assert_eq!(error.code, "recall_window_expired");
+    assert_eq!(error.limit, Some(60));
+}
+
+#[tokio::test]
+async fn inmail_credits_renew_when_the_calendar_month_turns() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(NOV_30_2300));
+    let app = app(dir.path(), Arc::clone(&clock));
+    let recruiter = member(&app, "recruiter", Plan::Premium).await;
+    let a = member(&app, "a", Plan::Free).await;
+    let b = member(&app, "b", Plan::Free).await;
+
+    let sent = app
+        .send(recruiter, message(a, MessageKind::Inmail))
+        .await
+        .unwrap();
+    assert!(sent.inmail);
+    let error = app
+        .send(recruiter, message(b, MessageKind::Inmail))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, "inmail_quota_exhausted");
+    clock.advance_ms(3_600_000 - 1); // 23:59:59.999, still November
+    let error = app
+        .send(recruiter, message(b, MessageKind::Inmail))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code, "inmail_quota_exhausted");
+    clock.advance_ms(1); // December
+    let sent = app
+        .send(recruiter, message(b, MessageKind::Inmail))
+        .await
+        .unwrap();
+    assert!(sent.inmail);
+}

@@ -1,0 +1,273 @@
+//! Every refusal of the send path and the auth layer, over real HTTP: status, code, field
+//! and limit as `API.md` promises, and nothing stored by a refused request.
+
+mod common;
+
+use common::{error_of, Server, ADMIN_TOKEN};
+use serde_json::json;
+
+#[tokio::test]
+async fn body_length_is_counted_in_unicode_scalar_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, alice) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+
+    let emoji = "😀".repeat(28_000); // 112,000 bytes, 28,000 characters
+    let (status, body) = server.send(&alice, bob, &emoji).await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = server.send(&alice, bob, &"a".repeat(28_001)).await;
+    let error = error_of(status, &body, 422, "too_long");
+    assert_eq!(error["limit"], 28_000);
+    assert_eq!(error["field"], "body");
+    let (status, _) = server.send(&alice, bob, &"a".repeat(28_000)).await;
+    assert_eq!(status, 201);
+
+    for empty in ["", "   \n\t "] {
+        let (status, body) = server.send(&alice, bob, empty).await;
+        assert_eq!(error_of(status, &body, 422, "empty_body")["field"], "body");
+    }
+    let thread = server.folder(&bob_token, "other").await[0];
+    assert_eq!(
+        server.thread_messages(&bob_token, thread).await.len(),
+        2,
+        "refused sends store nothing"
+    );
+}
+
+#[tokio::test]
+async fn recipients_threads_and_relationships_are_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let (carol, carol_token) = server.member("carol", "free").await;
+
+    let (status, body) = server.send(&alice_token, 999_999_999, "hello?").await;
+    assert_eq!(
+        error_of(status, &body, 404, "unknown_recipient")["field"],
+        "to"
+    );
+    let (status, body) = server.send(&alice_token, alice, "note to self").await;
+    assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "to");
+
+    let (_, sent) = server.send(&alice_token, bob, "private to bob").await;
+    let thread = sent["thread_id"].as_u64().unwrap();
+    // Another member's thread does not exist for carol: not 403, so nothing leaks.
+    let (status, body) = server
+        .get(&format!("/v1/threads/{thread}"), &carol_token)
+        .await;
+    error_of(status, &body, 404, "thread_not_found");
+    let (status, body) = server
+        .post(
+            &format!("/v1/threads/{thread}/archive"),
+            &carol_token,
+            json!({}),
+        )
+        .await;
+    error_of(status, &body, 404, "thread_not_found");
+    let (status, body) = server
+        .post(
+            "/v1/messages",
+            &carol_token,
+            json!({"to": bob, "body": "sneaking in", "thread_id": thread}),
+        )
+        .await;
+    error_of(status, &body, 404, "thread_not_found");
+    let (status, body) = server
+        .post(
+            "/v1/messages",
+            &bob_token,
+            json!({"to": carol, "body": "wrong pairing", "thread_id": thread}),
+        )
+        .await;
+    assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "to");
+    let (status, body) = server.get("/v1/threads/not-a-number", &bob_token).await;
+    error_of(status, &body, 404, "thread_not_found");
+
+    // Restriction: only connections may still be messaged.
+    server.connect(alice, carol).await;
+    let (status, _) = server
+        .post(
+            &format!("/v1/admin/members/{alice}/restriction"),
+            ADMIN_TOKEN,
+            json!({"level": "full", "reason": "test"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = server.send(&alice_token, bob, "still here").await;
+    error_of(status, &body, 403, "sender_restricted");
+    let (status, sent) = server.send(&alice_token, carol, "hi colleague").await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["sender_restricted"], true);
+    let (status, _) = server
+        .delete(
+            &format!("/v1/admin/members/{alice}/restriction"),
+            ADMIN_TOKEN,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = server.send(&alice_token, bob, "restriction lifted").await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_json_errors_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, alice) = server.member("alice", "free").await;
+    let (bob, _) = server.member("bob", "free").await;
+    let raw = |body: &'static str| {
+        server
+            .client
+            .post(server.url("/v1/messages"))
+            .bearer_auth(&alice)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    for broken in [
+        "{\"to\": 2, \"body\": \"x\"",
+        "not json",
+        "{\"to\": 2, \"body\": \"x\"} trailing",
+    ] {
+        let response = raw(broken).await.unwrap();
+        let status = response.status().as_u16();
+        let body: serde_json::Value = response.json().await.unwrap();
+        error_of(status, &body, 400, "invalid_json");
+    }
+    let cases = [
+        (json!({"to": "bob", "body": "x"}), "to"),
+        (json!({"to": bob, "body": 5}), "body"),
+        (json!({"body": "x"}), "to"),
+        (json!({"to": bob}), "body"),
+        (json!({"to": bob, "body": "x", "format": "html"}), "format"),
+        (json!({"to": bob, "body": "x", "kind": "sponsored"}), "kind"),
+        (
+            json!({"to": bob, "body": "x", "attachments": [{"type": "video", "url": "https://x"}]}),
+            "attachments[0].type",
+        ),
+        (
+            json!({"to": bob, "body": "x", "attachments": [{"type": "gif", "url": "javascript:alert(1)"}]}),
+            "attachments[0].url",
+        ),
+    ];
+    for (request, field) in cases {
+        let (status, body) = server.post("/v1/messages", &alice, request.clone()).await;
+        let error = error_of(status, &body, 400, "invalid_field");
+        assert_eq!(error["field"], field, "{request} -> {body}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_requests_are_refused_before_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, alice) = server.member("alice", "free").await;
+    let huge = format!("{{\"to\": 2, \"body\": \"{}\"}}", "a".repeat(600 * 1024));
+    let response = server
+        .client
+        .post(server.url("/v1/messages"))
+        .bearer_auth(&alice)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    let error = error_of(status, &body, 413, "payload_too_large");
+    assert_eq!(error["limit"], 512 * 1024);
+
+    // Chunked, with no Content-Length to check up front.
+    let chunks =
+        futures_util::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![b' '; 64 * 1024])));
+    let response = server
+        .client
+        .post(server.url("/v1/messages"))
+        .bearer_auth(&alice)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 413);
+}
+
+#[tokio::test]
+async fn tokens_are_checked_and_roles_kept_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (bob, member_token) = server.member("bob", "free").await;
+    let send = json!({"to": bob, "body": "hi"});
+
+    let (status, body) = server
+        .request(reqwest::Method::POST, "/v1/messages", None, Some(&send))
+        .await;
+    error_of(status, &body, 401, "unauthorized");
+    let (status, body) = server
+        .post("/v1/messages", "sgm_forged", send.clone())
+        .await;
+    error_of(status, &body, 401, "unauthorized");
+    let (status, body) = server
+        .post(
+            "/v1/admin/members",
+            &member_token,
+            json!({"handle": "x", "plan": "free"}),
+        )
+        .await;
+    error_of(status, &body, 401, "unauthorized");
+    let (status, body) = server.post("/v1/messages", ADMIN_TOKEN, send).await;
+    error_of(status, &body, 401, "unauthorized");
+
+    let (status, body) = server
+        .post(
+            "/v1/admin/members",
+            ADMIN_TOKEN,
+            json!({"handle": "bob", "plan": "free"}),
+        )
+        .await;
+    assert_eq!(
+        error_of(status, &body, 409, "handle_taken")["field"],
+        "handle"
+    );
+    let (status, body) = server
+        .post(
+            "/v1/admin/members",
+            ADMIN_TOKEN,
+            json!({"handle": "x y", "plan": "free"}),
+        )
+        .await;
+    assert_eq!(
+        error_of(status, &body, 400, "invalid_field")["field"],
+        "handle"
+    );
+    let (status, body) = server
+        .post(
+            "/v1/admin/members",
+            ADMIN_TOKEN,
+            json!({"handle": "z", "plan": "gold"}),
+        )
+        .await;
+    assert_eq!(
+        error_of(status, &body, 400, "invalid_field")["field"],
+        "plan"
+    );
+    let (status, body) = server
+        .post(
+            "/v1/admin/connections",
+            ADMIN_TOKEN,
+            json!({"a": bob, "b": 424242}),
+        )
+        .await;
+    assert_eq!(error_of(status, &body, 404, "unknown_member")["field"], "b");
+    let (status, body) = server
+        .post("/v1/admin/reviewers", ADMIN_TOKEN, json!({"name": "Rita"}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let reviewer = body["token"].as_str().unwrap().to_string();
+    let (status, body) = server.get("/v1/folders/inbox", &reviewer).await;
+    error_of(status, &body, 401, "unauthorized");
+
+    let (status, body) = server.get("/v1/no/such/route", &member_token).await;
+    error_of(status, &body, 404, "not_found");
+}

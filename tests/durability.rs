@@ -1,0 +1,87 @@
+//! Acknowledged means durable: SIGKILL right after a burst of acknowledged sends loses
+//! none of them, and SIGTERM drains and exits 0.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use common::Server;
+
+/// Sends `per_sender` messages from each of `senders` concurrently; returns acknowledged
+/// (message id, thread id, recipient token).
+async fn burst(server: &Arc<Server>, senders: usize, per_sender: usize) -> Vec<(u64, u64, String)> {
+    let (recipient, recipient_token) = server.member("inbox-owner", "free").await;
+    let mut tasks = Vec::new();
+    for s in 0..senders {
+        let (_, token) = server.member(&format!("sender{s}"), "free").await;
+        let server = Arc::clone(server);
+        let recipient_token = recipient_token.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 0..per_sender {
+                let (status, body) = server
+                    .send(&token, recipient, &format!("burst {s}/{i}"))
+                    .await;
+                assert_eq!(status, 201, "{body}");
+                acked.push((
+                    body["message_id"].as_u64().unwrap(),
+                    body["thread_id"].as_u64().unwrap(),
+                    recipient_token.clone(),
+                ));
+            }
+            acked
+        }));
+    }
+    let mut acked = Vec::new();
+    for task in tasks {
+        acked.extend(task.await.unwrap());
+    }
+    acked
+}
+
+async fn assert_all_present(server: &Server, acked: &[(u64, u64, String)]) {
+    let threads: HashSet<u64> = acked.iter().map(|(_, thread, _)| *thread).collect();
+    let token = &acked[0].2;
+    let mut stored = HashSet::new();
+    for thread in threads {
+        stored.extend(server.thread_messages(token, thread).await);
+    }
+    for (message, _, _) in acked {
+        assert!(
+            stored.contains(message),
+            "acknowledged message {message} lost"
+        );
+    }
+    assert_eq!(
+        stored.len(),
+        acked.len(),
+        "no message appears twice or unasked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_after_acknowledged_sends_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Arc::new(Server::start(&data, None));
+    let acked = burst(&server, 16, 25).await;
+    assert_eq!(acked.len(), 400);
+    Arc::try_unwrap(server).ok().unwrap().kill();
+
+    let server = Server::start(&data, None);
+    assert_all_present(&server, &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_drains_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Arc::new(Server::start(&data, None));
+    let acked = burst(&server, 4, 10).await;
+    let status = Arc::try_unwrap(server).ok().unwrap().terminate();
+    assert!(status.success(), "exit status {status:?}");
+
+    let server = Server::start(&data, None);
+    assert_all_present(&server, &acked).await;
+}
