@@ -18,6 +18,25 @@ pub struct Config {
     pub store: StoreConfig,
     pub messaging: MessagingConfig,
     pub policy: PolicyConfig,
+    pub review: ReviewConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// How long a reviewer's claim on a queue item lasts before another reviewer may take it.
+    pub claim_ttl_secs: u64,
+    /// Shortest justification accepted for reading a held message's content.
+    pub min_justification_chars: usize,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig {
+            claim_ttl_secs: 900,
+            min_justification_chars: 10,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,6 +162,7 @@ impl Config {
                 m.max_body_chars
             );
         }
+        self.policy.validate().map_err(|e| anyhow::anyhow!(e))?;
         if let Some(token) = &self.server.admin_token {
             if token.len() < 16 {
                 anyhow::bail!("server.admin_token must be at least 16 characters");

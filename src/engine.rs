@@ -28,6 +28,7 @@ impl Engine {
     pub fn assess(&self, input: &AssessInput<'_>) -> Verdict {
         let signals = Signals {
             relationship: input.relationship,
+            ..Signals::default()
         };
         policy::decide(&signals, &self.policy)
     }

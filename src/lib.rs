@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod dates;
 pub mod domain;
 pub mod engine;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod policy;
 pub mod seed;
 pub mod server;
 pub mod store;
+pub mod tsv;
 
 pub use app::App;
 pub use engine::Engine;

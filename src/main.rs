@@ -76,7 +76,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let app = App::new(
                 store,
                 Engine::default(),
-                Config::default().messaging,
+                &Config::default(),
                 Arc::new(SystemClock),
             );
             let demo = runtime.block_on(sendguard::seed::seed_demo(&app))?;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sendguard::app::{NewMember, SendRequest};
 use sendguard::clock::ManualClock;
-use sendguard::config::MessagingConfig;
+use sendguard::config::{Config, MessagingConfig};
 use sendguard::domain::{MessageKind, Plan};
 use sendguard::{App, Engine, Store};
 
@@ -13,12 +13,15 @@ use sendguard::{App, Engine, Store};
 const NOV_30_2300: i64 = 1_796_079_600_000;
 
 fn app(dir: &std::path::Path, clock: Arc<ManualClock>) -> App {
-    let config = MessagingConfig {
-        recall_window_secs: 60,
-        inmail_credits_premium: 1,
-        ..MessagingConfig::default()
+    let config = Config {
+        messaging: MessagingConfig {
+            recall_window_secs: 60,
+            inmail_credits_premium: 1,
+            ..MessagingConfig::default()
+        },
+        ..Config::default()
     };
-    App::new(Store::open(dir).unwrap(), Engine::default(), config, clock)
+    App::new(Store::open(dir).unwrap(), Engine::default(), &config, clock)
 }
 
 async fn member(app: &App, handle: &str, plan: Plan) -> u64 {

@@ -146,6 +146,7 @@ impl App {
                 level,
                 reason: reason.to_string(),
                 since: now,
+                automated: false,
             });
             txn.put_member(&record);
             Ok::<_, Error>(())
@@ -160,5 +161,32 @@ impl App {
             .store
             .principal_for_token_hash(&auth::hash_token(token))?;
         Ok(principal)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedService {
+    pub service_id: u64,
+    pub token: String,
+}
+
+impl App {
+    /// A token for another service of the platform, allowed to call `/v1/assess`.
+    pub async fn create_service(&self, name: &str) -> Result<CreatedService> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+            return Err(
+                Error::invalid_field("name", "name must be 1-128 characters")
+                    .limit(MAX_NAME_CHARS as u64),
+            );
+        }
+        let token = auth::new_token("sgs");
+        let (service_id, ticket) = self.store.write(|txn| {
+            let id = txn.next_id()?;
+            txn.put_token(&auth::hash_token(&token), &Principal::Service(id));
+            Ok::<_, Error>(id)
+        })?;
+        self.store.durable(ticket).await;
+        Ok(CreatedService { service_id, token })
     }
 }

@@ -49,7 +49,7 @@ pub struct MessageView {
 }
 
 impl MessageView {
-    fn of(message: &Message) -> MessageView {
+    pub(super) fn of(message: &Message) -> MessageView {
         MessageView {
             message_id: message.id,
             from: message.from,

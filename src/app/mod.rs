@@ -5,45 +5,53 @@
 //! directly. One file per concern: accounts, sending, folders, recall, blocks, search.
 
 mod accounts;
+mod appeals;
+mod assess;
 mod blocks;
 mod folders;
+mod labels;
 mod recall;
+mod recipient_signals;
+mod review;
+mod sanctions;
 mod search;
 mod send;
+mod statements;
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::MessagingConfig;
+use crate::config::{Config, MessagingConfig, ReviewConfig};
 use crate::engine::Engine;
 use crate::notify::EventHub;
 use crate::store::Store;
 
-pub use accounts::{CreatedMember, CreatedReviewer, NewMember};
+pub use accounts::{CreatedMember, CreatedReviewer, CreatedService, NewMember};
+pub use appeals::{AppealDecisionRequest, AppealRequest, CreatedAppeal};
+pub use assess::AssessRequest;
 pub use folders::{FolderPage, MessageView, ThreadPage, ThreadSummary};
+pub use review::{DecisionRequest, ItemView, QueueEntry};
 pub use search::SearchHit;
 pub use send::{SendOutcome, SendRequest};
+pub use statements::Statement;
 
 pub struct App {
     pub store: Store,
     pub engine: Arc<Engine>,
     pub events: EventHub,
     pub config: MessagingConfig,
+    pub review: ReviewConfig,
     pub clock: Arc<dyn Clock>,
 }
 
 impl App {
-    pub fn new(
-        store: Store,
-        engine: Engine,
-        config: MessagingConfig,
-        clock: Arc<dyn Clock>,
-    ) -> App {
+    pub fn new(store: Store, engine: Engine, config: &Config, clock: Arc<dyn Clock>) -> App {
         App {
             store,
             engine: Arc::new(engine),
             events: EventHub::default(),
-            config,
+            config: config.messaging.clone(),
+            review: config.review.clone(),
             clock,
         }
     }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::App;
+use crate::domain::ReviewOrigin;
 use crate::domain::{
     Attachment, AttachmentType, Decision, Folder, Format, Member, MemberId, Message, MessageKind,
     MessageStatus, Millis, RenderedBody, RestrictionLevel, Thread, ThreadId, ThreadView, Verdict,
@@ -102,7 +103,7 @@ impl App {
             return Ok(replay);
         }
         let context = self.send_context(&self.store, sender, &request, now)?;
-        let verdict = self.assess(&rendered, &context);
+        let verdict = self.assess_send(&rendered, &context);
 
         let ((outcome, message), ticket) = self.store.write(|txn| {
             if let Some(replay) = self.replay(txn, sender, &request)? {
@@ -112,7 +113,7 @@ impl App {
             let verdict = if current == context {
                 verdict
             } else {
-                self.assess(&rendered, &current)
+                self.assess_send(&rendered, &current)
             };
             let message = store_send(txn, &current, &request, verdict, now)?;
             let outcome = SendOutcome::of(&message, &current.sender, false);
@@ -140,7 +141,7 @@ impl App {
         Ok(outcome)
     }
 
-    fn assess(&self, rendered: &RenderedBody, context: &SendContext) -> Verdict {
+    fn assess_send(&self, rendered: &RenderedBody, context: &SendContext) -> Verdict {
         self.engine.assess(&AssessInput {
             body: rendered,
             relationship: context.relationship,
@@ -148,22 +149,7 @@ impl App {
     }
 
     fn validate(&self, request: &SendRequest) -> Result<()> {
-        let limit = self.config.max_body_chars;
-        // Unicode scalar values, as the product counts: 28,000 emoji fit, 28,001 letters don't.
-        if request.body.chars().nth(limit).is_some() {
-            return Err(Error::new(
-                ErrorKind::Unprocessable,
-                "too_long",
-                format!("body is longer than {limit} characters"),
-            )
-            .field("body")
-            .limit(limit as u64));
-        }
-        if request.body.trim().is_empty() && request.attachments.is_empty() {
-            return Err(
-                Error::new(ErrorKind::Unprocessable, "empty_body", "body is empty").field("body"),
-            );
-        }
+        self.validate_body(&request.body, !request.attachments.is_empty())?;
         if request.attachments.len() > self.config.max_attachments {
             return Err(Error::invalid_field("attachments", "too many attachments")
                 .limit(self.config.max_attachments as u64));
@@ -188,6 +174,27 @@ impl App {
                 )
                 .limit(MAX_IDEMPOTENCY_KEY_CHARS as u64));
             }
+        }
+        Ok(())
+    }
+
+    /// The product's body rules, shared by sending and assessing.
+    pub(super) fn validate_body(&self, body: &str, has_attachments: bool) -> Result<()> {
+        let limit = self.config.max_body_chars;
+        // Unicode scalar values, as the product counts: 28,000 emoji fit, 28,001 letters don't.
+        if body.chars().nth(limit).is_some() {
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "too_long",
+                format!("body is longer than {limit} characters"),
+            )
+            .field("body")
+            .limit(limit as u64));
+        }
+        if body.trim().is_empty() && !has_attachments {
+            return Err(
+                Error::new(ErrorKind::Unprocessable, "empty_body", "body is empty").field("body"),
+            );
         }
         Ok(())
     }
@@ -386,7 +393,11 @@ fn store_send(
     txn.put_view(previous.as_ref(), &view);
 
     if delivered {
-        deliver_to_recipient(txn, &message, now)?;
+        let folder = message.verdict.folder().unwrap_or(message.verdict.route);
+        deliver_to_recipient(txn, &message, folder, now)?;
+    } else {
+        super::review::enqueue(txn, &message, ReviewOrigin::Held, None, now)?;
+        txn.note_sender_hold(sender, message.id);
     }
     if let Some(month) = context.charge_month {
         if message.verdict.inmail {
@@ -405,9 +416,9 @@ fn store_send(
 pub(super) fn deliver_to_recipient(
     txn: &mut WriteTxn<'_>,
     message: &Message,
+    folder: Folder,
     now: Millis,
 ) -> Result<()> {
-    let folder = message.verdict.folder().unwrap_or(Folder::Other);
     let previous = txn.view(message.to, message.thread_id)?;
     let mut view = previous.clone().unwrap_or(ThreadView {
         thread_id: message.thread_id,

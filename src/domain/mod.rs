@@ -4,11 +4,16 @@
 //! so the store, the engine and the HTTP layer all speak the same types.
 
 pub mod body;
+pub mod review;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};
 
 pub use body::{Link, RenderedBody};
+pub use review::{
+    Actor, Appeal, AppealOutcome, AppealTarget, AuditEntry, Claim, Label, LabelRecord, LabelSource,
+    ReviewAction, ReviewDecision, ReviewItem, ReviewOrigin,
+};
 pub use verdict::{Decision, Reason, Sanction, Verdict};
 
 /// Member, thread and message ids: `u64`s handed out by the store, never reused.
@@ -43,6 +48,9 @@ pub struct Restriction {
     pub level: RestrictionLevel,
     pub reason: String,
     pub since: Millis,
+    /// Set by the pipeline rather than a person.
+    #[serde(default)]
+    pub automated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +71,8 @@ pub struct Member {
 pub enum Principal {
     Member(MemberId),
     Reviewer(ReviewerId),
+    /// Another service of the platform that may call `/v1/assess`.
+    Service(u64),
     Admin,
 }
 

@@ -63,6 +63,8 @@ pub struct Sanction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     pub decision: Decision,
+    /// Where the relationship alone would put the message: a released hold goes here.
+    pub route: Folder,
     /// Whether the message was sent as (and charged as) an InMail.
     pub inmail: bool,
     pub reasons: Vec<Reason>,

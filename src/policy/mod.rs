@@ -3,10 +3,15 @@
 //! Every stage before it (relationship, rules, classifier, limits) only *reports*; this is
 //! the single place that *decides*, so a decision can be replayed from its recorded signals
 //! (batch rescoring) and every threshold lives in configuration, not in code.
+//!
+//! Order of precedence, strongest first: a hold (rule with `hold`, behaviour signal that
+//! holds, classifier at or over the hold threshold, rule scores at or over the hold score),
+//! then "mildly suspicious" (rule with `other`, classifier or rule scores over the Other
+//! thresholds) which sends even a connection's message to Other, then the relationship.
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Decision, Reason, Verdict};
+use crate::domain::{Decision, Folder, Reason, RestrictionLevel, Verdict};
 
 /// Who the sender is to the recipient, as the mailbox found it before scoring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -19,67 +24,281 @@ pub struct Relationship {
     pub inmail: bool,
 }
 
+/// What a rule asks for when it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleAction {
+    /// Only add the rule's score.
+    Score,
+    /// At least Other.
+    Other,
+    /// Hold for review.
+    Hold,
+    /// Refuse the send outright.
+    Reject,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleHit {
+    pub id: String,
+    pub category: String,
+    pub action: RuleAction,
+    pub score: f64,
+    /// Shadow rules are recorded and counted but never act.
+    pub shadow: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassifierSignal {
+    /// P(spam) from the model.
+    pub spam_probability: f64,
+    /// The model's own thresholds, chosen on validation data for a target false-positive rate.
+    pub hold_threshold: f64,
+    pub other_threshold: f64,
+    pub model: String,
+}
+
+/// A behaviour signal from the limiters (fan-out, cadence, ...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BehaviourSignal {
+    pub id: String,
+    pub hold: bool,
+    pub score: f64,
+    pub detail: String,
+}
+
 /// Everything the policy may rest a decision on.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Signals {
     pub relationship: Relationship,
+    #[serde(default)]
+    pub rule_hits: Vec<RuleHit>,
+    #[serde(default)]
+    pub classifier: Option<ClassifierSignal>,
+    #[serde(default)]
+    pub behaviour: Vec<BehaviourSignal>,
+    #[serde(default)]
+    pub sender_restriction: Option<RestrictionLevel>,
 }
 
 /// Tunables of the policy; read from the `[policy]` table of the config file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PolicyConfig {
-    /// Deliver messages from connections to the Inbox (the product's rule; off only in tests
-    /// of other routing).
+    /// Deliver unsuspicious messages from connections to the Inbox.
     pub connections_to_inbox: bool,
+    /// Sum of matching non-shadow rule scores at which a message goes to Other.
+    pub rule_other_score: f64,
+    /// Sum of matching non-shadow rule scores at which a message is held.
+    pub rule_hold_score: f64,
+    /// Overrides the model's hold threshold when set (0..1).
+    pub classifier_hold_threshold: Option<f64>,
+    /// Overrides the model's Other threshold when set (0..1).
+    pub classifier_other_threshold: Option<f64>,
 }
 
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
             connections_to_inbox: true,
+            rule_other_score: 2.0,
+            rule_hold_score: 5.0,
+            classifier_hold_threshold: None,
+            classifier_other_threshold: None,
         }
     }
 }
 
+impl PolicyConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, value) in [
+            (
+                "policy.classifier_hold_threshold",
+                self.classifier_hold_threshold,
+            ),
+            (
+                "policy.classifier_other_threshold",
+                self.classifier_other_threshold,
+            ),
+        ] {
+            if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+                return Err(format!("{key} must be between 0 and 1"));
+            }
+        }
+        if !(self.rule_other_score > 0.0 && self.rule_hold_score >= self.rule_other_score) {
+            return Err(
+                "policy.rule_hold_score must be >= policy.rule_other_score > 0".to_string(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// How suspicious the content and behaviour look, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Suspicion {
+    None,
+    Mild,
+    Hold,
+}
+
 /// Decides where a message goes and why.
 pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
-    let relationship = signals.relationship;
     let mut reasons = Vec::new();
-    let decision = if relationship.connected && config.connections_to_inbox {
-        reasons.push(Reason::new(
-            "relationship",
-            "connected",
-            "sender and recipient are connected",
-        ));
-        Decision::Inbox
+    let mut suspicion = Suspicion::None;
+    let mut raise = |level: Suspicion, reason: Reason, reasons: &mut Vec<Reason>| {
+        suspicion = suspicion.max(level);
+        reasons.push(reason);
+    };
+
+    let mut rule_score = 0.0;
+    for hit in &signals.rule_hits {
+        if hit.shadow {
+            continue;
+        }
+        rule_score += hit.score;
+        let level = match hit.action {
+            RuleAction::Hold | RuleAction::Reject => Suspicion::Hold,
+            RuleAction::Other => Suspicion::Mild,
+            RuleAction::Score => Suspicion::None,
+        };
+        raise(
+            level,
+            Reason::new(
+                "rule",
+                &hit.id,
+                format!("{} ({})", hit.detail, hit.category),
+            ),
+            &mut reasons,
+        );
+    }
+    if rule_score >= config.rule_hold_score {
+        raise(
+            Suspicion::Hold,
+            Reason::new(
+                "policy",
+                "rule_score_hold",
+                format!("rule score {rule_score:.2} >= {}", config.rule_hold_score),
+            ),
+            &mut reasons,
+        );
+    } else if rule_score >= config.rule_other_score {
+        raise(
+            Suspicion::Mild,
+            Reason::new(
+                "policy",
+                "rule_score_other",
+                format!("rule score {rule_score:.2} >= {}", config.rule_other_score),
+            ),
+            &mut reasons,
+        );
+    }
+
+    if let Some(classifier) = &signals.classifier {
+        let hold = config
+            .classifier_hold_threshold
+            .unwrap_or(classifier.hold_threshold);
+        let other = config
+            .classifier_other_threshold
+            .unwrap_or(classifier.other_threshold);
+        let p = classifier.spam_probability;
+        if p >= hold {
+            raise(
+                Suspicion::Hold,
+                Reason::new(
+                    "classifier",
+                    "spam_hold",
+                    format!(
+                        "spam probability {p:.4} >= hold threshold {hold:.4} ({})",
+                        classifier.model
+                    ),
+                ),
+                &mut reasons,
+            );
+        } else if p >= other {
+            raise(
+                Suspicion::Mild,
+                Reason::new(
+                    "classifier",
+                    "spam_other",
+                    format!(
+                        "spam probability {p:.4} >= Other threshold {other:.4} ({})",
+                        classifier.model
+                    ),
+                ),
+                &mut reasons,
+            );
+        }
+    }
+
+    for signal in &signals.behaviour {
+        let level = if signal.hold {
+            Suspicion::Hold
+        } else {
+            Suspicion::Mild
+        };
+        raise(
+            level,
+            Reason::new("limit", &signal.id, signal.detail.clone()),
+            &mut reasons,
+        );
+    }
+
+    let relationship = signals.relationship;
+    let (route, route_reason) = if relationship.connected && config.connections_to_inbox {
+        (
+            Folder::Inbox,
+            Reason::new(
+                "relationship",
+                "connected",
+                "sender and recipient are connected",
+            ),
+        )
     } else if relationship.inmail {
-        reasons.push(Reason::new(
-            "relationship",
-            "inmail",
-            "paid InMail from a premium member",
-        ));
-        Decision::Inbox
+        (
+            Folder::Inbox,
+            Reason::new(
+                "relationship",
+                "inmail",
+                "paid InMail from a premium member",
+            ),
+        )
     } else if relationship.recipient_replied {
-        reasons.push(Reason::new(
-            "relationship",
-            "accepted_thread",
-            "the recipient has replied in this conversation",
-        ));
-        Decision::Inbox
+        (
+            Folder::Inbox,
+            Reason::new(
+                "relationship",
+                "accepted_thread",
+                "the recipient has replied in this conversation",
+            ),
+        )
     } else {
-        reasons.push(Reason::new(
-            "relationship",
-            "outside_network",
-            "sender is outside the recipient's network",
-        ));
-        Decision::Other
+        (
+            Folder::Other,
+            Reason::new(
+                "relationship",
+                "outside_network",
+                "sender is outside the recipient's network",
+            ),
+        )
+    };
+    reasons.insert(0, route_reason);
+
+    let decision = match suspicion {
+        Suspicion::Hold => Decision::Held,
+        Suspicion::Mild => Decision::Other,
+        Suspicion::None => match route {
+            Folder::Inbox => Decision::Inbox,
+            _ => Decision::Other,
+        },
     };
     Verdict {
         decision,
+        route,
         inmail: relationship.inmail && !relationship.connected,
         reasons,
-        score: None,
+        score: signals.classifier.as_ref().map(|c| c.spam_probability),
         sanction: None,
         automated: true,
     }
@@ -90,15 +309,36 @@ mod tests {
     use super::*;
 
     fn decide_for(relationship: Relationship) -> Verdict {
-        decide(&Signals { relationship }, &PolicyConfig::default())
+        decide(
+            &Signals {
+                relationship,
+                ..Default::default()
+            },
+            &PolicyConfig::default(),
+        )
+    }
+
+    fn hit(id: &str, action: RuleAction, score: f64, shadow: bool) -> RuleHit {
+        RuleHit {
+            id: id.into(),
+            category: "test".into(),
+            action,
+            score,
+            shadow,
+            detail: "matched".into(),
+        }
+    }
+
+    fn connected() -> Relationship {
+        Relationship {
+            connected: true,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn connections_land_in_inbox() {
-        let verdict = decide_for(Relationship {
-            connected: true,
-            ..Default::default()
-        });
+        let verdict = decide_for(connected());
         assert_eq!(verdict.decision, Decision::Inbox);
         assert_eq!(verdict.reasons[0].id, "connected");
         assert!(!verdict.inmail);
@@ -121,5 +361,99 @@ mod tests {
         });
         assert_eq!(accepted.decision, Decision::Inbox);
         assert_eq!(accepted.reasons[0].id, "accepted_thread");
+    }
+
+    #[test]
+    fn a_hold_rule_holds_even_a_connection_and_keeps_the_route_for_release() {
+        let signals = Signals {
+            relationship: connected(),
+            rule_hits: vec![hit("phish.fake_security", RuleAction::Hold, 0.0, false)],
+            ..Default::default()
+        };
+        let verdict = decide(&signals, &PolicyConfig::default());
+        assert_eq!(verdict.decision, Decision::Held);
+        assert_eq!(verdict.route, Folder::Inbox);
+        assert!(verdict
+            .reasons
+            .iter()
+            .any(|r| r.id == "phish.fake_security"));
+    }
+
+    #[test]
+    fn shadow_rules_change_nothing() {
+        let signals = Signals {
+            relationship: connected(),
+            rule_hits: vec![hit("trial.rule", RuleAction::Hold, 10.0, true)],
+            ..Default::default()
+        };
+        let verdict = decide(&signals, &PolicyConfig::default());
+        assert_eq!(verdict, decide_for(connected()));
+    }
+
+    #[test]
+    fn rule_scores_add_up_to_other_then_hold() {
+        let config = PolicyConfig::default();
+        let with = |scores: &[f64]| {
+            let rule_hits = scores
+                .iter()
+                .enumerate()
+                .map(|(i, s)| hit(&format!("r{i}"), RuleAction::Score, *s, false))
+                .collect();
+            decide(
+                &Signals {
+                    relationship: connected(),
+                    rule_hits,
+                    ..Default::default()
+                },
+                &config,
+            )
+            .decision
+        };
+        assert_eq!(with(&[1.0]), Decision::Inbox);
+        assert_eq!(with(&[1.0, 1.0]), Decision::Other);
+        assert_eq!(with(&[2.0, 2.0, 1.0]), Decision::Held);
+    }
+
+    #[test]
+    fn classifier_thresholds_come_from_the_model_unless_overridden() {
+        let classifier = |p: f64| ClassifierSignal {
+            spam_probability: p,
+            hold_threshold: 0.99,
+            other_threshold: 0.8,
+            model: "m".into(),
+        };
+        let signals = |p| Signals {
+            relationship: connected(),
+            classifier: Some(classifier(p)),
+            ..Default::default()
+        };
+        let config = PolicyConfig::default();
+        assert_eq!(decide(&signals(0.5), &config).decision, Decision::Inbox);
+        assert_eq!(decide(&signals(0.85), &config).decision, Decision::Other);
+        let held = decide(&signals(0.995), &config);
+        assert_eq!(held.decision, Decision::Held);
+        assert_eq!(held.score, Some(0.995));
+        let strict = PolicyConfig {
+            classifier_hold_threshold: Some(0.5),
+            ..PolicyConfig::default()
+        };
+        assert_eq!(decide(&signals(0.6), &strict).decision, Decision::Held);
+    }
+
+    #[test]
+    fn a_holding_behaviour_signal_holds() {
+        let signals = Signals {
+            relationship: connected(),
+            behaviour: vec![BehaviourSignal {
+                id: "fan_out".into(),
+                hold: true,
+                score: 1.0,
+                detail: "same text to 5 recipients".into(),
+            }],
+            ..Default::default()
+        };
+        let verdict = decide(&signals, &PolicyConfig::default());
+        assert_eq!(verdict.decision, Decision::Held);
+        assert_eq!(verdict.reasons.last().unwrap().source, "limit");
     }
 }

@@ -8,9 +8,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{path_id, AdminCaller, JsonBody};
+use super::extract::{path_id, AdminCaller, AssessCaller, JsonBody};
 use super::AppState;
-use crate::app::NewMember;
+use crate::app::{AssessRequest, NewMember};
 use crate::domain::{MemberId, RestrictionLevel};
 
 pub async fn create_member(
@@ -82,4 +82,22 @@ pub async fn lift(
         .set_restriction(member, None, "lifted by admin")
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn create_service(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    JsonBody(new): JsonBody<NewReviewer>,
+) -> Result<impl IntoResponse, ApiError> {
+    let created = state.app.create_service(&new.name).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// `POST /v1/assess`: the verdict a send would get; nothing is stored.
+pub async fn assess(
+    State(state): State<AppState>,
+    _: AssessCaller,
+    JsonBody(request): JsonBody<AssessRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.app.assess(&request)?))
 }

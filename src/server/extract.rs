@@ -223,3 +223,39 @@ pub fn path_id(
     path.map(|Path(id)| id)
         .map_err(|_| ApiError(Error::not_found(code, "no such resource")))
 }
+
+/// A caller allowed to assess without sending: the admin or a platform service.
+pub struct AssessCaller;
+
+impl<S> FromRequestParts<S> for AssessCaller
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match principal(parts, &AppState::from_ref(state))? {
+            Principal::Admin | Principal::Service(_) => Ok(AssessCaller),
+            _ => Err(wrong_role("admin or service")),
+        }
+    }
+}
+
+/// Parses an optional query parameter, naming it in the error.
+pub fn query_param<T: std::str::FromStr>(
+    query: &std::collections::HashMap<String, String>,
+    name: &str,
+    default: T,
+    expected: &str,
+) -> Result<T, ApiError> {
+    match query.get(name) {
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|_| {
+            ApiError(Error::invalid_field(
+                name,
+                format!("{name} must be {expected}"),
+            ))
+        }),
+    }
+}

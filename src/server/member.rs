@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{path_id, JsonBody, MemberCaller};
 use super::AppState;
-use crate::app::SendRequest;
+use crate::app::{AppealRequest, SendRequest};
 use crate::domain::{Folder, MemberId};
 use crate::error::Error;
 
@@ -126,4 +126,51 @@ pub async fn search(
         .ok_or_else(|| Error::invalid_field("q", "q is required"))?;
     let hits = state.app.search(me, q)?;
     Ok(Json(serde_json::json!({ "results": hits })))
+}
+
+#[derive(Deserialize)]
+pub struct ReportRequest {
+    reason: String,
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    MemberCaller(me): MemberCaller,
+    message: Result<Path<u64>, PathRejection>,
+    JsonBody(request): JsonBody<ReportRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let message = path_id(message, "message_not_found")?;
+    state.app.report(me, message, &request.reason).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "status": "queued" })),
+    ))
+}
+
+pub async fn mark_safe(
+    State(state): State<AppState>,
+    MemberCaller(me): MemberCaller,
+    message: Result<Path<u64>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let message = path_id(message, "message_not_found")?;
+    state.app.mark_safe(me, message).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn appeal(
+    State(state): State<AppState>,
+    MemberCaller(me): MemberCaller,
+    JsonBody(request): JsonBody<AppealRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let created = state.app.appeal(me, request).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub async fn statements(
+    State(state): State<AppState>,
+    MemberCaller(me): MemberCaller,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        serde_json::json!({ "statements": state.app.statements(me)? }),
+    ))
 }

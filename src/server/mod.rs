@@ -10,6 +10,7 @@ mod events;
 pub mod extract;
 mod member;
 mod ops;
+mod review;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/admin/connections", post(admin::connect))
         .route("/v1/admin/reviewers", post(admin::create_reviewer))
+        .route("/v1/admin/services", post(admin::create_service))
+        .route("/v1/assess", post(admin::assess))
         .route("/v1/messages", post(member::send))
         .route("/v1/messages/{message_id}", delete(member::recall))
         .route("/v1/folders/{folder}", get(member::list_folder))
@@ -63,6 +66,26 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/blocks/{member_id}", delete(member::unblock))
         .route("/v1/search", get(member::search))
         .route("/v1/events", get(events::stream))
+        .route("/v1/messages/{message_id}/report", post(member::report))
+        .route(
+            "/v1/messages/{message_id}/mark-safe",
+            post(member::mark_safe),
+        )
+        .route("/v1/appeals", post(member::appeal))
+        .route("/v1/statements", get(member::statements))
+        .route("/v1/review/queue", get(review::queue))
+        .route("/v1/review/items/{item_id}", get(review::item))
+        .route("/v1/review/items/{item_id}/decision", post(review::decide))
+        .route(
+            "/v1/review/members/{member_id}/lift-restriction",
+            post(review::lift_restriction),
+        )
+        .route("/v1/review/appeals", get(review::appeals))
+        .route(
+            "/v1/review/appeals/{appeal_id}/decision",
+            post(review::decide_appeal),
+        )
+        .route("/v1/review/audit", get(review::audit))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -88,7 +111,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = Arc::new(App::new(
         store.clone(),
         engine,
-        config.messaging.clone(),
+        &config,
         Arc::new(SystemClock),
     ));
     let metrics = install_metrics();

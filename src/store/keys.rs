@@ -22,6 +22,15 @@
 //! | `fld/` member folder !activity thread | empty: folder listing, newest first |
 //! | `inm/` member yyyymm | InMail credits spent that month, u32 BE |
 //! | `idem/` member key bytes | message id of the send that used this idempotency key |
+//! | `rvi/` item | `ReviewItem` |
+//! | `rvq/` item | empty: open review items, oldest first |
+//! | `rvm/` message | id of the message's open review item |
+//! | `lbl/` message | `LabelRecord`: the latest human label of a message |
+//! | `apl/` appeal | `Appeal` |
+//! | `aplq/` appeal | empty: open appeals, oldest first |
+//! | `aplk/` member target | appeal id: one appeal per held message or restriction |
+//! | `aud/` time id | `AuditEntry`, append-only, in time order |
+//! | `sent/held/` sender message | empty: a sender's held messages, for statements of reasons |
 
 use crate::domain::{Folder, Millis};
 
@@ -41,6 +50,15 @@ pub const VIEW: &[u8] = b"view/";
 pub const FOLDER: &[u8] = b"fld/";
 pub const INMAIL: &[u8] = b"inm/";
 pub const IDEMPOTENCY: &[u8] = b"idem/";
+pub const REVIEW_ITEM: &[u8] = b"rvi/";
+pub const REVIEW_QUEUE: &[u8] = b"rvq/";
+pub const REVIEW_BY_MESSAGE: &[u8] = b"rvm/";
+pub const LABEL: &[u8] = b"lbl/";
+pub const APPEAL: &[u8] = b"apl/";
+pub const APPEAL_QUEUE: &[u8] = b"aplq/";
+pub const APPEAL_KEY: &[u8] = b"aplk/";
+pub const AUDIT: &[u8] = b"aud/";
+pub const SENDER_HOLDS: &[u8] = b"sent/held/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {
@@ -99,22 +117,8 @@ pub fn u64_at(key: &[u8], offset: usize) -> u64 {
 /// Month bucket for InMail credits, e.g. 202611.
 pub fn month_of(time: Millis) -> u32 {
     let days = time.div_euclid(86_400_000);
-    let (year, month, _) = civil_from_days(days);
+    let (year, month, _) = crate::dates::civil_from_days(days);
     (year as u32) * 100 + month
-}
-
-/// Gregorian date from days since 1970-01-01 (Howard Hinnant's well-known algorithm).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -127,8 +131,6 @@ mod tests {
         // 2026-11-30T23:59:59.999Z and the next millisecond.
         assert_eq!(month_of(1_796_083_199_999), 202611);
         assert_eq!(month_of(1_796_083_200_000), 202612);
-        // 2024-02-29 (leap day).
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod group_commit;
 pub mod keys;
+mod review;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,6 +21,7 @@ use crate::domain::{
 };
 use group_commit::GroupCommit;
 pub use group_commit::Ticket;
+pub use review::ReviewReader;
 
 /// The layout version this build reads and writes; see [`keys`].
 pub const SCHEMA_VERSION: u32 = 1;

@@ -1,0 +1,88 @@
+//! What recipients tell us: a report (spam, harassment) hides the conversation and queues
+//! the message for review; mark-safe is a ham label and lifts the thread into the Inbox.
+
+use super::App;
+use crate::domain::{
+    Actor, AuditEntry, Folder, Label, LabelRecord, LabelSource, MemberId, Message, MessageId,
+    ReviewOrigin,
+};
+use crate::error::{Error, Result};
+use crate::store::{Reader, WriteTxn};
+
+const MAX_REASON_CHARS: usize = 500;
+
+/// The message, if `member` received it and can see it.
+fn received(txn: &WriteTxn<'_>, member: MemberId, message: MessageId) -> Result<Message> {
+    txn.message(message)?
+        .filter(|m| m.to == member && m.visible_to(member))
+        .ok_or_else(|| Error::not_found("message_not_found", "no such message"))
+}
+
+impl App {
+    /// Reports a received message. Returns the review item id.
+    pub async fn report(
+        &self,
+        member: MemberId,
+        message_id: MessageId,
+        reason: &str,
+    ) -> Result<u64> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+            return Err(
+                Error::invalid_field("reason", "reason must be 1-500 characters")
+                    .limit(MAX_REASON_CHARS as u64),
+            );
+        }
+        let now = self.clock.now();
+        let (item, ticket) = self.store.write(|txn| {
+            let message = received(txn, member, message_id)?;
+            if let Some(view) = txn.view(member, message.thread_id)? {
+                txn.delete_view(&view);
+            }
+            let item = super::review::enqueue(
+                txn,
+                &message,
+                ReviewOrigin::Reported,
+                Some(reason.to_string()),
+                now,
+            )?;
+            txn.audit(AuditEntry {
+                id: 0,
+                at: now,
+                actor: Actor::Member(member),
+                action: "report".into(),
+                message_id: Some(message.id),
+                member_id: Some(message.from),
+                item_id: Some(item),
+                why: Some(reason.to_string()),
+            })?;
+            self.strike_for_report(txn, &message, now)?;
+            Ok::<_, Error>(item)
+        })?;
+        self.store.durable(ticket).await;
+        Ok(item)
+    }
+
+    pub async fn mark_safe(&self, member: MemberId, message_id: MessageId) -> Result<()> {
+        let now = self.clock.now();
+        let (_, ticket) = self.store.write(|txn| {
+            let message = received(txn, member, message_id)?;
+            txn.put_label(&LabelRecord {
+                message_id: message.id,
+                label: Label::Ham,
+                source: LabelSource::MarkSafe,
+                at: now,
+            });
+            if let Some(view) = txn.view(member, message.thread_id)? {
+                if view.placement != Folder::Inbox {
+                    let mut moved = view.clone();
+                    moved.placement = Folder::Inbox;
+                    txn.put_view(Some(&view), &moved);
+                }
+            }
+            Ok::<_, Error>(())
+        })?;
+        self.store.durable(ticket).await;
+        Ok(())
+    }
+}

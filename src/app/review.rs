@@ -1,0 +1,420 @@
+//! The review queue: held and reported messages, claimed by one reviewer at a time, read
+//! only with a justification, decided with a label; every read and decision is audited.
+
+use serde::{Deserialize, Serialize};
+
+use super::folders::MessageView;
+use super::App;
+use crate::domain::{
+    Actor, AuditEntry, Claim, Label, LabelRecord, LabelSource, MemberId, Message, MessageId,
+    MessageStatus, Millis, Reason, RestrictionLevel, ReviewAction, ReviewDecision, ReviewItem,
+    ReviewOrigin, ReviewerId, Verdict,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::notify::Event;
+use crate::store::{keys, Reader, ReviewReader, WriteTxn};
+
+const MAX_NOTE_CHARS: usize = 2000;
+pub const MAX_QUEUE_PAGE: usize = 100;
+
+/// A queue entry as a reviewer first sees it: facts and reasons, no message text.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueEntry {
+    pub item_id: u64,
+    pub message_id: MessageId,
+    pub sender: MemberId,
+    pub origin: ReviewOrigin,
+    pub created_at: Millis,
+    pub reasons: Vec<Reason>,
+    pub score: Option<f64>,
+    pub claimed_until: Millis,
+}
+
+/// A review item with its content, for a reviewer who gave a justification.
+#[derive(Debug, Clone, Serialize)]
+pub struct ItemView {
+    pub item: ReviewItem,
+    pub message: MessageView,
+    pub verdict: Verdict,
+    /// The held message's own thread, for context; no other conversation of the member.
+    pub thread: Vec<MessageView>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DecisionRequest {
+    pub label: Label,
+    pub action: ReviewAction,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Queues `message` for review (once: an open item for it is reused).
+pub(super) fn enqueue(
+    txn: &mut WriteTxn<'_>,
+    message: &Message,
+    origin: ReviewOrigin,
+    report_reason: Option<String>,
+    now: Millis,
+) -> Result<u64> {
+    if let Some(open) = txn.open_review_item_for(message.id)? {
+        return Ok(open);
+    }
+    let item = ReviewItem {
+        id: txn.next_id()?,
+        message_id: message.id,
+        sender: message.from,
+        origin,
+        report_reason,
+        created_at: now,
+        claim: None,
+        decision: None,
+    };
+    txn.put_review_item(&item);
+    Ok(item.id)
+}
+
+fn item_not_found() -> Error {
+    Error::not_found("item_not_found", "no such review item")
+}
+
+fn check_note(field: &str, note: Option<&str>) -> Result<()> {
+    if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
+        return Err(
+            Error::invalid_field(field, "at most 2000 characters").limit(MAX_NOTE_CHARS as u64)
+        );
+    }
+    Ok(())
+}
+
+impl App {
+    /// Claims and returns up to `limit` open items, oldest first. Items claimed by another
+    /// reviewer are skipped until their claim expires; the caller's own claims are renewed.
+    pub fn review_queue(&self, reviewer: ReviewerId, limit: usize) -> Result<Vec<QueueEntry>> {
+        if limit == 0 || limit > MAX_QUEUE_PAGE {
+            return Err(
+                Error::invalid_field("limit", "limit must be 1-100").limit(MAX_QUEUE_PAGE as u64)
+            );
+        }
+        let now = self.clock.now();
+        let until = now + (self.review.claim_ttl_secs as Millis) * 1000;
+        let (entries, _) = self.store.write(|txn| {
+            let mut entries = Vec::new();
+            for id in self.store.open_review_items() {
+                if entries.len() == limit {
+                    break;
+                }
+                let Some(mut item) = txn.review_item(id?)? else {
+                    continue;
+                };
+                let taken = item
+                    .claim
+                    .as_ref()
+                    .is_some_and(|c| c.reviewer != reviewer && c.until > now);
+                if taken {
+                    continue;
+                }
+                item.claim = Some(Claim { reviewer, until });
+                txn.put_review_item(&item);
+                let verdict = txn.message(item.message_id)?.map(|m| m.verdict);
+                entries.push(QueueEntry {
+                    item_id: item.id,
+                    message_id: item.message_id,
+                    sender: item.sender,
+                    origin: item.origin,
+                    created_at: item.created_at,
+                    reasons: verdict
+                        .as_ref()
+                        .map(|v| v.reasons.clone())
+                        .unwrap_or_default(),
+                    score: verdict.and_then(|v| v.score),
+                    claimed_until: until,
+                });
+            }
+            Ok::<_, Error>(entries)
+        })?;
+        Ok(entries)
+    }
+
+    /// The item's content. Needs a justification, which the audit log records with the read.
+    pub async fn review_item(
+        &self,
+        reviewer: ReviewerId,
+        item_id: u64,
+        justification: Option<&str>,
+    ) -> Result<ItemView> {
+        let min = self.review.min_justification_chars;
+        let justification = justification.map(str::trim).unwrap_or("");
+        if justification.chars().count() < min {
+            return Err(Error::invalid_field(
+                "justification",
+                format!(
+                    "reading a held message needs a justification of at least {min} characters"
+                ),
+            )
+            .limit(min as u64));
+        }
+        check_note("justification", Some(justification))?;
+        let now = self.clock.now();
+        let (view, ticket) = self.store.write(|txn| {
+            let mut item = txn.review_item(item_id)?.ok_or_else(item_not_found)?;
+            if item.decision.is_none() {
+                self.take_claim(&mut item, reviewer, now)?;
+                txn.put_review_item(&item);
+            }
+            let message = txn.message(item.message_id)?.ok_or_else(item_not_found)?;
+            let thread = self
+                .store
+                .thread_messages(message.thread_id)?
+                .iter()
+                .filter(|m| m.status != MessageStatus::Recalled || m.id == message.id)
+                .map(MessageView::of)
+                .collect();
+            txn.audit(AuditEntry {
+                id: 0,
+                at: now,
+                actor: Actor::Reviewer(reviewer),
+                action: "read_item".into(),
+                message_id: Some(message.id),
+                member_id: Some(message.from),
+                item_id: Some(item.id),
+                why: Some(justification.to_string()),
+            })?;
+            Ok::<_, Error>(ItemView {
+                message: MessageView::of(&message),
+                verdict: message.verdict.clone(),
+                item,
+                thread,
+            })
+        })?;
+        // The read is acknowledged only once its audit record is durable.
+        self.store.durable(ticket).await;
+        Ok(view)
+    }
+
+    fn take_claim(&self, item: &mut ReviewItem, reviewer: ReviewerId, now: Millis) -> Result<()> {
+        if let Some(claim) = &item.claim {
+            if claim.reviewer != reviewer && claim.until > now {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "claimed_by_other",
+                    "another reviewer is working on this item",
+                ));
+            }
+        }
+        item.claim = Some(Claim {
+            reviewer,
+            until: now + (self.review.claim_ttl_secs as Millis) * 1000,
+        });
+        Ok(())
+    }
+
+    pub async fn decide_item(
+        &self,
+        reviewer: ReviewerId,
+        item_id: u64,
+        request: DecisionRequest,
+    ) -> Result<()> {
+        let consistent = matches!(
+            (request.label, request.action),
+            (Label::Ham, ReviewAction::Release)
+                | (Label::Spam, ReviewAction::Remove)
+                | (Label::Spam, ReviewAction::RestrictSender)
+        );
+        if !consistent {
+            return Err(Error::invalid_field(
+                "action",
+                "ham goes with release; spam with remove or restrict_sender",
+            ));
+        }
+        check_note("note", request.note.as_deref())?;
+        let now = self.clock.now();
+        let (released, ticket) = self.store.write(|txn| {
+            let mut item = txn.review_item(item_id)?.ok_or_else(item_not_found)?;
+            if item.decision.is_some() {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "already_decided",
+                    "this item already has a decision",
+                ));
+            }
+            self.take_claim(&mut item, reviewer, now)?;
+            let mut message = txn.message(item.message_id)?.ok_or_else(item_not_found)?;
+            let released = match request.action {
+                ReviewAction::Release => release(txn, &mut message, now)?,
+                ReviewAction::Remove | ReviewAction::RestrictSender => {
+                    remove(txn, &mut message)?;
+                    false
+                }
+            };
+            if request.action == ReviewAction::RestrictSender {
+                restrict(
+                    txn,
+                    message.from,
+                    RestrictionLevel::Full,
+                    &format!("restricted by a reviewer (review item {})", item.id),
+                    now,
+                )?;
+            }
+            item.decision = Some(ReviewDecision {
+                reviewer,
+                label: request.label,
+                action: request.action,
+                note: request.note.clone(),
+                at: now,
+            });
+            txn.put_review_item(&item);
+            txn.put_label(&LabelRecord {
+                message_id: message.id,
+                label: request.label,
+                source: LabelSource::Reviewer,
+                at: now,
+            });
+            txn.audit(AuditEntry {
+                id: 0,
+                at: now,
+                actor: Actor::Reviewer(reviewer),
+                action: format!("decide_item:{}", action_name(request.action)),
+                message_id: Some(message.id),
+                member_id: Some(message.from),
+                item_id: Some(item.id),
+                why: request.note.clone(),
+            })?;
+            Ok::<_, Error>(released.then_some(message))
+        })?;
+        self.store.durable(ticket).await;
+        if let Some(message) = released {
+            self.notify_delivered(&message);
+        }
+        Ok(())
+    }
+
+    pub async fn lift_restriction(
+        &self,
+        reviewer: ReviewerId,
+        member: MemberId,
+        note: &str,
+    ) -> Result<()> {
+        check_note("note", Some(note))?;
+        let now = self.clock.now();
+        let (_, ticket) = self.store.write(|txn| {
+            let mut record = txn
+                .member(member)?
+                .ok_or_else(|| Error::not_found("unknown_member", format!("no member {member}")))?;
+            if record.restriction.take().is_none() {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    "not_restricted",
+                    "the member is not restricted",
+                ));
+            }
+            txn.put_member(&record);
+            txn.audit(AuditEntry {
+                id: 0,
+                at: now,
+                actor: Actor::Reviewer(reviewer),
+                action: "lift_restriction".into(),
+                message_id: None,
+                member_id: Some(member),
+                item_id: None,
+                why: Some(note.to_string()),
+            })?;
+            Ok::<_, Error>(())
+        })?;
+        self.store.durable(ticket).await;
+        Ok(())
+    }
+
+    /// Audit entries in `[from, to)`, oldest first, at most `limit`.
+    pub fn audit_log(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<AuditEntry>> {
+        let mut entries = Vec::new();
+        for entry in self.store.audit_range(from, to).take(limit) {
+            entries.push(entry?);
+        }
+        Ok(entries)
+    }
+
+    pub(super) fn notify_delivered(&self, message: &Message) {
+        self.events.publish(
+            message.to,
+            Event {
+                kind: "message.delivered",
+                data: serde_json::json!({
+                    "message_id": message.id,
+                    "thread_id": message.thread_id,
+                    "from": message.from,
+                    "inmail": message.verdict.inmail,
+                }),
+            },
+        );
+    }
+}
+
+fn action_name(action: ReviewAction) -> &'static str {
+    match action {
+        ReviewAction::Release => "release",
+        ReviewAction::Remove => "remove",
+        ReviewAction::RestrictSender => "restrict_sender",
+    }
+}
+
+/// Shows a held (or reported) message to its recipient in the folder its relationship gives.
+/// Returns whether the recipient now sees something new.
+pub(super) fn release(txn: &mut WriteTxn<'_>, message: &mut Message, now: Millis) -> Result<bool> {
+    match message.status {
+        MessageStatus::Held | MessageStatus::Removed => {
+            message.status = MessageStatus::Delivered;
+            txn.put_message(message);
+        }
+        MessageStatus::Delivered => {}
+        MessageStatus::Recalled => return Ok(false),
+    }
+    super::send::deliver_to_recipient(txn, message, message.verdict.route, now)?;
+    if let Some(previous) = txn.view(message.from, message.thread_id)? {
+        if !previous.sent_any {
+            let mut view = previous.clone();
+            view.sent_any = true;
+            txn.put_view(Some(&previous), &view);
+        }
+    }
+    Ok(true)
+}
+
+/// Keeps a message out of the recipient's view for good; a held InMail's credit is refunded.
+pub(super) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message) -> Result<()> {
+    let was_held = message.status == MessageStatus::Held;
+    if matches!(
+        message.status,
+        MessageStatus::Held | MessageStatus::Delivered
+    ) {
+        message.status = MessageStatus::Removed;
+        txn.put_message(message);
+    }
+    if was_held && message.verdict.inmail {
+        let month = keys::month_of(message.created_at);
+        let spent = txn.inmail_spent(message.from, month)?;
+        txn.set_inmail_spent(message.from, month, spent.saturating_sub(1));
+    }
+    Ok(())
+}
+
+pub(super) fn restrict(
+    txn: &mut WriteTxn<'_>,
+    member: MemberId,
+    level: RestrictionLevel,
+    reason: &str,
+    now: Millis,
+) -> Result<()> {
+    if let Some(mut record) = txn.member(member)? {
+        let stronger = record.restriction.as_ref().is_none_or(|r| r.level < level);
+        if stronger {
+            record.restriction = Some(crate::domain::Restriction {
+                level,
+                reason: reason.to_string(),
+                since: now,
+                automated: false,
+            });
+            txn.put_member(&record);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Statements of reasons: for every hold and restriction, the sender can read what was
+//! done, the facts and rules relied on, whether it was automated, and how to appeal.
+
+use serde::Serialize;
+
+use super::App;
+use crate::domain::{
+    AppealOutcome, AppealTarget, MemberId, MessageId, MessageStatus, Millis, Reason,
+    RestrictionLevel,
+};
+use crate::error::Result;
+use crate::store::{Reader, ReviewReader};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppealStatus {
+    pub allowed: bool,
+    pub appeal_id: Option<u64>,
+    pub outcome: Option<AppealOutcome>,
+    /// How to appeal, in words a member can follow.
+    pub how: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Statement {
+    /// `hold` or `restriction`.
+    pub kind: &'static str,
+    pub message_id: Option<MessageId>,
+    pub restriction: Option<RestrictionLevel>,
+    pub at: Millis,
+    /// What was done, in one sentence.
+    pub action: String,
+    /// Where it stands now (`held`, `removed`, `released`, `active`).
+    pub status: String,
+    pub facts: Vec<Reason>,
+    pub automated: bool,
+    pub appeal: AppealStatus,
+}
+
+impl App {
+    pub fn statements(&self, member: MemberId) -> Result<Vec<Statement>> {
+        let mut statements = Vec::new();
+        for id in self.store.sender_holds(member) {
+            let Some(message) = self.store.message(id?)? else {
+                continue;
+            };
+            let decided_by_person = self
+                .store
+                .label(message.id)?
+                .is_some_and(|l| l.source != crate::domain::LabelSource::MarkSafe);
+            let status = match message.status {
+                MessageStatus::Held => "held",
+                MessageStatus::Removed => "removed",
+                MessageStatus::Delivered => "released",
+                MessageStatus::Recalled => "recalled",
+            };
+            let target = AppealTarget::Message {
+                message_id: message.id,
+            };
+            statements.push(Statement {
+                kind: "hold",
+                message_id: Some(message.id),
+                restriction: None,
+                at: message.created_at,
+                action: "Your message was held for review and not shown to the recipient.".into(),
+                status: status.into(),
+                facts: message.verdict.reasons.clone(),
+                automated: message.verdict.automated && !decided_by_person,
+                appeal: self.appeal_status(
+                    member,
+                    &target,
+                    matches!(message.status, MessageStatus::Held | MessageStatus::Removed),
+                    &format!(
+                        "POST /v1/appeals with {{\"message_id\": {}, \"reason\": \"...\"}}",
+                        message.id
+                    ),
+                )?,
+            });
+        }
+        if let Some(restriction) = self.store.member(member)?.and_then(|m| m.restriction) {
+            let target = AppealTarget::Restriction {
+                since: restriction.since,
+            };
+            let action = match restriction.level {
+                RestrictionLevel::NewConversations => {
+                    "You cannot start new conversations with members outside your network."
+                }
+                RestrictionLevel::Full => "You can only message your existing connections.",
+            };
+            statements.push(Statement {
+                kind: "restriction",
+                message_id: None,
+                restriction: Some(restriction.level),
+                at: restriction.since,
+                action: action.into(),
+                status: "active".into(),
+                facts: vec![Reason::new(
+                    "sanction",
+                    "restriction",
+                    restriction.reason.clone(),
+                )],
+                automated: restriction.automated,
+                appeal: self.appeal_status(
+                    member,
+                    &target,
+                    true,
+                    "POST /v1/appeals with {\"reason\": \"...\"}",
+                )?,
+            });
+        }
+        Ok(statements)
+    }
+
+    fn appeal_status(
+        &self,
+        member: MemberId,
+        target: &AppealTarget,
+        appealable: bool,
+        how: &str,
+    ) -> Result<AppealStatus> {
+        let existing = self.store.appeal_for(member, target)?;
+        let outcome = match existing {
+            Some(id) => self.store.appeal(id)?.and_then(|a| a.outcome),
+            None => None,
+        };
+        Ok(AppealStatus {
+            allowed: appealable && existing.is_none(),
+            appeal_id: existing,
+            outcome,
+            how: how.into(),
+        })
+    }
+}

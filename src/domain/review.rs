@@ -1,0 +1,141 @@
+//! Trust-and-safety records: review items, labels, appeals and the audit log.
+
+use serde::{Deserialize, Serialize};
+
+use super::{MemberId, MessageId, Millis, ReviewerId};
+
+/// Why a message is in the review queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOrigin {
+    /// The pipeline held it on the send path (or a rescore did).
+    Held,
+    /// The recipient reported it after delivery.
+    Reported,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Label {
+    Spam,
+    Ham,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Spam => "spam",
+            Label::Ham => "ham",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewAction {
+    /// Deliver the message to the folder it would have had.
+    Release,
+    /// Keep it out of the recipient's view, and strike the sender.
+    Remove,
+    /// Remove, and restrict the sender fully.
+    RestrictSender,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewDecision {
+    pub reviewer: ReviewerId,
+    pub label: Label,
+    pub action: ReviewAction,
+    pub note: Option<String>,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    pub reviewer: ReviewerId,
+    pub until: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReviewItem {
+    pub id: u64,
+    pub message_id: MessageId,
+    pub sender: MemberId,
+    pub origin: ReviewOrigin,
+    /// The recipient's words when reported; never message text.
+    pub report_reason: Option<String>,
+    pub created_at: Millis,
+    pub claim: Option<Claim>,
+    pub decision: Option<ReviewDecision>,
+}
+
+/// Where a label came from; every source is exported, and training can filter on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelSource {
+    Reviewer,
+    MarkSafe,
+    Appeal,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelRecord {
+    pub message_id: MessageId,
+    pub label: Label,
+    pub source: LabelSource,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppealTarget {
+    Message { message_id: MessageId },
+    Restriction { since: Millis },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppealOutcome {
+    /// The original decision stands.
+    Upheld,
+    /// The original decision is reversed: the message is released or the restriction lifted.
+    Overturned,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Appeal {
+    pub id: u64,
+    pub member: MemberId,
+    pub target: AppealTarget,
+    pub reason: String,
+    pub created_at: Millis,
+    pub outcome: Option<AppealOutcome>,
+    pub decided_by: Option<ReviewerId>,
+    pub note: Option<String>,
+    pub decided_at: Option<Millis>,
+}
+
+/// Who did something recorded in the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    Reviewer(ReviewerId),
+    Member(MemberId),
+    Admin,
+    System,
+}
+
+/// One append-only audit record: who, when, what, on which subject, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: u64,
+    pub at: Millis,
+    pub actor: Actor,
+    /// e.g. `read_item`, `decide_item`, `lift_restriction`, `decide_appeal`, `rescore_change`.
+    pub action: String,
+    pub message_id: Option<MessageId>,
+    pub member_id: Option<MemberId>,
+    pub item_id: Option<u64>,
+    /// The reviewer's justification or note; never message text.
+    pub why: Option<String>,
+}
