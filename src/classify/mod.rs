@@ -1,0 +1,19 @@
+//! The Naive Bayes spam classifier: training, the model file, sparse scoring, thresholds
+//! and evaluation.
+//!
+//! Features are the normalizer's tokens ([`crate::text::Token::feature`]): words, adjacent
+//! word pairs and typed entities, so the classifier sees exactly what the rules see. The
+//! math is linfa-bayes's multinomial NB (tested against it in `tests/classify_parity.rs`),
+//! computed on sparse counts in log space; by default each feature counts once per message
+//! (`count_cap = 1`), which measured better on both corpora (see `models/MODEL.md`).
+
+pub mod file;
+pub mod metrics;
+pub mod model;
+pub mod thresholds;
+pub mod train;
+
+pub use file::{load, save, ModelFileError};
+pub use metrics::{evaluate, Evaluation};
+pub use model::{Model, Score, Thresholds, TrainOptions};
+pub use train::{train, Corpus};

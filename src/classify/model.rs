@@ -1,0 +1,234 @@
+//! The fitted model and its sparse scorer.
+//!
+//! Multinomial Naive Bayes with Lidstone smoothing, in log space throughout:
+//! `log θ[c][i] = ln(N[c][i] + α) − ln(Σ_j N[c][j] + α·|V|)`, `log prior[c] = ln(n_c / n)`,
+//! and a message's joint log-likelihood `jll[c] = log prior[c] + Σ_i x_i · log θ[c][i]`
+//! over the features it contains (features outside the vocabulary are ignored, as a fixed
+//! vectorizer would). The posterior is computed from the log-odds `jll[spam] − jll[ham]`,
+//! which never overflows however long the message.
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+/// Class order everywhere in this module.
+pub const HAM: usize = 0;
+pub const SPAM: usize = 1;
+
+/// Thresholds on the log-odds, chosen on held-out scores for target ham false-positive rates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Hold when `log_odds > hold_above`.
+    pub hold_above: f64,
+    /// At least Other when `log_odds > other_above`.
+    pub other_above: f64,
+    pub hold_target_fpr: f64,
+    pub other_target_fpr: f64,
+}
+
+impl Default for Thresholds {
+    /// Plain argmax for both: what a model without validation data can offer.
+    fn default() -> Self {
+        Thresholds {
+            hold_above: 0.0,
+            other_above: 0.0,
+            hold_target_fpr: 0.0,
+            other_target_fpr: 0.0,
+        }
+    }
+}
+
+/// How the model was trained; stored in the file so it can be reproduced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// Lidstone smoothing α.
+    pub alpha: f64,
+    /// Features seen fewer times than this in the training data are dropped.
+    pub min_count: u32,
+    /// Per-message count of one feature is capped at this (1 = presence only); 0 = no cap.
+    pub count_cap: u32,
+    /// Seed of the cross-validation folds used to choose thresholds.
+    pub seed: u64,
+    /// Folds of the cross-validation (0 = no thresholds chosen).
+    pub folds: u32,
+    pub hold_target_fpr: f64,
+    pub other_target_fpr: f64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            alpha: 0.1,
+            min_count: 2,
+            count_cap: 1,
+            seed: 42,
+            folds: 5,
+            hold_target_fpr: 0.001,
+            other_target_fpr: 0.01,
+        }
+    }
+}
+
+/// One message's score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    /// `jll[spam] − jll[ham]`; the posterior's logit.
+    pub log_odds: f64,
+    /// Joint log-likelihood per class (`[ham, spam]`).
+    pub joint: [f64; 2],
+}
+
+impl Score {
+    /// P(spam | message), computed stably from the log-odds.
+    pub fn spam_probability(&self) -> f64 {
+        let z = self.log_odds;
+        if z >= 0.0 {
+            1.0 / (1.0 + (-z).exp())
+        } else {
+            let e = z.exp();
+            e / (1.0 + e)
+        }
+    }
+
+    /// Normalized log-probabilities per class (`[ham, spam]`), stable for any length.
+    pub fn log_proba(&self) -> [f64; 2] {
+        let max = self.joint[HAM].max(self.joint[SPAM]);
+        let norm = max + ((self.joint[HAM] - max).exp() + (self.joint[SPAM] - max).exp()).ln();
+        [self.joint[HAM] - norm, self.joint[SPAM] - norm]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub options: TrainOptions,
+    /// Training messages per class (`[ham, spam]`).
+    pub class_counts: [u64; 2],
+    pub class_log_prior: [f64; 2],
+    /// Sorted feature strings; index = feature id.
+    pub vocabulary: Vec<String>,
+    /// `log θ` per feature, `[ham, spam]`.
+    pub feature_log_prob: Vec<[f64; 2]>,
+    pub thresholds: Thresholds,
+    /// What the model was trained on (files, rows, checksums), for the model card.
+    pub training: serde_json::Value,
+    index: FxHashMap<String, u32>,
+}
+
+impl Model {
+    pub fn new(
+        options: TrainOptions,
+        class_counts: [u64; 2],
+        vocabulary: Vec<String>,
+        feature_log_prob: Vec<[f64; 2]>,
+        thresholds: Thresholds,
+        training: serde_json::Value,
+    ) -> Model {
+        let total = (class_counts[HAM] + class_counts[SPAM]).max(1) as f64;
+        let class_log_prior = [
+            (class_counts[HAM] as f64 / total).ln(),
+            (class_counts[SPAM] as f64 / total).ln(),
+        ];
+        let index = vocabulary
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.clone(), i as u32))
+            .collect();
+        Model {
+            options,
+            class_counts,
+            class_log_prior,
+            vocabulary,
+            feature_log_prob,
+            thresholds,
+            training,
+            index,
+        }
+    }
+
+    pub fn feature_id(&self, feature: &str) -> Option<u32> {
+        self.index.get(feature).copied()
+    }
+
+    /// Scores a message given its features (repeats count, up to the model's cap).
+    pub fn score<'a>(&self, features: impl IntoIterator<Item = &'a str>) -> Score {
+        let mut ids: Vec<u32> = features
+            .into_iter()
+            .filter_map(|f| self.feature_id(f))
+            .collect();
+        self.score_ids(&mut ids)
+    }
+
+    /// Scores feature ids (reordered in place).
+    pub fn score_ids(&self, ids: &mut [u32]) -> Score {
+        ids.sort_unstable();
+        let cap = self.options.count_cap;
+        let mut joint = self.class_log_prior;
+        let mut i = 0;
+        while i < ids.len() {
+            let id = ids[i];
+            let mut run = 1;
+            while i + run < ids.len() && ids[i + run] == id {
+                run += 1;
+            }
+            let count = if cap == 0 {
+                run as u32
+            } else {
+                (run as u32).min(cap)
+            };
+            let theta = self.feature_log_prob[id as usize];
+            joint[HAM] += f64::from(count) * theta[HAM];
+            joint[SPAM] += f64::from(count) * theta[SPAM];
+            i += run;
+        }
+        Score {
+            log_odds: joint[SPAM] - joint[HAM],
+            joint,
+        }
+    }
+
+    /// The features that pushed this message most towards spam, for explanations.
+    pub fn top_spam_features<'a>(
+        &self,
+        features: impl IntoIterator<Item = &'a str>,
+        n: usize,
+    ) -> Vec<(String, f64)> {
+        let mut seen: Vec<u32> = features
+            .into_iter()
+            .filter_map(|f| self.feature_id(f))
+            .collect();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut weighted: Vec<(u32, f64)> = seen
+            .into_iter()
+            .map(|id| {
+                let theta = self.feature_log_prob[id as usize];
+                (id, theta[SPAM] - theta[HAM])
+            })
+            .filter(|(_, w)| *w > 0.0)
+            .collect();
+        weighted.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        weighted
+            .into_iter()
+            .take(n)
+            .map(|(id, w)| (self.vocabulary[id as usize].clone(), w))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probability_is_stable_at_extreme_log_odds() {
+        let score = |z: f64| Score {
+            log_odds: z,
+            joint: [0.0, z],
+        };
+        assert_eq!(score(0.0).spam_probability(), 0.5);
+        assert!(score(-5000.0).spam_probability() >= 0.0);
+        assert_eq!(score(5000.0).spam_probability(), 1.0);
+        let lp = score(-5000.0).log_proba();
+        assert!(lp[0].is_finite() && lp[1].is_finite());
+        assert!((lp[1] - -5000.0).abs() < 1e-9);
+    }
+}
