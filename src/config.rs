@@ -19,7 +19,30 @@ pub struct Config {
     pub messaging: MessagingConfig,
     pub policy: PolicyConfig,
     pub review: ReviewConfig,
+    pub engine: EngineConfig,
+    pub limits: crate::limits::LimitsConfig,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Directory of the rule packs (`*.toml`); reloaded on SIGHUP.
+    pub rules_dir: PathBuf,
+    /// The classifier model file; none disables the classifier.
+    pub model: Option<PathBuf>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            rules_dir: PathBuf::from("rules"),
+            model: Some(PathBuf::from(DEFAULT_MODEL)),
+        }
+    }
+}
+
+/// The shipped model, relative to the repository root.
+pub const DEFAULT_MODEL: &str = "models/default.sgnb";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -163,6 +186,7 @@ impl Config {
             );
         }
         self.policy.validate().map_err(|e| anyhow::anyhow!(e))?;
+        self.limits.validate().map_err(|e| anyhow::anyhow!(e))?;
         if let Some(token) = &self.server.admin_token {
             if token.len() < 16 {
                 anyhow::bail!("server.admin_token must be at least 16 characters");

@@ -1,35 +1,161 @@
 //! The engine: the one path from a message and its context to a [`Verdict`].
 //!
 //! The send path, `POST /v1/assess`, batch rescoring and reports all call
-//! [`Engine::assess`], so no decision has a second implementation. Stages plug in here in
-//! data-flow order: render → normalize → rules → classify → limits → `policy::decide`.
+//! [`Engine::assess`], so no decision has a second implementation. In data-flow order:
+//! [`Engine::normalize`] (markdown already rendered into visible text and links) →
+//! rules → classifier → the caller's behaviour signals (limits) → [`policy::decide`].
 
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+
+use crate::classify::Model;
 use crate::domain::{RenderedBody, Verdict};
-use crate::policy::{self, PolicyConfig, Relationship, Signals};
+use crate::policy::{self, BehaviourSignal, ClassifierSignal, PolicyConfig, Relationship, Signals};
+use crate::rules::{self, RuleSet, RulesError};
+use crate::text::{self, Normalized};
 
 /// What the engine needs to know about one message.
 #[derive(Debug, Clone)]
 pub struct AssessInput<'a> {
-    pub body: &'a RenderedBody,
+    pub message: &'a Normalized,
     pub relationship: Relationship,
+    /// Behaviour signals from the limiters (fan-out, cadence), when the sender is known.
+    pub behaviour: &'a [BehaviourSignal],
 }
 
-/// Loaded models, rules and policy; cheap to share behind an `Arc`.
-#[derive(Debug, Clone, Default)]
+/// A loaded classifier with the name its verdict reasons cite.
+#[derive(Debug)]
+pub struct Classifier {
+    pub model: Model,
+    pub name: String,
+}
+
+/// Loaded rules, model and policy; shared behind an `Arc`, rules swappable at run time.
+#[derive(Debug)]
 pub struct Engine {
     policy: PolicyConfig,
+    rules: ArcSwap<RuleSet>,
+    classifier: Option<Arc<Classifier>>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(PolicyConfig::default(), RuleSet::empty(), None)
+    }
 }
 
 impl Engine {
-    pub fn new(policy: PolicyConfig) -> Engine {
-        Engine { policy }
+    pub fn new(policy: PolicyConfig, rules: RuleSet, classifier: Option<Classifier>) -> Engine {
+        Engine {
+            policy,
+            rules: ArcSwap::from_pointee(rules),
+            classifier: classifier.map(Arc::new),
+        }
+    }
+
+    /// Loads the rule packs in `rules_dir` and the model at `model_path`.
+    pub fn load(
+        policy: PolicyConfig,
+        rules_dir: &Path,
+        model_path: Option<&Path>,
+    ) -> anyhow::Result<Engine> {
+        let rules = rules::load_dir(rules_dir)?;
+        let classifier = match model_path {
+            Some(path) => Some(Classifier {
+                model: crate::classify::load(path)?,
+                name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            }),
+            None => None,
+        };
+        Ok(Engine::new(policy, rules, classifier))
+    }
+
+    /// Compiles the packs in `dir` and swaps them in atomically; on error the current set
+    /// keeps serving. In-flight assessments finish on the set they started with.
+    pub fn reload_rules(&self, dir: &Path) -> Result<usize, RulesError> {
+        let set = rules::load_dir(dir)?;
+        let count = set.len();
+        self.rules.store(Arc::new(set));
+        Ok(count)
+    }
+
+    pub fn rules(&self) -> Arc<RuleSet> {
+        self.rules.load_full()
+    }
+
+    pub fn classifier(&self) -> Option<&Classifier> {
+        self.classifier.as_deref()
+    }
+
+    /// The one normalization every stage uses.
+    pub fn normalize(&self, body: &RenderedBody) -> Normalized {
+        let started = Instant::now();
+        let normalized = if body.links.is_empty() {
+            text::normalize(&body.visible_text)
+        } else {
+            text::normalize_with_links(&body.visible_text, &body.links)
+        };
+        metrics::histogram!("sendguard_stage_seconds", "stage" => "normalize")
+            .record(started.elapsed().as_secs_f64());
+        normalized
+    }
+
+    /// The classifier's signal for a normalized message, if a model is loaded.
+    pub fn classify(&self, message: &Normalized) -> Option<ClassifierSignal> {
+        let classifier = self.classifier.as_ref()?;
+        let model = &classifier.model;
+        let started = Instant::now();
+        let mut feature = String::new();
+        let mut ids: Vec<u32> = Vec::with_capacity(message.tokens.len());
+        for token in &message.tokens {
+            feature.clear();
+            token.write_feature(&mut feature);
+            if let Some(id) = model.feature_id(&feature) {
+                ids.push(id);
+            }
+        }
+        let score = model.score_ids(&mut ids);
+        metrics::histogram!("sendguard_stage_seconds", "stage" => "classify")
+            .record(started.elapsed().as_secs_f64());
+        let spam_probability = score.spam_probability();
+        metrics::histogram!("sendguard_classifier_score").record(spam_probability);
+        Some(ClassifierSignal {
+            spam_probability,
+            log_odds: score.log_odds,
+            decision_score: score.decision,
+            hold_above: model.thresholds.hold_above,
+            other_above: model.thresholds.other_above,
+            model: classifier.name.clone(),
+        })
+    }
+
+    /// The signals the content gives: rule hits and the classifier.
+    pub fn content_signals(&self, message: &Normalized) -> Signals {
+        let started = Instant::now();
+        let rule_hits = self.rules.load().evaluate(message);
+        metrics::histogram!("sendguard_stage_seconds", "stage" => "rules")
+            .record(started.elapsed().as_secs_f64());
+        for hit in &rule_hits {
+            metrics::counter!("sendguard_rule_hits_total", "rule" => hit.id.clone(), "shadow" => if hit.shadow { "true" } else { "false" })
+                .increment(1);
+        }
+        Signals {
+            rule_hits,
+            classifier: self.classify(message),
+            ..Signals::default()
+        }
     }
 
     pub fn assess(&self, input: &AssessInput<'_>) -> Verdict {
-        let signals = Signals {
-            relationship: input.relationship,
-            ..Signals::default()
-        };
+        let mut signals = self.content_signals(input.message);
+        signals.relationship = input.relationship;
+        signals.behaviour = input.behaviour.to_vec();
         policy::decide(&signals, &self.policy)
     }
 }

@@ -1,13 +1,15 @@
 //! The `sendguard` command line: a thin clap layer over the library.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use sendguard::classify::TrainOptions;
 use sendguard::clock::SystemClock;
-use sendguard::config::{Config, LogFormat};
-use sendguard::{App, Engine, Store};
+use sendguard::config::{Config, LogFormat, DEFAULT_MODEL};
+use sendguard::{commands, App, Engine, Store};
 
 #[derive(Parser)]
 #[command(
@@ -42,12 +44,100 @@ enum Command {
         #[arg(long)]
         shell: bool,
     },
+    /// Train the classifier on labelled TSV files.
+    Train {
+        /// Training data (repeatable): TSV `label<TAB>text`.
+        #[arg(long = "data", required = true)]
+        data: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of the cross-validation folds that choose the thresholds.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Lidstone smoothing.
+        #[arg(long, default_value_t = TrainOptions::default().alpha)]
+        alpha: f64,
+        /// Drop features seen fewer times than this.
+        #[arg(long, default_value_t = TrainOptions::default().min_count)]
+        min_count: u32,
+        /// Cap per-message feature counts (1 = presence; 0 = raw counts).
+        #[arg(long, default_value_t = TrainOptions::default().count_cap)]
+        count_cap: u32,
+        /// Target ham false-positive rate of the hold threshold.
+        #[arg(long, default_value_t = TrainOptions::default().hold_target_fpr)]
+        hold_fpr: f64,
+        /// Target ham false-positive rate of the Other threshold.
+        #[arg(long, default_value_t = TrainOptions::default().other_target_fpr)]
+        other_fpr: f64,
+        /// Length normalization exponent of the decision score (0 = raw log-odds).
+        #[arg(long, default_value_t = TrainOptions::default().length_norm)]
+        length_norm: f64,
+    },
+    /// Evaluate a model on labelled TSV data.
+    Eval {
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+        /// Threshold for the confusion counts: argmax (log-odds > 0), hold or other.
+        #[arg(long, default_value = "argmax")]
+        decision: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verdicts (content checks only) for messages on stdin: TSV or one text per line.
+    Classify {
+        #[arg(long, default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rule packs.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Reviewer labels.
+    Labels {
+        #[command(subcommand)]
+        command: LabelsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Compile every pack and run every rule's examples.
+    Check {
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+    },
+    /// How often each rule fires on the spam and ham rows of a labelled TSV file.
+    Scan {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(default_value = "rules")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum LabelsCommand {
+    /// Write every human label (reviewer, mark-safe, appeal) as training TSV.
+    Export {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(error) => {
             eprintln!("sendguard: {error:#}");
             ExitCode::FAILURE
@@ -55,10 +145,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs a command; `Ok(false)` is a clean "no" (e.g. failing rule examples).
+fn run(cli: Cli) -> anyhow::Result<bool> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let stdout = std::io::stdout();
     match cli.command {
         Command::Serve { config, data, addr } => {
             let mut config = Config::load(config.as_deref())?;
@@ -69,7 +161,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 config.server.addr = addr;
             }
             init_logging(config.server.log_format);
-            runtime.block_on(sendguard::server::run(config))
+            runtime.block_on(sendguard::server::run(config))?;
         }
         Command::Seed { data, shell } => {
             let store = Store::open(&data)?;
@@ -90,9 +182,107 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 println!("{}", serde_json::to_string_pretty(&demo)?);
             }
-            Ok(())
+        }
+        Command::Train {
+            data,
+            out,
+            seed,
+            alpha,
+            min_count,
+            count_cap,
+            hold_fpr,
+            other_fpr,
+            length_norm,
+        } => {
+            let options = TrainOptions {
+                alpha,
+                min_count,
+                count_cap,
+                seed,
+                hold_target_fpr: hold_fpr,
+                other_target_fpr: other_fpr,
+                length_norm,
+                ..TrainOptions::default()
+            };
+            let model = commands::train::train(&data, &out, &options)?;
+            eprintln!(
+                "trained on {} ham / {} spam; {} features; hold above log-odds {:.3}, other above {:.3}; wrote {}",
+                model.class_counts[0],
+                model.class_counts[1],
+                model.vocabulary.len(),
+                model.thresholds.hold_above,
+                model.thresholds.other_above,
+                out.display()
+            );
+        }
+        Command::Eval {
+            model,
+            data,
+            decision,
+            json,
+        } => {
+            let model = sendguard::classify::load(&model)?;
+            let report = commands::train::eval(&model, &data, &decision)?;
+            let mut out = stdout.lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&report)?)?;
+            } else {
+                let f = &report.figures;
+                writeln!(
+                    out,
+                    "n {}  spam {}  ham {}  (decision: {})",
+                    f.n, f.spam, f.ham, report.decision
+                )?;
+                writeln!(out, "tp {}  fp {}  tn {}  fn {}", f.tp, f.fp, f.tn, f.fn_)?;
+                writeln!(
+                    out,
+                    "accuracy {:.4}  precision {:.4}  recall {:.4}  fpr {:.4}  f1 {:.4}  mcc {:.4}  auc {:.4}  recall@1%fpr {:.4}",
+                    f.accuracy, f.precision, f.recall, f.fpr, f.f1, f.mcc, f.auc, f.recall_at_1pct_fpr
+                )?;
+                let h = &report.at_hold_threshold;
+                writeln!(
+                    out,
+                    "at the hold threshold: recall {:.4}  fpr {:.4}  precision {:.4}",
+                    h.recall, h.fpr, h.precision
+                )?;
+                writeln!(out, "{:.0} msgs/sec", report.msgs_per_sec)?;
+            }
+        }
+        Command::Classify { model, rules, json } => {
+            let engine = Engine::load(Default::default(), &rules, Some(&model))?;
+            let stdin = std::io::stdin();
+            commands::classify::classify(&engine, stdin.lock(), &mut stdout.lock(), json)?;
+        }
+        Command::Rules {
+            command: RulesCommand::Check { dir },
+        } => {
+            return commands::rules::check(&dir, &mut stdout.lock());
+        }
+        Command::Rules {
+            command: RulesCommand::Scan { data, dir },
+        } => {
+            commands::rules::scan(&dir, &data, &mut stdout.lock())?;
+        }
+        Command::Labels {
+            command: LabelsCommand::Export { data, out },
+        } => {
+            let store = Store::open(&data)?;
+            let app = App::new(
+                store,
+                Engine::default(),
+                &Config::default(),
+                Arc::new(SystemClock),
+            );
+            let mut file = std::io::BufWriter::new(
+                std::fs::File::create(&out)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?,
+            );
+            let rows = app.export_labels(&mut file)?;
+            file.flush()?;
+            eprintln!("wrote {rows} labelled messages to {}", out.display());
         }
     }
+    Ok(true)
 }
 
 fn init_logging(format: LogFormat) {

@@ -27,9 +27,11 @@ async fn body_length_is_counted_in_unicode_scalar_values() {
         let (status, body) = server.send(&alice, bob, empty).await;
         assert_eq!(error_of(status, &body, 422, "empty_body")["field"], "body");
     }
-    let thread = server.folder(&bob_token, "other").await[0];
+    // The sender sees every message they sent (held ones too): exactly the two accepted.
+    let _ = bob_token;
+    let thread = server.folder(&alice, "inbox").await[0];
     assert_eq!(
-        server.thread_messages(&bob_token, thread).await.len(),
+        server.thread_messages(&alice, thread).await.len(),
         2,
         "refused sends store nothing"
     );
@@ -270,4 +272,35 @@ async fn tokens_are_checked_and_roles_kept_apart() {
 
     let (status, body) = server.get("/v1/no/such/route", &member_token).await;
     error_of(status, &body, 404, "not_found");
+}
+
+#[tokio::test]
+async fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, alice) = server.member("alice", "free").await;
+    let (bob, _) = server.member("bob", "free").await;
+    // A new account may send 5 back to back (limits.young_rate.minute_burst).
+    for i in 0..5 {
+        let (status, body) = server.send(&alice, bob, &format!("quick note {i}")).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let response = server
+        .client
+        .post(server.url("/v1/messages"))
+        .bearer_auth(&alice)
+        .json(&json!({"to": bob, "body": "one too many"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=12).contains(&retry_after), "{retry_after}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    let error = error_of(429, &body, 429, "rate_limited");
+    assert_eq!(error["limit"], 5);
 }

@@ -68,7 +68,7 @@ async fn inmail_goes_to_the_inbox_and_runs_out_of_credit() {
     for i in 0..3 {
         targets.push(server.member(&format!("target{i}"), "free").await);
     }
-    let inmail = |to: u64| json!({"to": to, "body": "An opportunity for you", "kind": "inmail"});
+    let inmail = |to: u64| json!({"to": to, "body": "We have an opening for a senior data engineer on my team and your background looks like a great fit", "kind": "inmail"});
 
     for (to, to_token) in &targets[..2] {
         let (status, sent) = server.post("/v1/messages", &premium, inmail(*to)).await;

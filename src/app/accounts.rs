@@ -142,13 +142,20 @@ impl App {
             let mut record = txn
                 .member(member)?
                 .ok_or_else(|| Error::not_found("unknown_member", format!("no member {member}")))?;
-            record.restriction = level.map(|level| Restriction {
-                level,
-                reason: reason.to_string(),
-                since: now,
-                automated: false,
-            });
-            txn.put_member(&record);
+            match level {
+                Some(level) => {
+                    record.restriction = Some(Restriction {
+                        level,
+                        reason: reason.to_string(),
+                        since: now,
+                        automated: false,
+                    });
+                    txn.put_member(&record);
+                }
+                None => {
+                    self.clear_restriction(txn, member)?;
+                }
+            }
             Ok::<_, Error>(())
         })?;
         self.store.durable(ticket).await;

@@ -176,10 +176,7 @@ impl App {
                         }
                     }
                     AppealTarget::Restriction { .. } => {
-                        if let Some(mut record) = txn.member(appeal.member)? {
-                            record.restriction = None;
-                            txn.put_member(&record);
-                        }
+                        self.clear_restriction(txn, appeal.member)?;
                     }
                 }
             }

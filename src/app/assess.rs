@@ -7,6 +7,7 @@ use super::App;
 use crate::domain::{Format, MemberId, RenderedBody, Verdict};
 use crate::engine::AssessInput;
 use crate::error::{Error, Result};
+use crate::limits::{Check, SendFacts};
 use crate::policy::Relationship;
 use crate::store::Reader;
 
@@ -33,11 +34,33 @@ impl App {
                 }
             }
         }
+        let rendered = RenderedBody::render(request.format, &request.body);
+        let message = self.engine.normalize(&rendered);
+        let mut behaviour = Vec::new();
         let relationship = match (request.from, request.to) {
             (Some(from), Some(to)) => {
                 let thread = self.store.thread_between(from, to)?;
+                let connected = self.store.connected(from, to)?;
+                let sender = self.store.member(from)?;
+                let state = self.store.sender_state(from)?.unwrap_or_default();
+                let facts = SendFacts {
+                    now: self.clock.now(),
+                    account_created_at: sender.map_or(0, |s| s.created_at),
+                    recipient: to,
+                    connected,
+                    new_conversation: thread.is_none(),
+                    fingerprint: self
+                        .limiter
+                        .fingerprint(&crate::classify::features(&message)),
+                };
+                match self.limiter.check(&state, &facts) {
+                    Check::Refuse(refusal) => return Err(super::send::refusal_error(refusal)),
+                    Check::Proceed(signals) => {
+                        behaviour = signals.iter().map(super::send::behaviour_signal).collect();
+                    }
+                }
                 Relationship {
-                    connected: self.store.connected(from, to)?,
+                    connected,
                     recipient_replied: match thread {
                         Some(thread) => self.store.view(to, thread)?.is_some_and(|v| v.sent_any),
                         None => false,
@@ -47,10 +70,10 @@ impl App {
             }
             _ => Relationship::default(),
         };
-        let rendered = RenderedBody::render(request.format, &request.body);
         Ok(self.engine.assess(&AssessInput {
-            body: &rendered,
+            message: &message,
             relationship,
+            behaviour: &behaviour,
         }))
     }
 }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::{Config, MessagingConfig, ReviewConfig};
 use crate::engine::Engine;
+use crate::limits::Limiter;
 use crate::notify::EventHub;
 use crate::store::Store;
 
@@ -41,6 +42,7 @@ pub struct App {
     pub events: EventHub,
     pub config: MessagingConfig,
     pub review: ReviewConfig,
+    pub limiter: Limiter,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -52,6 +54,7 @@ impl App {
             events: EventHub::default(),
             config: config.messaging.clone(),
             review: config.review.clone(),
+            limiter: Limiter::new(config.limits.clone()),
             clock,
         }
     }

@@ -243,6 +243,14 @@ impl App {
                 ReviewAction::Release => release(txn, &mut message, now)?,
                 ReviewAction::Remove | ReviewAction::RestrictSender => {
                     remove(txn, &mut message)?;
+                    self.strike(
+                        txn,
+                        message.from,
+                        super::sanctions::REMOVAL_STRIKE,
+                        "reviewer",
+                        &format!("a reviewer removed message {}", message.id),
+                        now,
+                    )?;
                     false
                 }
             };
@@ -297,17 +305,19 @@ impl App {
         check_note("note", Some(note))?;
         let now = self.clock.now();
         let (_, ticket) = self.store.write(|txn| {
-            let mut record = txn
-                .member(member)?
-                .ok_or_else(|| Error::not_found("unknown_member", format!("no member {member}")))?;
-            if record.restriction.take().is_none() {
+            if txn.member(member)?.is_none() {
+                return Err(Error::not_found(
+                    "unknown_member",
+                    format!("no member {member}"),
+                ));
+            }
+            if !self.clear_restriction(txn, member)? {
                 return Err(Error::new(
                     ErrorKind::Conflict,
                     "not_restricted",
                     "the member is not restricted",
                 ));
             }
-            txn.put_member(&record);
             txn.audit(AuditEntry {
                 id: 0,
                 at: now,

@@ -1,17 +1,96 @@
-//! Strikes against senders, from recipient reports and reviewer removals.
+//! Strikes and restrictions: the limiter keeps the strike ledger in each sender's state;
+//! this module applies what it decides to the member record, which every send checks.
 
 use super::App;
-use crate::domain::{Message, Millis};
+use crate::domain::{MemberId, Message, Millis, Restriction, Sanction};
 use crate::error::Result;
-use crate::store::WriteTxn;
+use crate::store::{Reader, WriteTxn};
+
+/// Strike weight of a recipient's report.
+pub const REPORT_STRIKE: u32 = 1;
+/// Strike weight of a reviewer's removal.
+pub const REMOVAL_STRIKE: u32 = 2;
+
+/// Raises the member's restriction to the sanction's level (restrictions never fall here).
+pub(super) fn apply(
+    txn: &mut WriteTxn<'_>,
+    member: MemberId,
+    sanction: &Sanction,
+    automated: bool,
+    now: Millis,
+) -> Result<()> {
+    if let Some(mut record) = txn.member(member)? {
+        if record
+            .restriction
+            .as_ref()
+            .is_none_or(|r| r.level < sanction.restrict)
+        {
+            record.restriction = Some(Restriction {
+                level: sanction.restrict,
+                reason: sanction.reason.clone(),
+                since: now,
+                automated,
+            });
+            txn.put_member(&record);
+            metrics::counter!("sendguard_restrictions_total", "automated" => if automated { "true" } else { "false" }).increment(1);
+        }
+    }
+    Ok(())
+}
 
 impl App {
+    /// Adds a strike to `member`'s ledger; a threshold crossed restricts them.
+    pub(super) fn strike(
+        &self,
+        txn: &mut WriteTxn<'_>,
+        member: MemberId,
+        weight: u32,
+        source: &str,
+        reason: &str,
+        now: Millis,
+    ) -> Result<Option<Sanction>> {
+        let mut state = txn.sender_state(member)?.unwrap_or_default();
+        let sanction = self
+            .limiter
+            .add_strike_from(&mut state, now, weight, source, reason);
+        txn.put_sender_state(member, &state);
+        if let Some(sanction) = &sanction {
+            apply(txn, member, sanction, true, now)?;
+        }
+        Ok(sanction)
+    }
+
     pub(super) fn strike_for_report(
         &self,
-        _txn: &mut WriteTxn<'_>,
-        _message: &Message,
-        _now: Millis,
+        txn: &mut WriteTxn<'_>,
+        message: &Message,
+        now: Millis,
     ) -> Result<()> {
+        self.strike(
+            txn,
+            message.from,
+            REPORT_STRIKE,
+            "report",
+            &format!("a recipient reported message {}", message.id),
+            now,
+        )?;
         Ok(())
+    }
+
+    /// Clears the member's restriction and the strikes behind it.
+    pub(super) fn clear_restriction(
+        &self,
+        txn: &mut WriteTxn<'_>,
+        member: MemberId,
+    ) -> Result<bool> {
+        let mut state = txn.sender_state(member)?.unwrap_or_default();
+        let had_ledger = self.limiter.lift_restriction(&mut state).is_some();
+        txn.put_sender_state(member, &state);
+        let mut had_record = false;
+        if let Some(mut record) = txn.member(member)? {
+            had_record = record.restriction.take().is_some();
+            txn.put_member(&record);
+        }
+        Ok(had_ledger || had_record)
     }
 }

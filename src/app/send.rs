@@ -11,13 +11,16 @@ use super::App;
 use crate::domain::ReviewOrigin;
 use crate::domain::{
     Attachment, AttachmentType, Decision, Folder, Format, Member, MemberId, Message, MessageKind,
-    MessageStatus, Millis, RenderedBody, RestrictionLevel, Thread, ThreadId, ThreadView, Verdict,
+    MessageStatus, Millis, RenderedBody, RestrictionLevel, SendSignals, Thread, ThreadId,
+    ThreadView, Verdict,
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{Check, Fingerprint, LimitSignal, Refusal, SendFacts};
 use crate::notify::Event;
-use crate::policy::Relationship;
+use crate::policy::{BehaviourSignal, Relationship};
 use crate::store::{keys, Reader, WriteTxn};
+use crate::text::Normalized;
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 const MAX_ATTACHMENT_URL_CHARS: usize = 2048;
@@ -77,6 +80,38 @@ struct SendContext {
     relationship: Relationship,
     /// The InMail credit month to charge, when this send spends a credit.
     charge_month: Option<u32>,
+    /// What the limiter knows of this send, and the behaviour signals it raised.
+    facts: SendFacts,
+    limit_signals: Vec<LimitSignal>,
+}
+
+impl SendContext {
+    fn behaviour(&self) -> Vec<BehaviourSignal> {
+        self.limit_signals.iter().map(behaviour_signal).collect()
+    }
+}
+
+/// A limiter signal as the policy reads it.
+pub(super) fn behaviour_signal(signal: &LimitSignal) -> BehaviourSignal {
+    BehaviourSignal {
+        id: signal.id.to_string(),
+        hold: signal.hold,
+        score: signal.score,
+        detail: signal.detail.clone(),
+    }
+}
+
+/// A limiter refusal as an API error: 429 with Retry-After, or 403 for a restriction.
+pub(super) fn refusal_error(refusal: Refusal) -> Error {
+    metrics::counter!("sendguard_limit_trips_total", "limit" => refusal.limit_name).increment(1);
+    if refusal.code == "rate_limited" {
+        Error::new(ErrorKind::RateLimited, "rate_limited", refusal.detail)
+            .limit(refusal.limit)
+            .retry_after(refusal.retry_after_secs)
+            .field(refusal.limit_name)
+    } else {
+        Error::forbidden("sender_restricted", refusal.detail)
+    }
 }
 
 impl App {
@@ -98,24 +133,38 @@ impl App {
         self.validate(&request)?;
         let now = self.clock.now();
         let rendered = RenderedBody::render(request.format, &request.body);
+        let normalized = self.engine.normalize(&rendered);
 
         if let Some(replay) = self.replay(&self.store, sender, &request)? {
             return Ok(replay);
         }
-        let context = self.send_context(&self.store, sender, &request, now)?;
-        let verdict = self.assess_send(&rendered, &context);
+        let features = crate::classify::features(&normalized);
+        let fingerprint = self.limiter.fingerprint(&features);
+        let context = self.send_context(&self.store, sender, &request, now, fingerprint)?;
+        let verdict = self.assess_send(&normalized, &context);
 
         let ((outcome, message), ticket) = self.store.write(|txn| {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
-            let current = self.send_context(txn, sender, &request, now)?;
+            let current = self.send_context(txn, sender, &request, now, fingerprint)?;
             let verdict = if current == context {
                 verdict
             } else {
-                self.assess_send(&rendered, &current)
+                self.assess_send(&normalized, &current)
             };
-            let message = store_send(txn, &current, &request, verdict, now)?;
+            if let Some(reason) = &verdict.refused {
+                return Err(Error::new(
+                    ErrorKind::Unprocessable,
+                    "content_rejected",
+                    format!(
+                        "this message cannot be sent (rule {}): {}",
+                        reason.id, reason.detail
+                    ),
+                )
+                .field("body"));
+            }
+            let message = self.store_send(txn, &current, &request, verdict, now)?;
             let outcome = SendOutcome::of(&message, &current.sender, false);
             Ok::<_, Error>((outcome, Some(message)))
         })?;
@@ -141,10 +190,11 @@ impl App {
         Ok(outcome)
     }
 
-    fn assess_send(&self, rendered: &RenderedBody, context: &SendContext) -> Verdict {
+    fn assess_send(&self, message: &Normalized, context: &SendContext) -> Verdict {
         self.engine.assess(&AssessInput {
-            body: rendered,
+            message,
             relationship: context.relationship,
+            behaviour: &context.behaviour(),
         })
     }
 
@@ -226,6 +276,7 @@ impl App {
         sender_id: MemberId,
         request: &SendRequest,
         now: Millis,
+        fingerprint: Option<Fingerprint>,
     ) -> Result<SendContext> {
         let sender = reader
             .member(sender_id)?
@@ -316,6 +367,19 @@ impl App {
             }
             charge_month = Some(month);
         }
+        let facts = SendFacts {
+            now,
+            account_created_at: sender.created_at,
+            recipient: to,
+            connected,
+            new_conversation: thread.is_none(),
+            fingerprint,
+        };
+        let state = reader.sender_state(sender_id)?.unwrap_or_default();
+        let limit_signals = match self.limiter.check(&state, &facts) {
+            Check::Refuse(refusal) => return Err(refusal_error(refusal)),
+            Check::Proceed(signals) => signals,
+        };
         Ok(SendContext {
             relationship: Relationship {
                 connected,
@@ -325,90 +389,108 @@ impl App {
             sender,
             thread,
             charge_month,
+            facts,
+            limit_signals,
         })
     }
 }
 
-/// Writes the message, both members' thread views, the InMail charge and the idempotency
-/// record, all in the caller's batch.
-fn store_send(
-    txn: &mut WriteTxn<'_>,
-    context: &SendContext,
-    request: &SendRequest,
-    verdict: Verdict,
-    now: Millis,
-) -> Result<Message> {
-    let sender = context.sender.id;
-    let recipient = request.to;
-    let thread = match &context.thread {
-        Some(thread) => thread.clone(),
-        None => {
-            let thread = Thread {
-                id: txn.next_id()?,
-                members: [sender.min(recipient), sender.max(recipient)],
-                created_at: now,
-            };
-            txn.put_thread(&thread);
-            thread
+impl App {
+    /// Writes the message, both members' thread views, the limiter state (and any sanction it
+    /// brings), the InMail charge and the idempotency record, all in the caller's batch.
+    fn store_send(
+        &self,
+        txn: &mut WriteTxn<'_>,
+        context: &SendContext,
+        request: &SendRequest,
+        mut verdict: Verdict,
+        now: Millis,
+    ) -> Result<Message> {
+        let sender = context.sender.id;
+        let mut state = txn.sender_state(sender)?.unwrap_or_default();
+        if let Some(sanction) =
+            self.limiter
+                .record(&mut state, &context.facts, &context.limit_signals)
+        {
+            super::sanctions::apply(txn, sender, &sanction, true, now)?;
+            verdict.sanction = Some(sanction);
         }
-    };
-    let delivered = verdict.decision != Decision::Held;
-    let message = Message {
-        id: txn.next_id()?,
-        thread_id: thread.id,
-        from: sender,
-        to: recipient,
-        body: request.body.clone(),
-        format: request.format,
-        kind: request.kind,
-        attachments: request.attachments.clone(),
-        created_at: now,
-        status: if delivered {
-            MessageStatus::Delivered
+        txn.put_sender_state(sender, &state);
+        let recipient = request.to;
+        let thread = match &context.thread {
+            Some(thread) => thread.clone(),
+            None => {
+                let thread = Thread {
+                    id: txn.next_id()?,
+                    members: [sender.min(recipient), sender.max(recipient)],
+                    created_at: now,
+                };
+                txn.put_thread(&thread);
+                thread
+            }
+        };
+        let delivered = verdict.decision != Decision::Held;
+        let message = Message {
+            id: txn.next_id()?,
+            thread_id: thread.id,
+            from: sender,
+            to: recipient,
+            body: request.body.clone(),
+            format: request.format,
+            kind: request.kind,
+            attachments: request.attachments.clone(),
+            created_at: now,
+            status: if delivered {
+                MessageStatus::Delivered
+            } else {
+                MessageStatus::Held
+            },
+            verdict,
+            signals: SendSignals {
+                relationship: context.relationship,
+                behaviour: context.behaviour(),
+            },
+            recalled_at: None,
+        };
+        txn.put_message(&message);
+
+        // The sender's own view: their conversation is in their Inbox once they write in it.
+        let previous = txn.view(sender, thread.id)?;
+        let mut view = previous.clone().unwrap_or(ThreadView {
+            thread_id: thread.id,
+            member: sender,
+            other: recipient,
+            placement: Folder::Inbox,
+            archived: false,
+            last_activity: now,
+            last_read: 0,
+            sent_any: false,
+        });
+        view.placement = Folder::Inbox;
+        view.archived = false;
+        view.last_activity = now;
+        view.last_read = message.id;
+        view.sent_any |= delivered;
+        txn.put_view(previous.as_ref(), &view);
+
+        if delivered {
+            let folder = message.verdict.folder().unwrap_or(message.verdict.route);
+            deliver_to_recipient(txn, &message, folder, now)?;
         } else {
-            MessageStatus::Held
-        },
-        verdict,
-        recalled_at: None,
-    };
-    txn.put_message(&message);
-
-    // The sender's own view: their conversation is in their Inbox once they write in it.
-    let previous = txn.view(sender, thread.id)?;
-    let mut view = previous.clone().unwrap_or(ThreadView {
-        thread_id: thread.id,
-        member: sender,
-        other: recipient,
-        placement: Folder::Inbox,
-        archived: false,
-        last_activity: now,
-        last_read: 0,
-        sent_any: false,
-    });
-    view.placement = Folder::Inbox;
-    view.archived = false;
-    view.last_activity = now;
-    view.last_read = message.id;
-    view.sent_any |= delivered;
-    txn.put_view(previous.as_ref(), &view);
-
-    if delivered {
-        let folder = message.verdict.folder().unwrap_or(message.verdict.route);
-        deliver_to_recipient(txn, &message, folder, now)?;
-    } else {
-        super::review::enqueue(txn, &message, ReviewOrigin::Held, None, now)?;
-        txn.note_sender_hold(sender, message.id);
-    }
-    if let Some(month) = context.charge_month {
-        if message.verdict.inmail {
-            let spent = txn.inmail_spent(sender, month)?;
-            txn.set_inmail_spent(sender, month, spent + 1);
+            super::review::enqueue(txn, &message, ReviewOrigin::Held, None, now)?;
+            txn.note_sender_hold(sender, message.id);
         }
+        if let Some(month) = context.charge_month {
+            if message.verdict.inmail {
+                let spent = txn.inmail_spent(sender, month)?;
+                txn.set_inmail_spent(sender, month, spent + 1);
+            }
+        }
+        if let Some(key) = &request.idempotency_key {
+            txn.put_idempotent_send(sender, key, message.id);
+        }
+        Ok(message)
     }
-    if let Some(key) = &request.idempotency_key {
-        txn.put_idempotent_send(sender, key, message.id);
-    }
-    Ok(message)
 }
 
 /// Shows a delivered message to its recipient: the thread lands in (or returns to) the

@@ -17,3 +17,8 @@ pub use file::{load, save, ModelFileError};
 pub use metrics::{evaluate, Evaluation};
 pub use model::{Model, Score, Thresholds, TrainOptions};
 pub use train::{train, Corpus};
+
+/// The classifier's features of a normalized message, as training counts them.
+pub fn features(message: &crate::text::Normalized) -> Vec<String> {
+    message.tokens.iter().map(|t| t.feature()).collect()
+}

@@ -17,9 +17,9 @@ pub const SPAM: usize = 1;
 /// Thresholds on the log-odds, chosen on held-out scores for target ham false-positive rates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Thresholds {
-    /// Hold when `log_odds > hold_above`.
+    /// Hold when the decision score is above this.
     pub hold_above: f64,
-    /// At least Other when `log_odds > other_above`.
+    /// At least Other when the decision score is above this.
     pub other_above: f64,
     pub hold_target_fpr: f64,
     pub other_target_fpr: f64,
@@ -52,18 +52,25 @@ pub struct TrainOptions {
     pub folds: u32,
     pub hold_target_fpr: f64,
     pub other_target_fpr: f64,
+    /// Length normalization of the decision score: log-odds / n^length_norm, n the number
+    /// of the message's known feature occurrences (0 = raw log-odds). Naive Bayes log-odds
+    /// grow with length, so without it a threshold chosen on long e-mails never fires on a
+    /// short message.
+    #[serde(default)]
+    pub length_norm: f64,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             alpha: 0.1,
-            min_count: 2,
+            min_count: 1,
             count_cap: 1,
             seed: 42,
             folds: 5,
             hold_target_fpr: 0.001,
             other_target_fpr: 0.01,
+            length_norm: 1.0,
         }
     }
 }
@@ -75,6 +82,17 @@ pub struct Score {
     pub log_odds: f64,
     /// Joint log-likelihood per class (`[ham, spam]`).
     pub joint: [f64; 2],
+    /// The length-normalized log-odds the thresholds apply to.
+    pub decision: f64,
+}
+
+/// The decision score: log-odds scaled down by the message's length (see `length_norm`).
+pub fn decision_score(log_odds: f64, occurrences: u32, length_norm: f64) -> f64 {
+    if length_norm == 0.0 {
+        log_odds
+    } else {
+        log_odds / f64::from(occurrences.max(1)).powf(length_norm)
+    }
 }
 
 impl Score {
@@ -162,6 +180,7 @@ impl Model {
         ids.sort_unstable();
         let cap = self.options.count_cap;
         let mut joint = self.class_log_prior;
+        let mut occurrences = 0u32;
         let mut i = 0;
         while i < ids.len() {
             let id = ids[i];
@@ -174,14 +193,17 @@ impl Model {
             } else {
                 (run as u32).min(cap)
             };
+            occurrences += count;
             let theta = self.feature_log_prob[id as usize];
             joint[HAM] += f64::from(count) * theta[HAM];
             joint[SPAM] += f64::from(count) * theta[SPAM];
             i += run;
         }
+        let log_odds = joint[SPAM] - joint[HAM];
         Score {
-            log_odds: joint[SPAM] - joint[HAM],
+            log_odds,
             joint,
+            decision: decision_score(log_odds, occurrences, self.options.length_norm),
         }
     }
 
@@ -223,6 +245,7 @@ mod tests {
         let score = |z: f64| Score {
             log_odds: z,
             joint: [0.0, z],
+            decision: z,
         };
         assert_eq!(score(0.0).spam_probability(), 0.5);
         assert!(score(-5000.0).spam_probability() >= 0.0);

@@ -7,14 +7,17 @@
 
 use rustc_hash::FxHashMap;
 
-use super::model::{Model, Thresholds, TrainOptions, HAM, SPAM};
+use super::model::{decision_score, Model, Thresholds, TrainOptions, HAM, SPAM};
 use super::thresholds::threshold_for_fpr;
 use crate::domain::Label;
+
+/// One message: (class, weight, sorted `(feature id, count)` pairs).
+pub type Doc = (usize, u32, Vec<(u32, u32)>);
 
 /// Messages as interned feature-count lists, ready for counting.
 pub struct Corpus {
     pub features: Vec<String>,
-    pub docs: Vec<(usize, Vec<(u32, u32)>)>,
+    pub docs: Vec<Doc>,
 }
 
 impl Corpus {
@@ -24,10 +27,20 @@ impl Corpus {
         I: IntoIterator<Item = (Label, F)>,
         F: IntoIterator<Item = String>,
     {
+        Corpus::build_weighted(messages.into_iter().map(|(l, f)| (l, 1, f)), cap)
+    }
+
+    /// Like [`Corpus::build`], with a weight per message: a message of weight `w` counts as
+    /// `w` copies, but stays one message in cross-validation (no copy leaks across folds).
+    pub fn build_weighted<I, F>(messages: I, cap: u32) -> Corpus
+    where
+        I: IntoIterator<Item = (Label, u32, F)>,
+        F: IntoIterator<Item = String>,
+    {
         let mut ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut features = Vec::new();
         let mut docs = Vec::new();
-        for (label, message) in messages {
+        for (label, weight, message) in messages {
             let mut doc: Vec<u32> = message
                 .into_iter()
                 .map(|f| {
@@ -55,7 +68,7 @@ impl Corpus {
                 Label::Ham => HAM,
                 Label::Spam => SPAM,
             };
-            docs.push((class, counted));
+            docs.push((class, weight.max(1), counted));
         }
         Corpus { features, docs }
     }
@@ -71,13 +84,13 @@ struct Fit {
 fn fit(corpus: &Corpus, options: &TrainOptions, keep: impl Fn(usize) -> bool) -> Fit {
     let mut counts = vec![[0u64; 2]; corpus.features.len()];
     let mut class_counts = [0u64; 2];
-    for (i, (class, doc)) in corpus.docs.iter().enumerate() {
+    for (i, (class, weight, doc)) in corpus.docs.iter().enumerate() {
         if !keep(i) {
             continue;
         }
-        class_counts[*class] += 1;
+        class_counts[*class] += u64::from(*weight);
         for &(id, count) in doc {
-            counts[id as usize][*class] += u64::from(count);
+            counts[id as usize][*class] += u64::from(count) * u64::from(*weight);
         }
     }
     let kept: Vec<u32> = (0..counts.len() as u32)
@@ -116,16 +129,19 @@ fn fit(corpus: &Corpus, options: &TrainOptions, keep: impl Fn(usize) -> bool) ->
     }
 }
 
-fn log_odds(fit: &Fit, doc: &[(u32, u32)]) -> f64 {
+/// The decision score of `doc` under a fold's fit, as [`Model::score_ids`] computes it.
+fn decision(fit: &Fit, doc: &[(u32, u32)], length_norm: f64) -> f64 {
     let total = (fit.class_counts[HAM] + fit.class_counts[SPAM]).max(1) as f64;
     let mut odds =
         (fit.class_counts[SPAM] as f64 / total).ln() - (fit.class_counts[HAM] as f64 / total).ln();
+    let mut occurrences = 0;
     for &(id, count) in doc {
         if let Some(theta) = fit.theta.get(&id) {
             odds += f64::from(count) * (theta[SPAM] - theta[HAM]);
+            occurrences += count;
         }
     }
-    odds
+    decision_score(odds, occurrences, length_norm)
 }
 
 /// A stable fold for message `i` under `seed` (splitmix64).
@@ -137,7 +153,7 @@ fn fold_of(seed: u64, i: usize, folds: u32) -> u32 {
     (z % u64::from(folds)) as u32
 }
 
-/// Out-of-fold log-odds of every message (k-fold cross-validation).
+/// Out-of-fold decision scores of every message (k-fold cross-validation).
 pub fn out_of_fold_scores(corpus: &Corpus, options: &TrainOptions) -> Vec<f64> {
     let folds = options.folds.max(2);
     let assignment: Vec<u32> = (0..corpus.docs.len())
@@ -146,9 +162,9 @@ pub fn out_of_fold_scores(corpus: &Corpus, options: &TrainOptions) -> Vec<f64> {
     let mut scores = vec![0.0; corpus.docs.len()];
     for k in 0..folds {
         let model = fit(corpus, options, |i| assignment[i] != k);
-        for (i, (_, doc)) in corpus.docs.iter().enumerate() {
+        for (i, (_, _, doc)) in corpus.docs.iter().enumerate() {
             if assignment[i] == k {
-                scores[i] = log_odds(&model, doc);
+                scores[i] = decision(&model, doc, options.length_norm);
             }
         }
     }
@@ -163,7 +179,7 @@ pub fn train(corpus: &Corpus, options: &TrainOptions, training: serde_json::Valu
             .docs
             .iter()
             .zip(&scores)
-            .filter(|((class, _), _)| *class == HAM)
+            .filter(|((class, _, _), _)| *class == HAM)
             .map(|(_, s)| *s)
             .collect();
         Thresholds {

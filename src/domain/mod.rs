@@ -14,7 +14,7 @@ pub use review::{
     Actor, Appeal, AppealOutcome, AppealTarget, AuditEntry, Claim, Label, LabelRecord, LabelSource,
     ReviewAction, ReviewDecision, ReviewItem, ReviewOrigin,
 };
-pub use verdict::{Decision, Reason, Sanction, Verdict};
+pub use verdict::{Decision, Reason, Sanction, SendSignals, Verdict};
 
 /// Member, thread and message ids: `u64`s handed out by the store, never reused.
 pub type MemberId = u64;
@@ -161,6 +161,9 @@ pub struct Message {
     pub created_at: Millis,
     pub status: MessageStatus,
     pub verdict: Verdict,
+    /// What the sender side looked like at send time (for rescoring).
+    #[serde(default)]
+    pub signals: SendSignals,
     #[serde(default)]
     pub recalled_at: Option<Millis>,
 }

@@ -73,10 +73,22 @@ pub struct Verdict {
     pub sanction: Option<Sanction>,
     /// True when no human took part in the decision.
     pub automated: bool,
+    /// Set when a `reject` rule matched: the send is refused rather than delivered or held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Reason>,
 }
 
 impl Verdict {
     pub fn folder(&self) -> Option<Folder> {
         self.decision.folder()
     }
+}
+
+/// The sender-side facts a send was decided on, kept with the message so a rescore can
+/// replay the decision with new rules or a new model but the same context.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SendSignals {
+    pub relationship: crate::policy::Relationship,
+    #[serde(default)]
+    pub behaviour: Vec<crate::policy::BehaviourSignal>,
 }

@@ -51,11 +51,17 @@ pub struct RuleHit {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassifierSignal {
-    /// P(spam) from the model.
+    /// P(spam) from the model, for display.
     pub spam_probability: f64,
-    /// The model's own thresholds, chosen on validation data for a target false-positive rate.
-    pub hold_threshold: f64,
-    pub other_threshold: f64,
+    /// The model's logit.
+    pub log_odds: f64,
+    /// The length-normalized log-odds the thresholds compare against (probabilities round
+    /// to 1.0 long before Naive Bayes log-odds stop growing, and grow with length).
+    pub decision_score: f64,
+    /// The model's own thresholds on the decision score, chosen on held-out data for target
+    /// ham false-positive rates: hold when `decision_score > hold_above`.
+    pub hold_above: f64,
+    pub other_above: f64,
     pub model: String,
 }
 
@@ -92,10 +98,10 @@ pub struct PolicyConfig {
     pub rule_other_score: f64,
     /// Sum of matching non-shadow rule scores at which a message is held.
     pub rule_hold_score: f64,
-    /// Overrides the model's hold threshold when set (0..1).
-    pub classifier_hold_threshold: Option<f64>,
-    /// Overrides the model's Other threshold when set (0..1).
-    pub classifier_other_threshold: Option<f64>,
+    /// Overrides the model's hold threshold (decision-score units, see `models/MODEL.md`).
+    pub classifier_hold_above: Option<f64>,
+    /// Overrides the model's Other threshold (decision-score units).
+    pub classifier_other_above: Option<f64>,
 }
 
 impl Default for PolicyConfig {
@@ -104,8 +110,8 @@ impl Default for PolicyConfig {
             connections_to_inbox: true,
             rule_other_score: 2.0,
             rule_hold_score: 5.0,
-            classifier_hold_threshold: None,
-            classifier_other_threshold: None,
+            classifier_hold_above: None,
+            classifier_other_above: None,
         }
     }
 }
@@ -113,17 +119,11 @@ impl Default for PolicyConfig {
 impl PolicyConfig {
     pub fn validate(&self) -> Result<(), String> {
         for (key, value) in [
-            (
-                "policy.classifier_hold_threshold",
-                self.classifier_hold_threshold,
-            ),
-            (
-                "policy.classifier_other_threshold",
-                self.classifier_other_threshold,
-            ),
+            ("policy.classifier_hold_above", self.classifier_hold_above),
+            ("policy.classifier_other_above", self.classifier_other_above),
         ] {
-            if value.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
-                return Err(format!("{key} must be between 0 and 1"));
+            if value.is_some_and(|v| !v.is_finite()) {
+                return Err(format!("{key} must be a finite number"));
             }
         }
         if !(self.rule_other_score > 0.0 && self.rule_hold_score >= self.rule_other_score) {
@@ -153,9 +153,13 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     };
 
     let mut rule_score = 0.0;
+    let mut refused = None;
     for hit in &signals.rule_hits {
         if hit.shadow {
             continue;
+        }
+        if hit.action == RuleAction::Reject && refused.is_none() {
+            refused = Some(Reason::new("rule", &hit.id, hit.detail.clone()));
         }
         rule_score += hit.score;
         let level = match hit.action {
@@ -197,33 +201,33 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
 
     if let Some(classifier) = &signals.classifier {
         let hold = config
-            .classifier_hold_threshold
-            .unwrap_or(classifier.hold_threshold);
+            .classifier_hold_above
+            .unwrap_or(classifier.hold_above);
         let other = config
-            .classifier_other_threshold
-            .unwrap_or(classifier.other_threshold);
-        let p = classifier.spam_probability;
-        if p >= hold {
+            .classifier_other_above
+            .unwrap_or(classifier.other_above);
+        let (z, p) = (classifier.decision_score, classifier.spam_probability);
+        if z > hold {
             raise(
                 Suspicion::Hold,
                 Reason::new(
                     "classifier",
                     "spam_hold",
                     format!(
-                        "spam probability {p:.4} >= hold threshold {hold:.4} ({})",
+                        "spam score {z:.2} (p={p:.4}) above the hold threshold {hold:.2} ({})",
                         classifier.model
                     ),
                 ),
                 &mut reasons,
             );
-        } else if p >= other {
+        } else if z > other {
             raise(
                 Suspicion::Mild,
                 Reason::new(
                     "classifier",
                     "spam_other",
                     format!(
-                        "spam probability {p:.4} >= Other threshold {other:.4} ({})",
+                        "spam score {z:.2} (p={p:.4}) above the Other threshold {other:.2} ({})",
                         classifier.model
                     ),
                 ),
@@ -301,12 +305,17 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         score: signals.classifier.as_ref().map(|c| c.spam_probability),
         sanction: None,
         automated: true,
+        refused,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn logit(p: f64) -> f64 {
+        (p / (1.0 - p)).ln()
+    }
 
     fn decide_for(relationship: Relationship) -> Verdict {
         decide(
@@ -418,8 +427,10 @@ mod tests {
     fn classifier_thresholds_come_from_the_model_unless_overridden() {
         let classifier = |p: f64| ClassifierSignal {
             spam_probability: p,
-            hold_threshold: 0.99,
-            other_threshold: 0.8,
+            log_odds: logit(p),
+            decision_score: logit(p),
+            hold_above: logit(0.99),
+            other_above: logit(0.8),
             model: "m".into(),
         };
         let signals = |p| Signals {
@@ -434,7 +445,7 @@ mod tests {
         assert_eq!(held.decision, Decision::Held);
         assert_eq!(held.score, Some(0.995));
         let strict = PolicyConfig {
-            classifier_hold_threshold: Some(0.5),
+            classifier_hold_above: Some(0.0),
             ..PolicyConfig::default()
         };
         assert_eq!(decide(&signals(0.6), &strict).decision, Decision::Held);

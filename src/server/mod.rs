@@ -107,7 +107,11 @@ async fn method_not_allowed() -> ApiError {
 /// SIGINT/SIGTERM; then drains in-flight requests and flushes the store.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.store.data_dir)?;
-    let engine = Engine::new(config.policy.clone());
+    let engine = Engine::load(
+        config.policy.clone(),
+        &config.engine.rules_dir,
+        config.engine.model.as_deref(),
+    )?;
     let app = Arc::new(App::new(
         store.clone(),
         engine,

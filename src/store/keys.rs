@@ -31,6 +31,7 @@
 //! | `aplk/` member target | appeal id: one appeal per held message or restriction |
 //! | `aud/` time id | `AuditEntry`, append-only, in time order |
 //! | `sent/held/` sender message | empty: a sender's held messages, for statements of reasons |
+//! | `lim/` member | `SenderState`: the member's rate, fan-out, cadence and strike state |
 
 use crate::domain::{Folder, Millis};
 
@@ -59,6 +60,7 @@ pub const APPEAL_QUEUE: &[u8] = b"aplq/";
 pub const APPEAL_KEY: &[u8] = b"aplk/";
 pub const AUDIT: &[u8] = b"aud/";
 pub const SENDER_HOLDS: &[u8] = b"sent/held/";
+pub const SENDER_STATE: &[u8] = b"lim/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {

@@ -94,6 +94,10 @@ pub trait Reader {
         Ok(self.raw(&key)?.map(|v| keys::u64_at(&v, 0)))
     }
 
+    fn sender_state(&self, member: MemberId) -> StoreResult<Option<crate::limits::SenderState>> {
+        self.json(&keys::ids(keys::SENDER_STATE, &[member]))
+    }
+
     fn idempotent_send(&self, member: MemberId, key: &str) -> StoreResult<Option<MessageId>> {
         let mut record = keys::ids(keys::IDEMPOTENCY, &[member]);
         record.extend_from_slice(key.as_bytes());
@@ -440,6 +444,10 @@ impl WriteTxn<'_> {
             keys::ids(keys::VIEW, &[view.member, view.thread_id]),
             encode(view),
         );
+    }
+
+    pub fn put_sender_state(&mut self, member: MemberId, state: &crate::limits::SenderState) {
+        self.put(keys::ids(keys::SENDER_STATE, &[member]), encode(state));
     }
 
     pub fn put_idempotent_send(&mut self, member: MemberId, key: &str, message: MessageId) {

@@ -1,0 +1,6 @@
+//! The CLI's commands as library functions: `main.rs` parses arguments and calls these, and
+//! tests call them directly. Each reports bad input with the file (and line) at fault.
+
+pub mod classify;
+pub mod rules;
+pub mod train;

@@ -1,0 +1,151 @@
+//! `sendguard train` and `sendguard eval`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::classify::{self, Evaluation, Model, TrainOptions};
+use crate::domain::Label;
+use crate::text;
+use crate::tsv;
+
+/// A bar on a terminal, nothing elsewhere (indicatif hides itself when stderr is not a TTY).
+pub fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
+#[derive(Serialize)]
+struct TrainingFile {
+    name: String,
+    weight: u32,
+    rows: usize,
+    spam: usize,
+    ham: usize,
+    sha256: String,
+}
+
+/// Splits `FILE@N` into the file and its weight (default 1).
+pub fn weighted_path(arg: &Path) -> anyhow::Result<(PathBuf, u32)> {
+    let text = arg.to_string_lossy();
+    match text.rsplit_once('@') {
+        Some((file, weight))
+            if !weight.is_empty() && weight.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let weight: u32 = weight.parse().ok().filter(|w| *w >= 1).ok_or_else(|| {
+                anyhow::anyhow!("{text}: the weight after @ must be a whole number >= 1")
+            })?;
+            Ok((PathBuf::from(file), weight))
+        }
+        _ => Ok((arg.to_path_buf(), 1)),
+    }
+}
+
+/// Trains on the TSV files (each `FILE` or `FILE@WEIGHT`) and writes the model.
+pub fn train(files: &[PathBuf], out: &Path, options: &TrainOptions) -> anyhow::Result<Model> {
+    let mut described = Vec::new();
+    let mut rows = Vec::new();
+    for arg in files {
+        let (path, weight) = weighted_path(arg)?;
+        let path = &path;
+        let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let file_rows = tsv::read(bytes.as_slice(), &path.display().to_string())?;
+        let spam = file_rows.iter().filter(|r| r.label == Label::Spam).count();
+        described.push(TrainingFile {
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            weight,
+            rows: file_rows.len(),
+            spam,
+            ham: file_rows.len() - spam,
+            sha256: hex::encode(Sha256::digest(&bytes)),
+        });
+        rows.extend(file_rows.into_iter().map(|row| (weight, row)));
+    }
+    if rows.is_empty() {
+        anyhow::bail!("no training rows in {} file(s)", files.len());
+    }
+    let bar = progress(rows.len(), "features");
+    let corpus = classify::Corpus::build_weighted(
+        rows.iter().map(|(weight, row)| {
+            bar.inc(1);
+            (
+                row.label,
+                *weight,
+                classify::features(&text::normalize(&row.text)),
+            )
+        }),
+        options.count_cap,
+    );
+    bar.finish_and_clear();
+    let training = serde_json::json!({ "files": described, "rows": rows.len() });
+    let model = classify::train(&corpus, options, training);
+    classify::save(&model, out)?;
+    Ok(model)
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvalReport {
+    #[serde(flatten)]
+    pub figures: Evaluation,
+    /// Messages scored per second (normalize + score), one thread.
+    pub msgs_per_sec: f64,
+    /// Which threshold the confusion counts use: `argmax`, `hold` or `other`.
+    pub decision: String,
+    /// The same figures at the model's hold threshold (ham false-positive target).
+    pub at_hold_threshold: Evaluation,
+}
+
+/// Scores every row of `data` with `model`.
+pub fn eval(model: &Model, data: &Path, decision: &str) -> anyhow::Result<EvalReport> {
+    let rows = tsv::read_file(data)?;
+    if rows.is_empty() {
+        anyhow::bail!("{}: no rows", data.display());
+    }
+    let labels: Vec<Label> = rows.iter().map(|r| r.label).collect();
+    let bar = progress(rows.len(), "scoring");
+    let started = Instant::now();
+    let mut feature = String::new();
+    let mut ids = Vec::new();
+    let scores: Vec<f64> = rows
+        .iter()
+        .map(|row| {
+            let message = text::normalize(&row.text);
+            ids.clear();
+            for token in &message.tokens {
+                feature.clear();
+                token.write_feature(&mut feature);
+                if let Some(id) = model.feature_id(&feature) {
+                    ids.push(id);
+                }
+            }
+            bar.inc(1);
+            model.score_ids(&mut ids).decision
+        })
+        .collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let threshold = match decision {
+        "argmax" => 0.0,
+        "hold" => model.thresholds.hold_above,
+        "other" => model.thresholds.other_above,
+        other => anyhow::bail!("--decision must be argmax, hold or other, not {other:?}"),
+    };
+    Ok(EvalReport {
+        figures: classify::evaluate(&labels, &scores, threshold),
+        msgs_per_sec: rows.len() as f64 / elapsed.max(1e-9),
+        decision: decision.to_string(),
+        at_hold_threshold: classify::evaluate(&labels, &scores, model.thresholds.hold_above),
+    })
+}

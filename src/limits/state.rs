@@ -1,0 +1,119 @@
+//! One sender's limiter state: plain data, persisted by value.
+//!
+//! The store keeps it as JSON next to the sender, written in the same atomic batch as the
+//! message it accounts for, so a restart resumes exactly where it stopped: a state that
+//! went through `serde_json` behaves identically (tested in `tests/limits_clock.rs`).
+//! Every part is bounded: three timestamps, at most `per_week` recipients, a ring of at
+//! most `fanout.history` fingerprints and `cadence.intervals` send times, at most
+//! `strikes.max_kept` strikes; expired entries are pruned on every [`Limiter::record`].
+//!
+//! [`Limiter::record`]: super::Limiter::record
+
+use serde::{Deserialize, Serialize};
+
+use super::cadence::CadenceState;
+use super::config::LimitsConfig;
+use super::conversations::{self, ConversationState};
+use super::fanout::{self, FanoutState, Sent};
+use super::gcra::RateState;
+use super::strikes::{self, Restriction, Strike, StrikeState};
+use crate::domain::Millis;
+
+/// Everything the limiter remembers about one sender.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SenderState {
+    /// GCRA theoretical arrival times: per minute, per hour, per day.
+    pub rate: RateState,
+    /// Recipients of new conversations toward non-connections.
+    pub conversations: ConversationState,
+    /// Recent content fingerprints and their recipients.
+    pub fanout: FanoutState,
+    /// Recent send times.
+    pub cadence: CadenceState,
+    /// Strikes and the restriction.
+    pub strikes: StrikeState,
+}
+
+impl SenderState {
+    /// Drops everything that expired by `now` (done by every `record`; callers that keep
+    /// idle states around may call it before writing them back).
+    pub fn prune(&mut self, config: &LimitsConfig, now: Millis) {
+        conversations::prune(&config.new_conversations, &mut self.conversations, now);
+        fanout::prune(&config.fanout, &mut self.fanout, now);
+        strikes::prune(&config.strikes, &mut self.strikes, now);
+    }
+
+    /// The current restriction, with its reason and start.
+    pub fn restriction(&self) -> Option<&Restriction> {
+        self.strikes.restriction.as_ref()
+    }
+
+    /// Whether nothing in the state can affect a future decision at `now`, so the store may
+    /// delete it (idle senders cost nothing).
+    pub fn is_idle(&self, config: &LimitsConfig, now: Millis) -> bool {
+        let mut copy = self.clone();
+        copy.prune(config, now);
+        copy.rate.tat.iter().all(|&tat| tat <= now)
+            && copy.conversations.opened.is_empty()
+            && copy.fanout.recent.is_empty()
+            && copy.strikes == StrikeState::default()
+            && copy
+                .cadence
+                .sends
+                .back()
+                .is_none_or(|&last| now - last > config.cadence.max_interval_secs as i64 * 1000)
+    }
+
+    /// Bytes this state occupies in memory: the struct plus its heap allocations (by
+    /// capacity), for the "memory per active sender" figure.
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.conversations.opened.capacity() * std::mem::size_of::<(u64, Millis)>()
+            + self.fanout.recent.capacity() * std::mem::size_of::<Sent>()
+            + self.cadence.sends.capacity() * std::mem::size_of::<Millis>()
+            + self.strikes.strikes.capacity() * std::mem::size_of::<Strike>()
+            + self
+                .strikes
+                .strikes
+                .iter()
+                .map(|s| s.source.capacity() + s.detail.capacity())
+                .sum::<usize>()
+            + self
+                .strikes
+                .restriction
+                .as_ref()
+                .map_or(0, |r| r.reason.capacity())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_state_is_small_json_and_missing_fields_default() {
+        let state = SenderState::default();
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(json.len() < 160, "{json}");
+        assert_eq!(serde_json::from_str::<SenderState>("{}").unwrap(), state);
+        assert!(state.is_idle(&LimitsConfig::default(), 0));
+    }
+
+    #[test]
+    fn fanout_entries_serialize_as_arrays() {
+        let mut state = SenderState::default();
+        state
+            .fanout
+            .recent
+            .push_back(Sent(u64::MAX, 42, 1_700_000_000_000, 7));
+        let json = serde_json::to_string(&state.fanout).unwrap();
+        assert_eq!(
+            json,
+            r#"{"recent":[[18446744073709551615,42,1700000000000,7]]}"#
+        );
+        let back: SenderState =
+            serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+        assert_eq!(back, state);
+    }
+}

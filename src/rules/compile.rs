@@ -1,0 +1,214 @@
+//! Loading and compiling rule packs. Every error names the file and, where it applies, the
+//! rule id; nothing is half-loaded.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::RegexSetBuilder;
+
+use super::pack::{Matcher, PackSpec};
+use super::{builtins, Allow, Rule, RuleSet};
+use crate::policy::RuleAction;
+use crate::text::{normalize, registrable_domain};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}{}: {message}", rule.as_ref().map(|r| format!(": rule {r}")).unwrap_or_default())]
+pub struct RulesError {
+    pub file: String,
+    pub rule: Option<String>,
+    pub message: String,
+}
+
+fn error(file: &str, rule: Option<&str>, message: impl Into<String>) -> RulesError {
+    RulesError {
+        file: file.to_string(),
+        rule: rule.map(str::to_string),
+        message: message.into(),
+    }
+}
+
+/// Loads every `*.toml` pack in `dir` (sorted by name) and compiles them into one set.
+pub fn load_dir(dir: &Path) -> Result<RuleSet, RulesError> {
+    let name = dir.display().to_string();
+    let entries = std::fs::read_dir(dir).map_err(|e| error(&name, None, e.to_string()))?;
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(error(&name, None, "no rule packs (*.toml) found"));
+    }
+    let mut packs = Vec::new();
+    for path in files {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|e| error(&file, None, e.to_string()))?;
+        packs.push((file, text));
+    }
+    let mut set = compile(&packs)?;
+    set.source = name;
+    Ok(set)
+}
+
+/// Compiles `(file name, TOML text)` packs into one rule set.
+pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
+    let mut rules: Vec<Rule> = Vec::new();
+    let mut ids: HashSet<String> = HashSet::new();
+    let mut keywords: Vec<String> = Vec::new();
+    let mut keyword_rules = Vec::new();
+    let mut patterns = Vec::new();
+    let mut pattern_rules = Vec::new();
+    let mut domains: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut builtin_checks = Vec::new();
+    let mut allow_specs = Vec::new();
+
+    for (file, text) in packs {
+        let pack: PackSpec = toml::from_str(text).map_err(|e| error(file, None, e.to_string()))?;
+        for spec in &pack.rules {
+            let id = spec.id.as_str();
+            spec.validate_id().map_err(|m| error(file, Some(id), m))?;
+            if !ids.insert(spec.id.clone()) {
+                return Err(error(file, Some(id), "duplicate rule id"));
+            }
+            let index = rules.len();
+            match spec.matcher().map_err(|m| error(file, Some(id), m))? {
+                Matcher::Keywords(list) => {
+                    if list.is_empty() {
+                        return Err(error(file, Some(id), "keywords is empty"));
+                    }
+                    for keyword in list {
+                        let folded = normalize(&keyword).text;
+                        if folded.is_empty() {
+                            return Err(error(
+                                file,
+                                Some(id),
+                                format!("keyword {keyword:?} normalizes to nothing"),
+                            ));
+                        }
+                        keywords.push(folded);
+                        keyword_rules.push((index, keyword));
+                    }
+                }
+                Matcher::Pattern(pattern) => {
+                    regex::RegexBuilder::new(&pattern)
+                        .size_limit(1 << 20)
+                        .build()
+                        .map_err(|e| error(file, Some(id), format!("bad pattern: {e}")))?;
+                    patterns.push(pattern);
+                    pattern_rules.push(index);
+                }
+                Matcher::Domains(list) => {
+                    if list.is_empty() {
+                        return Err(error(file, Some(id), "domains is empty"));
+                    }
+                    for domain in list {
+                        let domain = registrable_domain(&domain.trim().to_lowercase());
+                        domains.entry(domain).or_default().push(index);
+                    }
+                }
+                Matcher::Builtin(name, min) => {
+                    let default = builtins::default_min(&name).ok_or_else(|| {
+                        let known: Vec<&str> = builtins::BUILTINS.iter().map(|(n, _)| *n).collect();
+                        error(
+                            file,
+                            Some(id),
+                            format!("unknown builtin {name:?}; known: {}", known.join(", ")),
+                        )
+                    })?;
+                    builtin_checks.push((index, name, min.unwrap_or(default).max(1)));
+                }
+            }
+            let action = match (spec.action, spec.score) {
+                (Some(action), _) => action,
+                (None, Some(_)) => RuleAction::Score,
+                (None, None) => return Err(error(file, Some(id), "needs a score or an action")),
+            };
+            let score = spec.score.unwrap_or(0.0);
+            if !score.is_finite() || score < 0.0 {
+                return Err(error(file, Some(id), "score must be a finite number >= 0"));
+            }
+            if spec.examples.matching.is_empty() {
+                return Err(error(
+                    file,
+                    Some(id),
+                    "needs at least one example in examples.match",
+                ));
+            }
+            rules.push(Rule {
+                id: spec.id.clone(),
+                category: spec
+                    .category
+                    .clone()
+                    .unwrap_or_else(|| pack.category.clone()),
+                description: spec.description.clone(),
+                action,
+                score,
+                shadow: spec.shadow,
+                file: file.clone(),
+                examples: spec.examples.clone(),
+            });
+        }
+        for allow in pack.allows {
+            allow_specs.push((file.clone(), allow));
+        }
+    }
+
+    let mut allows = Vec::new();
+    for (file, spec) in allow_specs {
+        let mut suppresses = Vec::new();
+        for id in &spec.suppresses {
+            let index = rules
+                .iter()
+                .position(|r| &r.id == id)
+                .ok_or_else(|| error(&file, Some(id), "allow-list names an unknown rule"))?;
+            suppresses.push(index);
+        }
+        allows.push(Allow {
+            domains: spec
+                .domains
+                .iter()
+                .map(|d| registrable_domain(&d.trim().to_lowercase()))
+                .collect(),
+            phrases: spec
+                .phrases
+                .iter()
+                .map(|p| format!(" {} ", normalize(p).text))
+                .collect(),
+            suppresses,
+        });
+    }
+
+    let keywords = if keywords.is_empty() {
+        None
+    } else {
+        Some(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&keywords)
+                .map_err(|e| error("(keywords)", None, e.to_string()))?,
+        )
+    };
+    let patterns = if patterns.is_empty() {
+        None
+    } else {
+        Some(
+            RegexSetBuilder::new(&patterns)
+                .size_limit(64 << 20)
+                .dfa_size_limit(64 << 20)
+                .build()
+                .map_err(|e| error("(patterns)", None, e.to_string()))?,
+        )
+    };
+    Ok(RuleSet {
+        rules,
+        keywords,
+        keyword_rules,
+        patterns,
+        pattern_rules,
+        domains,
+        builtins: builtin_checks,
+        allows,
+        source: "(inline)".into(),
+    })
+}

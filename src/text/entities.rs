@@ -1,0 +1,923 @@
+//! Entity extraction: URLs, e-mail addresses, phone numbers, money amounts, crypto wallets.
+//!
+//! Two levels, both hand-written linear scanners (no regex):
+//! - [`classify_chunk`] looks at one whitespace-separated chunk of folded text. It first
+//!   undoes in-chunk disguises (`example[.]com`, `(dot)`, `[at]`, `hxxp[:]//`) and then tries,
+//!   in order: a URL with a scheme (`http`, `https`, `hxxp`, `hxxps`, `h**p`, `ftp`) anywhere
+//!   in the chunk, an e-mail address, a bare domain with a known TLD (`example.com/x`), a
+//!   crypto address, a money amount (`$1,000`, `500€`), a number, a lone currency symbol;
+//!   anything else is split into words at punctuation, with `c@sh` and `ca$h` read as
+//!   letters.
+//! - The `merge_*` steps work across items, after spaced letters were joined and leetspeak
+//!   folded: `example dot com` (and `john at example dot com`), `500 usd` / `$ 500`, and runs
+//!   of digit groups that make a phone number (`+1 (555) 123-4567`).
+//!
+//! Every entity item carries a canonical spelling (lowercase, scheme kept, `hxxp` -> `http`,
+//! brackets removed, commas out of amounts, phone digits only) that this module classifies
+//! back into the very same item. That is what makes normalization idempotent.
+
+use std::borrow::Cow;
+
+use super::domains;
+use super::fold::{currency_symbol, is_emoji};
+use super::tokens::{Gap, Item, ItemKind};
+
+/// Punctuation trimmed from both ends of a chunk before it is classified.
+const TRIM: &[char] = &[
+    '.', ',', ';', ':', '!', '?', '(', ')', '[', ']', '{', '}', '<', '>', '"', '\'', '`',
+];
+
+/// Classifies one chunk of folded text and appends its item(s).
+pub(crate) fn classify_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) {
+    if let Some(w) = bracket_word(raw) {
+        out.push(Item::new(ItemKind::Word, w.to_string(), gap));
+        return;
+    }
+    let mut cs = raw.chars();
+    if let (Some(e), None) = (cs.next(), cs.next()) {
+        if is_emoji(e) {
+            out.push(Item::new(ItemKind::Emoji, raw.to_string(), gap));
+            return;
+        }
+    }
+    let deob = deobfuscate(raw);
+    let c = deob.trim_matches(TRIM);
+    if !c.is_empty() {
+        classify_trimmed(c, gap, out, true);
+    }
+}
+
+/// A chunk that is only a disguised separator: `[.]`, `(dot)` -> `dot`; `[at]`, `(@)` -> `at`.
+fn bracket_word(raw: &str) -> Option<&'static str> {
+    let b = raw.as_bytes();
+    if b.len() < 3
+        || !matches!(
+            (b[0], b[b.len() - 1]),
+            (b'[', b']') | (b'(', b')') | (b'{', b'}') | (b'<', b'>')
+        )
+    {
+        return None;
+    }
+    match &raw[1..raw.len() - 1] {
+        "." | "dot" => Some("dot"),
+        "@" | "at" => Some("at"),
+        _ => None,
+    }
+}
+
+/// Undoes in-chunk disguises: `[.]` `(.)` `{.}` `[dot]` `(dot)` `{dot}` -> `.`,
+/// `[@]` `(@)` `[at]` `(at)` `{at}` -> `@`, `[:]` -> `:`, `[/]` -> `/`.
+fn deobfuscate(raw: &str) -> Cow<'_, str> {
+    if !raw.bytes().any(|b| matches!(b, b'[' | b'(' | b'{')) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    'outer: while let Some(first) = rest.chars().next() {
+        if matches!(first, '[' | '(' | '{') {
+            let close = match first {
+                '[' => ']',
+                '(' => ')',
+                _ => '}',
+            };
+            for (inner, rep) in [
+                (".", '.'),
+                ("dot", '.'),
+                ("@", '@'),
+                ("at", '@'),
+                (":", ':'),
+                ("/", '/'),
+            ] {
+                let len = inner.len() + 2;
+                if rest.len() >= len
+                    && rest[1..].starts_with(inner)
+                    && rest.as_bytes()[len - 1] == close as u8
+                {
+                    out.push(rep);
+                    rest = &rest[len..];
+                    continue 'outer;
+                }
+            }
+        }
+        out.push(first);
+        rest = &rest[first.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+fn classify_trimmed(c: &str, gap: Gap, out: &mut Vec<Item>, allow_url: bool) {
+    if allow_url {
+        if let Some(pos) = c.find("://") {
+            if let Some((start, url)) = scheme_url(c, pos) {
+                let prefix = c[..start].trim_matches(TRIM);
+                let mut url_gap = gap;
+                if !prefix.is_empty() {
+                    classify_trimmed(prefix, gap, out, false);
+                    url_gap = Gap::Wide;
+                }
+                out.push(Item::new(ItemKind::Url, url, url_gap));
+                return;
+            }
+        }
+    }
+    if let Some((start, email)) = email(c) {
+        let prefix = c[..start].trim_matches(TRIM);
+        let mut email_gap = gap;
+        if !prefix.is_empty() && prefix != "mailto" {
+            classify_trimmed(prefix, gap, out, false);
+            email_gap = Gap::Wide;
+        }
+        out.push(Item::new(ItemKind::Email, email, email_gap));
+        return;
+    }
+    if let Some(url) = bare_domain(c) {
+        out.push(Item::new(ItemKind::Url, url, gap));
+        return;
+    }
+    if is_crypto(c) {
+        out.push(Item::new(ItemKind::Crypto, c.to_string(), gap));
+        return;
+    }
+    if let Some(m) = money_chunk(c) {
+        out.push(Item::new(ItemKind::Money, m, gap));
+        return;
+    }
+    if let Some(n) = number_chunk(c) {
+        out.push(Item::new(ItemKind::Number, n, gap));
+        return;
+    }
+    let mut cs = c.chars();
+    if let (Some(sym), None) = (cs.next(), cs.next()) {
+        if currency_symbol(sym).is_some() {
+            out.push(Item::new(ItemKind::CurSym, c.to_string(), gap));
+            return;
+        }
+    }
+    split_words(c, gap, out);
+}
+
+/// Cuts trailing punctuation and slashes off a URL.
+fn trim_url_tail(s: &str) -> &str {
+    let mut s = s;
+    loop {
+        let t = s.trim_end_matches(TRIM).trim_end_matches('/');
+        if t.len() == s.len() {
+            return s;
+        }
+        s = t;
+    }
+}
+
+/// `http`, `https`, `hxxp`, `hxxps`, `h**p`, `htxp`... and `ftp`: the canonical scheme.
+fn scheme_canon(s: &str) -> Option<&'static str> {
+    let b = s.as_bytes();
+    match b {
+        b"ftp" => return Some("ftp"),
+        b"ftps" => return Some("ftps"),
+        _ => {}
+    }
+    let obscured = |c: u8| matches!(c, b't' | b'x' | b'*');
+    if (b.len() == 4 || b.len() == 5)
+        && b[0] == b'h'
+        && obscured(b[1])
+        && obscured(b[2])
+        && b[3] == b'p'
+    {
+        return match b.get(4) {
+            None => Some("http"),
+            Some(b's') => Some("https"),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// A URL whose `://` is at byte `pos` of the chunk: (start of the scheme, canonical URL).
+fn scheme_url(c: &str, pos: usize) -> Option<(usize, String)> {
+    let b = c.as_bytes();
+    let mut s = pos;
+    while s > 0 && (b[s - 1].is_ascii_alphabetic() || b[s - 1] == b'*') {
+        s -= 1;
+    }
+    let letters = &c[s..pos];
+    let (len, scheme) = [5, 4, 3]
+        .into_iter()
+        .filter(|&l| letters.len() >= l)
+        .find_map(|l| scheme_canon(&letters[letters.len() - l..]).map(|sc| (l, sc)))?;
+    let rest = trim_url_tail(&c[pos + 3..]);
+    let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..auth_end];
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let host = domains::strip_port(host)?;
+    if !domains::is_scheme_host(host) {
+        return None;
+    }
+    Some((pos - len, format!("{scheme}://{rest}")))
+}
+
+/// An e-mail address in the chunk: (start of the local part, canonical address).
+fn email(c: &str) -> Option<(usize, String)> {
+    let at = c.find('@')?;
+    if c[at + 1..].contains('@') {
+        return None;
+    }
+    let b = c.as_bytes();
+    let local_char =
+        |x: u8| x.is_ascii_alphanumeric() || matches!(x, b'.' | b'_' | b'%' | b'+' | b'-');
+    let mut start = at;
+    while start > 0 && local_char(b[start - 1]) {
+        start -= 1;
+    }
+    while start < at && b[start] == b'.' {
+        start += 1;
+    }
+    let local = &c[start..at];
+    let domain = &c[at + 1..];
+    if local.is_empty()
+        || local.len() > 64
+        || local.ends_with('.')
+        || !domains::is_mail_host(domain)
+    {
+        return None;
+    }
+    Some((start, format!("{local}@{domain}")))
+}
+
+/// `example.com`, `www.example.com/path?x=1`: a bare domain with a known TLD.
+fn bare_domain(c: &str) -> Option<String> {
+    let end = c.find(['/', '?', '#']).unwrap_or(c.len());
+    let host = domains::strip_port(&c[..end])?;
+    if !domains::is_bare_host(host) {
+        return None;
+    }
+    Some(trim_url_tail(c).to_string())
+}
+
+/// Bitcoin (legacy `1`/`3` and bech32 `bc1`), Ethereum (`0x` + 40 hex) and Tron (`t` + 33)
+/// addresses, in the lowercase the folded text has.
+pub(crate) fn is_crypto(c: &str) -> bool {
+    let b = c.as_bytes();
+    let n = b.len();
+    if !(26..=62).contains(&n) || !b.iter().all(|x| x.is_ascii_alphanumeric()) {
+        return false;
+    }
+    if n == 42 && c.starts_with("0x") {
+        return b[2..].iter().all(|x| x.is_ascii_hexdigit());
+    }
+    if c.starts_with("bc1") {
+        return n >= 42;
+    }
+    let base58 = (matches!(b[0], b'1' | b'3') && n <= 35) || (b[0] == b't' && n == 34);
+    if !base58 || b.contains(&b'0') {
+        return false;
+    }
+    let digits = b[1..].iter().filter(|x| x.is_ascii_digit()).count();
+    let letters = n - 1 - digits;
+    digits >= 3 && letters >= 5
+}
+
+/// An amount: `1000`, `1,000,000`, `19.99`, `5k`, `2.5m`, `3bn`. Canonical form drops the
+/// thousands separators.
+pub(crate) fn parse_amount(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let n = b.len();
+    if n == 0 || n > 32 {
+        return None;
+    }
+    let mut i = 0;
+    while i < n && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i == 0 {
+        return None;
+    }
+    let mut canon = String::with_capacity(n);
+    canon.push_str(&s[..i]);
+    if i < n && b[i] == b',' {
+        if i > 3 {
+            return None;
+        }
+        while i < n && b[i] == b',' {
+            let group = b.get(i + 1..i + 4)?;
+            if !group.iter().all(u8::is_ascii_digit) || b.get(i + 4).is_some_and(u8::is_ascii_digit)
+            {
+                return None;
+            }
+            canon.push_str(&s[i + 1..i + 4]);
+            i += 4;
+        }
+    }
+    if i < n && b[i] == b'.' {
+        let d = i + 1;
+        let mut j = d;
+        while j < n && b[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j == d {
+            return None;
+        }
+        canon.push_str(&s[i..j]);
+        i = j;
+    }
+    match &s[i..] {
+        suffix @ ("" | "k" | "m" | "b" | "bn") => canon.push_str(suffix),
+        _ => return None,
+    }
+    Some(canon)
+}
+
+fn is_plain_int(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A number chunk: an amount, or `+` and digits (a country code or a whole phone number).
+fn number_chunk(c: &str) -> Option<String> {
+    if let Some(digits) = c.strip_prefix('+') {
+        return (is_plain_int(digits) && digits.len() <= 15).then(|| c.to_string());
+    }
+    parse_amount(c)
+}
+
+/// Currency words next to an amount: `500 usd`, `20 euros`, `usd 500`.
+pub(crate) fn currency_word(w: &str) -> Option<char> {
+    Some(match w {
+        "usd" | "usdt" | "dollar" | "dollars" | "bucks" => '$',
+        "eur" | "euro" | "euros" => '€',
+        "gbp" | "pound" | "pounds" | "quid" => '£',
+        "inr" | "rupee" | "rupees" => '₹',
+        "jpy" | "yen" => '¥',
+        "btc" | "bitcoin" | "bitcoins" => '₿',
+        "rub" | "ruble" | "rubles" => '₽',
+        _ => return None,
+    })
+}
+
+/// `$1,000`, `€50`, `500$`: a currency symbol at either end of an amount.
+fn money_chunk(c: &str) -> Option<String> {
+    let first = c.chars().next()?;
+    if let Some(sym) = currency_symbol(first) {
+        if let Some(a) = parse_amount(&c[first.len_utf8()..]) {
+            return Some(format!("{sym}{a}"));
+        }
+    }
+    let last = c.chars().next_back()?;
+    if let Some(sym) = currency_symbol(last) {
+        if let Some(a) = parse_amount(&c[..c.len() - last.len_utf8()]) {
+            return Some(format!("{sym}{a}"));
+        }
+    }
+    None
+}
+
+/// Classifies a run of word characters (a piece of a chunk, or a word rebuilt by joining or
+/// leet folding): crypto address, amount with a currency code (`500usd`), number, or word.
+pub(crate) fn classify_piece(p: &str, gap: Gap) -> Item {
+    if is_crypto(p) {
+        return Item::new(ItemKind::Crypto, p.to_string(), gap);
+    }
+    if let Some(n) = parse_amount(p) {
+        return Item::new(ItemKind::Number, n, gap);
+    }
+    if p.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        // The amount may end in a suffix (`5kusd`): try the first few letter positions.
+        let first = p
+            .bytes()
+            .position(|b| b.is_ascii_alphabetic())
+            .unwrap_or(p.len());
+        for split in first..p.len().min(first + 3) {
+            if !p.is_char_boundary(split) {
+                break;
+            }
+            if let (Some(a), Some(sym)) = (parse_amount(&p[..split]), currency_word(&p[split..])) {
+                return Item::new(ItemKind::Money, format!("{sym}{a}"), gap);
+            }
+        }
+    }
+    Item::new(ItemKind::Word, p.to_string(), gap)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
+}
+
+/// Splits a chunk that is no entity into word pieces at punctuation. `'` inside a word is
+/// dropped (`don't` -> `dont`); `@` between letters and `$` next to a letter (not before a
+/// digit) are leetspeak for `a` and `s`; `+` right before digits and a currency symbol next
+/// to an amount are kept as a phone prefix and a money amount.
+fn split_words(c: &str, gap: Gap, out: &mut Vec<Item>) {
+    if c.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        out.push(classify_piece(c, gap));
+        return;
+    }
+    let cs: Vec<char> = c.chars().collect();
+    let n = cs.len();
+    let mut piece = String::new();
+    // Separators since the last piece: count, last one, and whether a `+`/currency symbol
+    // came right before the piece now being built.
+    let mut seps = 0usize;
+    let mut sep_char = ' ';
+    let mut first_piece = true;
+    let mut piece_gap = gap;
+    let mut plus = false;
+    let mut cur_before: Option<char> = None;
+    for k in 0..n {
+        let ch = cs[k];
+        let prev = if k > 0 { Some(cs[k - 1]) } else { None };
+        let next = cs.get(k + 1).copied();
+        let alpha = |x: Option<char>| x.is_some_and(char::is_alphabetic);
+        let mapped = if is_word_char(ch) {
+            Some(ch)
+        } else if ch == '\'' && !piece.is_empty() && next.is_some_and(is_word_char) {
+            continue;
+        } else if ch == '@' && alpha(prev) && alpha(next) {
+            Some('a')
+        } else if ch == '$'
+            && (alpha(prev) || alpha(next))
+            && !next.is_some_and(|x| x.is_ascii_digit())
+        {
+            Some('s')
+        } else {
+            None
+        };
+        match mapped {
+            Some(m) => {
+                if piece.is_empty() {
+                    piece_gap = match (first_piece, seps) {
+                        (true, 0) => gap,
+                        (false, 1) => Gap::Punct(sep_char),
+                        _ => Gap::Wide,
+                    };
+                }
+                piece.push(m);
+            }
+            None => {
+                if !piece.is_empty() {
+                    let after = currency_symbol(ch);
+                    out.push(finish_piece(&piece, piece_gap, plus, cur_before.or(after)));
+                    piece.clear();
+                    first_piece = false;
+                    seps = 0;
+                }
+                seps += 1;
+                sep_char = ch;
+                plus = ch == '+' && (prev.is_none() || !prev.is_some_and(is_word_char));
+                cur_before = currency_symbol(ch);
+            }
+        }
+    }
+    if !piece.is_empty() {
+        out.push(finish_piece(&piece, piece_gap, plus, cur_before));
+    }
+}
+
+fn finish_piece(p: &str, gap: Gap, plus: bool, currency: Option<char>) -> Item {
+    if let Some(sym) = currency {
+        if let Some(a) = parse_amount(p) {
+            return Item::new(ItemKind::Money, format!("{sym}{a}"), gap);
+        }
+    }
+    if plus && is_plain_int(p) && p.len() <= 15 {
+        return Item::new(ItemKind::Number, format!("+{p}"), gap);
+    }
+    classify_piece(p, gap)
+}
+
+fn is_label(item: &Item) -> bool {
+    item.is_wordlike()
+        && item.text != "dot"
+        && item
+            .text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+fn is_word(item: &Item, w: &str) -> bool {
+    item.kind == ItemKind::Word && item.text == w
+}
+
+/// `example dot com` -> `example.com`; `john at example dot com` -> `john@example.com`.
+/// The longest chain of `label dot label ...` that is a valid bare domain wins, exactly the
+/// test [`classify_chunk`] applies to the merged spelling.
+pub(crate) fn merge_dotted(items: Vec<Item>) -> Vec<Item> {
+    if !items.iter().any(|it| is_word(it, "dot")) {
+        return items;
+    }
+    let mut items: Vec<Option<Item>> = items.into_iter().map(Some).collect();
+    let n = items.len();
+    let mut out: Vec<Item> = Vec::with_capacity(n);
+    let mut i = 0;
+    while i < n {
+        let chain_start = items[i].as_ref().is_some_and(is_label)
+            && i + 2 < n
+            && items[i + 1].as_ref().is_some_and(|it| is_word(it, "dot"))
+            && items[i + 2].as_ref().is_some_and(is_label);
+        if chain_start {
+            let mut labels = vec![i];
+            let mut j = i;
+            while j + 2 < n
+                && items[j + 1].as_ref().is_some_and(|it| is_word(it, "dot"))
+                && items[j + 2].as_ref().is_some_and(is_label)
+            {
+                j += 2;
+                labels.push(j);
+            }
+            let text = |k: usize| items[k].as_ref().map_or("", |it| it.text.as_str());
+            // Only prefixes short enough to be a host name are tried (a host has at most
+            // 253 characters), so a long chain costs linear time.
+            let mut found = None;
+            let mut len = 0;
+            let mut fits = 0;
+            for (idx, &k) in labels.iter().enumerate() {
+                len += text(k).len() + usize::from(idx > 0);
+                if len > 253 {
+                    break;
+                }
+                fits = idx;
+            }
+            for last in (1..=fits).rev() {
+                let host = labels[..=last]
+                    .iter()
+                    .map(|&k| text(k))
+                    .collect::<Vec<_>>()
+                    .join(".");
+                if bare_domain(&host).is_some() {
+                    found = Some((last, host));
+                    break;
+                }
+            }
+            if let Some((last, host)) = found {
+                let gap = items[i].as_ref().map_or(Gap::Wide, |it| it.gap);
+                let tail = out.len();
+                let local =
+                    (tail >= 2 && is_word(&out[tail - 1], "at") && is_label(&out[tail - 2]))
+                        .then(|| email(&format!("{}@{host}", out[tail - 2].text)))
+                        .flatten();
+                match local {
+                    Some((_, addr)) => {
+                        let gap = out[tail - 2].gap;
+                        out.truncate(tail - 2);
+                        out.push(Item::new(ItemKind::Email, addr, gap));
+                    }
+                    None => out.push(Item::new(ItemKind::Url, host, gap)),
+                }
+                i = labels[last] + 1;
+                continue;
+            }
+            // No prefix of this chain is a domain, and no later start inside it is either
+            // (its labels were all tried): pass the whole chain through.
+            let end = labels[labels.len() - 1];
+            while i <= end {
+                if let Some(it) = items[i].take() {
+                    out.push(it);
+                }
+                i += 1;
+            }
+            continue;
+        }
+        if let Some(it) = items[i].take() {
+            out.push(it);
+        }
+        i += 1;
+    }
+    out
+}
+
+fn amount_of(item: &Item) -> Option<String> {
+    if !item.is_wordlike() || item.text.starts_with('+') {
+        return None;
+    }
+    parse_amount(&item.text)
+}
+
+fn currency_of(item: &Item) -> Option<char> {
+    match item.kind {
+        ItemKind::CurSym => item.text.chars().next(),
+        ItemKind::Word => currency_word(&item.text),
+        _ => None,
+    }
+}
+
+/// `$ 500`, `usd 500`, `500 usd`, `500 $`, `20 euros` -> a money item.
+pub(crate) fn merge_money(items: Vec<Item>) -> Vec<Item> {
+    if !items.iter().any(|it| currency_of(it).is_some()) {
+        return items;
+    }
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut iter = items.into_iter().peekable();
+    while let Some(it) = iter.next() {
+        if let Some(next) = iter.peek() {
+            let money = match (currency_of(&it), amount_of(&it)) {
+                (Some(sym), _) => amount_of(next).map(|a| format!("{sym}{a}")),
+                (None, Some(a)) => currency_of(next).map(|sym| format!("{sym}{a}")),
+                _ => None,
+            };
+            if let Some(m) = money {
+                iter.next();
+                out.push(Item::new(ItemKind::Money, m, it.gap));
+                continue;
+            }
+        }
+        out.push(it);
+    }
+    out
+}
+
+fn phone_digits(item: &Item) -> Option<(bool, &str)> {
+    if item.kind != ItemKind::Number {
+        return None;
+    }
+    match item.text.strip_prefix('+') {
+        Some(d) => Some((true, d)),
+        None => is_plain_int(&item.text).then_some((false, item.text.as_str())),
+    }
+}
+
+/// Is this sequence of digit groups a phone number? With a leading `+`: 8 to 15 digits;
+/// without: 10 to 15. At most six groups, every group after the first at least two digits,
+/// and not a date (`2024 01 15`).
+fn is_phone(plus: bool, groups: &[&str]) -> bool {
+    let total: usize = groups.iter().map(|g| g.len()).sum();
+    let range = if plus { 8..=15 } else { 10..=15 };
+    let date =
+        groups.len() >= 3 && groups[0].len() == 4 && groups[1].len() <= 2 && groups[2].len() <= 2;
+    range.contains(&total) && groups.len() <= 6 && groups[1..].iter().all(|g| g.len() >= 2) && !date
+}
+
+/// Runs of digit groups (`+1 555 123 4567`, `(555) 123-4567`) that make a phone number
+/// become one phone item: `+15551234567`. A `+` group starts a new run.
+pub(crate) fn merge_phones(items: Vec<Item>) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut run: Vec<Item> = Vec::new();
+    let flush = |run: &mut Vec<Item>, out: &mut Vec<Item>| {
+        if run.is_empty() {
+            return;
+        }
+        let plus = run[0].text.starts_with('+');
+        let groups: Vec<&str> = run
+            .iter()
+            .map(|it| it.text.trim_start_matches('+'))
+            .collect();
+        if is_phone(plus, &groups) {
+            let mut digits = String::with_capacity(16);
+            if plus {
+                digits.push('+');
+            }
+            groups.iter().for_each(|g| digits.push_str(g));
+            let gap = run[0].gap;
+            out.push(Item::new(ItemKind::Phone, digits, gap));
+            run.clear();
+        } else {
+            out.append(run);
+        }
+    };
+    for it in items {
+        match phone_digits(&it) {
+            Some((plus, _)) => {
+                if plus {
+                    flush(&mut run, &mut out);
+                }
+                run.push(it);
+            }
+            None => {
+                flush(&mut run, &mut out);
+                out.push(it);
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(chunk: &str) -> Vec<(ItemKind, String)> {
+        let mut out = Vec::new();
+        classify_chunk(chunk, Gap::Start, &mut out);
+        out.into_iter().map(|it| (it.kind, it.text)).collect()
+    }
+
+    fn one(kind: ItemKind, text: &str) -> Vec<(ItemKind, String)> {
+        vec![(kind, text.to_string())]
+    }
+
+    #[test]
+    fn urls_in_chunks() {
+        use ItemKind::Url;
+        let cases = [
+            ("https://example.com/x", "https://example.com/x"),
+            ("http://example.com/", "http://example.com"),
+            ("hxxp://evil.zzz/login", "http://evil.zzz/login"),
+            ("hxxps://evil.zzz", "https://evil.zzz"),
+            ("h**p://evil.zzz", "http://evil.zzz"),
+            ("hxxp[:]//evil[.]zzz", "http://evil.zzz"),
+            ("http://1.2.3.4:8080/a", "http://1.2.3.4:8080/a"),
+            ("(https://example.com/a).", "https://example.com/a"),
+            ("example.com", "example.com"),
+            ("example[.]com", "example.com"),
+            ("example(.)com", "example.com"),
+            ("example{.}com", "example.com"),
+            ("example[dot]com", "example.com"),
+            ("example(dot)com/x", "example.com/x"),
+            ("www.example.zzz", "www.example.zzz"),
+            ("bit.ly/3xyz", "bit.ly/3xyz"),
+            ("example.com:8080/x", "example.com:8080/x"),
+            ("<example.com>", "example.com"),
+            (
+                "sub.example.co.uk/path?q=1&r=2",
+                "sub.example.co.uk/path?q=1&r=2",
+            ),
+        ];
+        for (chunk, want) in cases {
+            assert_eq!(kinds(chunk), one(Url, want), "{chunk}");
+        }
+        assert_eq!(
+            kinds("click](http://evil.com)"),
+            vec![
+                (ItemKind::Word, "click".into()),
+                (Url, "http://evil.com".into())
+            ]
+        );
+        assert_eq!(
+            kinds("[paypal.com](http://evil.com)"),
+            vec![(Url, "paypal.com".into()), (Url, "http://evil.com".into())]
+        );
+        for not_url in [
+            "node.js",
+            "e.g.",
+            "foo://bar",
+            "http://",
+            "http://nohost",
+            "1.5.3",
+        ] {
+            assert!(kinds(not_url).iter().all(|(k, _)| *k != Url), "{not_url}");
+        }
+    }
+
+    #[test]
+    fn emails_in_chunks() {
+        let cases = [
+            ("john@example.com", "john@example.com"),
+            ("john.doe+x@mail.example.org", "john.doe+x@mail.example.org"),
+            ("mailto:john@example.com", "john@example.com"),
+            ("john[at]example[dot]com", "john@example.com"),
+            ("john(at)example(.)com", "john@example.com"),
+            ("<john@example.zzz>,", "john@example.zzz"),
+        ];
+        for (chunk, want) in cases {
+            assert_eq!(kinds(chunk), one(ItemKind::Email, want), "{chunk}");
+        }
+        assert_eq!(
+            kinds("email:john@example.com"),
+            vec![
+                (ItemKind::Word, "email".into()),
+                (ItemKind::Email, "john@example.com".into())
+            ]
+        );
+        for not_email in ["@john", "john@", "a@b", "a@b@c.com"] {
+            assert!(
+                kinds(not_email).iter().all(|(k, _)| *k != ItemKind::Email),
+                "{not_email}"
+            );
+        }
+    }
+
+    #[test]
+    fn money_numbers_crypto_in_chunks() {
+        use ItemKind::{Crypto, Money, Number};
+        let cases = [
+            ("$1,000", Money, "$1000"),
+            ("$1,000,000.50", Money, "$1000000.50"),
+            ("€500", Money, "€500"),
+            ("500€", Money, "€500"),
+            ("£20.", Money, "£20"),
+            ("$5k", Money, "$5k"),
+            ("1000usd", Money, "$1000"),
+            ("5kusd", Money, "$5k"),
+            ("1,000", Number, "1000"),
+            ("19.99", Number, "19.99"),
+            ("+44", Number, "+44"),
+            ("2.5m", Number, "2.5m"),
+            (
+                "0x52908400098527886e0f7030069857d2e4169ee7",
+                Crypto,
+                "0x52908400098527886e0f7030069857d2e4169ee7",
+            ),
+            (
+                "1bvbmseystwetqtfn5au4m4gfg7xjanvn2",
+                Crypto,
+                "1bvbmseystwetqtfn5au4m4gfg7xjanvn2",
+            ),
+            (
+                "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+                Crypto,
+                "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
+            ),
+            (
+                "tn9rrtxjhgjpt5mo7akynhhqrfxmkdsb27",
+                Crypto,
+                "tn9rrtxjhgjpt5mo7akynhhqrfxmkdsb27",
+            ),
+        ];
+        for (chunk, kind, want) in cases {
+            assert_eq!(kinds(chunk), one(kind, want), "{chunk}");
+        }
+        assert_eq!(kinds("$"), one(ItemKind::CurSym, "$"));
+        assert_eq!(
+            kinds("price:$500/month"),
+            vec![
+                (ItemKind::Word, "price".into()),
+                (Money, "$500".into()),
+                (ItemKind::Word, "month".into())
+            ]
+        );
+        assert!(!is_crypto("1nvestmentopportunitiesnow"));
+        for bad in ["1,00", "12,3456", "1.", ".5", "5x", ""] {
+            assert_eq!(parse_amount(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn words_in_chunks() {
+        let w = |s: &str| {
+            s.split(' ')
+                .map(|x| (ItemKind::Word, x.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kinds("don't"), w("dont"));
+        assert_eq!(kinds("c@sh"), w("cash"));
+        assert_eq!(kinds("ca$h"), w("cash"));
+        assert_eq!(kinds("$ave"), w("save"));
+        assert_eq!(kinds("well-known"), w("well known"));
+        assert_eq!(kinds("\"hello,world!\""), w("hello world"));
+        assert_eq!(kinds("[.]"), w("dot"));
+        assert_eq!(kinds("(at)"), w("at"));
+        assert!(kinds("...").is_empty());
+        let mut out = Vec::new();
+        classify_chunk("f.r.e.e", Gap::Space, &mut out);
+        let gaps: Vec<Gap> = out.iter().map(|it| it.gap).collect();
+        assert_eq!(
+            gaps,
+            [
+                Gap::Space,
+                Gap::Punct('.'),
+                Gap::Punct('.'),
+                Gap::Punct('.')
+            ]
+        );
+    }
+
+    fn items(words: &[&str]) -> Vec<Item> {
+        let mut out = Vec::new();
+        for w in words {
+            classify_chunk(w, Gap::Space, &mut out);
+        }
+        out
+    }
+
+    fn texts(items: &[Item]) -> Vec<(ItemKind, &str)> {
+        items.iter().map(|it| (it.kind, it.text.as_str())).collect()
+    }
+
+    #[test]
+    fn merges() {
+        use ItemKind::{Email, Money, Phone, Url, Word};
+        let m = merge_dotted(items(&["visit", "example", "dot", "com", "now"]));
+        assert_eq!(
+            texts(&m),
+            [(Word, "visit"), (Url, "example.com"), (Word, "now")]
+        );
+        let m = merge_dotted(items(&["www", "dot", "example", "dot", "co", "dot", "uk"]));
+        assert_eq!(texts(&m), [(Url, "www.example.co.uk")]);
+        let m = merge_dotted(items(&["example", "dot", "com", "dot", "foo"]));
+        assert_eq!(
+            texts(&m),
+            [(Url, "example.com"), (Word, "dot"), (Word, "foo")]
+        );
+        let m = merge_dotted(items(&["john", "at", "gmail", "dot", "com"]));
+        assert_eq!(texts(&m), [(Email, "john@gmail.com")]);
+        let m = merge_dotted(items(&["a", "dot", "b"]));
+        assert_eq!(texts(&m), [(Word, "a"), (Word, "dot"), (Word, "b")]);
+
+        let m = merge_money(items(&["$", "500", "now"]));
+        assert_eq!(texts(&m), [(Money, "$500"), (Word, "now")]);
+        let m = merge_money(items(&["1,000", "usd"]));
+        assert_eq!(texts(&m), [(Money, "$1000")]);
+        let m = merge_money(items(&["usd", "20", "euros"]));
+        assert_eq!(texts(&m), [(Money, "$20"), (Word, "euros")]);
+        let m = merge_money(items(&["5k", "dollars"]));
+        assert_eq!(texts(&m), [(Money, "$5k")]);
+
+        let m = merge_phones(items(&["+1", "(555)", "123-4567"]));
+        assert_eq!(texts(&m), [(Phone, "+15551234567")]);
+        let m = merge_phones(items(&["call", "555.123.4567"]));
+        assert_eq!(texts(&m), [(Word, "call"), (Phone, "5551234567")]);
+        let m = merge_phones(items(&["+44", "20", "7946", "0958"]));
+        assert_eq!(texts(&m), [(Phone, "+442079460958")]);
+        let m = merge_phones(items(&["2024-01-15", "10:30"]));
+        assert!(m.iter().all(|it| it.kind != Phone));
+        let m = merge_phones(items(&["1", "2", "3", "4", "5", "6", "7", "8", "9", "0"]));
+        assert!(m.iter().all(|it| it.kind != Phone));
+    }
+}

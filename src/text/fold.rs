@@ -1,0 +1,641 @@
+//! Folding: the tricks that make one word look like another are undone here.
+//!
+//! Character level ([`fold_chars`], one pass over the input):
+//! - zero-width, bidi and other invisible format characters, C0/C1 controls and private-use
+//!   characters are removed (not replaced by a space: `fr\u{200B}ee` is `free`);
+//! - runs of combining marks are cut to [`MAX_MARKS`] before NFKC (zalgo text), so
+//!   normalization stays linear on 28,000 combining marks;
+//! - Unicode NFKC (`unicode-normalization`), then per character `decancer` folds homoglyphs
+//!   and case: Cyrillic and Greek look-alikes, full-width and mathematical letters, circled
+//!   and regional-indicator letters, accents. Scripts that are real writing rather than
+//!   disguise (CJK, Arabic, Hebrew, Indic, Thai, ...) are kept as they are;
+//! - emoji are kept, each as its own chunk; skin-tone modifiers, variation selectors and the
+//!   zero-width joiner are dropped, so a ZWJ family is a few emoji tokens;
+//! - currency symbols are kept; all whitespace becomes one space (two for a wide gap: several
+//!   spaces or a line break); a character repeated more than [`MAX_REPEAT`] times is cut to
+//!   [`MAX_REPEAT`] (digits excepted: they are amounts and phone numbers).
+//!
+//! Word level, on items: joining spaced-out and dotted letters ([`join_spaced_letters`]),
+//! leetspeak ([`leet_fold`]) and repeat collapsing ([`fold_words`]), and cutting runs of the
+//! same emoji ([`collapse_emoji_runs`]).
+
+use std::borrow::Cow;
+
+use decancer::{Options, Translation};
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+use super::entities::classify_piece;
+use super::tokens::{Gap, Item, ItemKind};
+
+/// Longest run of one repeated character (or emoji) that survives folding.
+pub const MAX_REPEAT: usize = 3;
+/// Combining marks kept after one base character.
+pub const MAX_MARKS: usize = 3;
+/// Words longer than this are identifiers, not leetspeak.
+const MAX_LEET_LEN: usize = 24;
+
+/// decancer folds Latin look-alikes; it must not turn real non-Latin writing into noise.
+fn decancer_options() -> Options {
+    Options::default()
+        .retain_hebrew()
+        .retain_arabic()
+        .retain_devanagari()
+        .retain_bengali()
+        .retain_gujarati()
+        .retain_tamil()
+        .retain_thai()
+        .retain_lao()
+        .retain_burmese()
+        .retain_khmer()
+        .retain_mongolian()
+        .retain_chinese()
+        .retain_japanese()
+        .retain_korean()
+}
+
+/// Result of [`fold_chars`].
+pub(crate) struct Folded {
+    pub text: String,
+    pub emoji_count: u32,
+}
+
+/// Character-level folding of a whole message (see the module docs).
+pub(crate) fn fold_chars(input: &str) -> Folded {
+    let mut out = Out {
+        s: String::with_capacity(input.len() + 8),
+        last: ' ',
+        run: 0,
+        pending: 0,
+        soft: false,
+        dropped: false,
+        marks: 0,
+        emoji: 0,
+        options: Options::default(),
+    };
+    if input.is_ascii() {
+        for b in input.bytes() {
+            out.ascii(b);
+        }
+    } else {
+        out.options = decancer_options();
+        let mut marks = 0usize;
+        let filtered = input.chars().filter(move |&c| {
+            if is_ignorable(c) {
+                return false;
+            }
+            if is_combining_mark(c) {
+                marks += 1;
+                marks <= MAX_MARKS
+            } else {
+                marks = 0;
+                true
+            }
+        });
+        for c in filtered.nfkc() {
+            out.unicode(c);
+        }
+    }
+    Folded {
+        text: out.s,
+        emoji_count: out.emoji,
+    }
+}
+
+struct Out {
+    s: String,
+    last: char,
+    run: usize,
+    /// Whitespace seen since the last character: 0 none, 1 one space, 2 a wide gap.
+    pending: u8,
+    /// The pending space was only inserted around an emoji.
+    soft: bool,
+    /// The previous character produced no output.
+    dropped: bool,
+    /// Combining marks kept since the last other character (NFKC may add some).
+    marks: usize,
+    emoji: u32,
+    options: Options,
+}
+
+impl Out {
+    fn ascii(&mut self, b: u8) {
+        match b {
+            b' ' => self.space(false),
+            b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => self.space(true),
+            0..=0x1F | 0x7F => {}
+            _ => self.push(b.to_ascii_lowercase() as char),
+        }
+    }
+
+    fn unicode(&mut self, c: char) {
+        let before = self.s.len();
+        if !is_combining_mark(c) {
+            self.marks = 0;
+        }
+        self.unicode_inner(c);
+        self.dropped = self.s.len() == before;
+    }
+
+    fn unicode_inner(&mut self, c: char) {
+        if c.is_ascii() {
+            return self.ascii(c as u8);
+        }
+        if is_ignorable(c) {
+            return;
+        }
+        if c.is_whitespace() || c == '\u{2800}' {
+            return self.space(matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'));
+        }
+        if is_emoji(c) {
+            self.emoji += 1;
+            self.separate();
+            self.push(c);
+            self.separate();
+            return;
+        }
+        if currency_symbol(c).is_some() {
+            return self.push(c);
+        }
+        if is_combining_mark(c) {
+            // Vowel signs and viramas of kept scripts (Devanagari, Thai, ...) stay with their
+            // letter; a mark left on a folded Latin letter or alone is dropped.
+            // Only when nothing was dropped in between: marks around a dropped character
+            // would be reordered by NFKC on the next pass.
+            let l = self.last;
+            if !self.dropped
+                && self.pending == 0
+                && !l.is_ascii()
+                && (l.is_alphabetic() || is_combining_mark(l))
+                && self.marks < MAX_MARKS
+            {
+                self.push(c);
+                self.marks += 1;
+            }
+            return;
+        }
+        if c == 'ß' || c == 'ẞ' {
+            self.push('s');
+            return self.push('s');
+        }
+        match decancer::cure_char(c, self.options) {
+            Translation::Character(t) => self.cured(t),
+            Translation::String(s) => {
+                for t in s.chars() {
+                    self.cured(t);
+                }
+            }
+            Translation::None => {}
+        }
+    }
+
+    fn cured(&mut self, t: char) {
+        if t.is_ascii() {
+            self.ascii(t as u8);
+        } else if t.is_whitespace() {
+            self.space(false);
+        } else if !is_ignorable(t) && !is_combining_mark(t) {
+            self.push(t);
+        }
+    }
+
+    fn space(&mut self, wide: bool) {
+        self.pending = if wide || (self.pending > 0 && !self.soft) {
+            2
+        } else {
+            1
+        };
+        self.soft = false;
+    }
+
+    /// At least one space here (around emoji) without making the gap wide.
+    fn separate(&mut self) {
+        if self.pending == 0 {
+            self.pending = 1;
+            self.soft = true;
+        }
+    }
+
+    fn push(&mut self, c: char) {
+        if self.pending > 0 {
+            if !self.s.is_empty() {
+                self.s.push(' ');
+                if self.pending > 1 {
+                    self.s.push(' ');
+                }
+            }
+            self.pending = 0;
+            self.soft = false;
+            self.last = ' ';
+            self.run = 0;
+        }
+        if c == self.last && !c.is_ascii_digit() {
+            self.run += 1;
+            if self.run > MAX_REPEAT {
+                return;
+            }
+        } else {
+            self.last = c;
+            self.run = 1;
+        }
+        self.s.push(c);
+    }
+}
+
+/// Invisible characters removed outright: zero-width spaces and joiners, bidi controls,
+/// soft hyphen, variation selectors, Hangul fillers, tags, skin-tone modifiers, C1 controls
+/// and private-use characters.
+pub fn is_ignorable(c: char) -> bool {
+    matches!(c as u32,
+        0x80..=0x84
+        | 0x86..=0x9F
+        | 0xAD
+        | 0x34F
+        | 0x61C
+        | 0x115F
+        | 0x1160
+        | 0x17B4
+        | 0x17B5
+        | 0x180B..=0x180F
+        | 0x200B..=0x200F
+        | 0x202A..=0x202E
+        | 0x2060..=0x206F
+        | 0x3164
+        | 0xE000..=0xF8FF
+        | 0xFE00..=0xFE0F
+        | 0xFEFF
+        | 0xFFA0
+        | 0xFFF0..=0xFFFB
+        | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A
+        | 0x1F3FB..=0x1F3FF
+        | 0xE0000..=0x10FFFF)
+}
+
+/// Emoji (pictographs, smileys, transport, symbols, dingbats) after NFKC. Enclosed and
+/// regional-indicator letters are not emoji here: they are letters in disguise, left to
+/// decancer.
+pub fn is_emoji(c: char) -> bool {
+    matches!(c as u32,
+        0xA9 | 0xAE
+        | 0x231A | 0x231B | 0x2328 | 0x23CF
+        | 0x23E9..=0x23F3
+        | 0x23F8..=0x23FA
+        | 0x2600..=0x26FF
+        | 0x2700..=0x2775
+        | 0x2794..=0x27BF
+        | 0x2B05..=0x2B07
+        | 0x2B1B | 0x2B1C | 0x2B50 | 0x2B55
+        | 0x3030 | 0x303D | 0x3297 | 0x3299
+        | 0x1F004 | 0x1F0CF
+        | 0x1F300..=0x1F3FA
+        | 0x1F400..=0x1F64F
+        | 0x1F680..=0x1F6FF
+        | 0x1F7E0..=0x1F7FF
+        | 0x1F900..=0x1F9FF
+        | 0x1FA70..=0x1FAFF)
+}
+
+/// Currency symbols kept through folding (decancer would turn `€` into `e`).
+pub fn currency_symbol(c: char) -> Option<char> {
+    matches!(
+        c,
+        '$' | '€' | '£' | '¥' | '₹' | '₽' | '₿' | '₩' | '₺' | '₦' | '₱' | '₴'
+    )
+    .then_some(c)
+}
+
+/// Cuts every run of a non-digit character longer than [`MAX_REPEAT`] to [`MAX_REPEAT`].
+pub fn collapse_repeats(w: &str) -> Cow<'_, str> {
+    let mut last = '\0';
+    let mut run = 0;
+    let mut needed = false;
+    for c in w.chars() {
+        if c == last {
+            run += 1;
+            if run > MAX_REPEAT && !c.is_ascii_digit() {
+                needed = true;
+                break;
+            }
+        } else {
+            last = c;
+            run = 1;
+        }
+    }
+    if !needed {
+        return Cow::Borrowed(w);
+    }
+    let mut out = String::with_capacity(w.len());
+    let (mut last, mut run) = ('\0', 0);
+    for c in w.chars() {
+        if c == last {
+            run += 1;
+            if run > MAX_REPEAT && !c.is_ascii_digit() {
+                continue;
+            }
+        } else {
+            last = c;
+            run = 1;
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
+fn leet_letter(b: u8) -> Option<u8> {
+    Some(match b {
+        b'0' => b'o',
+        b'1' => b'i',
+        b'3' => b'e',
+        b'4' => b'a',
+        b'5' => b's',
+        b'7' => b't',
+        b'8' => b'b',
+        _ => return None,
+    })
+}
+
+/// Leetspeak: `m0n3y` -> `money`, `fr33` -> `free`, `1nvest` -> `invest`. Only words that
+/// mix ASCII letters and the digits 0 1 3 4 5 7 8 are folded, and not when they read as a
+/// number with a unit or a version: a leading run of several digits (`10am`, `365days`), one
+/// leading digit before fewer than three letters (`1st`, `4k`), or letters ending in a
+/// single digit (`mp3`, `web3`). The output has no digits, so folding is idempotent.
+pub fn leet_fold(w: &str) -> Option<String> {
+    let b = w.as_bytes();
+    if b.len() < 2 || b.len() > MAX_LEET_LEN || !w.is_ascii() {
+        return None;
+    }
+    let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    if letters == 0 || digits == 0 || letters + digits != b.len() {
+        return None;
+    }
+    if b.iter()
+        .any(|&c| c.is_ascii_digit() && leet_letter(c).is_none())
+    {
+        return None;
+    }
+    let lead = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    if lead > 1 || (lead == 1 && letters < 3) {
+        return None;
+    }
+    let trail = b.iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    if lead == 0 && digits == 1 && trail == 1 {
+        return None;
+    }
+    Some(
+        b.iter()
+            .map(|&c| leet_letter(c).unwrap_or(c) as char)
+            .collect(),
+    )
+}
+
+/// Leetspeak and repeat folding of every word item; a changed word is classified again
+/// (it may now read as a number or an amount).
+pub(crate) fn fold_words(items: &mut [Item]) {
+    for item in items.iter_mut() {
+        if item.kind != ItemKind::Word {
+            continue;
+        }
+        let leet = leet_fold(&item.text);
+        let base = leet.as_deref().unwrap_or(&item.text);
+        let folded = collapse_repeats(base);
+        if leet.is_some() || matches!(folded, Cow::Owned(_)) {
+            let new = folded.into_owned();
+            *item = classify_piece(&new, item.gap);
+        }
+    }
+}
+
+fn is_single(item: &Item) -> bool {
+    if !item.is_wordlike() {
+        return false;
+    }
+    let mut cs = item.text.chars();
+    matches!((cs.next(), cs.next()), (Some(c), None) if c.is_alphanumeric())
+}
+
+/// Joins spaced-out or dotted letters: `f r e e`, `f.r.e.e`, `f-r-e-e` -> `free`.
+///
+/// A run is three or more consecutive one-character words or digits, at least one a letter
+/// (`1 2 3` stays). The run is cut where the separator changes or widens, so
+/// `F R E E  M O N E Y` and `f.r.e.e m.o.n.e.y` give `free money`; a piece of one letter
+/// joins its neighbour. Every output word has two or more characters, so a second pass finds
+/// no run to join (idempotence).
+pub(crate) fn join_spaced_letters(mut items: Vec<Item>) -> Vec<Item> {
+    let n = items.len();
+    let mut i = 0;
+    // Fast path: no run of three singles at all.
+    let mut run = 0;
+    let mut any = false;
+    for it in &items {
+        run = if is_single(it) { run + 1 } else { 0 };
+        if run >= 3 {
+            any = true;
+            break;
+        }
+    }
+    if !any {
+        return items;
+    }
+    let mut out: Vec<Item> = Vec::with_capacity(n);
+    while i < n {
+        if !is_single(&items[i]) {
+            out.push(std::mem::replace(
+                &mut items[i],
+                Item::new(ItemKind::Word, String::new(), Gap::Wide),
+            ));
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < n && is_single(&items[j]) {
+            j += 1;
+        }
+        let has_letter = items[i..j]
+            .iter()
+            .any(|it| it.text.chars().any(char::is_alphabetic));
+        if j - i < 3 || !has_letter {
+            for it in &mut items[i..j] {
+                out.push(std::mem::replace(
+                    it,
+                    Item::new(ItemKind::Word, String::new(), Gap::Wide),
+                ));
+            }
+            i = j;
+            continue;
+        }
+        // Segments: cut where the gap widens or changes.
+        let mut segs: Vec<(usize, usize)> = Vec::new();
+        let mut start = i;
+        let mut seg_gap: Option<Gap> = None;
+        for (k, it) in items.iter().enumerate().take(j).skip(i + 1) {
+            let g = it.gap;
+            let cut = matches!(g, Gap::Wide | Gap::Start) || seg_gap.is_some_and(|s| s != g);
+            if cut {
+                segs.push((start, k));
+                start = k;
+                seg_gap = None;
+            } else {
+                seg_gap = Some(g);
+            }
+        }
+        segs.push((start, j));
+        // One-letter segments join their neighbour.
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(segs.len());
+        for (a, b) in segs {
+            match merged.last_mut() {
+                Some(last) if b - a == 1 || last.1 - last.0 == 1 => last.1 = b,
+                _ => merged.push((a, b)),
+            }
+        }
+        for (a, b) in merged {
+            let joined: String = items[a..b].iter().map(|it| it.text.as_str()).collect();
+            let joined = collapse_repeats(&joined).into_owned();
+            out.push(classify_piece(&joined, items[a].gap));
+        }
+        i = j;
+    }
+    out
+}
+
+/// Cuts runs of the same emoji to [`MAX_REPEAT`] (the full count stays in `emoji_count`).
+pub(crate) fn collapse_emoji_runs(items: Vec<Item>) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::with_capacity(items.len());
+    let mut run = 0;
+    for it in items {
+        if it.kind == ItemKind::Emoji {
+            match out.last() {
+                Some(prev) if prev.kind == ItemKind::Emoji && prev.text == it.text => run += 1,
+                _ => run = 1,
+            }
+            if run > MAX_REPEAT {
+                continue;
+            }
+        } else {
+            run = 0;
+        }
+        out.push(it);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chars(s: &str) -> String {
+        fold_chars(s).text
+    }
+
+    #[test]
+    fn confusables_and_case() {
+        let cases = [
+            ("FREE Money", "free money"),
+            ("ϜRΕΕ", "free"),     // Greek digamma, epsilon
+            ("frее", "free"),     // Cyrillic е
+            ("раураl", "paypal"), // Cyrillic р а у
+            ("ＦＲＥＥ", "free"), // full-width
+            ("𝐟𝐫𝐞𝐞", "free"),     // mathematical bold
+            ("𝗳𝗿𝗲𝗲", "free"),     // mathematical sans-serif bold
+            ("𝚏𝚛𝚎𝚎", "free"),     // monospace
+            ("ⓕⓡⓔⓔ", "free"),     // circled
+            ("🇫🇷🇪🇪", "free"),     // regional indicators
+            ("ｃａｓｈ", "cash"),
+            ("frée mönéy", "free money"), // accents, precomposed
+            ("fre\u{301}e", "free"),      // combining accent
+            ("straße", "strasse"),
+            ("ⅰⅱ", "iii"), // roman numeral compatibility forms
+        ];
+        for (input, want) in cases {
+            assert_eq!(chars(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn invisible_and_control_characters() {
+        let cases = [
+            ("fr\u{200B}ee", "free"),
+            ("f\u{200C}r\u{200D}e\u{2060}e", "free"),
+            ("\u{FEFF}free", "free"),
+            ("fr\u{AD}ee", "free"),
+            ("fr\u{202E}ee", "free"),
+            ("fr\u{0007}ee", "free"),
+            ("fr\u{0085}ee", "fr  ee"),
+            ("free\u{3164}money", "freemoney"),
+            ("free\u{00A0}money", "free money"),
+            ("free\u{3000}money", "free money"),
+            ("free\n\nmoney", "free  money"),
+            ("  free   money  ", "free  money"),
+            ("free\tmoney", "free  money"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(chars(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn repeats_and_marks() {
+        let cases = [
+            ("freeeeeeee", "freee"),
+            ("!!!!!!!!", "!!!"),
+            ("5550000000", "5550000000"),
+            ("fr\u{200B}e\u{200B}e\u{200B}e\u{200B}e", "freee"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(chars(input), want, "{input:?}");
+        }
+        let zalgo: String = std::iter::once('z')
+            .chain(std::iter::repeat_n('\u{0301}', 1000))
+            .collect();
+        assert_eq!(chars(&zalgo), "z");
+    }
+
+    #[test]
+    fn emoji_and_scripts() {
+        let f = fold_chars("great👍👍deal 👨\u{200D}👩\u{200D}👧 ❤\u{FE0F} 👍🏽");
+        assert_eq!(f.text, "great 👍 👍 deal 👨 👩 👧 ❤ 👍");
+        assert_eq!(f.emoji_count, 7);
+        assert_eq!(chars("你好 世界"), "你好 世界");
+        assert_eq!(chars("שלום"), "שלום");
+        assert_eq!(chars("नमस्ते"), "नमस्ते");
+        assert_eq!(chars("€500 £20 ¥3"), "€500 £20 ¥3");
+    }
+
+    #[test]
+    fn leet() {
+        let folds = [
+            ("fr33", "free"),
+            ("m0n3y", "money"),
+            ("m0ney", "money"),
+            ("1nvest", "invest"),
+            ("0ffer", "offer"),
+            ("p4ssw0rd", "password"),
+            ("cl1ck", "click"),
+            ("b1tc01n", "bitcoin"),
+            ("w1nn3r", "winner"),
+            ("l0an", "loan"),
+            ("5ale", "sale"),
+            ("h0t", "hot"),
+            ("gr8t", "grbt"),
+        ];
+        for (w, want) in folds {
+            assert_eq!(leet_fold(w).as_deref(), Some(want), "{w}");
+        }
+        let kept = [
+            "free", "2024", "10am", "5pm", "1st", "4k", "mp3", "web3", "b2b", "covid19", "365days",
+            "a", "x1",
+        ];
+        for w in kept {
+            assert_eq!(leet_fold(w), None, "{w}");
+        }
+    }
+
+    #[test]
+    fn collapse() {
+        assert_eq!(collapse_repeats("freeeee"), "freee");
+        assert_eq!(collapse_repeats("free"), "free");
+        assert_eq!(collapse_repeats("1000000"), "1000000");
+        assert!(matches!(collapse_repeats("money"), Cow::Borrowed(_)));
+    }
+}

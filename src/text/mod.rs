@@ -1,0 +1,493 @@
+//! `text`: one normalization of a message body, used by the rules, the classifier and the
+//! fan-out fingerprint alike, so that a trick which fools one stage fools none.
+//!
+//! # What it undoes
+//! Look-alike letters (Cyrillic, Greek, full-width, mathematical, circled), accents, case,
+//! zero-width and control characters, leetspeak (`fr33 m0ney`), spaced-out or dotted letters
+//! (`F R E E`, `f.r.e.e`), characters repeated more than three times, and disguised links
+//! (`hxxp://`, `example[.]com`, `example dot com`).
+//!
+//! # Token design
+//! The message becomes a sequence of *items*, each a word, a number, an entity (URL, e-mail
+//! address, phone number, money amount, crypto address) or an emoji, in message order. An
+//! item's index is the `position` of its tokens. Each item is spelled canonically in
+//! [`Normalized::text`], separated by single spaces: words lowercase and folded, entities
+//! in a form that re-extracts to the same entity (`http://evil.zzz/login`, `example.com`,
+//! `john@example.com`, `+15551234567`, `$1000`). Rules match on that text; the classifier
+//! reads the [`Token`]s: a `Word` per word or number, a `Pair` per two adjacent words, one
+//! typed token per entity (a URL also gives its registrable `Domain` and, through a known
+//! shortener, a `Shortener` token), an `Emoji` per emoji (runs of one emoji cut to three;
+//! the full count is [`Normalized::emoji_count`]). Feature strings come from
+//! [`Token::feature`]. Because the text is made of canonical spellings,
+//! `normalize(&n.text)` gives back the same text and the same tokens: normalization is
+//! idempotent, and a stored normalized text can be re-scored without the original.
+//!
+//! The original message is not altered or kept here: the caller keeps it for display.
+//!
+//! # Cost
+//! Linear in the input: one pass for character folding (NFKC, decancer per character),
+//! one for chunking, and a few linear passes over the items. No regex, no backtracking;
+//! runs of repeated characters and of combining marks are cut early, so a 28,000-character
+//! pathological message costs no more than an ordinary one of that length.
+//!
+//! # Files
+//! - `fold.rs`: character folding, leetspeak, repeats, spaced-out letters;
+//! - `entities.rs`: URL, e-mail, phone, money and crypto extraction;
+//! - `domains.rs`: registrable domain, known TLDs and URL shorteners;
+//! - `tokens.rs`: items, the token stream and the folded text.
+
+mod domains;
+mod entities;
+mod fold;
+mod tokens;
+
+use std::collections::HashMap;
+
+pub use domains::{registrable_domain, KNOWN_TLDS, MULTI_PART_SUFFIXES, SHORTENERS};
+pub use fold::{MAX_MARKS, MAX_REPEAT};
+pub use tokens::{Token, TokenKind};
+
+use tokens::{Gap, Item, ItemKind};
+
+/// Links come from the message format (markdown) via [`crate::domain::body`].
+pub use crate::domain::Link;
+
+/// A normalized message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalized {
+    /// Folded text: lowercase ASCII-ish words separated by single spaces; what rules
+    /// (aho-corasick, RegexSet with ASCII classes) match on. Idempotent:
+    /// `normalize(&n.text).text == n.text`.
+    pub text: String,
+    /// Words, adjacent-word pairs and typed entity tokens, with positions.
+    pub tokens: Vec<Token>,
+    /// Emoji in the original message (before runs were cut).
+    pub emoji_count: u32,
+    /// URLs found (in the text and, for [`normalize_with_links`], the link targets).
+    pub url_count: u32,
+}
+
+/// Normalizes a plain-text message body.
+pub fn normalize(input: &str) -> Normalized {
+    let (items, emoji_count) = analyze(input);
+    let a = tokens::assemble(items, &[]);
+    Normalized {
+        text: a.text,
+        tokens: a.tokens,
+        emoji_count,
+        url_count: a.url_count,
+    }
+}
+
+/// Normalizes a rich-text (markdown) body: `visible` is the text as shown, `links` the
+/// hyperlinks with their real targets. Each target's URL (or `mailto:` address) is added
+/// after the visible text, unless the visible text already shows it; a link whose visible
+/// text names a domain other than its target's also gives a
+/// [`TokenKind::LinkMismatch`] token, `shown>target` (registrable domains).
+pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
+    let (mut items, emoji_count) = analyze(visible);
+    let mut mismatches: Vec<(usize, String)> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    if !links.is_empty() {
+        for (i, it) in items.iter().enumerate() {
+            if matches!(it.kind, ItemKind::Url | ItemKind::Email) {
+                seen.entry(it.text.clone()).or_insert(i);
+            }
+        }
+    }
+    for link in links {
+        let (target_items, _) = analyze(&link.target);
+        let Some(target) = target_items
+            .into_iter()
+            .find(|it| matches!(it.kind, ItemKind::Url | ItemKind::Email))
+        else {
+            continue;
+        };
+        let mut mismatch = None;
+        if target.kind == ItemKind::Url {
+            let target_domain = registrable_domain(tokens::url_host(&target.text));
+            let (shown, _) = analyze(&link.text);
+            if let Some(shown) = shown.iter().find(|it| it.kind == ItemKind::Url) {
+                let shown_domain = registrable_domain(tokens::url_host(&shown.text));
+                if shown_domain != target_domain {
+                    mismatch = Some(format!("{shown_domain}>{target_domain}"));
+                }
+            }
+        }
+        let index = match seen.get(&target.text) {
+            Some(&i) => i,
+            None => {
+                seen.insert(target.text.clone(), items.len());
+                items.push(Item::new(target.kind, target.text, Gap::Wide));
+                items.len() - 1
+            }
+        };
+        if let Some(m) = mismatch {
+            mismatches.push((index, m));
+        }
+    }
+    mismatches.sort_by_key(|(i, _)| *i);
+    let a = tokens::assemble(items, &mismatches);
+    Normalized {
+        text: a.text,
+        tokens: a.tokens,
+        emoji_count,
+        url_count: a.url_count,
+    }
+}
+
+/// The whole pipeline up to the item list: character folding, chunking and entity
+/// extraction, then the item-level folds and merges, in an order where no later step can
+/// create work for an earlier one.
+fn analyze(input: &str) -> (Vec<Item>, u32) {
+    let folded = fold::fold_chars(input);
+    let items = tokens::chunk_items(&folded.text);
+    let mut items = fold::join_spaced_letters(items);
+    fold::fold_words(&mut items);
+    let items = entities::merge_dotted(items);
+    let items = entities::merge_money(items);
+    let items = entities::merge_phones(items);
+    let items = fold::collapse_emoji_runs(items);
+    (items, folded.emoji_count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Normalizes, checks idempotence (same text, same tokens), returns the text.
+    fn norm(input: &str) -> Normalized {
+        let n = normalize(input);
+        let again = normalize(&n.text);
+        assert_eq!(again.text, n.text, "not idempotent for {input:?}");
+        assert_eq!(
+            again.tokens, n.tokens,
+            "tokens differ on re-normalizing {input:?}"
+        );
+        n
+    }
+
+    fn features(n: &Normalized) -> Vec<String> {
+        n.tokens.iter().map(Token::feature).collect()
+    }
+
+    fn check_table(cases: &[(&str, &str)]) {
+        for (input, want) in cases {
+            assert_eq!(norm(input).text, *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn homoglyphs_fold() {
+        check_table(&[
+            ("FREE MONEY", "free money"),
+            ("frее mоnеy", "free money"),           // Cyrillic е о
+            ("ϜRΕΕ ΜΟΝΕΥ", "free money"),           // Greek
+            ("ＦＲＥＥ　ＭＯＮＥＹ", "free money"), // full-width, ideographic space
+            ("𝐅𝐑𝐄𝐄 𝐌𝐎𝐍𝐄𝐘", "free money"),           // mathematical bold
+            ("𝓯𝓻𝓮𝓮 𝓶𝓸𝓷𝓮𝔂", "free money"),           // mathematical script
+            ("ⓕⓡⓔⓔ ⓜⓞⓝⓔⓨ", "free money"),           // circled
+            ("🅵🆁🅴🅴 🅼🅾🅽🅴🆈", "free money"),           // negative squared
+            ("Ƒяєє мσηєу", "free money"),
+            ("раураl", "paypal"),
+            ("Frée Mönéy", "free money"),
+            ("fre\u{0301}e\u{0308} money", "free money"),
+        ]);
+    }
+
+    #[test]
+    fn invisible_characters_fold() {
+        check_table(&[
+            ("fr\u{200B}ee mo\u{200C}ney", "free money"),
+            ("f\u{200D}r\u{2060}e\u{FEFF}e", "free"),
+            ("fr\u{AD}ee", "free"),
+            ("\u{202E}free\u{202C} money", "free money"),
+            ("free\u{0000}\u{0007} money", "free money"),
+            ("free\u{E0041}money", "freemoney"),
+            ("free\u{3164}\u{3164}money", "freemoney"),
+        ]);
+    }
+
+    #[test]
+    fn leetspeak_folds() {
+        check_table(&[
+            ("fr33 m0n3y", "free money"),
+            ("FR33 M0NEY", "free money"),
+            ("cl1ck h3r3", "click here"),
+            ("w1nn3r", "winner"),
+            ("1nv3stm3nt 0pp0rtun1ty", "investment opportunity"),
+            ("p4ssw0rd", "password"),
+            ("c@sh pr1ze", "cash prize"),
+            ("ca$h b0nus", "cash bonus"),
+            ("fr3e l0ans", "free loans"),
+            // not leetspeak
+            (
+                "meet at 10am on the 1st, mp3 and web3",
+                "meet at 10am on the 1st mp3 and web3",
+            ),
+        ]);
+    }
+
+    #[test]
+    fn spaced_and_dotted_letters_join() {
+        check_table(&[
+            ("F R E E", "free"),
+            ("F R E E  M O N E Y", "free money"),
+            ("f.r.e.e m.o.n.e.y", "free money"),
+            ("f-r-e-e money", "free money"),
+            ("f_r_e_e", "free"),
+            ("f*r*e*e", "free"),
+            ("F . R . E . E", "free"),
+            ("get f r e e cash", "get free cash"),
+            ("f r 3 3  m 0 n 3 y", "free money"),
+            ("F\u{200B} R E E", "free"),
+            // not joined
+            ("a b", "a b"),
+            ("1 2 3", "1 2 3"),
+            ("plan a or b", "plan a or b"),
+        ]);
+    }
+
+    #[test]
+    fn repeats_collapse() {
+        check_table(&[
+            ("freeeeeeee money!!!!!!", "freee money"),
+            ("FREEEEEE", "freee"),
+            ("f r e e e e e e", "freee"),
+            ("fr3333", "freee"),
+            ("call 5550000000", "call 5550000000"),
+        ]);
+    }
+
+    #[test]
+    fn urls_extract() {
+        let cases = [
+            (
+                "visit https://Example.com/Login now",
+                "visit https://example.com/login now",
+                "example.com",
+            ),
+            (
+                "hxxp://evil[.]com/login",
+                "http://evil.com/login",
+                "evil.com",
+            ),
+            ("hxxps[:]//evil(.)com", "https://evil.com", "evil.com"),
+            ("go to evil dot com now", "go to evil.com now", "evil.com"),
+            ("go to evil [dot] com", "go to evil.com", "evil.com"),
+            ("go to evil [.] com", "go to evil.com", "evil.com"),
+            ("www dot evil dot co dot uk", "www.evil.co.uk", "evil.co.uk"),
+            (
+                "see login.paypal.co.uk/x.",
+                "see login.paypal.co.uk/x",
+                "paypal.co.uk",
+            ),
+            (
+                "http://paypal.com@evil.zzz/x",
+                "http://paypal.com@evil.zzz/x",
+                "evil.zzz",
+            ),
+            ("ｅｖｉｌ．ｃｏｍ", "evil.com", "evil.com"),
+            ("раураl.com", "paypal.com", "paypal.com"),
+            ("e v i l dot com", "evil.com", "evil.com"),
+            ("ev1l d0t com", "evil.com", "evil.com"),
+        ];
+        for (input, text, domain) in cases {
+            let n = norm(input);
+            assert_eq!(n.text, text, "{input:?}");
+            assert_eq!(n.url_count, 1, "{input:?}");
+            assert!(
+                features(&n).contains(&format!("dom:{domain}")),
+                "{input:?}: {:?}",
+                features(&n)
+            );
+        }
+        let n = norm("short link bit.ly/3abc and https://tinyurl.com/x");
+        let f = features(&n);
+        for want in [
+            "url:bit.ly/3abc",
+            "short:bit.ly",
+            "short:tinyurl.com",
+            "dom:tinyurl.com",
+        ] {
+            assert!(f.contains(&want.to_string()), "{f:?}");
+        }
+        assert_eq!(norm("node.js and e.g. this").url_count, 0);
+    }
+
+    #[test]
+    fn entities_extract() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            (
+                "mail john.doe@example.com",
+                "mail john.doe@example.com",
+                &["email"],
+            ),
+            (
+                "mail john [at] example [dot] com",
+                "mail john@example.com",
+                &["email"],
+            ),
+            (
+                "mail john at example dot com",
+                "mail john@example.com",
+                &["email"],
+            ),
+            (
+                "call +1 (555) 123-4567 today",
+                "call +15551234567 today",
+                &["phone"],
+            ),
+            ("call 555.123.4567", "call 5551234567", &["phone"]),
+            (
+                "whatsapp +44 20 7946 0958",
+                "whatsapp +442079460958",
+                &["phone"],
+            ),
+            ("earn $5,000 weekly", "earn $5000 weekly", &["money"]),
+            ("earn 5000 USD weekly", "earn $5000 weekly", &["money"]),
+            ("earn $ 5k weekly", "earn $5k weekly", &["money"]),
+            ("only 99.99€", "only €99.99", &["money"]),
+            ("send 0.5 btc", "send ₿0.5", &["money"]),
+            (
+                "send to 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+                "send to 1bvbmseystwetqtfn5au4m4gfg7xjanvn2",
+                &["crypto"],
+            ),
+            (
+                "eth 0x52908400098527886E0F7030069857D2E4169EE7",
+                "eth 0x52908400098527886e0f7030069857d2e4169ee7",
+                &["crypto"],
+            ),
+        ];
+        for (input, text, feats) in cases {
+            let n = norm(input);
+            assert_eq!(n.text, *text, "{input:?}");
+            let f = features(&n);
+            for want in *feats {
+                assert!(f.contains(&want.to_string()), "{input:?}: {f:?}");
+            }
+        }
+        let n = norm("meeting on 2024-01-15 at 10:30");
+        assert!(!features(&n).contains(&"phone".to_string()), "{:?}", n.text);
+    }
+
+    #[test]
+    fn tokens_and_positions() {
+        let n = norm("Free money 😀😀😀😀😀 at bit.ly/x");
+        assert_eq!(n.text, "free money 😀 😀 😀 at bit.ly/x");
+        assert_eq!(n.emoji_count, 5);
+        let got: Vec<(String, u32)> = n.tokens.iter().map(|t| (t.feature(), t.position)).collect();
+        let want = [
+            ("w:free", 0),
+            ("p:free money", 0),
+            ("w:money", 1),
+            ("emoji:😀", 2),
+            ("emoji:😀", 3),
+            ("emoji:😀", 4),
+            ("w:at", 5),
+            ("url:bit.ly/x", 6),
+            ("short:bit.ly", 6),
+            ("dom:bit.ly", 6),
+        ];
+        let want: Vec<(String, u32)> = want.iter().map(|(f, p)| (f.to_string(), *p)).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn link_mismatch() {
+        let links = [
+            Link {
+                text: "paypal.com".into(),
+                target: "https://evil.com/login".into(),
+            },
+            Link {
+                text: "our site".into(),
+                target: "https://example.org".into(),
+            },
+            Link {
+                text: "example.org".into(),
+                target: "https://www.example.org/a".into(),
+            },
+            Link {
+                text: "mail me".into(),
+                target: "mailto:john@example.org".into(),
+            },
+            Link {
+                text: "bad".into(),
+                target: "javascript:alert(1)".into(),
+            },
+        ];
+        let n = normalize_with_links(
+            "Log in at paypal.com, see our site, example.org, mail me",
+            &links,
+        );
+        let f = features(&n);
+        assert_eq!(
+            f.iter().filter(|x| x.starts_with("mismatch:")).count(),
+            1,
+            "{f:?}"
+        );
+        assert!(
+            f.contains(&"mismatch:paypal.com>evil.com".to_string()),
+            "{f:?}"
+        );
+        assert!(f.contains(&"url:evil.com/login".to_string()), "{f:?}");
+        assert!(f.contains(&"email".to_string()), "{f:?}");
+        assert_eq!(n.url_count, 5, "{}", n.text);
+        assert_eq!(normalize(&n.text).text, n.text);
+        // The mismatch token sits on the target's URL item.
+        let url = n
+            .tokens
+            .iter()
+            .find(|t| t.text == "evil.com/login")
+            .unwrap();
+        let mm = n
+            .tokens
+            .iter()
+            .find(|t| t.kind == TokenKind::LinkMismatch)
+            .unwrap();
+        assert_eq!(url.position, mm.position);
+    }
+
+    #[test]
+    fn pathological_inputs_stay_bounded() {
+        let inputs = [
+            "a".repeat(28_000),
+            "\u{0301}".repeat(28_000),
+            "😀".repeat(28_000),
+            "😀👍".repeat(14_000),
+            "a ".repeat(14_000),
+            "a.".repeat(14_000),
+            "1 ".repeat(14_000),
+            "[.]".repeat(9_000),
+            "a dot ".repeat(5_000),
+            "$".repeat(28_000),
+            "@".repeat(28_000),
+            "http://".repeat(4_000),
+            "x@".repeat(14_000),
+            "\u{200B}".repeat(28_000),
+            "ﷺ".repeat(28_000),
+        ];
+        for input in &inputs {
+            let start = std::time::Instant::now();
+            let n = norm(input);
+            assert!(start.elapsed().as_secs() < 5, "slow on {:?}", &input[..8]);
+            assert!(n.text.len() <= 20 * input.len() + 16);
+            assert!(n.tokens.len() <= 2 * n.text.len() + 4);
+        }
+        assert_eq!(normalize(&"a".repeat(28_000)).text, "aaa");
+        assert_eq!(normalize(&"\u{0301}".repeat(28_000)).text, "");
+        let n = normalize(&"😀".repeat(28_000));
+        assert_eq!((n.emoji_count, n.tokens.len()), (28_000, 3));
+    }
+
+    #[test]
+    fn empty_and_whitespace() {
+        for input in ["", " ", "\n\t", "...", "\u{200B}"] {
+            let n = norm(input);
+            assert_eq!(n.text, "");
+            assert!(n.tokens.is_empty());
+        }
+    }
+}

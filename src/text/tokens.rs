@@ -1,0 +1,337 @@
+//! The token stream: typed tokens with positions, and the folded text they are spelled in.
+//!
+//! Normalization works on *items*: one per word, number, entity or emoji, in message order.
+//! [`chunk_items`] cuts the character-folded text into items (asking `entities` what each
+//! whitespace-separated chunk is), the folding and merging steps rewrite the item list, and
+//! [`assemble`] finally spells the items into `Normalized::text` (single spaces between them)
+//! and emits the tokens. An item's index is its `position`; an entity yields its typed token
+//! (and, for a URL, its domain and shortener tokens) at that position; two consecutive word
+//! items yield a [`TokenKind::Pair`] at the first one's position.
+
+use super::domains::{is_shortener, registrable_domain};
+use super::entities::classify_chunk;
+
+/// What a token stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TokenKind {
+    /// A folded word or number (`free`, `2024`, `5k`).
+    Word,
+    /// Two adjacent words, `"free money"`.
+    Pair,
+    /// A URL, without its scheme: `example.com/x`.
+    Url,
+    /// The registrable domain of a URL: `example.com`.
+    Domain,
+    /// The registrable domain of a URL that goes through a known shortener: `bit.ly`.
+    Shortener,
+    /// A link whose visible text names another domain than its target: `paypal.com>evil.com`.
+    LinkMismatch,
+    /// An e-mail address.
+    Email,
+    /// A phone number, digits only with an optional leading `+`.
+    Phone,
+    /// A money amount, currency symbol first: `$1000`, `€5k`.
+    Money,
+    /// A cryptocurrency wallet address (Bitcoin, Ethereum, Tron).
+    Crypto,
+    /// One emoji.
+    Emoji,
+}
+
+/// One token of the stream the rules and the classifier consume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub text: String,
+    /// Index of the item (word, entity or emoji) in the message's word sequence.
+    pub position: u32,
+}
+
+impl Token {
+    /// Stable feature string the classifier uses, e.g. `w:free`, `p:free money`,
+    /// `url:example.com/x`, `dom:example.com`, `short:bit.ly`,
+    /// `mismatch:paypal.com>evil.com`, `email`, `phone`, `money`, `crypto`, `emoji:😀`.
+    /// Addresses, numbers and amounts are deliberately reduced to their kind: the value
+    /// itself is in `text` for rules that want it.
+    pub fn feature(&self) -> String {
+        let mut feature = String::with_capacity(self.text.len() + 8);
+        self.write_feature(&mut feature);
+        feature
+    }
+
+    /// Appends [`Token::feature`] to `out`, so a scorer can reuse one buffer per message.
+    pub fn write_feature(&self, out: &mut String) {
+        let (prefix, with_text) = match self.kind {
+            TokenKind::Word => ("w:", true),
+            TokenKind::Pair => ("p:", true),
+            TokenKind::Url => ("url:", true),
+            TokenKind::Domain => ("dom:", true),
+            TokenKind::Shortener => ("short:", true),
+            TokenKind::LinkMismatch => ("mismatch:", true),
+            TokenKind::Email => ("email", false),
+            TokenKind::Phone => ("phone", false),
+            TokenKind::Money => ("money", false),
+            TokenKind::Crypto => ("crypto", false),
+            TokenKind::Emoji => ("emoji:", true),
+        };
+        out.push_str(prefix);
+        if with_text {
+            out.push_str(&self.text);
+        }
+    }
+}
+
+/// What an item is. `CurSym` is a lone currency symbol waiting for an amount next to it; it
+/// stays in the text (so that re-normalizing sees the same items) but yields no token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ItemKind {
+    Word,
+    Number,
+    Url,
+    Email,
+    Phone,
+    Money,
+    Crypto,
+    Emoji,
+    CurSym,
+}
+
+/// What separated an item from the one before it in the original text; only the joining of
+/// spaced-out letters looks at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gap {
+    /// First item of the text.
+    Start,
+    /// Exactly one space.
+    Space,
+    /// Exactly one punctuation character inside a chunk, as in `f.r.e.e`.
+    Punct(char),
+    /// Anything else: several spaces, a newline, dropped punctuation.
+    Wide,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Item {
+    pub kind: ItemKind,
+    /// Canonical spelling; re-normalizing it yields this same item.
+    pub text: String,
+    pub gap: Gap,
+}
+
+impl Item {
+    pub(crate) fn new(kind: ItemKind, text: String, gap: Gap) -> Self {
+        Item { kind, text, gap }
+    }
+
+    pub(crate) fn is_wordlike(&self) -> bool {
+        matches!(self.kind, ItemKind::Word | ItemKind::Number)
+    }
+}
+
+/// Cuts character-folded text into items, chunk by chunk (chunks are separated by spaces).
+pub(crate) fn chunk_items(folded: &str) -> Vec<Item> {
+    let mut items = Vec::with_capacity(folded.len() / 5 + 1);
+    let mut gap = Gap::Start;
+    for chunk in folded.split(' ') {
+        if chunk.is_empty() {
+            if gap != Gap::Start {
+                gap = Gap::Wide;
+            }
+            continue;
+        }
+        let before = items.len();
+        classify_chunk(chunk, gap, &mut items);
+        gap = if items.len() == before {
+            // A chunk that was only punctuation. One character between single spaces still
+            // counts as a narrow separator (`F . R . E . E`); anything else widens the gap.
+            let mut cs = chunk.chars();
+            match (gap, cs.next(), cs.next()) {
+                (Gap::Start, _, _) => Gap::Start,
+                (Gap::Space, Some(c), None) => Gap::Punct(c),
+                _ => Gap::Wide,
+            }
+        } else {
+            Gap::Space
+        };
+    }
+    items
+}
+
+/// The host part of a canonical URL (`https://user@host:8080/path` -> `host`).
+pub(crate) fn url_host(url: &str) -> &str {
+    let rest = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    super::domains::strip_port(host).unwrap_or(host)
+}
+
+/// A canonical URL without its scheme: the URL token's text.
+pub(crate) fn url_without_scheme(url: &str) -> &str {
+    url.find("://").map_or(url, |i| &url[i + 3..])
+}
+
+/// Output of [`assemble`].
+pub(crate) struct Assembled {
+    pub text: String,
+    pub tokens: Vec<Token>,
+    pub url_count: u32,
+}
+
+/// Spells the items into the folded text and emits the token stream. `mismatches` holds
+/// `(item index, "shown>target")` for link-mismatch tokens, sorted by item index.
+pub(crate) fn assemble(items: Vec<Item>, mismatches: &[(usize, String)]) -> Assembled {
+    let text_len = items.iter().map(|it| it.text.len() + 1).sum();
+    let mut text = String::with_capacity(text_len);
+    let mut tokens = Vec::with_capacity(items.len() * 2);
+    let mut url_count = 0;
+    // Index in `tokens` of the previous item's word token, for pairs.
+    let mut prev_word: Option<usize> = None;
+    let mut mismatches = mismatches.iter().peekable();
+    for (index, item) in items.into_iter().enumerate() {
+        let position = u32::try_from(index).unwrap_or(u32::MAX);
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(&item.text);
+        let mut push = |kind, text: String| {
+            tokens.push(Token {
+                kind,
+                text,
+                position,
+            })
+        };
+        let is_word = item.is_wordlike();
+        match item.kind {
+            ItemKind::Word | ItemKind::Number => {
+                let word = item.text;
+                if let Some(p) = prev_word {
+                    let first: &String = &tokens[p].text;
+                    let mut pair = String::with_capacity(first.len() + 1 + word.len());
+                    pair.push_str(first);
+                    pair.push(' ');
+                    pair.push_str(&word);
+                    tokens.push(Token {
+                        kind: TokenKind::Pair,
+                        text: pair,
+                        position: position - 1,
+                    });
+                }
+                prev_word = Some(tokens.len());
+                tokens.push(Token {
+                    kind: TokenKind::Word,
+                    text: word,
+                    position,
+                });
+            }
+            ItemKind::Url => {
+                url_count += 1;
+                let host = url_host(&item.text);
+                let domain = registrable_domain(host);
+                let short = is_shortener(host);
+                push(TokenKind::Url, url_without_scheme(&item.text).to_string());
+                if short {
+                    push(TokenKind::Shortener, domain.clone());
+                }
+                push(TokenKind::Domain, domain);
+            }
+            ItemKind::Email => push(TokenKind::Email, item.text),
+            ItemKind::Phone => push(TokenKind::Phone, item.text),
+            ItemKind::Money => push(TokenKind::Money, item.text),
+            ItemKind::Crypto => push(TokenKind::Crypto, item.text),
+            ItemKind::Emoji => push(TokenKind::Emoji, item.text),
+            ItemKind::CurSym => {}
+        }
+        while let Some((_, m)) = mismatches.next_if(|(i, _)| *i == index) {
+            tokens.push(Token {
+                kind: TokenKind::LinkMismatch,
+                text: m.clone(),
+                position,
+            });
+        }
+        if !is_word {
+            prev_word = None;
+        }
+    }
+    Assembled {
+        text,
+        tokens,
+        url_count,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features() {
+        let t = |kind, text: &str| Token {
+            kind,
+            text: text.to_string(),
+            position: 0,
+        };
+        let cases = [
+            (t(TokenKind::Word, "free"), "w:free"),
+            (t(TokenKind::Pair, "free money"), "p:free money"),
+            (t(TokenKind::Url, "example.com/x"), "url:example.com/x"),
+            (t(TokenKind::Domain, "example.com"), "dom:example.com"),
+            (t(TokenKind::Shortener, "bit.ly"), "short:bit.ly"),
+            (
+                t(TokenKind::LinkMismatch, "paypal.com>evil.com"),
+                "mismatch:paypal.com>evil.com",
+            ),
+            (t(TokenKind::Email, "a@b.com"), "email"),
+            (t(TokenKind::Phone, "+15551234567"), "phone"),
+            (t(TokenKind::Money, "$100"), "money"),
+            (t(TokenKind::Crypto, "0xabc"), "crypto"),
+            (t(TokenKind::Emoji, "😀"), "emoji:😀"),
+        ];
+        for (tok, want) in cases {
+            assert_eq!(tok.feature(), want);
+        }
+    }
+
+    #[test]
+    fn url_parts() {
+        let cases = [
+            (
+                "https://user@evil.com:8080/x?y",
+                "evil.com",
+                "user@evil.com:8080/x?y",
+            ),
+            ("example.com/a#b", "example.com", "example.com/a#b"),
+            ("http://1.2.3.4", "1.2.3.4", "1.2.3.4"),
+        ];
+        for (url, host, bare) in cases {
+            assert_eq!(url_host(url), host);
+            assert_eq!(url_without_scheme(url), bare);
+        }
+    }
+
+    #[test]
+    fn positions_and_pairs() {
+        let items = vec![
+            Item::new(ItemKind::Word, "click".into(), Gap::Start),
+            Item::new(ItemKind::Url, "https://bit.ly/x".into(), Gap::Space),
+            Item::new(ItemKind::Word, "free".into(), Gap::Space),
+            Item::new(ItemKind::Word, "money".into(), Gap::Space),
+        ];
+        let a = assemble(items, &[(1, "a.com>bit.ly".into())]);
+        assert_eq!(a.text, "click https://bit.ly/x free money");
+        assert_eq!(a.url_count, 1);
+        let got: Vec<(String, u32)> = a.tokens.iter().map(|t| (t.feature(), t.position)).collect();
+        let want = [
+            ("w:click", 0),
+            ("url:bit.ly/x", 1),
+            ("short:bit.ly", 1),
+            ("dom:bit.ly", 1),
+            ("mismatch:a.com>bit.ly", 1),
+            ("w:free", 2),
+            ("p:free money", 2),
+            ("w:money", 3),
+        ];
+        let want: Vec<(String, u32)> = want.iter().map(|(f, p)| (f.to_string(), *p)).collect();
+        assert_eq!(got, want);
+    }
+}
