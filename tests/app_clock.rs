@@ -103,3 +103,40 @@ async fn inmail_credits_renew_when_the_calendar_month_turns() {
         .unwrap();
     assert!(sent.inmail);
 }
+
+#[tokio::test]
+async fn an_abandoned_review_claim_expires_and_another_reviewer_takes_the_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(NOV_30_2300));
+    let pack = r#"
+category = "test"
+[[rule]]
+id = "test.hold_me"
+description = "holds"
+keywords = ["wire the fee"]
+action = "hold"
+examples = { match = ["please wire the fee"] }
+"#;
+    let rules = sendguard::rules::compile(&[("test.toml".into(), pack.into())]).unwrap();
+    let engine = Engine::new(Default::default(), rules, None);
+    let config = Config::default();
+    let app = App::new(Store::open(dir.path()).unwrap(), engine, &config, clock.clone());
+    let alice = member(&app, "alice", Plan::Free).await;
+    let bob = member(&app, "bob", Plan::Free).await;
+    let mut request = message(bob, MessageKind::Message);
+    request.body = "Please w1re the f.e.e today".into();
+    let sent = app.send(alice, request).await.unwrap();
+    assert_eq!(sent.decision.as_str(), "held");
+    let first = app.create_reviewer("first").await.unwrap().reviewer_id;
+    let second = app.create_reviewer("second").await.unwrap().reviewer_id;
+
+    assert_eq!(app.review_queue(first, 10).unwrap().len(), 1);
+    assert!(app.review_queue(second, 10).unwrap().is_empty());
+    clock.advance_ms(config.review.claim_ttl_secs as i64 * 1000 - 1);
+    assert!(app.review_queue(second, 10).unwrap().is_empty(), "claim still valid at its last ms");
+    clock.advance_ms(1);
+    let taken = app.review_queue(second, 10).unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].message_id, sent.message_id);
+    assert!(app.review_queue(first, 10).unwrap().is_empty());
+}

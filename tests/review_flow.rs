@@ -1,0 +1,389 @@
+//! The trust-and-safety workflow over real HTTP: holds, the review queue and its claims,
+//! audited reads, decisions, reports, appeals, statements of reasons, assess, labels.
+
+mod common;
+
+use common::{error_of, Server, ADMIN_TOKEN};
+use serde_json::{json, Value};
+
+const PHISHING: &str = "Your LinkedIn account will be suspended. Verify your account now at http://linkedln-security.com/verify";
+const JUSTIFICATION: &str = "reviewing held item from the queue";
+
+async fn reviewer(server: &Server, name: &str) -> String {
+    let (status, body) = server
+        .post("/v1/admin/reviewers", ADMIN_TOKEN, json!({"name": name}))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["token"].as_str().unwrap().to_string()
+}
+
+fn items(queue: &Value) -> Vec<u64> {
+    queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["item_id"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn held_spam_is_reviewed_released_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    server.connect(alice, bob).await;
+    let first = reviewer(&server, "Rita").await;
+    let second = reviewer(&server, "Sam").await;
+
+    let (status, sent) = server.send(&alice_token, bob, PHISHING).await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["decision"], "held");
+    assert_eq!(sent["folder"], Value::Null);
+    let ids: Vec<&str> = sent["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"phishing.account_suspension"), "{sent}");
+    let message = sent["message_id"].as_u64().unwrap();
+    let thread = sent["thread_id"].as_u64().unwrap();
+    // Invisible to the recipient: no thread in any folder, and the thread itself is 404.
+    assert!(server.folder(&bob_token, "inbox").await.is_empty());
+    assert!(server.folder(&bob_token, "other").await.is_empty());
+    let (status, _) = server.get(&format!("/v1/threads/{thread}"), &bob_token).await;
+    assert_eq!(status, 404);
+
+    // Two reviewers never get the same item.
+    let (status, queue) = server.get("/v1/review/queue?limit=10", &first).await;
+    assert_eq!(status, 200, "{queue}");
+    let claimed = items(&queue);
+    assert_eq!(claimed.len(), 1);
+    assert!(queue["items"][0].get("body").is_none(), "the queue shows no content");
+    let item = claimed[0];
+    let (_, queue) = server.get("/v1/review/queue?limit=10", &second).await;
+    assert!(items(&queue).is_empty(), "claimed by the first reviewer");
+    let (status, body) = server
+        .get(&format!("/v1/review/items/{item}?justification=curious"), &second)
+        .await;
+    error_of(status, &body, 400, "invalid_field");
+    let (status, body) = server
+        .get(&format!("/v1/review/items/{item}?justification={JUSTIFICATION}"), &second)
+        .await;
+    error_of(status, &body, 409, "claimed_by_other");
+
+    // Content only with a justification, and every read is audited with it.
+    let (status, body) = server.get(&format!("/v1/review/items/{item}"), &first).await;
+    assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "justification");
+    let (status, view) = server
+        .get(&format!("/v1/review/items/{item}?justification={JUSTIFICATION}"), &first)
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["message"]["body"], PHISHING);
+    let (_, audit) = server.get("/v1/review/audit", &first).await;
+    let reads: Vec<&Value> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "read_item")
+        .collect();
+    assert_eq!(reads.len(), 1, "{audit}");
+    assert_eq!(reads[0]["why"], JUSTIFICATION);
+    assert_eq!(reads[0]["message_id"].as_u64(), Some(message));
+
+    // Release: the recipient now sees it in the folder the relationship gives (Inbox).
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &first,
+            json!({"label": "ham", "action": "remove"}),
+        )
+        .await;
+    assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "action");
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &first,
+            json!({"label": "ham", "action": "release", "note": "security team test"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(server.folder(&bob_token, "inbox").await, [thread]);
+    assert_eq!(server.thread_messages(&bob_token, thread).await, [message]);
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &first,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    error_of(status, &body, 409, "already_decided");
+    let (_, audit) = server.get("/v1/review/audit", &first).await;
+    assert!(audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "decide_item:release" && e["why"] == "security team test"));
+}
+
+#[tokio::test]
+async fn member_tokens_get_nothing_from_review_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, member) = server.member("mallory", "free").await;
+    let routes = [
+        ("GET", "/v1/review/queue"),
+        ("GET", "/v1/review/items/1?justification=looking%20at%20it"),
+        ("POST", "/v1/review/items/1/decision"),
+        ("POST", "/v1/review/members/1/lift-restriction"),
+        ("GET", "/v1/review/appeals"),
+        ("POST", "/v1/review/appeals/1/decision"),
+        ("GET", "/v1/review/audit"),
+    ];
+    for (method, path) in routes {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let body = json!({"label": "spam", "action": "remove", "outcome": "upheld", "note": "x"});
+        for token in [Some(member.as_str()), None] {
+            let (status, answer) = server.request(method.clone(), path, token, Some(&body)).await;
+            assert!(
+                status == 401 || status == 404,
+                "{method} {path} with {token:?}: {status} {answer}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn removal_appeal_and_overturn_deliver_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let rita = reviewer(&server, "Rita").await;
+
+    let (_, sent) = server.send(&alice_token, bob, PHISHING).await;
+    let message = sent["message_id"].as_u64().unwrap();
+    let (_, queue) = server.get("/v1/review/queue", &rita).await;
+    let item = items(&queue)[0];
+    let (status, _) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &rita,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+
+    // The sender's statement of reasons: what, facts, automated or not, how to appeal.
+    let (status, statements) = server.get("/v1/statements", &alice_token).await;
+    assert_eq!(status, 200);
+    let hold = &statements["statements"][0];
+    assert_eq!(hold["kind"], "hold");
+    assert_eq!(hold["status"], "removed");
+    assert_eq!(hold["automated"], false, "a reviewer decided it");
+    assert!(hold["facts"].as_array().unwrap().iter().any(|f| f["source"] == "rule"));
+    assert_eq!(hold["appeal"]["allowed"], true);
+    assert!(hold["appeal"]["how"].as_str().unwrap().contains("/v1/appeals"));
+
+    let appeal = json!({"message_id": message, "reason": "This was a real security notice from our IT team"});
+    let (status, created) = server.post("/v1/appeals", &alice_token, appeal.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    let appeal_id = created["appeal_id"].as_u64().unwrap();
+    let (status, body) = server.post("/v1/appeals", &alice_token, appeal).await;
+    error_of(status, &body, 409, "already_appealed");
+    let (status, body) = server
+        .post("/v1/appeals", &bob_token, json!({"message_id": message, "reason": "not mine"}))
+        .await;
+    error_of(status, &body, 404, "message_not_found");
+
+    let (_, open) = server.get("/v1/review/appeals", &rita).await;
+    assert_eq!(open["appeals"][0]["id"].as_u64(), Some(appeal_id));
+    let (status, _) = server
+        .post(
+            &format!("/v1/review/appeals/{appeal_id}/decision"),
+            &rita,
+            json!({"outcome": "overturned", "note": "confirmed with the sender's IT team"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let thread = sent["thread_id"].as_u64().unwrap();
+    assert_eq!(server.thread_messages(&bob_token, thread).await, [message]);
+    let (_, open) = server.get("/v1/review/appeals", &rita).await;
+    assert!(open["appeals"].as_array().unwrap().is_empty());
+    let (_, statements) = server.get("/v1/statements", &alice_token).await;
+    assert_eq!(statements["statements"][0]["status"], "released");
+    assert_eq!(statements["statements"][0]["appeal"]["outcome"], "overturned");
+}
+
+#[tokio::test]
+async fn reports_hide_the_thread_queue_the_message_and_strike_the_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, carol_token) = server.member("carol", "free").await;
+    let rita = reviewer(&server, "Rita").await;
+    let mut recipients = Vec::new();
+    for name in ["bob", "dave", "erin"] {
+        recipients.push(server.member(name, "free").await);
+    }
+    let texts = [
+        "Hello Bob, saw your post about the conference and wanted to say hi",
+        "Dave, quick question about your team's hiring process this quarter",
+        "Erin, would love to hear how you moved from design into product",
+    ];
+    for ((id, token), text) in recipients.iter().zip(texts) {
+        let (status, sent) = server.send(&carol_token, *id, text).await;
+        assert_eq!(status, 201, "{sent}");
+        assert_ne!(sent["decision"], "held", "{sent}");
+        let message = sent["message_id"].as_u64().unwrap();
+        let (status, body) = server
+            .post(
+                &format!("/v1/messages/{message}/report"),
+                token,
+                json!({"reason": "unwanted contact"}),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        assert!(server.folder(token, "other").await.is_empty(), "the thread leaves the recipient's view");
+    }
+    let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
+    assert_eq!(items(&queue).len(), 3);
+    assert!(queue["items"].as_array().unwrap().iter().all(|i| i["origin"] == "reported"));
+
+    // Three reports are three strikes: carol can no longer open conversations with strangers.
+    let (frank, _) = server.member("frank", "free").await;
+    let (status, body) = server.send(&carol_token, frank, "Hi Frank, nice to meet you").await;
+    error_of(status, &body, 403, "sender_restricted");
+    let (_, statements) = server.get("/v1/statements", &carol_token).await;
+    let restriction = statements["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "restriction")
+        .cloned()
+        .expect("a restriction statement");
+    assert_eq!(restriction["restriction"], "new_conversations");
+    assert_eq!(restriction["automated"], true);
+
+    // A reviewer lifts it; carol may write to strangers again.
+    let carol = queue["items"][0]["sender"].as_u64().unwrap();
+    let (status, _) = server
+        .post(
+            &format!("/v1/review/members/{carol}/lift-restriction"),
+            &rita,
+            json!({"note": "reports were a misunderstanding"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = server.send(&carol_token, frank, "Hi Frank, nice to meet you").await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn mark_safe_is_a_ham_label_and_moves_the_thread_to_the_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let (_, sent) = server
+        .send(&alice_token, bob, "Hi Bob, we met at the data meetup last week")
+        .await;
+    assert_eq!(sent["decision"], "other", "{sent}");
+    let message = sent["message_id"].as_u64().unwrap();
+    let (status, _) = server
+        .post(&format!("/v1/messages/{message}/mark-safe"), &bob_token, json!({}))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(server.folder(&bob_token, "inbox").await, [sent["thread_id"].as_u64().unwrap()]);
+    let (status, body) = server
+        .post(&format!("/v1/messages/{message}/mark-safe"), &alice_token, json!({}))
+        .await;
+    error_of(status, &body, 404, "message_not_found");
+}
+
+#[tokio::test]
+async fn assess_answers_a_verdict_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let (status, verdict) = server
+        .post("/v1/assess", ADMIN_TOKEN, json!({"body": PHISHING, "from": alice, "to": bob}))
+        .await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(verdict["decision"], "held");
+    assert!(verdict["reasons"].as_array().unwrap().len() >= 2);
+    assert!(server.folder(&bob_token, "other").await.is_empty());
+    assert!(server.folder(&alice_token, "inbox").await.is_empty());
+    let (status, body) = server.post("/v1/assess", &alice_token, json!({"body": "hi"})).await;
+    error_of(status, &body, 401, "unauthorized");
+    let (status, service) = server
+        .post("/v1/admin/services", ADMIN_TOKEN, json!({"name": "profiles"}))
+        .await;
+    assert_eq!(status, 201);
+    let token = service["token"].as_str().unwrap();
+    let (status, verdict) = server
+        .post("/v1/assess", token, json!({"body": "Congratulations on the new role!"}))
+        .await;
+    assert_eq!(status, 200);
+    assert_ne!(verdict["decision"], "held");
+}
+
+#[tokio::test]
+async fn reviewer_labels_export_as_training_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, None);
+    let (_, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let rita = reviewer(&server, "Rita").await;
+    server.send(&alice_token, bob, PHISHING).await;
+    let (_, ham) = server
+        .send(&alice_token, bob, "Hi Bob, we met at the data meetup last week")
+        .await;
+    let (_, queue) = server.get("/v1/review/queue", &rita).await;
+    let item = items(&queue)[0];
+    server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &rita,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    server
+        .post(
+            &format!("/v1/messages/{}/mark-safe", ham["message_id"]),
+            &bob_token,
+            json!({}),
+        )
+        .await;
+    assert!(server.terminate().success());
+
+    let out = dir.path().join("labels.tsv");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_sendguard"))
+        .args(["labels", "export", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tsv = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<&str> = tsv.lines().collect();
+    assert_eq!(rows[0], "label\ttext\tsource\tmessage_id");
+    assert_eq!(rows.len(), 3, "{tsv}");
+    assert!(rows.iter().any(|r| r.starts_with("spam\tYour LinkedIn account") && r.contains("\treviewer\t")));
+    assert!(rows.iter().any(|r| r.starts_with("ham\tHi Bob") && r.contains("\tmark_safe\t")));
+
+    // `train` reads the export as it is.
+    let model = dir.path().join("labels.sgnb");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_sendguard"))
+        .args(["train", "--data"])
+        .arg(&out)
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(model.exists());
+}
