@@ -120,7 +120,12 @@ examples = { match = ["please wire the fee"] }
     let rules = sendguard::rules::compile(&[("test.toml".into(), pack.into())]).unwrap();
     let engine = Engine::new(Default::default(), rules, None);
     let config = Config::default();
-    let app = App::new(Store::open(dir.path()).unwrap(), engine, &config, clock.clone());
+    let app = App::new(
+        Store::open(dir.path()).unwrap(),
+        engine,
+        &config,
+        clock.clone(),
+    );
     let alice = member(&app, "alice", Plan::Free).await;
     let bob = member(&app, "bob", Plan::Free).await;
     let mut request = message(bob, MessageKind::Message);
@@ -133,7 +138,10 @@ examples = { match = ["please wire the fee"] }
     assert_eq!(app.review_queue(first, 10).unwrap().len(), 1);
     assert!(app.review_queue(second, 10).unwrap().is_empty());
     clock.advance_ms(config.review.claim_ttl_secs as i64 * 1000 - 1);
-    assert!(app.review_queue(second, 10).unwrap().is_empty(), "claim still valid at its last ms");
+    assert!(
+        app.review_queue(second, 10).unwrap().is_empty(),
+        "claim still valid at its last ms"
+    );
     clock.advance_ms(1);
     let taken = app.review_queue(second, 10).unwrap();
     assert_eq!(taken.len(), 1);

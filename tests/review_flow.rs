@@ -52,7 +52,9 @@ async fn held_spam_is_reviewed_released_and_audited() {
     // Invisible to the recipient: no thread in any folder, and the thread itself is 404.
     assert!(server.folder(&bob_token, "inbox").await.is_empty());
     assert!(server.folder(&bob_token, "other").await.is_empty());
-    let (status, _) = server.get(&format!("/v1/threads/{thread}"), &bob_token).await;
+    let (status, _) = server
+        .get(&format!("/v1/threads/{thread}"), &bob_token)
+        .await;
     assert_eq!(status, 404);
 
     // Two reviewers never get the same item.
@@ -60,24 +62,41 @@ async fn held_spam_is_reviewed_released_and_audited() {
     assert_eq!(status, 200, "{queue}");
     let claimed = items(&queue);
     assert_eq!(claimed.len(), 1);
-    assert!(queue["items"][0].get("body").is_none(), "the queue shows no content");
+    assert!(
+        queue["items"][0].get("body").is_none(),
+        "the queue shows no content"
+    );
     let item = claimed[0];
     let (_, queue) = server.get("/v1/review/queue?limit=10", &second).await;
     assert!(items(&queue).is_empty(), "claimed by the first reviewer");
     let (status, body) = server
-        .get(&format!("/v1/review/items/{item}?justification=curious"), &second)
+        .get(
+            &format!("/v1/review/items/{item}?justification=curious"),
+            &second,
+        )
         .await;
     error_of(status, &body, 400, "invalid_field");
     let (status, body) = server
-        .get(&format!("/v1/review/items/{item}?justification={JUSTIFICATION}"), &second)
+        .get(
+            &format!("/v1/review/items/{item}?justification={JUSTIFICATION}"),
+            &second,
+        )
         .await;
     error_of(status, &body, 409, "claimed_by_other");
 
     // Content only with a justification, and every read is audited with it.
-    let (status, body) = server.get(&format!("/v1/review/items/{item}"), &first).await;
-    assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "justification");
+    let (status, body) = server
+        .get(&format!("/v1/review/items/{item}"), &first)
+        .await;
+    assert_eq!(
+        error_of(status, &body, 400, "invalid_field")["field"],
+        "justification"
+    );
     let (status, view) = server
-        .get(&format!("/v1/review/items/{item}?justification={JUSTIFICATION}"), &first)
+        .get(
+            &format!("/v1/review/items/{item}?justification={JUSTIFICATION}"),
+            &first,
+        )
         .await;
     assert_eq!(status, 200, "{view}");
     assert_eq!(view["message"]["body"], PHISHING);
@@ -100,7 +119,10 @@ async fn held_spam_is_reviewed_released_and_audited() {
             json!({"label": "ham", "action": "remove"}),
         )
         .await;
-    assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "action");
+    assert_eq!(
+        error_of(status, &body, 400, "invalid_field")["field"],
+        "action"
+    );
     let (status, body) = server
         .post(
             &format!("/v1/review/items/{item}/decision"),
@@ -145,7 +167,9 @@ async fn member_tokens_get_nothing_from_review_routes() {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let body = json!({"label": "spam", "action": "remove", "outcome": "upheld", "note": "x"});
         for token in [Some(member.as_str()), None] {
-            let (status, answer) = server.request(method.clone(), path, token, Some(&body)).await;
+            let (status, answer) = server
+                .request(method.clone(), path, token, Some(&body))
+                .await;
             assert!(
                 status == 401 || status == 404,
                 "{method} {path} with {token:?}: {status} {answer}"
@@ -182,18 +206,31 @@ async fn removal_appeal_and_overturn_deliver_the_message() {
     assert_eq!(hold["kind"], "hold");
     assert_eq!(hold["status"], "removed");
     assert_eq!(hold["automated"], false, "a reviewer decided it");
-    assert!(hold["facts"].as_array().unwrap().iter().any(|f| f["source"] == "rule"));
+    assert!(hold["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["source"] == "rule"));
     assert_eq!(hold["appeal"]["allowed"], true);
-    assert!(hold["appeal"]["how"].as_str().unwrap().contains("/v1/appeals"));
+    assert!(hold["appeal"]["how"]
+        .as_str()
+        .unwrap()
+        .contains("/v1/appeals"));
 
     let appeal = json!({"message_id": message, "reason": "This was a real security notice from our IT team"});
-    let (status, created) = server.post("/v1/appeals", &alice_token, appeal.clone()).await;
+    let (status, created) = server
+        .post("/v1/appeals", &alice_token, appeal.clone())
+        .await;
     assert_eq!(status, 201, "{created}");
     let appeal_id = created["appeal_id"].as_u64().unwrap();
     let (status, body) = server.post("/v1/appeals", &alice_token, appeal).await;
     error_of(status, &body, 409, "already_appealed");
     let (status, body) = server
-        .post("/v1/appeals", &bob_token, json!({"message_id": message, "reason": "not mine"}))
+        .post(
+            "/v1/appeals",
+            &bob_token,
+            json!({"message_id": message, "reason": "not mine"}),
+        )
         .await;
     error_of(status, &body, 404, "message_not_found");
 
@@ -213,7 +250,10 @@ async fn removal_appeal_and_overturn_deliver_the_message() {
     assert!(open["appeals"].as_array().unwrap().is_empty());
     let (_, statements) = server.get("/v1/statements", &alice_token).await;
     assert_eq!(statements["statements"][0]["status"], "released");
-    assert_eq!(statements["statements"][0]["appeal"]["outcome"], "overturned");
+    assert_eq!(
+        statements["statements"][0]["appeal"]["outcome"],
+        "overturned"
+    );
 }
 
 #[tokio::test]
@@ -244,15 +284,24 @@ async fn reports_hide_the_thread_queue_the_message_and_strike_the_sender() {
             )
             .await;
         assert_eq!(status, 202, "{body}");
-        assert!(server.folder(token, "other").await.is_empty(), "the thread leaves the recipient's view");
+        assert!(
+            server.folder(token, "other").await.is_empty(),
+            "the thread leaves the recipient's view"
+        );
     }
     let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
     assert_eq!(items(&queue).len(), 3);
-    assert!(queue["items"].as_array().unwrap().iter().all(|i| i["origin"] == "reported"));
+    assert!(queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["origin"] == "reported"));
 
     // Three reports are three strikes: carol can no longer open conversations with strangers.
     let (frank, _) = server.member("frank", "free").await;
-    let (status, body) = server.send(&carol_token, frank, "Hi Frank, nice to meet you").await;
+    let (status, body) = server
+        .send(&carol_token, frank, "Hi Frank, nice to meet you")
+        .await;
     error_of(status, &body, 403, "sender_restricted");
     let (_, statements) = server.get("/v1/statements", &carol_token).await;
     let restriction = statements["statements"]
@@ -275,7 +324,9 @@ async fn reports_hide_the_thread_queue_the_message_and_strike_the_sender() {
         )
         .await;
     assert_eq!(status, 204);
-    let (status, _) = server.send(&carol_token, frank, "Hi Frank, nice to meet you").await;
+    let (status, _) = server
+        .send(&carol_token, frank, "Hi Frank, nice to meet you")
+        .await;
     assert_eq!(status, 201);
 }
 
@@ -286,17 +337,32 @@ async fn mark_safe_is_a_ham_label_and_moves_the_thread_to_the_inbox() {
     let (_, alice_token) = server.member("alice", "free").await;
     let (bob, bob_token) = server.member("bob", "free").await;
     let (_, sent) = server
-        .send(&alice_token, bob, "Hi Bob, we met at the data meetup last week")
+        .send(
+            &alice_token,
+            bob,
+            "Hi Bob, we met at the data meetup last week",
+        )
         .await;
     assert_eq!(sent["decision"], "other", "{sent}");
     let message = sent["message_id"].as_u64().unwrap();
     let (status, _) = server
-        .post(&format!("/v1/messages/{message}/mark-safe"), &bob_token, json!({}))
+        .post(
+            &format!("/v1/messages/{message}/mark-safe"),
+            &bob_token,
+            json!({}),
+        )
         .await;
     assert_eq!(status, 204);
-    assert_eq!(server.folder(&bob_token, "inbox").await, [sent["thread_id"].as_u64().unwrap()]);
+    assert_eq!(
+        server.folder(&bob_token, "inbox").await,
+        [sent["thread_id"].as_u64().unwrap()]
+    );
     let (status, body) = server
-        .post(&format!("/v1/messages/{message}/mark-safe"), &alice_token, json!({}))
+        .post(
+            &format!("/v1/messages/{message}/mark-safe"),
+            &alice_token,
+            json!({}),
+        )
         .await;
     error_of(status, &body, 404, "message_not_found");
 }
@@ -308,22 +374,36 @@ async fn assess_answers_a_verdict_and_stores_nothing() {
     let (alice, alice_token) = server.member("alice", "free").await;
     let (bob, bob_token) = server.member("bob", "free").await;
     let (status, verdict) = server
-        .post("/v1/assess", ADMIN_TOKEN, json!({"body": PHISHING, "from": alice, "to": bob}))
+        .post(
+            "/v1/assess",
+            ADMIN_TOKEN,
+            json!({"body": PHISHING, "from": alice, "to": bob}),
+        )
         .await;
     assert_eq!(status, 200, "{verdict}");
     assert_eq!(verdict["decision"], "held");
     assert!(verdict["reasons"].as_array().unwrap().len() >= 2);
     assert!(server.folder(&bob_token, "other").await.is_empty());
     assert!(server.folder(&alice_token, "inbox").await.is_empty());
-    let (status, body) = server.post("/v1/assess", &alice_token, json!({"body": "hi"})).await;
+    let (status, body) = server
+        .post("/v1/assess", &alice_token, json!({"body": "hi"}))
+        .await;
     error_of(status, &body, 401, "unauthorized");
     let (status, service) = server
-        .post("/v1/admin/services", ADMIN_TOKEN, json!({"name": "profiles"}))
+        .post(
+            "/v1/admin/services",
+            ADMIN_TOKEN,
+            json!({"name": "profiles"}),
+        )
         .await;
     assert_eq!(status, 201);
     let token = service["token"].as_str().unwrap();
     let (status, verdict) = server
-        .post("/v1/assess", token, json!({"body": "Congratulations on the new role!"}))
+        .post(
+            "/v1/assess",
+            token,
+            json!({"body": "Congratulations on the new role!"}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_ne!(verdict["decision"], "held");
@@ -339,7 +419,11 @@ async fn reviewer_labels_export_as_training_data() {
     let rita = reviewer(&server, "Rita").await;
     server.send(&alice_token, bob, PHISHING).await;
     let (_, ham) = server
-        .send(&alice_token, bob, "Hi Bob, we met at the data meetup last week")
+        .send(
+            &alice_token,
+            bob,
+            "Hi Bob, we met at the data meetup last week",
+        )
         .await;
     let (_, queue) = server.get("/v1/review/queue", &rita).await;
     let item = items(&queue)[0];
@@ -372,8 +456,12 @@ async fn reviewer_labels_export_as_training_data() {
     let rows: Vec<&str> = tsv.lines().collect();
     assert_eq!(rows[0], "label\ttext\tsource\tmessage_id");
     assert_eq!(rows.len(), 3, "{tsv}");
-    assert!(rows.iter().any(|r| r.starts_with("spam\tYour LinkedIn account") && r.contains("\treviewer\t")));
-    assert!(rows.iter().any(|r| r.starts_with("ham\tHi Bob") && r.contains("\tmark_safe\t")));
+    assert!(rows
+        .iter()
+        .any(|r| r.starts_with("spam\tYour LinkedIn account") && r.contains("\treviewer\t")));
+    assert!(rows
+        .iter()
+        .any(|r| r.starts_with("ham\tHi Bob") && r.contains("\tmark_safe\t")));
 
     // `train` reads the export as it is.
     let model = dir.path().join("labels.sgnb");
@@ -384,6 +472,10 @@ async fn reviewer_labels_export_as_training_data() {
         .arg(&model)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(model.exists());
 }

@@ -89,69 +89,63 @@ impl RuleSet {
     /// Every rule that matches `message`, in rule order, allow-lists applied.
     pub fn evaluate(&self, message: &Normalized) -> Vec<RuleHit> {
         let text = message.text.as_str();
-        let mut details: Vec<Option<String>> = vec![None; self.rules.len()];
+        // (rule index, detail): few per message, so a small list beats a table per rule.
+        let mut found: Vec<(usize, String)> = Vec::new();
+        let mut note = |rule: usize, detail: &dyn Fn() -> String| {
+            if !found.iter().any(|(r, _)| *r == rule) {
+                found.push((rule, detail()));
+            }
+        };
         if let Some(keywords) = &self.keywords {
             let bytes = text.as_bytes();
             // Overlapping search: a keyword inside a longer one of another rule still counts.
-            for found in keywords.find_overlapping_iter(text) {
-                let before_ok = found.start() == 0 || bytes[found.start() - 1] == b' ';
-                let after_ok = found.end() == bytes.len() || bytes[found.end()] == b' ';
-                if !(before_ok && after_ok) {
-                    continue;
-                }
-                let (rule, keyword) = &self.keyword_rules[found.pattern().as_usize()];
-                if details[*rule].is_none() {
-                    details[*rule] = Some(format!("keyword {keyword:?}"));
+            for hit in keywords.find_overlapping_iter(text) {
+                let before_ok = hit.start() == 0 || bytes[hit.start() - 1] == b' ';
+                let after_ok = hit.end() == bytes.len() || bytes[hit.end()] == b' ';
+                if before_ok && after_ok {
+                    let (rule, keyword) = &self.keyword_rules[hit.pattern().as_usize()];
+                    note(*rule, &|| format!("keyword {keyword:?}"));
                 }
             }
         }
         if let Some(patterns) = &self.patterns {
             for index in patterns.matches(text).iter() {
-                let rule = self.pattern_rules[index];
-                details[rule].get_or_insert_with(|| "pattern matched".to_string());
+                note(self.pattern_rules[index], &|| "pattern matched".to_string());
             }
         }
-        let mut domain_hits: Vec<(usize, &str)> = Vec::new();
+        for (rule, name, min) in &self.builtins {
+            if let Some(detail) = builtins::evaluate(name, *min, message) {
+                note(*rule, &|| detail.clone());
+            }
+        }
         if !self.domains.is_empty() {
             for token in message
                 .tokens
                 .iter()
                 .filter(|t| t.kind == TokenKind::Domain)
             {
-                if let Some(rules) = self.domains.get(token.text.as_str()) {
-                    for &rule in rules {
-                        domain_hits.push((rule, token.text.as_str()));
+                let domain = token.text.as_str();
+                for &rule in self.domains.get(domain).map(Vec::as_slice).unwrap_or(&[]) {
+                    let allowed = self.allows.iter().any(|a| {
+                        a.suppresses.contains(&rule) && a.domains.iter().any(|d| d == domain)
+                    });
+                    if !allowed {
+                        note(rule, &|| format!("listed domain {domain}"));
                     }
                 }
             }
         }
-        for (rule, name, min) in &self.builtins {
-            if let Some(detail) = builtins::evaluate(name, *min, message) {
-                details[*rule].get_or_insert(detail);
-            }
-        }
-        let padded = format!(" {text} ");
-        let mut suppressed = vec![false; self.rules.len()];
-        for allow in &self.allows {
-            if allow.phrases.iter().any(|p| padded.contains(p.as_str())) {
-                for &rule in &allow.suppresses {
-                    suppressed[rule] = true;
+        if !self.allows.is_empty() && !found.is_empty() {
+            let padded = format!(" {text} ");
+            for allow in &self.allows {
+                if allow.phrases.iter().any(|p| padded.contains(p.as_str())) {
+                    found.retain(|(rule, _)| !allow.suppresses.contains(rule));
                 }
             }
         }
-        for (rule, domain) in domain_hits {
-            let allowed = self
-                .allows
-                .iter()
-                .any(|a| a.suppresses.contains(&rule) && a.domains.iter().any(|d| d == domain));
-            if !allowed {
-                details[rule].get_or_insert_with(|| format!("listed domain {domain}"));
-            }
-        }
-        details
+        found.sort_unstable_by_key(|(rule, _)| *rule);
+        found
             .into_iter()
-            .enumerate()
-            .filter(|(rule, detail)| detail.is_some() && !suppressed[*rule])
             .map(|(index, detail)| {
                 let rule = &self.rules[index];
                 RuleHit {
@@ -160,7 +154,7 @@ impl RuleSet {
                     action: rule.action,
                     score: rule.score,
                     shadow: rule.shadow,
-                    detail: detail.unwrap_or_default(),
+                    detail,
                 }
             })
             .collect()

@@ -101,3 +101,25 @@ pub async fn assess(
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.app.assess(&request)?))
 }
+
+/// `POST /v1/admin/rules/reload`: recompile the packs; 422 naming file and rule if broken.
+pub async fn reload_rules(
+    State(state): State<AppState>,
+    _: AdminCaller,
+) -> Result<impl IntoResponse, ApiError> {
+    match super::reload_rules(&state.app, &state.rules_dir) {
+        Ok(count) => Ok(Json(serde_json::json!({ "rules": count }))),
+        Err(error) => {
+            let mut refusal = crate::error::Error::new(
+                crate::error::ErrorKind::Unprocessable,
+                "rules_invalid",
+                error.to_string(),
+            )
+            .field(error.file.clone());
+            if let Some(rule) = &error.rule {
+                refusal.message = format!("{} (rule {rule})", refusal.message);
+            }
+            Err(ApiError(refusal))
+        }
+    }
+}

@@ -40,6 +40,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Flips to true when shutdown starts, ending long-lived event streams.
     pub shutdown: watch::Receiver<bool>,
+    /// Where rule packs are reloaded from (SIGHUP, `POST /v1/admin/rules/reload`).
+    pub rules_dir: std::path::PathBuf,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/connections", post(admin::connect))
         .route("/v1/admin/reviewers", post(admin::create_reviewer))
         .route("/v1/admin/services", post(admin::create_service))
+        .route("/v1/admin/rules/reload", post(admin::reload_rules))
         .route("/v1/assess", post(admin::assess))
         .route("/v1/messages", post(member::send))
         .route("/v1/messages/{message_id}", delete(member::recall))
@@ -126,7 +129,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_request_bytes: config.server.max_request_bytes,
         metrics,
         shutdown: shutdown_rx.clone(),
+        rules_dir: config.engine.rules_dir.clone(),
     };
+    spawn_reload_on_hangup(state.app.clone(), config.engine.rules_dir.clone());
     if state.admin_token_hash.is_none() {
         tracing::warn!("no admin token configured: the admin API is disabled");
     }
@@ -170,6 +175,44 @@ fn install_metrics() -> Option<PrometheusHandle> {
         Err(error) => {
             tracing::warn!(%error, "metrics recorder not installed");
             None
+        }
+    }
+}
+
+/// SIGHUP recompiles the rule packs and swaps them in; a broken pack is refused with a log
+/// line naming the file and rule, and the running set keeps serving.
+fn spawn_reload_on_hangup(app: Arc<App>, rules_dir: std::path::PathBuf) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("SIGHUP handler not installed; use POST /v1/admin/rules/reload");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            // The outcome is logged and counted inside; nothing else to do here.
+            let _ = reload_rules(&app, &rules_dir);
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (app, rules_dir);
+}
+
+/// Reloads the packs, logging the outcome; the error names the file and rule.
+pub fn reload_rules(
+    app: &App,
+    rules_dir: &std::path::Path,
+) -> Result<usize, crate::rules::RulesError> {
+    match app.engine.reload_rules(rules_dir) {
+        Ok(count) => {
+            tracing::info!(rules = count, dir = %rules_dir.display(), "rule packs reloaded");
+            metrics::counter!("sendguard_rule_reloads_total", "outcome" => "ok").increment(1);
+            Ok(count)
+        }
+        Err(error) => {
+            tracing::error!(%error, "rule reload refused; the previous rules keep serving");
+            metrics::counter!("sendguard_rule_reloads_total", "outcome" => "refused").increment(1);
+            Err(error)
         }
     }
 }

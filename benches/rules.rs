@@ -1,0 +1,95 @@
+//! Rule matching cost: ~1,000 keywords and ~200 patterns over ~300-character messages,
+//! on already-normalized text (the send path normalizes once for every stage) and with
+//! normalization included.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use sendguard::rules::compile;
+use sendguard::text::normalize;
+
+/// A deterministic word list: pronounceable syllable pairs.
+fn words(n: usize) -> Vec<String> {
+    const SYLLABLES: [&str; 16] = [
+        "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ba", "de", "fu", "ga", "hi", "jo", "pe",
+        "zu",
+    ];
+    (0..n)
+        .map(|i| {
+            format!(
+                "{}{}{}",
+                SYLLABLES[i % 16],
+                SYLLABLES[(i / 16) % 16],
+                SYLLABLES[(i / 256) % 16]
+            )
+        })
+        .collect()
+}
+
+fn pack() -> String {
+    let vocabulary = words(2000);
+    let mut pack = String::from("category = \"bench\"\n");
+    for r in 0..100 {
+        let keywords: Vec<String> = (0..10)
+            .map(|k| {
+                format!(
+                    "\"{} {}\"",
+                    vocabulary[(r * 10 + k) % 2000],
+                    vocabulary[(r * 10 + k + 7) % 2000]
+                )
+            })
+            .collect();
+        pack.push_str(&format!(
+            "[[rule]]\nid = \"bench.kw{r}\"\ndescription = \"k\"\nkeywords = [{}]\nscore = 1.0\nexamples = {{ match = [\"x\"] }}\n",
+            keywords.join(", ")
+        ));
+    }
+    for p in 0..200 {
+        let word = &vocabulary[1000 + p];
+        pack.push_str(&format!(
+            "[[rule]]\nid = \"bench.re{p}\"\ndescription = \"p\"\npattern = '(?-u:\\b){word} [0-9]{{2,4}} (usd|eur|gbp)(?-u:\\b)'\nscore = 1.0\nexamples = {{ match = [\"x\"] }}\n"
+        ));
+    }
+    pack
+}
+
+fn messages() -> Vec<String> {
+    let vocabulary = words(4000);
+    (0..64)
+        .map(|m| {
+            let mut text = String::new();
+            let mut i = m * 37;
+            while text.len() < 300 {
+                text.push_str(&vocabulary[(i * 7919) % 4000]);
+                text.push(' ');
+                i += 1;
+            }
+            text
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let set = compile(&[("bench.toml".into(), pack())]).expect("bench pack compiles");
+    let raw = messages();
+    let normalized: Vec<_> = raw.iter().map(|m| normalize(m)).collect();
+    let mut group = c.benchmark_group("rules");
+    group.throughput(Throughput::Elements(normalized.len() as u64));
+    group.bench_function("evaluate_1000_keywords_200_patterns_300_chars", |b| {
+        b.iter(|| {
+            normalized
+                .iter()
+                .map(|m| set.evaluate(std::hint::black_box(m)).len())
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("normalize_then_evaluate", |b| {
+        b.iter(|| {
+            raw.iter()
+                .map(|m| set.evaluate(&normalize(std::hint::black_box(m))).len())
+                .sum::<usize>()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
