@@ -79,12 +79,57 @@ async fn sigkill_after_acknowledged_sends_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sigterm_drains_and_exits_cleanly() {
+async fn sigterm_during_a_burst_drains_acknowledged_sends_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let server = Arc::new(Server::start(&data, Some(NO_RATE_LIMITS)));
-    let acked = burst(&server, 4, 10).await;
-    let status = Arc::try_unwrap(server).ok().unwrap().terminate();
+    let server = Server::start(&data, Some(NO_RATE_LIMITS));
+    let (recipient, _) = server.member("inbox-owner", "free").await;
+    let mut senders = Vec::new();
+    for s in 0..8 {
+        senders.push(server.member(&format!("sender{s}"), "free").await.1);
+    }
+    let (acked_tx, mut acked_rx) = tokio::sync::mpsc::unbounded_channel();
+    let base = server.base.clone();
+    let mut tasks = Vec::new();
+    for (s, token) in senders.into_iter().enumerate() {
+        let acked_tx = acked_tx.clone();
+        let base = base.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            // Keep sending until the server stops answering.
+            for i in 0..10_000 {
+                let sent = client
+                    .post(format!("{base}/v1/messages"))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({"to": recipient, "body": format!("burst {s}/{i}")}))
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status().as_u16() != 201 {
+                    break;
+                }
+                let Ok(body) = response.json::<serde_json::Value>().await else {
+                    break;
+                };
+                let message = body["message_id"].as_u64().unwrap();
+                let thread = body["thread_id"].as_u64().unwrap();
+                let _ = acked_tx.send((message, thread, token.clone()));
+            }
+        }));
+    }
+    drop(acked_tx);
+    // Terminate once the burst is well under way, with sends in flight.
+    let mut acked = Vec::new();
+    while acked.len() < 200 {
+        acked.push(acked_rx.recv().await.expect("senders stopped early"));
+    }
+    let status = server.terminate();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    while let Some(more) = acked_rx.recv().await {
+        acked.push(more);
+    }
     assert!(status.success(), "exit status {status:?}");
 
     let server = Server::start(&data, Some(NO_RATE_LIMITS));

@@ -334,6 +334,22 @@ impl App {
         Ok(())
     }
 
+    /// Open review items and the age of the oldest, in seconds (for metrics).
+    pub fn review_queue_stats(&self) -> Result<(usize, f64)> {
+        let now = self.clock.now();
+        let mut depth = 0;
+        let mut oldest = None;
+        for id in self.store.open_review_items() {
+            let id = id?;
+            if oldest.is_none() {
+                oldest = self.store.review_item(id)?.map(|item| item.created_at);
+            }
+            depth += 1;
+        }
+        let age = oldest.map_or(0.0, |created| (now - created).max(0) as f64 / 1000.0);
+        Ok((depth, age))
+    }
+
     /// Audit entries in `[from, to)`, oldest first, at most `limit`.
     pub fn audit_log(&self, from: Millis, to: Millis, limit: usize) -> Result<Vec<AuditEntry>> {
         let mut entries = Vec::new();

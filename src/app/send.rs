@@ -116,7 +116,9 @@ pub(super) fn refusal_error(refusal: Refusal) -> Error {
 
 impl App {
     pub async fn send(&self, sender: MemberId, request: SendRequest) -> Result<SendOutcome> {
+        let started = std::time::Instant::now();
         let result = self.send_inner(sender, request).await;
+        metrics::histogram!("sendguard_send_seconds").record(started.elapsed().as_secs_f64());
         match &result {
             Ok(outcome) if !outcome.replayed => {
                 metrics::counter!("sendguard_sends_total", "decision" => outcome.decision.as_str())
@@ -143,6 +145,7 @@ impl App {
         let context = self.send_context(&self.store, sender, &request, now, fingerprint)?;
         let verdict = self.assess_send(&normalized, &context);
 
+        let store_started = std::time::Instant::now();
         let ((outcome, message), ticket) = self.store.write(|txn| {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
@@ -169,6 +172,8 @@ impl App {
             Ok::<_, Error>((outcome, Some(message)))
         })?;
         self.store.durable(ticket).await;
+        metrics::histogram!("sendguard_stage_seconds", "stage" => "store")
+            .record(store_started.elapsed().as_secs_f64());
 
         if let Some(message) = message {
             if message.status == MessageStatus::Delivered {
@@ -375,8 +380,12 @@ impl App {
             new_conversation: thread.is_none(),
             fingerprint,
         };
+        let limits_started = std::time::Instant::now();
         let state = reader.sender_state(sender_id)?.unwrap_or_default();
-        let limit_signals = match self.limiter.check(&state, &facts) {
+        let checked = self.limiter.check(&state, &facts);
+        metrics::histogram!("sendguard_stage_seconds", "stage" => "limits")
+            .record(limits_started.elapsed().as_secs_f64());
+        let limit_signals = match checked {
             Check::Refuse(refusal) => return Err(refusal_error(refusal)),
             Check::Proceed(signals) => signals,
         };

@@ -9,7 +9,9 @@ pub mod error;
 mod events;
 pub mod extract;
 mod member;
+pub mod openapi;
 mod ops;
+mod request_log;
 mod review;
 
 use std::sync::Arc;
@@ -42,6 +44,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Where rule packs are reloaded from (SIGHUP, `POST /v1/admin/rules/reload`).
     pub rules_dir: std::path::PathBuf,
+    /// A model is configured, so `/readyz` waits for it.
+    pub model_required: bool,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
         .route("/v1/admin/members", post(admin::create_member))
         .route(
             "/v1/admin/members/{member_id}/restriction",
@@ -91,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/review/audit", get(review::audit))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(request_log::log_requests))
         .with_state(state)
 }
 
@@ -130,6 +136,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         shutdown: shutdown_rx.clone(),
         rules_dir: config.engine.rules_dir.clone(),
+        model_required: config.engine.model.is_some(),
     };
     spawn_reload_on_hangup(state.app.clone(), config.engine.rules_dir.clone());
     if state.admin_token_hash.is_none() {

@@ -12,27 +12,38 @@ pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready once the store, model and rules are loaded, which `run` does before binding.
+/// Ready when the store is open, rule packs are loaded and the model (if configured) is.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let engine = &state.app.engine;
     let store_ok = state.app.store.size_on_disk() > 0;
-    let status = if store_ok {
+    let rules = engine.rules().len();
+    let model = engine.classifier().map(|c| c.name.clone());
+    let ready = store_ok && rules > 0 && (model.is_some() || !state.model_required);
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(serde_json::json!({ "ready": store_ok, "store": store_ok })),
-    )
+    let body =
+        serde_json::json!({ "ready": ready, "store": store_ok, "rules": rules, "model": model });
+    (status, Json(body))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("sendguard_store_bytes").set(state.app.store.size_on_disk() as f64);
     metrics::gauge!("sendguard_store_flushes").set(state.app.store.flush_count() as f64);
+    if let Ok((depth, oldest)) = state.app.review_queue_stats() {
+        metrics::gauge!("sendguard_review_queue_depth").set(depth as f64);
+        metrics::gauge!("sendguard_review_queue_oldest_seconds").set(oldest);
+    }
     let body = state
         .metrics
         .as_ref()
         .map(|handle| handle.render())
         .unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    Json(super::openapi::spec())
 }

@@ -20,6 +20,15 @@ pub struct Server {
 impl Server {
     /// Starts `sendguard serve` on `data`, with an optional config file body.
     pub fn start(data: &Path, config: Option<&str>) -> Server {
+        Server::start_with(data, config, None)
+    }
+
+    /// Like [`Server::start`], writing the server's info-level log to `log`.
+    pub fn start_logged(data: &Path, config: Option<&str>, log: &Path) -> Server {
+        Server::start_with(data, config, Some(log))
+    }
+
+    fn start_with(data: &Path, config: Option<&str>, log: Option<&Path>) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_sendguard"));
         command
             .arg("serve")
@@ -28,10 +37,21 @@ impl Server {
             .arg("--addr")
             .arg("127.0.0.1:0")
             .env("SENDGUARD_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("SENDGUARD_LOG", "warn")
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stdout(Stdio::piped());
+        match log {
+            Some(path) => {
+                let file = std::fs::File::create(path).unwrap();
+                command
+                    .env("SENDGUARD_LOG", "info")
+                    .stderr(Stdio::from(file));
+            }
+            None => {
+                command
+                    .env("SENDGUARD_LOG", "warn")
+                    .stderr(Stdio::inherit());
+            }
+        }
         if let Some(config) = config {
             let path = data.with_extension("toml");
             std::fs::write(&path, config).unwrap();
