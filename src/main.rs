@@ -1,5 +1,8 @@
 //! The `sendguard` command line: a thin clap layer over the library.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
