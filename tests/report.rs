@@ -25,7 +25,7 @@ fn json_report(dir: &std::path::Path, options: &ReportOptions) -> Value {
 
 /// The classifier figures the script implies, from the scores and reasons it was answered.
 fn expected_classifier(seeded: &report_common::Seeded) -> Value {
-    let mut bins = vec![(0u64, 0u64); 10];
+    let mut bins = [(0u64, 0u64); 10];
     let (mut tp, mut fp, mut fn_, mut tn) = (0u64, 0u64, 0u64, 0u64);
     for (outcome, label) in &seeded.labelled {
         let score = outcome
@@ -327,4 +327,28 @@ async fn the_cli_and_the_reviewer_route_serve_the_report() {
         .unwrap()
         .contains("id=\"top-held-senders\""));
     assert!(server.terminate().success());
+}
+
+#[test]
+fn an_empty_store_gives_a_complete_report_of_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let options = ReportOptions::new(None, None, day(0));
+    let json: Value =
+        serde_json::from_str(&report::render(&store, &options, Format::Json).unwrap()).unwrap();
+    assert_eq!(json["volume"]["inbox"], 0);
+    assert_eq!(json["period"]["days"], json!([]));
+    assert_eq!(json["classifier"]["precision"], Value::Null);
+    assert_eq!(json["review"]["time_to_decision"]["median_ms"], Value::Null);
+    let html = report::render(&store, &options, Format::Html).unwrap();
+    for id in html::SECTIONS {
+        assert!(
+            html.contains(&format!("<section id=\"{id}\">")),
+            "section {id}"
+        );
+    }
+    assert!(
+        !html.contains("chart unavailable"),
+        "charts draw with no data"
+    );
 }

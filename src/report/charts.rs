@@ -37,13 +37,15 @@ pub fn daily_lines(title: &str, y_label: &str, days: &[String], series: &[Series
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
+            .margin_right(48)
             .x_label_area_size(36)
             .y_label_area_size(56)
-            .build_cartesian_2d(0..days.len().max(1), 0..headroom(top))?;
+            .build_cartesian_2d(0..days.len().saturating_sub(1).max(1), 0..headroom(top))?;
         chart
             .configure_mesh()
             .x_labels(days.len().clamp(1, 10))
             .x_label_formatter(&|i| days.get(*i).cloned().unwrap_or_default())
+            .label_style(("sans-serif", 14))
             .y_desc(y_label)
             .light_line_style(WHITE.mix(0.0))
             .draw()?;
@@ -63,6 +65,7 @@ pub fn daily_lines(title: &str, y_label: &str, days: &[String], series: &[Series
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 14))
             .draw()?;
         root.present()?;
         Ok(())
@@ -94,6 +97,7 @@ pub fn binned_bars(
             .configure_mesh()
             .x_labels(11)
             .x_label_formatter(&|x| format!("{x:.1}"))
+            .label_style(("sans-serif", 14))
             .x_desc(x_label)
             .y_desc("messages")
             .light_line_style(WHITE.mix(0.0))
@@ -117,6 +121,7 @@ pub fn binned_bars(
             .position(SeriesLabelPosition::UpperMiddle)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 14))
             .draw()?;
         root.present()?;
         Ok(())
