@@ -18,6 +18,7 @@ pub mod error;
 pub mod limits;
 pub mod notify;
 pub mod policy;
+pub mod report;
 pub mod rules;
 pub mod seed;
 pub mod server;

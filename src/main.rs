@@ -102,6 +102,22 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Trust-and-safety report of a store: HTML with charts, JSON or CSV.
+    Report {
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// First day (YYYY-MM-DD, UTC) or time in ms; default: the first record.
+        #[arg(long)]
+        from: Option<String>,
+        /// End, exclusive (YYYY-MM-DD, UTC) or time in ms; default: now.
+        #[arg(long)]
+        to: Option<String>,
+        /// html, json or csv.
+        #[arg(long)]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Reviewer labels.
     Labels {
         #[command(subcommand)]
@@ -265,6 +281,26 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             command: RulesCommand::Scan { data, dir },
         } => {
             commands::rules::scan(&dir, &data, &mut stdout.lock())?;
+        }
+        Command::Report {
+            data,
+            from,
+            to,
+            format,
+            out,
+        } => {
+            let started = std::time::Instant::now();
+            let options = commands::report::options(
+                from.as_deref(),
+                to.as_deref(),
+                sendguard::clock::Clock::now(&SystemClock),
+            )?;
+            let bytes = commands::report::write(&data, &options, &format, &out)?;
+            eprintln!(
+                "wrote {bytes} bytes to {} in {:.2}s",
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
         }
         Command::Labels {
             command: LabelsCommand::Export { data, out },

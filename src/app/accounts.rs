@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use super::App;
 use crate::auth;
 use crate::domain::{
-    Member, MemberId, Plan, Principal, Restriction, RestrictionLevel, Reviewer, ReviewerId,
+    Actor, AuditEntry, Member, MemberId, Plan, Principal, Restriction, RestrictionLevel, Reviewer,
+    ReviewerId,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::Reader;
@@ -156,6 +157,20 @@ impl App {
                     self.clear_restriction(txn, member)?;
                 }
             }
+            txn.audit(AuditEntry {
+                id: 0,
+                at: now,
+                actor: Actor::Admin,
+                action: if level.is_some() {
+                    "restrict".into()
+                } else {
+                    "lift_restriction".into()
+                },
+                message_id: None,
+                member_id: Some(member),
+                item_id: None,
+                why: Some(reason.to_string()),
+            })?;
             Ok::<_, Error>(())
         })?;
         self.store.durable(ticket).await;

@@ -2,7 +2,7 @@
 //! this module applies what it decides to the member record, which every send checks.
 
 use super::App;
-use crate::domain::{MemberId, Message, Millis, Restriction, Sanction};
+use crate::domain::{Actor, AuditEntry, MemberId, Message, Millis, Restriction, Sanction};
 use crate::error::Result;
 use crate::store::{Reader, WriteTxn};
 
@@ -33,6 +33,17 @@ pub(super) fn apply(
             });
             txn.put_member(&record);
             metrics::counter!("sendguard_restrictions_total", "automated" => if automated { "true" } else { "false" }).increment(1);
+            // Recorded so reports and audits see every restriction, not just reviewers'.
+            txn.audit(AuditEntry {
+                id: 0,
+                at: now,
+                actor: Actor::System,
+                action: "restrict:automated".into(),
+                message_id: None,
+                member_id: Some(member),
+                item_id: None,
+                why: Some(sanction.reason.clone()),
+            })?;
         }
     }
     Ok(())

@@ -125,10 +125,28 @@ impl App {
                     .increment(1)
             }
             Ok(_) => {}
-            Err(error) => metrics::counter!("sendguard_send_refusals_total", "code" => error.code)
-                .increment(1),
+            Err(error) => {
+                metrics::counter!("sendguard_send_refusals_total", "code" => error.code)
+                    .increment(1);
+                self.count_refusal(error);
+            }
         }
         result
+    }
+
+    /// Keeps a daily count of refused sends for reports (a refusal stores nothing else).
+    /// Internal errors are failures, not refusals, and are not counted.
+    fn count_refusal(&self, error: &Error) {
+        if error.kind == ErrorKind::Internal {
+            return;
+        }
+        let reason = match (error.kind, &error.field) {
+            (ErrorKind::RateLimited, Some(limit)) => format!("{}/{limit}", error.code),
+            _ => error.code.to_string(),
+        };
+        if let Err(store_error) = self.store.count_refusal(self.clock.now(), &reason) {
+            tracing::warn!(%store_error, reason, "refusal counter not updated");
+        }
     }
 
     async fn send_inner(&self, sender: MemberId, request: SendRequest) -> Result<SendOutcome> {

@@ -94,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             post(review::decide_appeal),
         )
         .route("/v1/review/audit", get(review::audit))
+        .route("/v1/review/report", get(review::report))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(request_log::log_requests))

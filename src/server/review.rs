@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
@@ -14,7 +14,8 @@ use super::extract::{path_id, query_param, JsonBody, ReviewerCaller};
 use super::AppState;
 use crate::app::{AppealDecisionRequest, DecisionRequest};
 use crate::dates;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
+use crate::report::{self, Format, ReportOptions};
 
 pub async fn queue(
     State(state): State<AppState>,
@@ -111,4 +112,43 @@ pub async fn audit(
     Ok(Json(
         serde_json::json!({ "entries": state.app.audit_log(from, to, limit)? }),
     ))
+}
+
+/// The trust-and-safety report of `[from, to)` as `format` (html, json or csv; default json).
+pub async fn report(
+    State(state): State<AppState>,
+    ReviewerCaller(_): ReviewerCaller,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let time = |name: &str| -> Result<Option<i64>, ApiError> {
+        query
+            .get(name)
+            .map(|text| {
+                dates::parse_time(text).map_err(|e| ApiError(Error::invalid_field(name, e)))
+            })
+            .transpose()
+    };
+    let (from, to) = (time("from")?, time("to")?);
+    if let (Some(from), Some(to)) = (from, to) {
+        if from >= to {
+            return Err(ApiError(Error::invalid_field(
+                "to",
+                "to must be after from (the end is exclusive)",
+            )));
+        }
+    }
+    let name = query.get("format").map_or("json", String::as_str);
+    let format = Format::parse(name).ok_or_else(|| {
+        ApiError(Error::invalid_field(
+            "format",
+            "format must be html, json or csv",
+        ))
+    })?;
+    let options = ReportOptions::new(from, to, state.app.clock.now());
+    let store = state.app.store.clone();
+    // A report reads the whole store: keep it off the async workers.
+    let body = tokio::task::spawn_blocking(move || report::render(&store, &options, format))
+        .await
+        .map_err(|e| ApiError(Error::new(ErrorKind::Internal, "internal", e.to_string())))??;
+    Ok(([(header::CONTENT_TYPE, format.content_type())], body))
 }

@@ -32,6 +32,7 @@
 //! | `aud/` time id | `AuditEntry`, append-only, in time order |
 //! | `sent/held/` sender message | empty: a sender's held messages, for statements of reasons |
 //! | `lim/` member | `SenderState`: the member's rate, fan-out, cadence and strike state |
+//! | `stat/refusal/` day reason | refused sends that day for that reason, u64 BE; `day` is days since 1970 (u64 BE), `reason` the error code, `rate_limited/<limit>` for rate limits (see `stats.rs`) |
 
 use crate::domain::{Folder, Millis};
 
@@ -61,6 +62,7 @@ pub const APPEAL_KEY: &[u8] = b"aplk/";
 pub const AUDIT: &[u8] = b"aud/";
 pub const SENDER_HOLDS: &[u8] = b"sent/held/";
 pub const SENDER_STATE: &[u8] = b"lim/";
+pub const STAT_REFUSAL: &[u8] = b"stat/refusal/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {

@@ -8,6 +8,7 @@
 mod group_commit;
 pub mod keys;
 mod review;
+mod stats;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,6 +23,7 @@ use crate::domain::{
 use group_commit::GroupCommit;
 pub use group_commit::Ticket;
 pub use review::ReviewReader;
+pub use stats::RefusalCount;
 
 /// The layout version this build reads and writes; see [`keys`].
 pub const SCHEMA_VERSION: u32 = 1;
@@ -327,6 +329,18 @@ impl Store {
     pub fn views_of(&self, member: MemberId) -> impl Iterator<Item = StoreResult<ThreadView>> + '_ {
         let prefix = keys::ids(keys::VIEW, &[member]);
         self.inner.db.scan_prefix(&prefix).map(move |entry| {
+            let (key, value) = entry?;
+            decode(&key, &value)
+        })
+    }
+
+    /// Every record under `tag` (e.g. [`keys::MESSAGE`]), decoded as `T`, in key order.
+    /// `T` may name only the fields a reader needs (reports never decode message bodies).
+    pub fn records<T: DeserializeOwned>(
+        &self,
+        tag: &'static [u8],
+    ) -> impl Iterator<Item = StoreResult<T>> + '_ {
+        self.inner.db.scan_prefix(tag).map(|entry| {
             let (key, value) = entry?;
             decode(&key, &value)
         })
