@@ -11,11 +11,20 @@ fn sendguard(args: &[&str], stdin: Option<&str>) -> Output {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
     let mut child = command.spawn().unwrap();
     if let Some(input) = stdin {
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
     }
     child.wait_with_output().unwrap()
 }
@@ -33,14 +42,21 @@ fn training_twice_on_the_same_data_writes_identical_bytes() {
     let (a, b) = (dir.path().join("a.sgnb"), dir.path().join("b.sgnb"));
     for out in [&a, &b] {
         let output = sendguard(&["train", "--data", TRAIN, "--out", path(out)], None);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let (a_bytes, b_bytes) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     assert!(a_bytes.len() > 1000);
     assert_eq!(a_bytes, b_bytes, "retraining changed the model bytes");
     // A different seed changes only the cross-validated thresholds, and so the bytes.
     let c = dir.path().join("c.sgnb");
-    sendguard(&["train", "--data", TRAIN, "--out", path(&c), "--seed", "7"], None);
+    sendguard(
+        &["train", "--data", TRAIN, "--out", path(&c), "--seed", "7"],
+        None,
+    );
     assert_ne!(std::fs::read(&c).unwrap(), a_bytes);
 }
 
@@ -49,17 +65,44 @@ fn eval_json_reports_every_figure_and_a_corrupt_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.sgnb");
     sendguard(&["train", "--data", TRAIN, "--out", path(&model)], None);
-    let output = sendguard(&["eval", "--model", path(&model), "--data", TEST, "--json"], None);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = sendguard(
+        &["eval", "--model", path(&model), "--data", TEST, "--json"],
+        None,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     for key in [
-        "n", "spam", "ham", "tp", "fp", "tn", "fn", "accuracy", "precision", "recall", "fpr",
-        "f1", "mcc", "auc", "recall_at_1pct_fpr", "msgs_per_sec",
+        "n",
+        "spam",
+        "ham",
+        "tp",
+        "fp",
+        "tn",
+        "fn",
+        "accuracy",
+        "precision",
+        "recall",
+        "fpr",
+        "f1",
+        "mcc",
+        "auc",
+        "recall_at_1pct_fpr",
+        "msgs_per_sec",
     ] {
-        assert!(report.get(key).is_some(), "eval --json lacks {key}: {report}");
+        assert!(
+            report.get(key).is_some(),
+            "eval --json lacks {key}: {report}"
+        );
     }
     let n = report["n"].as_u64().unwrap();
-    let counted: u64 = ["tp", "fp", "tn", "fn"].iter().map(|k| report[k].as_u64().unwrap()).sum();
+    let counted: u64 = ["tp", "fp", "tn", "fn"]
+        .iter()
+        .map(|k| report[k].as_u64().unwrap())
+        .sum();
     assert_eq!(n, counted);
     assert!(report["auc"].as_f64().unwrap() > 0.8, "{report}");
 
@@ -71,14 +114,21 @@ fn eval_json_reports_every_figure_and_a_corrupt_model_is_refused() {
     let output = sendguard(&["eval", "--model", path(&corrupt), "--data", TEST], None);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("corrupt.sgnb") && stderr.contains("checksum"), "{stderr}");
+    assert!(
+        stderr.contains("corrupt.sgnb") && stderr.contains("checksum"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn classify_json_answers_one_object_per_message_in_order() {
     let input = "spam\tYour account will be suspended. Verify your account now at http://linkedln-security.com/verify\nThanks for the intro to your colleague, I will reach out this week\n\nham\tCongrats on the new role!\n";
     let output = sendguard(&["classify", "--json"], Some(input));
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
         .unwrap()
         .lines()
@@ -87,7 +137,9 @@ fn classify_json_answers_one_object_per_message_in_order() {
     assert_eq!(lines.len(), 3);
     for (i, line) in lines.iter().enumerate() {
         assert_eq!(line["n"].as_u64(), Some(i as u64 + 1));
-        assert!(line["score"].as_f64().is_some_and(|s| (0.0..=1.0).contains(&s)));
+        assert!(line["score"]
+            .as_f64()
+            .is_some_and(|s| (0.0..=1.0).contains(&s)));
         assert!(line["reasons"].is_array());
     }
     assert_eq!(lines[0]["decision"], "held");
@@ -101,12 +153,24 @@ fn bad_training_data_is_reported_by_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("bad.tsv");
     std::fs::write(&data, "label\ttext\nham\thello there\nmaybe\tnot a label\n").unwrap();
-    let output = sendguard(&["train", "--data", path(&data), "--out", path(&dir.path().join("m"))], None);
+    let output = sendguard(
+        &[
+            "train",
+            "--data",
+            path(&data),
+            "--out",
+            path(&dir.path().join("m")),
+        ],
+        None,
+    );
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("bad.tsv:3:"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    let output = sendguard(&["classify", "--json"], Some("spam\tfine\nham\tbroken \\q escape\n"));
+    let output = sendguard(
+        &["classify", "--json"],
+        Some("spam\tfine\nham\tbroken \\q escape\n"),
+    );
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("stdin:2:"));
 }
@@ -114,7 +178,11 @@ fn bad_training_data_is_reported_by_file_and_line() {
 #[test]
 fn rules_check_passes_on_the_shipped_packs_and_names_failures() {
     let output = sendguard(&["rules", "check", "rules"], None);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains(" 0 failed"));
 
     let dir = tempfile::tempdir().unwrap();
@@ -126,12 +194,18 @@ fn rules_check_passes_on_the_shipped_packs_and_names_failures() {
     let output = sendguard(&["rules", "check", path(dir.path())], None);
     assert!(!output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("bad.toml: rule t.wrong_example: example \"nothing like it\" should match"), "{stdout}");
+    assert!(
+        stdout.contains("bad.toml: rule t.wrong_example: example \"nothing like it\" should match"),
+        "{stdout}"
+    );
     assert!(stdout.contains("should not match"), "{stdout}");
 
     std::fs::write(dir.path().join("bad.toml"), "category = \"t\"\n[[rule]]\nid = \"t.no_matcher\"\ndescription = \"d\"\naction = \"hold\"\nexamples = { match = [\"x\"] }\n").unwrap();
     let output = sendguard(&["rules", "check", path(dir.path())], None);
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad.toml: rule t.no_matcher: needs one matcher"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml: rule t.no_matcher: needs one matcher"),
+        "{stderr}"
+    );
 }

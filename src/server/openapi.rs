@@ -223,6 +223,12 @@ pub const ROUTES: &[RouteDoc] = &[
         Reviewer,
         "The audit log between from and to",
     ),
+    route(
+        "get",
+        "/v1/review/report",
+        Reviewer,
+        "Trust-and-safety report (json, csv or html) for a period",
+    ),
 ];
 
 fn error_schema() -> Value {
