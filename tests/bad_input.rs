@@ -304,3 +304,20 @@ async fn a_burst_over_the_rate_limit_gets_429_with_retry_after() {
     let error = error_of(429, &body, 429, "rate_limited");
     assert_eq!(error["limit"], 5);
 }
+
+#[tokio::test]
+async fn rate_limit_state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, None);
+    let (_, alice) = server.member("alice", "free").await;
+    let (bob, _) = server.member("bob", "free").await;
+    for i in 0..5 {
+        let (status, body) = server.send(&alice, bob, &format!("quick note {i}")).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    server.kill();
+    let server = Server::start(&data, None);
+    let (status, body) = server.send(&alice, bob, "after the restart").await;
+    error_of(status, &body, 429, "rate_limited");
+}
