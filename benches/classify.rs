@@ -10,19 +10,8 @@ const SHORT: &str = "Hi Maria, I came across your profile and was impressed by y
 fn bench(c: &mut Criterion) {
     let model =
         load(std::path::Path::new("models/default.sgnb")).expect("run from the repository root");
-    let mut feature = String::new();
-    let mut ids = Vec::new();
-    let mut score = |message: &sendguard::text::Normalized| {
-        ids.clear();
-        for token in &message.tokens {
-            feature.clear();
-            token.write_feature(&mut feature);
-            if let Some(id) = model.feature_id(&feature) {
-                ids.push(id);
-            }
-        }
-        model.score_ids(&mut ids).decision
-    };
+    let score =
+        |message: &sendguard::text::Normalized| model.score_tokens(&message.tokens).decision;
     let normalized = normalize(SHORT);
     let mut group = c.benchmark_group("classify");
     group.bench_function("short_message_tokenize_and_score", |b| {

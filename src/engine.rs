@@ -111,16 +111,7 @@ impl Engine {
         let classifier = self.classifier.as_ref()?;
         let model = &classifier.model;
         let started = Instant::now();
-        let mut feature = String::new();
-        let mut ids: Vec<u32> = Vec::with_capacity(message.tokens.len());
-        for token in &message.tokens {
-            feature.clear();
-            token.write_feature(&mut feature);
-            if let Some(id) = model.feature_id(&feature) {
-                ids.push(id);
-            }
-        }
-        let score = model.score_ids(&mut ids);
+        let score = model.score_tokens(&message.tokens);
         metrics::histogram!("sendguard_stage_seconds", "stage" => "classify")
             .record(started.elapsed().as_secs_f64());
         let spam_probability = score.spam_probability();

@@ -183,13 +183,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             runtime.block_on(sendguard::server::run(config))?;
         }
         Command::Seed { data, shell } => {
-            let store = Store::open(&data)?;
-            let app = App::new(
-                store,
-                Engine::default(),
-                &Config::default(),
-                Arc::new(SystemClock),
-            );
+            let app = offline_app(&data)?;
             let demo = runtime.block_on(sendguard::seed::seed_demo(&app))?;
             if shell {
                 for member in &demo.members {
@@ -305,13 +299,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Labels {
             command: LabelsCommand::Export { data, out },
         } => {
-            let store = Store::open(&data)?;
-            let app = App::new(
-                store,
-                Engine::default(),
-                &Config::default(),
-                Arc::new(SystemClock),
-            );
+            let app = offline_app(&data)?;
             let mut file = std::io::BufWriter::new(
                 std::fs::File::create(&out)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?,
@@ -322,6 +310,18 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
     }
     Ok(true)
+}
+
+/// The application over a store directory, for commands that run without the server (the
+/// store takes one process at a time) and need no rules or model.
+fn offline_app(data: &std::path::Path) -> anyhow::Result<App> {
+    let store = Store::open(data)?;
+    Ok(App::new(
+        store,
+        Engine::default(),
+        &Config::default(),
+        Arc::new(SystemClock),
+    ))
 }
 
 fn init_logging(format: LogFormat) {

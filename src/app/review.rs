@@ -359,6 +359,7 @@ impl App {
         Ok(entries)
     }
 
+    /// Tells the recipient a message reached them (on send, release or overturned appeal).
     pub(super) fn notify_delivered(&self, message: &Message) {
         self.events.publish(
             message.to,
@@ -368,6 +369,7 @@ impl App {
                     "message_id": message.id,
                     "thread_id": message.thread_id,
                     "from": message.from,
+                    "folder": message.verdict.route_or_folder(),
                     "inmail": message.verdict.inmail,
                 }),
             },

@@ -17,7 +17,6 @@ use crate::domain::{
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{Check, Fingerprint, LimitSignal, Refusal, SendFacts};
-use crate::notify::Event;
 use crate::policy::{BehaviourSignal, Relationship};
 use crate::store::{keys, Reader, WriteTxn};
 use crate::text::Normalized;
@@ -195,19 +194,7 @@ impl App {
 
         if let Some(message) = message {
             if message.status == MessageStatus::Delivered {
-                self.events.publish(
-                    message.to,
-                    Event {
-                        kind: "message.delivered",
-                        data: serde_json::json!({
-                            "message_id": message.id,
-                            "thread_id": message.thread_id,
-                            "from": message.from,
-                            "folder": message.verdict.folder(),
-                            "inmail": message.verdict.inmail,
-                        }),
-                    },
-                );
+                self.notify_delivered(&message);
             }
         }
         Ok(outcome)

@@ -175,6 +175,20 @@ impl Model {
         self.score_ids(&mut ids)
     }
 
+    /// Scores a normalized message's tokens, reusing one buffer for the feature strings.
+    pub fn score_tokens(&self, tokens: &[crate::text::Token]) -> Score {
+        let mut feature = String::new();
+        let mut ids: Vec<u32> = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            feature.clear();
+            token.write_feature(&mut feature);
+            if let Some(id) = self.feature_id(&feature) {
+                ids.push(id);
+            }
+        }
+        self.score_ids(&mut ids)
+    }
+
     /// Scores feature ids (reordered in place).
     pub fn score_ids(&self, ids: &mut [u32]) -> Score {
         ids.sort_unstable();

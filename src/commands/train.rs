@@ -116,22 +116,12 @@ pub fn eval(model: &Model, data: &Path, decision: &str) -> anyhow::Result<EvalRe
     let labels: Vec<Label> = rows.iter().map(|r| r.label).collect();
     let bar = progress(rows.len(), "scoring");
     let started = Instant::now();
-    let mut feature = String::new();
-    let mut ids = Vec::new();
     let scores: Vec<f64> = rows
         .iter()
         .map(|row| {
             let message = text::normalize(&row.text);
-            ids.clear();
-            for token in &message.tokens {
-                feature.clear();
-                token.write_feature(&mut feature);
-                if let Some(id) = model.feature_id(&feature) {
-                    ids.push(id);
-                }
-            }
             bar.inc(1);
-            model.score_ids(&mut ids).decision
+            model.score_tokens(&message.tokens).decision
         })
         .collect();
     let elapsed = started.elapsed().as_secs_f64();

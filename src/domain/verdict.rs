@@ -82,6 +82,12 @@ impl Verdict {
     pub fn folder(&self) -> Option<Folder> {
         self.decision.folder()
     }
+
+    /// The folder a delivered message is in: the verdict's, or for a released hold the
+    /// one its relationship gives.
+    pub fn route_or_folder(&self) -> Folder {
+        self.folder().unwrap_or(self.route)
+    }
 }
 
 /// The sender-side facts a send was decided on, kept with the message so a rescore can
