@@ -321,16 +321,27 @@ struct Tally {
     transport_errors: u64,
 }
 
-async fn worker(
-    client: reqwest::Client,
-    base: Arc<String>,
-    members: Arc<Vec<Member>>,
-    seed: u64,
+/// What every worker shares: where to send, as whom, how fast, and until when.
+struct Plan {
+    base: String,
+    members: Vec<Member>,
     pace: Option<Duration>,
     measure_from: Instant,
     deadline: Instant,
-    budget: Arc<AtomicU64>,
-) -> Tally {
+    /// Sends left when `--count` bounds the run.
+    budget: AtomicU64,
+}
+
+async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
+    let Plan {
+        base,
+        members,
+        pace,
+        measure_from,
+        deadline,
+        budget,
+    } = &*plan;
+    let (measure_from, deadline) = (*measure_from, *deadline);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut tally = Tally::default();
     let url = format!("{base}/v1/messages");
@@ -349,7 +360,7 @@ async fn worker(
         if let Some(ticker) = &mut ticker {
             ticker.tick().await;
         }
-        let (from, body) = next_send(&members, &mut rng);
+        let (from, body) = next_send(members, &mut rng);
         let started = Instant::now();
         let response = client
             .post(&url)
@@ -435,7 +446,7 @@ async fn main() {
         .build()
         .unwrap();
     let setup_started = Instant::now();
-    let members = Arc::new(setup(&client, &base, &o).await);
+    let members = setup(&client, &base, &o).await;
     eprintln!(
         "loadgen: {} members set up in {:.1?} at {base}",
         members.len(),
@@ -450,23 +461,20 @@ async fn main() {
     } else {
         measure_from + o.duration
     };
-    let budget = Arc::new(AtomicU64::new(o.count.unwrap_or(u64::MAX)));
-    let pace = o
-        .rate
-        .map(|rate| Duration::from_secs_f64(o.concurrency as f64 / rate));
-    let base_arc = Arc::new(base.clone());
+    let plan = Arc::new(Plan {
+        base: base.clone(),
+        members,
+        pace: o
+            .rate
+            .map(|rate| Duration::from_secs_f64(o.concurrency as f64 / rate)),
+        measure_from,
+        deadline,
+        budget: AtomicU64::new(o.count.unwrap_or(u64::MAX)),
+    });
     let mut tasks = Vec::new();
     for w in 0..o.concurrency {
-        tasks.push(tokio::spawn(worker(
-            client.clone(),
-            base_arc.clone(),
-            members.clone(),
-            o.seed.wrapping_mul(1_000_003).wrapping_add(w as u64),
-            pace,
-            measure_from,
-            deadline,
-            budget.clone(),
-        )));
+        let seed = o.seed.wrapping_mul(1_000_003).wrapping_add(w as u64);
+        tasks.push(tokio::spawn(worker(client.clone(), plan.clone(), seed)));
     }
     let mut total = Tally::default();
     for task in tasks {
