@@ -135,3 +135,48 @@ async fn sigterm_during_a_burst_drains_acknowledged_sends_and_exits_cleanly() {
     let server = Server::start(&data, Some(NO_RATE_LIMITS));
     assert_all_present(&server, &acked).await;
 }
+
+/// A client that never saw the answer retries after the server died: the retry, with the
+/// same idempotency key, gets the original message back (200, `replayed`) and nothing new
+/// is stored, because the key was written in the same durable batch as the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_retry_after_a_crash_replays_the_original_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, Some(NO_RATE_LIMITS));
+    let (_, alice) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let (_, carol) = server.member("carol", "free").await;
+    let request =
+        serde_json::json!({"to": bob, "body": "contract draft", "idempotency_key": "retry-1"});
+    let (status, first) = server.post("/v1/messages", &alice, request.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["replayed"], false);
+    server.kill();
+
+    let server = Server::start(&data, Some(NO_RATE_LIMITS));
+    let (status, again) = server.post("/v1/messages", &alice, request.clone()).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["replayed"], true);
+    for field in ["message_id", "thread_id", "decision", "folder", "score"] {
+        assert_eq!(again[field], first[field], "{field} differs after restart");
+    }
+    // The key belongs to alice: carol using the same key sends her own message.
+    let (status, carols) = server.post("/v1/messages", &carol, request).await;
+    assert_eq!(status, 201, "{carols}");
+    assert_ne!(carols["message_id"], first["message_id"]);
+    server.terminate();
+
+    // And once more across a clean restart: still one message in the thread.
+    let server = Server::start(&data, Some(NO_RATE_LIMITS));
+    let thread = first["thread_id"].as_u64().unwrap();
+    let request =
+        serde_json::json!({"to": bob, "body": "contract draft", "idempotency_key": "retry-1"});
+    let (status, third) = server.post("/v1/messages", &alice, request).await;
+    assert_eq!((status, &third["message_id"]), (200, &first["message_id"]));
+    assert_eq!(
+        server.thread_messages(&bob_token, thread).await,
+        vec![first["message_id"].as_u64().unwrap()],
+        "delivered exactly once"
+    );
+}

@@ -19,7 +19,7 @@
 use std::borrow::Cow;
 
 use super::domains;
-use super::fold::{currency_symbol, is_emoji};
+use super::fold::{currency_symbol, is_emoji, MAX_REPEAT};
 use super::tokens::{Gap, Item, ItemKind};
 
 /// Punctuation trimmed from both ends of a chunk before it is classified.
@@ -447,6 +447,14 @@ fn split_words(c: &str, gap: Gap, out: &mut Vec<Item>) {
                         (false, 1) => Gap::Punct(sep_char),
                         _ => Gap::Wide,
                     };
+                }
+                // A dropped apostrophe or a mapped `@`/`$` can join two runs that the
+                // character fold capped separately (`helll'lo`); cap the joined run too, or
+                // normalizing the output again would cut it (found by fuzzing idempotence).
+                if !m.is_ascii_digit()
+                    && piece.chars().rev().take_while(|&c| c == m).count() >= MAX_REPEAT
+                {
+                    continue;
                 }
                 piece.push(m);
             }

@@ -1,0 +1,401 @@
+//! Hostile input: pathological bodies, broken encodings, oversized headers and slow or
+//! stalled clients. Each gets a clear error or a correct verdict within a bounded time, and
+//! other members keep being served while it is in progress.
+
+mod common;
+
+use std::future::Future;
+use std::time::Duration;
+
+use common::{error_of, Server};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Generous: a debug build on a busy 2-core machine; the point is "bounded", not "fast".
+const BOUND: Duration = Duration::from_secs(10);
+
+async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(BOUND, future)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: no answer within {BOUND:?}"))
+}
+
+struct Members {
+    hostile: String,
+    target: u64,
+    bystander: String,
+    friend: u64,
+}
+
+/// Config for these tests: many sends from one member are the point, not abuse.
+const CONFIG: &str = "[limits.rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n\
+[limits.young_rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n";
+
+async fn members(server: &Server) -> Members {
+    let (_, hostile) = server.member("mallory", "free").await;
+    let (target, _) = server.member("victim", "free").await;
+    let (_, bystander) = server.member("bystander", "free").await;
+    let (friend, _) = server.member("friend", "free").await;
+    Members {
+        hostile,
+        target,
+        bystander,
+        friend,
+    }
+}
+
+/// Runs `hostile` while another member sends an ordinary message; both must finish in
+/// bounded time, and the ordinary send must succeed.
+async fn alongside<T>(
+    server: &Server,
+    m: &Members,
+    what: &str,
+    hostile: impl Future<Output = T>,
+) -> T {
+    let probe = async {
+        let (status, body) = server.send(&m.bystander, m.friend, "lunch at noon?").await;
+        assert_eq!(status, 201, "a bystander's send during {what}: {body}");
+    };
+    let (result, ()) = within(what, async { tokio::join!(hostile, probe) }).await;
+    result
+}
+
+async fn send_json(server: &Server, token: &str, body: &Value) -> (u16, Value) {
+    server
+        .request(
+            reqwest::Method::POST,
+            "/v1/messages",
+            Some(token),
+            Some(body),
+        )
+        .await
+}
+
+/// Sends raw bytes as the JSON body, for encodings `serde_json::json!` cannot produce.
+async fn send_raw(server: &Server, token: &str, raw: Vec<u8>) -> (u16, Value) {
+    let response = server
+        .client
+        .post(server.url("/v1/messages"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap();
+    (status, body)
+}
+
+fn assert_verdict(status: u16, body: &Value, what: &str) {
+    assert_eq!(status, 201, "{what}: {body}");
+    assert!(
+        matches!(body["decision"].as_str(), Some("inbox" | "other" | "held")),
+        "{what}: {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pathological_bodies_get_a_verdict_or_a_clear_error_in_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(CONFIG));
+    let m = members(&server).await;
+
+    let mut combining = String::from("e");
+    combining.push_str(&"\u{301}".repeat(27_999));
+    let nested_links = "[a](".repeat(5_000) + &")".repeat(5_000);
+    let verdicts: Vec<(&str, String, &str)> = vec![
+        (
+            "28,000 characters: one letter and 27,999 combining marks",
+            combining,
+            "text",
+        ),
+        (
+            "28,000 lone combining marks",
+            "\u{301}".repeat(28_000),
+            "text",
+        ),
+        (
+            "zero-width characters around one word",
+            "\u{200b}".repeat(27_990) + "hi",
+            "text",
+        ),
+        (
+            "28,000 emoji modifiers and joiners",
+            "\u{200d}\u{1f3fd}".repeat(14_000),
+            "text",
+        ),
+        (
+            "blockquotes nested 27,000 deep",
+            ">".repeat(27_000) + " x",
+            "markdown",
+        ),
+        (
+            "lists nested 9,000 deep",
+            "- ".repeat(9_000) + "x",
+            "markdown",
+        ),
+        (
+            "emphasis nested 9,000 deep",
+            "*".repeat(9_000) + "x" + &"*".repeat(9_000),
+            "markdown",
+        ),
+        ("27,000 unclosed brackets", "[".repeat(27_000), "markdown"),
+        ("links nested 5,000 deep", nested_links, "markdown"),
+        (
+            "700 links whose text names another domain",
+            "[bank.example](https://phish.example/x)\n".repeat(700),
+            "markdown",
+        ),
+        ("5,000 bare links", "a.co/x ".repeat(4_000), "text"),
+        (
+            "NUL bytes (JSON-escaped) inside the body",
+            "hello\0world\0".repeat(1_000),
+            "text",
+        ),
+        (
+            "control characters",
+            "\u{7}\u{1b}[31m\u{8}x".repeat(3_000),
+            "text",
+        ),
+        (
+            "right-to-left overrides",
+            "\u{202e}moc.knab\u{202c} ".repeat(2_000),
+            "text",
+        ),
+    ];
+    for (what, body, format) in verdicts {
+        assert!(body.chars().count() <= 28_000, "{what} is a valid length");
+        let request = json!({"to": m.target, "body": body, "format": format});
+        let (status, answer) =
+            alongside(&server, &m, what, send_json(&server, &m.hostile, &request)).await;
+        assert_verdict(status, &answer, what);
+    }
+
+    // 10,000 links cannot fit in 28,000 characters: refused, by length, without parsing.
+    let links = "[x](https://a.co)".repeat(10_000);
+    let request = json!({"to": m.target, "body": links, "format": "markdown"});
+    let (status, answer) = alongside(
+        &server,
+        &m,
+        "10,000 links",
+        send_json(&server, &m.hostile, &request),
+    )
+    .await;
+    error_of(status, &answer, 422, "too_long");
+
+    // The NUL bytes are kept as sent: what the recipient reads is what was assessed.
+    let (status, answer) = send_json(
+        &server,
+        &m.hostile,
+        &json!({"to": m.friend, "body": "before\0after"}),
+    )
+    .await;
+    assert_verdict(status, &answer, "NUL");
+    let thread = answer["thread_id"].as_u64().unwrap();
+    let (_, page) = server
+        .get(&format!("/v1/threads/{thread}"), &m.hostile)
+        .await;
+    assert_eq!(page["messages"][0]["body"], "before\0after");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_encodings_are_invalid_json_not_errors_of_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(CONFIG));
+    let m = members(&server).await;
+    let to = m.target;
+    let invalid: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "lone high surrogate",
+            format!(r#"{{"to": {to}, "body": "a\ud800b"}}"#).into_bytes(),
+        ),
+        (
+            "lone low surrogate",
+            format!(r#"{{"to": {to}, "body": "\udc00"}}"#).into_bytes(),
+        ),
+        (
+            "high surrogate then a letter",
+            format!(r#"{{"to": {to}, "body": "\ud800\u0041"}}"#).into_bytes(),
+        ),
+        (
+            "surrogate at the end",
+            format!(r#"{{"to": {to}, "body": "x\ud83d"}}"#).into_bytes(),
+        ),
+        (
+            "truncated escape",
+            format!(r#"{{"to": {to}, "body": "\u12"}}"#).into_bytes(),
+        ),
+        (
+            "raw NUL byte in a string",
+            format!("{{\"to\": {to}, \"body\": \"a\0b\"}}").into_bytes(),
+        ),
+        (
+            "invalid UTF-8",
+            [
+                format!(r#"{{"to": {to}, "body": "a"#).into_bytes(),
+                vec![0xff, 0xfe],
+                b"\"}".to_vec(),
+            ]
+            .concat(),
+        ),
+        (
+            "overlong UTF-8 encoding of '/'",
+            [
+                format!(r#"{{"to": {to}, "body": "a"#).into_bytes(),
+                vec![0xc0, 0xaf],
+                b"\"}".to_vec(),
+            ]
+            .concat(),
+        ),
+        (
+            "10,000 nested arrays in an extra field",
+            format!(
+                r#"{{"to": {to}, "body": "x", "extra": {}"#,
+                "[".repeat(10_000)
+            )
+            .into_bytes(),
+        ),
+    ];
+    for (what, raw) in invalid {
+        let (status, answer) =
+            alongside(&server, &m, what, send_raw(&server, &m.hostile, raw)).await;
+        let error = error_of(status, &answer, 400, "invalid_json");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("malformed JSON"),
+            "{what}: {answer}"
+        );
+    }
+    // A correctly paired surrogate escape is an ordinary emoji.
+    let raw = format!(r#"{{"to": {to}, "body": "hi \ud83d\ude00"}}"#).into_bytes();
+    let (status, answer) = send_raw(&server, &m.hostile, raw).await;
+    assert_verdict(status, &answer, "paired surrogates");
+}
+
+/// The port of a server's `http://127.0.0.1:PORT` base.
+fn addr(server: &Server) -> String {
+    server.base.trim_start_matches("http://").to_string()
+}
+
+/// Writes `request` on a fresh connection and reads the status code of the answer.
+async fn raw_status(server: &Server, request: Vec<u8>) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr(server)).await.unwrap();
+    // The server may answer (and close) before all of an oversized request is written.
+    let _ = stream.write_all(&request).await;
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&buffer[..n]);
+                if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                    break;
+                }
+            }
+        }
+    }
+    let line = String::from_utf8_lossy(&answer);
+    line.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_headers_are_refused_with_431() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(CONFIG));
+    let m = members(&server).await;
+
+    let one_huge = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(1 << 20)
+    );
+    let many: String = (0..500)
+        .map(|i| format!("X-Pad-{i}: {}\r\n", "b".repeat(100)))
+        .collect();
+    let many = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    let huge_token = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 2\r\n\r\n{{}}",
+        "t".repeat(600_000)
+    );
+    for (what, request) in [
+        ("a 1 MiB header", one_huge),
+        ("500 headers", many),
+        ("a 600 KB bearer token", huge_token),
+    ] {
+        let status = alongside(&server, &m, what, raw_status(&server, request.into_bytes())).await;
+        assert_eq!(status, Some(431), "{what}");
+    }
+    // A long but legal token is simply unknown.
+    let (status, answer) = server.get("/v1/folders/inbox", &"t".repeat(8_000)).await;
+    error_of(status, &answer, 401, "unauthorized");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_stalled_clients_do_not_hold_up_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(CONFIG));
+    let m = members(&server).await;
+    let address = addr(&server);
+
+    // 200 connections that start a request and then stall: mid-headers, and mid-body.
+    let mut stalled = Vec::new();
+    for i in 0..200 {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        let partial = if i % 2 == 0 {
+            "POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthor".to_string()
+        } else {
+            format!(
+                "POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+                 Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"to\": ",
+                m.hostile
+            )
+        };
+        stream.write_all(partial.as_bytes()).await.unwrap();
+        stalled.push(stream);
+    }
+
+    // One client that dribbles a whole valid send a few bytes at a time.
+    let body = json!({"to": m.target, "body": "sent very slowly"}).to_string();
+    let request = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        m.hostile,
+        body.len()
+    );
+    let dribble = async {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        for chunk in request.as_bytes().chunks(8) {
+            stream.write_all(chunk).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    };
+
+    // Meanwhile everyone else is served: a run of ordinary sends and reads.
+    let others = async {
+        for i in 0..20 {
+            let (status, body) = server
+                .send(&m.bystander, m.friend, &format!("still here {i}"))
+                .await;
+            assert_eq!(status, 201, "{body}");
+        }
+        let (status, _) = server
+            .request(reqwest::Method::GET, "/healthz", None, None)
+            .await;
+        assert_eq!(status, 200);
+    };
+    let (answer, ()) = within("slow client", async { tokio::join!(dribble, others) }).await;
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(answer.contains("\"decision\""), "{answer}");
+
+    // The stalled connections are still open, and still harmless.
+    drop(stalled);
+    let (status, body) = server.send(&m.bystander, m.friend, "after").await;
+    assert_eq!(status, 201, "{body}");
+}
