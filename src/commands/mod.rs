@@ -2,5 +2,6 @@
 //! tests call them directly. Each reports bad input with the file (and line) at fault.
 
 pub mod classify;
+pub mod rescore;
 pub mod rules;
 pub mod train;

@@ -10,6 +10,7 @@ mod events;
 pub mod extract;
 mod member;
 mod ops;
+mod rescore;
 mod review;
 
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use tokio::sync::watch;
 
 use crate::app::App;
 use crate::auth;
+use crate::batch::{Defaults, Jobs};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::engine::Engine;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Flips to true when shutdown starts, ending long-lived event streams.
     pub shutdown: watch::Receiver<bool>,
+    /// Batch rescore jobs over this server's store.
+    pub rescore: Arc<Jobs>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -55,6 +59,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/connections", post(admin::connect))
         .route("/v1/admin/reviewers", post(admin::create_reviewer))
         .route("/v1/admin/services", post(admin::create_service))
+        .route("/v1/admin/rescore", post(rescore::start))
+        .route("/v1/admin/rescore/{job_id}", get(rescore::status))
         .route("/v1/assess", post(admin::assess))
         .route("/v1/messages", post(member::send))
         .route("/v1/messages/{message_id}", delete(member::recall))
@@ -126,6 +132,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         max_request_bytes: config.server.max_request_bytes,
         metrics,
         shutdown: shutdown_rx.clone(),
+        rescore: Arc::new(Jobs::new(Defaults {
+            policy: config.policy.clone(),
+            rules_dir: config.engine.rules_dir.clone(),
+            model: config.engine.model.clone(),
+        })),
     };
     if state.admin_token_hash.is_none() {
         tracing::warn!("no admin token configured: the admin API is disabled");

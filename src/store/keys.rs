@@ -32,6 +32,7 @@
 //! | `aud/` time id | `AuditEntry`, append-only, in time order |
 //! | `sent/held/` sender message | empty: a sender's held messages, for statements of reasons |
 //! | `lim/` member | `SenderState`: the member's rate, fan-out, cadence and strike state |
+//! | `rescore/` mode | `Checkpoint` of an unfinished batch rescore (`dry` or `apply`) |
 
 use crate::domain::{Folder, Millis};
 
@@ -61,6 +62,7 @@ pub const APPEAL_KEY: &[u8] = b"aplk/";
 pub const AUDIT: &[u8] = b"aud/";
 pub const SENDER_HOLDS: &[u8] = b"sent/held/";
 pub const SENDER_STATE: &[u8] = b"lim/";
+pub const RESCORE: &[u8] = b"rescore/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {
@@ -70,6 +72,15 @@ pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {
         key.extend_from_slice(&id.to_be_bytes());
     }
     key
+}
+
+/// The first key after every key that starts with `tag` (tags end in `/`, never `0xff`).
+pub fn prefix_end(tag: &[u8]) -> Vec<u8> {
+    let mut end = tag.to_vec();
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+    }
+    end
 }
 
 pub fn with_bytes(tag: &[u8], bytes: &[u8]) -> Vec<u8> {
