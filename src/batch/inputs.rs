@@ -35,10 +35,10 @@ pub struct InputsSummary {
 
 /// An input that would not load; `field` names it (`rules` or `model`) for API errors.
 #[derive(Debug, thiserror::Error)]
-#[error("{source:#}")]
+#[error("{error:#}")]
 pub struct InputError {
     pub field: &'static str,
-    pub source: anyhow::Error,
+    pub error: anyhow::Error,
 }
 
 impl Inputs {
@@ -51,11 +51,11 @@ impl Inputs {
     ) -> Result<Inputs, InputError> {
         let rules = crate::rules::load_dir(rules_dir).map_err(|e| InputError {
             field: "rules",
-            source: e.into(),
+            error: e.into(),
         })?;
-        let model_error = |source: anyhow::Error| InputError {
+        let model_error = |error: anyhow::Error| InputError {
             field: "model",
-            source,
+            error,
         };
         let classifier = model
             .map(|path| {
@@ -66,9 +66,9 @@ impl Inputs {
             .transpose()?;
         let engine = Engine::new(policy.clone(), rules, classifier);
         let fingerprint =
-            fingerprint(policy, rules_dir, model, since).map_err(|source| InputError {
+            fingerprint(policy, rules_dir, model, since).map_err(|error| InputError {
                 field: "rules",
-                source,
+                error,
             })?;
         Ok(Inputs {
             engine,
