@@ -105,7 +105,7 @@ fn main() -> anyhow::Result<()> {
             Ok::<_, StoreError>(())
         })?;
         written += n;
-        if written % 100_000 == 0 {
+        if written.is_multiple_of(100_000) {
             eprintln!(
                 "{written} messages, {:.0} s",
                 started.elapsed().as_secs_f64()
@@ -139,7 +139,7 @@ fn message(
     );
     let pair = (i * 2_654_435_761) % pairs;
     let relationship = Relationship {
-        connected: pair % 3 == 0,
+        connected: pair.is_multiple_of(3),
         ..Relationship::default()
     };
     let normalized = engine.normalize(&RenderedBody::render(Default::default(), &body));
