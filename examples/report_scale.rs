@@ -78,6 +78,7 @@ fn main() -> anyhow::Result<()> {
                         report_reason: None,
                         created_at: at,
                         claim: None,
+                        withdrawn_at: None,
                         decision: decided.then(|| ReviewDecision {
                             reviewer: 1,
                             label,
@@ -214,6 +215,7 @@ fn synthetic(rng: &mut StdRng, id: u64, at: i64) -> Message {
         } else {
             MessageStatus::Delivered
         },
+        previous_verdicts: Vec::new(),
         verdict: Verdict {
             decision,
             route: if connected {

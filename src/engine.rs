@@ -33,6 +33,19 @@ pub struct Classifier {
     pub name: String,
 }
 
+impl Classifier {
+    /// Loads a model file; reasons cite it by its file name.
+    pub fn load(path: &Path) -> Result<Classifier, crate::classify::ModelFileError> {
+        Ok(Classifier {
+            model: crate::classify::load(path)?,
+            name: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        })
+    }
+}
+
 /// Loaded rules, model and policy; shared behind an `Arc`, rules swappable at run time.
 #[derive(Debug)]
 pub struct Engine {
@@ -63,16 +76,7 @@ impl Engine {
         model_path: Option<&Path>,
     ) -> anyhow::Result<Engine> {
         let rules = rules::load_dir(rules_dir)?;
-        let classifier = match model_path {
-            Some(path) => Some(Classifier {
-                model: crate::classify::load(path)?,
-                name: path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            }),
-            None => None,
-        };
+        let classifier = model_path.map(Classifier::load).transpose()?;
         Ok(Engine::new(policy, rules, classifier))
     }
 

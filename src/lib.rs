@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod batch;
 pub mod classify;
 pub mod clock;
 pub mod commands;

@@ -97,6 +97,36 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Rescore stored messages with a model and rule packs: a diff, and changes with --apply.
+    ///
+    /// The store must not be held by a running server (sled allows one process per store);
+    /// to rescore a live store use the server's POST /v1/admin/rescore.
+    Rescore {
+        /// Store directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Model file [default: the config's engine.model, else the shipped model].
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Rule pack directory [default: the config's engine.rules_dir, else rules/].
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Only messages sent on or after this day (YYYY-MM-DD, UTC) or epoch millisecond.
+        #[arg(long)]
+        since: Option<String>,
+        /// Make the changes (move, hold, release, audit); without it nothing changes.
+        #[arg(long)]
+        apply: bool,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Config file whose [policy] (and [engine]) the server runs with.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Stop after this many messages; the same command continues from the checkpoint.
+        #[arg(long)]
+        max_messages: Option<u64>,
+    },
     /// Rule packs.
     Rules {
         #[command(subcommand)]
@@ -265,6 +295,34 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let engine = Engine::load(Default::default(), &rules, Some(&model))?;
             let stdin = std::io::stdin();
             commands::classify::classify(&engine, stdin.lock(), &mut stdout.lock(), json)?;
+        }
+        Command::Rescore {
+            data,
+            model,
+            rules,
+            since,
+            apply,
+            json,
+            config,
+            max_messages,
+        } => {
+            let args = commands::rescore::Args {
+                data,
+                model,
+                rules,
+                since,
+                apply,
+                config,
+                max_messages,
+                now: sendguard::clock::Clock::now(&SystemClock),
+            };
+            let report = commands::rescore::run(&args)?;
+            let mut out = stdout.lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string(&report)?)?;
+            } else {
+                commands::rescore::print(&report, &mut out)?;
+            }
         }
         Command::Rules {
             command: RulesCommand::Check { dir },

@@ -36,6 +36,9 @@ pub use search::SearchHit;
 pub use send::{SendOutcome, SendRequest};
 pub use statements::Statement;
 
+/// The mailbox moves a batch rescore shares with review and sending (one implementation).
+pub(crate) use review::{enqueue, release_to};
+
 pub struct App {
     pub store: Store,
     pub engine: Arc<Engine>,

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::folders::MessageView;
 use super::App;
 use crate::domain::{
-    Actor, AuditEntry, Claim, Label, LabelRecord, LabelSource, MemberId, Message, MessageId,
-    MessageStatus, Millis, Reason, RestrictionLevel, ReviewAction, ReviewDecision, ReviewItem,
-    ReviewOrigin, ReviewerId, Verdict,
+    Actor, AuditEntry, Claim, Folder, Label, LabelRecord, LabelSource, MemberId, Message,
+    MessageId, MessageStatus, Millis, Reason, RestrictionLevel, ReviewAction, ReviewDecision,
+    ReviewItem, ReviewOrigin, ReviewerId, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::notify::Event;
@@ -49,7 +49,7 @@ pub struct DecisionRequest {
 }
 
 /// Queues `message` for review (once: an open item for it is reused).
-pub(super) fn enqueue(
+pub(crate) fn enqueue(
     txn: &mut WriteTxn<'_>,
     message: &Message,
     origin: ReviewOrigin,
@@ -68,6 +68,7 @@ pub(super) fn enqueue(
         created_at: now,
         claim: None,
         decision: None,
+        withdrawn_at: None,
     };
     txn.put_review_item(&item);
     Ok(item.id)
@@ -388,6 +389,18 @@ fn action_name(action: ReviewAction) -> &'static str {
 /// Shows a held (or reported) message to its recipient in the folder its relationship gives.
 /// Returns whether the recipient now sees something new.
 pub(super) fn release(txn: &mut WriteTxn<'_>, message: &mut Message, now: Millis) -> Result<bool> {
+    let folder = message.verdict.route;
+    release_to(txn, message, folder, now)
+}
+
+/// [`release`] into a given folder: a batch rescore releases into the folder of the new
+/// verdict, which may be Other for a mildly suspicious message from a connection.
+pub(crate) fn release_to(
+    txn: &mut WriteTxn<'_>,
+    message: &mut Message,
+    folder: Folder,
+    now: Millis,
+) -> Result<bool> {
     match message.status {
         MessageStatus::Held | MessageStatus::Removed => {
             message.status = MessageStatus::Delivered;
@@ -396,7 +409,7 @@ pub(super) fn release(txn: &mut WriteTxn<'_>, message: &mut Message, now: Millis
         MessageStatus::Delivered => {}
         MessageStatus::Recalled => return Ok(false),
     }
-    super::send::deliver_to_recipient(txn, message, message.verdict.route, now)?;
+    super::send::deliver_to_recipient(txn, message, folder, now)?;
     if let Some(previous) = txn.view(message.from, message.thread_id)? {
         if !previous.sent_any {
             let mut view = previous.clone();

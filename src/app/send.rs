@@ -465,6 +465,7 @@ impl App {
                 behaviour: context.behaviour(),
             },
             recalled_at: None,
+            previous_verdicts: Vec::new(),
         };
         txn.put_message(&message);
 

@@ -3,5 +3,6 @@
 
 pub mod classify;
 pub mod report;
+pub mod rescore;
 pub mod rules;
 pub mod train;

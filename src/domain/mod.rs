@@ -166,6 +166,10 @@ pub struct Message {
     pub signals: SendSignals,
     #[serde(default)]
     pub recalled_at: Option<Millis>,
+    /// Verdicts a batch rescore replaced, oldest first: what the message was decided on
+    /// before, kept with it so a reviewer sees the history (`docs/ARCHITECTURE.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_verdicts: Vec<Verdict>,
 }
 
 impl Message {

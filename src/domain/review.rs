@@ -67,6 +67,17 @@ pub struct ReviewItem {
     pub created_at: Millis,
     pub claim: Option<Claim>,
     pub decision: Option<ReviewDecision>,
+    /// Set when a batch rescore released the held message before anyone reviewed it: the
+    /// item leaves the queue without a human decision (and without a label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn_at: Option<Millis>,
+}
+
+impl ReviewItem {
+    /// Whether the item still waits in the queue for a reviewer.
+    pub fn is_open(&self) -> bool {
+        self.decision.is_none() && self.withdrawn_at.is_none()
+    }
 }
 
 /// Where a label came from; every source is exported, and training can filter on it.

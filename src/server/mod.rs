@@ -12,6 +12,7 @@ mod member;
 pub mod openapi;
 mod ops;
 mod request_log;
+mod rescore;
 mod review;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use tokio::sync::watch;
 
 use crate::app::App;
 use crate::auth;
+use crate::batch::{Defaults, Jobs};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::engine::Engine;
@@ -46,6 +48,8 @@ pub struct AppState {
     pub rules_dir: std::path::PathBuf,
     /// A model is configured, so `/readyz` waits for it.
     pub model_required: bool,
+    /// Batch rescore jobs over this server's store.
+    pub rescore: Arc<Jobs>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -63,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/admin/reviewers", post(admin::create_reviewer))
         .route("/v1/admin/services", post(admin::create_service))
         .route("/v1/admin/rules/reload", post(admin::reload_rules))
+        .route("/v1/admin/rescore", post(rescore::start))
+        .route("/v1/admin/rescore/{job_id}", get(rescore::status))
         .route("/v1/assess", post(admin::assess))
         .route("/v1/messages", post(member::send))
         .route("/v1/messages/{message_id}", delete(member::recall))
@@ -138,6 +144,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown: shutdown_rx.clone(),
         rules_dir: config.engine.rules_dir.clone(),
         model_required: config.engine.model.is_some(),
+        rescore: Arc::new(Jobs::new(Defaults {
+            policy: config.policy.clone(),
+            rules_dir: config.engine.rules_dir.clone(),
+            model: config.engine.model.clone(),
+        })),
     };
     spawn_reload_on_hangup(state.app.clone(), config.engine.rules_dir.clone());
     if state.admin_token_hash.is_none() {

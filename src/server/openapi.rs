@@ -98,6 +98,18 @@ pub const ROUTES: &[RouteDoc] = &[
     ),
     route(
         "post",
+        "/v1/admin/rescore",
+        Admin,
+        "Start a rescore job over stored messages ({dry_run, model?, rules?, since?})",
+    ),
+    route(
+        "get",
+        "/v1/admin/rescore/{job_id}",
+        Admin,
+        "A rescore job's progress and its before/after diff",
+    ),
+    route(
+        "post",
         "/v1/assess",
         AdminOrService,
         "The verdict a send would get; nothing is stored",

@@ -33,6 +33,7 @@
 //! | `sent/held/` sender message | empty: a sender's held messages, for statements of reasons |
 //! | `lim/` member | `SenderState`: the member's rate, fan-out, cadence and strike state |
 //! | `stat/refusal/` day reason | refused sends that day for that reason, u64 BE; `day` is days since 1970 (u64 BE), `reason` the error code, `rate_limited/<limit>` for rate limits (see `stats.rs`) |
+//! | `rescore/` mode | `Checkpoint` of an unfinished batch rescore (`dry` or `apply`) |
 
 use crate::domain::{Folder, Millis};
 
@@ -63,6 +64,7 @@ pub const AUDIT: &[u8] = b"aud/";
 pub const SENDER_HOLDS: &[u8] = b"sent/held/";
 pub const SENDER_STATE: &[u8] = b"lim/";
 pub const STAT_REFUSAL: &[u8] = b"stat/refusal/";
+pub const RESCORE: &[u8] = b"rescore/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {
@@ -72,6 +74,15 @@ pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {
         key.extend_from_slice(&id.to_be_bytes());
     }
     key
+}
+
+/// The first key after every key that starts with `tag` (tags end in `/`, never `0xff`).
+pub fn prefix_end(tag: &[u8]) -> Vec<u8> {
+    let mut end = tag.to_vec();
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+    }
+    end
 }
 
 pub fn with_bytes(tag: &[u8], bytes: &[u8]) -> Vec<u8> {

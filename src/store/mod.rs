@@ -346,9 +346,41 @@ impl Store {
         })
     }
 
+    /// Every stored message with id `>= start`, in id order, undecoded. Streams: sled
+    /// pages through the tree, so memory does not grow with the store (batch rescoring).
+    pub fn messages_from(
+        &self,
+        start: MessageId,
+    ) -> impl Iterator<Item = StoreResult<RawMessage>> + '_ {
+        let from = keys::ids(keys::MESSAGE, &[start]);
+        let to = keys::prefix_end(keys::MESSAGE);
+        self.inner.db.range(from..to).map(|entry| {
+            let (key, bytes) = entry?;
+            Ok(RawMessage {
+                id: keys::u64_at(&key, keys::MESSAGE.len()),
+                bytes,
+            })
+        })
+    }
+
     /// How many records carry `tag`; for tests and reports of small stores.
     pub fn count(&self, tag: &[u8]) -> usize {
         self.inner.db.scan_prefix(tag).count()
+    }
+}
+
+/// A stored message not yet decoded, so a batch job can decode on its worker threads.
+pub struct RawMessage {
+    pub id: MessageId,
+    bytes: sled::IVec,
+}
+
+impl RawMessage {
+    pub fn decode(&self) -> StoreResult<Message> {
+        serde_json::from_slice(&self.bytes).map_err(|source| StoreError::Corrupt {
+            key: format!("msg/{}", self.id),
+            source,
+        })
     }
 }
 
@@ -468,6 +500,18 @@ impl WriteTxn<'_> {
         let mut record = keys::ids(keys::IDEMPOTENCY, &[member]);
         record.extend_from_slice(key.as_bytes());
         self.put(record, message.to_be_bytes().to_vec());
+    }
+
+    /// Saves the checkpoint of an unfinished rescore (`mode` is `dry` or `apply`).
+    pub fn put_rescore_checkpoint<T: Serialize>(&mut self, mode: &str, checkpoint: &T) {
+        self.put(
+            keys::with_bytes(keys::RESCORE, mode.as_bytes()),
+            encode(checkpoint),
+        );
+    }
+
+    pub fn delete_rescore_checkpoint(&mut self, mode: &str) {
+        self.delete(keys::with_bytes(keys::RESCORE, mode.as_bytes()));
     }
 
     pub fn set_inmail_spent(&mut self, member: MemberId, month: u32, spent: u32) {

@@ -108,7 +108,7 @@ impl WriteTxn<'_> {
         self.put(keys::ids(keys::REVIEW_ITEM, &[item.id]), encode(item));
         let queued = keys::ids(keys::REVIEW_QUEUE, &[item.id]);
         let by_message = keys::ids(keys::REVIEW_BY_MESSAGE, &[item.message_id]);
-        if item.decision.is_none() {
+        if item.is_open() {
             self.put(queued, Vec::new());
             self.put(by_message, item.id.to_be_bytes().to_vec());
         } else {
