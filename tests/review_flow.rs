@@ -479,3 +479,45 @@ async fn reviewer_labels_export_as_training_data() {
     );
     assert!(model.exists());
 }
+
+#[tokio::test]
+async fn a_held_inmail_removed_as_spam_gets_its_credit_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[messaging]\ninmail_credits_premium = 1\n";
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let (_, recruiter) = server.member("recruiter", "premium").await;
+    let (dave, _) = server.member("dave", "free").await;
+    let (erin, _) = server.member("erin", "free").await;
+    let rita = reviewer(&server, "Rita").await;
+    let inmail = |to: u64, body: &str| json!({"to": to, "body": body, "kind": "inmail"});
+
+    let (status, sent) = server
+        .post("/v1/messages", &recruiter, inmail(dave, PHISHING))
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["decision"], "held");
+    let genuine = "We have an opening for a senior data engineer on my team and your background looks like a great fit";
+    let (status, body) = server
+        .post("/v1/messages", &recruiter, inmail(erin, genuine))
+        .await;
+    error_of(status, &body, 403, "inmail_quota_exhausted");
+
+    let (_, queue) = server.get("/v1/review/queue", &rita).await;
+    let item = items(&queue)[0];
+    let (status, _) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &rita,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, sent) = server
+        .post("/v1/messages", &recruiter, inmail(erin, genuine))
+        .await;
+    assert_eq!(
+        status, 201,
+        "the removed InMail's credit was refunded: {sent}"
+    );
+    assert_eq!(sent["inmail"], true);
+}
