@@ -46,23 +46,42 @@ fn wrong_role(needed: &str) -> ApiError {
     )))
 }
 
-/// A member acting as itself.
-pub struct MemberCaller(pub MemberId);
+/// Defines an extractor that accepts the principals matching `$pattern`, yielding
+/// `$value`, and answers 401 naming `$role` to anyone else.
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident $(($field:ty))?, $pattern:pat => $value:expr, $role:literal) => {
+        $(#[$doc])*
+        pub struct $name $((pub $field))?;
 
-impl<S> FromRequestParts<S> for MemberCaller
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
-    type Rejection = ApiError;
+        impl<S> FromRequestParts<S> for $name
+        where
+            S: Send + Sync,
+            AppState: FromRef<S>,
+        {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match principal(parts, &AppState::from_ref(state))? {
-            Principal::Member(id) => Ok(MemberCaller(id)),
-            _ => Err(wrong_role("member")),
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                match principal(parts, &AppState::from_ref(state))? {
+                    $pattern => Ok($value),
+                    _ => Err(wrong_role($role)),
+                }
+            }
         }
-    }
+    };
 }
+
+role_extractor!(
+    /// A member acting as itself.
+    MemberCaller(MemberId), Principal::Member(id) => MemberCaller(id), "member"
+);
+role_extractor!(
+    /// A reviewer working the queue.
+    ReviewerCaller(ReviewerId), Principal::Reviewer(id) => ReviewerCaller(id), "reviewer"
+);
+role_extractor!(
+    /// A caller allowed to assess without sending: the admin or a platform service.
+    AssessCaller, Principal::Admin | Principal::Service(_) => AssessCaller, "admin or service"
+);
 
 pub struct AdminCaller;
 
@@ -83,23 +102,6 @@ where
         match principal(parts, &state)? {
             Principal::Admin => Ok(AdminCaller),
             _ => Err(wrong_role("admin")),
-        }
-    }
-}
-
-pub struct ReviewerCaller(pub ReviewerId);
-
-impl<S> FromRequestParts<S> for ReviewerCaller
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match principal(parts, &AppState::from_ref(state))? {
-            Principal::Reviewer(id) => Ok(ReviewerCaller(id)),
-            _ => Err(wrong_role("reviewer")),
         }
     }
 }
@@ -222,24 +224,6 @@ pub fn path_id(
 ) -> Result<u64, ApiError> {
     path.map(|Path(id)| id)
         .map_err(|_| ApiError(Error::not_found(code, "no such resource")))
-}
-
-/// A caller allowed to assess without sending: the admin or a platform service.
-pub struct AssessCaller;
-
-impl<S> FromRequestParts<S> for AssessCaller
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match principal(parts, &AppState::from_ref(state))? {
-            Principal::Admin | Principal::Service(_) => Ok(AssessCaller),
-            _ => Err(wrong_role("admin or service")),
-        }
-    }
 }
 
 /// Parses an optional query parameter, naming it in the error.
