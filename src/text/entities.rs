@@ -120,6 +120,15 @@ fn classify_trimmed(c: &str, gap: Gap, out: &mut Vec<Item>, allow_url: bool) {
             }
         }
     }
+    // An `@` after the first `/` is part of a link's path (`site.com/u/a@b.com`), not an
+    // e-mail address: read it as the URL it is, as the canonical URL text will read again.
+    let at_in_path = matches!((c.find('/'), c.find('@')), (Some(slash), Some(at)) if slash < at);
+    if at_in_path {
+        if let Some(url) = bare_domain(c) {
+            out.push(Item::new(ItemKind::Url, url, gap));
+            return;
+        }
+    }
     if let Some((start, email)) = email(c) {
         let prefix = c[..start].trim_matches(TRIM);
         let mut email_gap = gap;
