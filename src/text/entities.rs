@@ -120,9 +120,11 @@ fn classify_trimmed(c: &str, gap: Gap, out: &mut Vec<Item>, allow_url: bool) {
             }
         }
     }
-    // An `@` after the first `/` is part of a link's path (`site.com/u/a@b.com`), not an
-    // e-mail address: read it as the URL it is, as the canonical URL text will read again.
-    let at_in_path = matches!((c.find('/'), c.find('@')), (Some(slash), Some(at)) if slash < at);
+    // An `@` after the host (in the path, query or fragment: `site.com/u/a@b.com`,
+    // `site.com#a@b.com`) is part of a link, not an e-mail address: read it as the URL it
+    // is, as the canonical URL text will read again.
+    let after_host = c.find(['/', '?', '#']);
+    let at_in_path = matches!((after_host, c.find('@')), (Some(end), Some(at)) if end < at);
     if at_in_path {
         if let Some(url) = bare_domain(c) {
             out.push(Item::new(ItemKind::Url, url, gap));
