@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::{Check, Fingerprint, LimitSignal, Refusal, SendFacts};
+use crate::limits::{Check, Fingerprint, LimitSignal, Refusal, SendFacts, SenderState};
 use crate::policy::{BehaviourSignal, Relationship};
 use crate::store::{keys, Reader, WriteTxn};
 use crate::text::Normalized;
@@ -82,6 +82,9 @@ struct SendContext {
     /// What the limiter knows of this send, and the behaviour signals it raised.
     facts: SendFacts,
     limit_signals: Vec<LimitSignal>,
+    /// The sender's limiter state the check ran on; under the write lock it is the current
+    /// one, so the write records onto it without reading it again.
+    limiter_state: SenderState,
 }
 
 impl SendContext {
@@ -157,8 +160,7 @@ impl App {
         if let Some(replay) = self.replay(&self.store, sender, &request)? {
             return Ok(replay);
         }
-        let features = crate::classify::features(&normalized);
-        let fingerprint = self.limiter.fingerprint(&features);
+        let fingerprint = self.limiter.fingerprint_tokens(&normalized.tokens);
         let context = self.send_context(&self.store, sender, &request, now, fingerprint)?;
         let verdict = self.assess_send(&normalized, &context);
 
@@ -405,6 +407,7 @@ impl App {
             charge_month,
             facts,
             limit_signals,
+            limiter_state: state,
         })
     }
 }
@@ -421,7 +424,7 @@ impl App {
         now: Millis,
     ) -> Result<Message> {
         let sender = context.sender.id;
-        let mut state = txn.sender_state(sender)?.unwrap_or_default();
+        let mut state = context.limiter_state.clone();
         if let Some(sanction) =
             self.limiter
                 .record(&mut state, &context.facts, &context.limit_signals)

@@ -18,8 +18,8 @@
 //! was scored (a reviewer, a recall, a report) or a person labelled it, nothing is done.
 
 use crate::domain::{
-    Actor, AuditEntry, Decision, Folder, MemberId, Message, MessageStatus, Millis, ReviewOrigin,
-    ThreadId, Verdict,
+    Actor, AuditEntry, Folder, MemberId, Message, MessageStatus, Millis, ReviewOrigin, ThreadId,
+    Verdict,
 };
 use crate::error::Result;
 use crate::store::{Reader, ReviewReader, Store, WriteTxn};
@@ -113,11 +113,7 @@ fn refresh_view(
         if message.from == member {
             inbox = true;
         } else if message.status == MessageStatus::Delivered {
-            let routed = match message.verdict.decision {
-                Decision::Held => message.verdict.route,
-                decision => decision.folder().unwrap_or(Folder::Other),
-            };
-            inbox |= routed == Folder::Inbox;
+            inbox |= message.verdict.route_or_folder() == Folder::Inbox;
         }
     }
     if !visible {

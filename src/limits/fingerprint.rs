@@ -64,16 +64,23 @@ const SPREAD: [u64; 256] = {
 
 /// SimHash of `features`; each occurrence of a feature votes once. An empty slice gives 0.
 pub fn simhash<S: AsRef<str>>(features: &[S]) -> Fingerprint {
+    simhash_of_hashes(features.iter().map(|f| feature_hash(f.as_ref().as_bytes())))
+}
+
+/// SimHash of features already hashed with [`feature_hash`]: lets a caller hash features
+/// it writes into one reused buffer instead of collecting them as strings.
+pub fn simhash_of_hashes(hashes: impl IntoIterator<Item = u64>) -> Fingerprint {
     // lanes[j] counts, in byte lane k, the features whose hash has bit 8j+k set. A byte lane
     // holds at most 255, so the lanes are flushed into `wide` every 255 features.
     let mut lanes = [0u64; 8];
     let mut wide = [0u32; 64];
     let mut pending = 0u32;
-    for feature in features {
-        let h = feature_hash(feature.as_ref().as_bytes()).to_le_bytes();
-        for (lane, byte) in lanes.iter_mut().zip(h) {
+    let mut n = 0u64;
+    for hash in hashes {
+        for (lane, byte) in lanes.iter_mut().zip(hash.to_le_bytes()) {
             *lane += SPREAD[usize::from(byte)];
         }
+        n += 1;
         pending += 1;
         if pending == 255 {
             flush(&mut lanes, &mut wide);
@@ -81,7 +88,6 @@ pub fn simhash<S: AsRef<str>>(features: &[S]) -> Fingerprint {
         }
     }
     flush(&mut lanes, &mut wide);
-    let n = features.len() as u64;
     let mut fingerprint = 0u64;
     for (bit, &count) in wide.iter().enumerate() {
         // Strict majority: ties vote 0, so the result does not depend on feature order.

@@ -341,6 +341,20 @@ impl Limiter {
             .then(|| simhash(features))
     }
 
+    /// [`Limiter::fingerprint`] of a normalized message's token features, without
+    /// collecting them as strings (the send path's form).
+    pub fn fingerprint_tokens(&self, tokens: &[crate::text::Token]) -> Option<Fingerprint> {
+        if tokens.is_empty() || tokens.len() < self.config.fanout.min_features as usize {
+            return None;
+        }
+        let mut feature = String::new();
+        Some(fingerprint::simhash_of_hashes(tokens.iter().map(|token| {
+            feature.clear();
+            token.write_feature(&mut feature);
+            fingerprint::feature_hash(feature.as_bytes())
+        })))
+    }
+
     /// The three rate windows for this account age: name and (GCRA, configured count).
     fn windows(&self, young: bool) -> [(&'static str, Option<(Gcra, u32)>); 3] {
         let (rate, names): (&RateConfig, [&'static str; 3]) = if young {
@@ -461,5 +475,28 @@ mod tests {
         };
         assert_eq!(r.limit_name, "per_hour");
         assert_eq!(r.retry_after_secs, 1800);
+    }
+}
+
+#[cfg(test)]
+mod token_fingerprint_tests {
+    use super::*;
+
+    #[test]
+    fn token_fingerprint_equals_the_fingerprint_of_the_feature_strings() {
+        let limiter = Limiter::default();
+        let message = crate::text::normalize(
+            "Hi Dana, our agency places senior engineers at top startups; reply with your CV and \
+             we will match you this week. Visit https://jobs.example.com/apply for details.",
+        );
+        let features = crate::classify::features(&message);
+        assert!(features.len() >= limiter.config().fanout.min_features as usize);
+        assert!(limiter.fingerprint_tokens(&message.tokens).is_some());
+        assert_eq!(
+            limiter.fingerprint_tokens(&message.tokens),
+            limiter.fingerprint(&features)
+        );
+        let short = crate::text::normalize("Congrats!");
+        assert_eq!(limiter.fingerprint_tokens(&short.tokens), None);
     }
 }
