@@ -256,11 +256,12 @@ impl App {
                 }
             };
             if request.action == ReviewAction::RestrictSender {
-                restrict(
+                super::sanctions::raise_restriction(
                     txn,
                     message.from,
                     RestrictionLevel::Full,
                     &format!("restricted by a reviewer (review item {})", item.id),
+                    false,
                     now,
                 )?;
             }
@@ -434,28 +435,6 @@ pub(super) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message) -> Result<()
         let month = keys::month_of(message.created_at);
         let spent = txn.inmail_spent(message.from, month)?;
         txn.set_inmail_spent(message.from, month, spent.saturating_sub(1));
-    }
-    Ok(())
-}
-
-pub(super) fn restrict(
-    txn: &mut WriteTxn<'_>,
-    member: MemberId,
-    level: RestrictionLevel,
-    reason: &str,
-    now: Millis,
-) -> Result<()> {
-    if let Some(mut record) = txn.member(member)? {
-        let stronger = record.restriction.as_ref().is_none_or(|r| r.level < level);
-        if stronger {
-            record.restriction = Some(crate::domain::Restriction {
-                level,
-                reason: reason.to_string(),
-                since: now,
-                automated: false,
-            });
-            txn.put_member(&record);
-        }
     }
     Ok(())
 }

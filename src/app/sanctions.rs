@@ -2,7 +2,9 @@
 //! this module applies what it decides to the member record, which every send checks.
 
 use super::App;
-use crate::domain::{Actor, AuditEntry, MemberId, Message, Millis, Restriction, Sanction};
+use crate::domain::{
+    Actor, AuditEntry, MemberId, Message, Millis, Restriction, RestrictionLevel, Sanction,
+};
 use crate::error::Result;
 use crate::store::{Reader, WriteTxn};
 
@@ -11,40 +13,58 @@ pub const REPORT_STRIKE: u32 = 1;
 /// Strike weight of a reviewer's removal.
 pub const REMOVAL_STRIKE: u32 = 2;
 
-/// Raises the member's restriction to the sanction's level (restrictions never fall here).
+/// Raises the member's restriction to `level` (restrictions never fall here); returns
+/// whether it rose.
+pub(super) fn raise_restriction(
+    txn: &mut WriteTxn<'_>,
+    member: MemberId,
+    level: RestrictionLevel,
+    reason: &str,
+    automated: bool,
+    now: Millis,
+) -> Result<bool> {
+    let Some(mut record) = txn.member(member)? else {
+        return Ok(false);
+    };
+    if record
+        .restriction
+        .as_ref()
+        .is_some_and(|r| r.level >= level)
+    {
+        return Ok(false);
+    }
+    record.restriction = Some(Restriction {
+        level,
+        reason: reason.to_string(),
+        since: now,
+        automated,
+    });
+    txn.put_member(&record);
+    metrics::counter!("sendguard_restrictions_total", "automated" => if automated { "true" } else { "false" })
+        .increment(1);
+    Ok(true)
+}
+
+/// Applies an automated sanction, and audits it when the restriction rose (reviewers'
+/// restrictions are audited with their decision).
 pub(super) fn apply(
     txn: &mut WriteTxn<'_>,
     member: MemberId,
     sanction: &Sanction,
-    automated: bool,
     now: Millis,
 ) -> Result<()> {
-    if let Some(mut record) = txn.member(member)? {
-        if record
-            .restriction
-            .as_ref()
-            .is_none_or(|r| r.level < sanction.restrict)
-        {
-            record.restriction = Some(Restriction {
-                level: sanction.restrict,
-                reason: sanction.reason.clone(),
-                since: now,
-                automated,
-            });
-            txn.put_member(&record);
-            metrics::counter!("sendguard_restrictions_total", "automated" => if automated { "true" } else { "false" }).increment(1);
-            // Recorded so reports and audits see every restriction, not just reviewers'.
-            txn.audit(AuditEntry {
-                id: 0,
-                at: now,
-                actor: Actor::System,
-                action: "restrict:automated".into(),
-                message_id: None,
-                member_id: Some(member),
-                item_id: None,
-                why: Some(sanction.reason.clone()),
-            })?;
-        }
+    if raise_restriction(txn, member, sanction.restrict, &sanction.reason, true, now)? {
+        // Recorded so reports and audits see every restriction, not just reviewers'.
+        txn.audit(AuditEntry {
+            id: 0,
+            at: now,
+            actor: Actor::System,
+            action: "restrict:automated".into(),
+            message_id: None,
+            member_id: Some(member),
+            item_id: None,
+            why: Some(sanction.reason.clone()),
+        })?;
     }
     Ok(())
 }
@@ -66,7 +86,7 @@ impl App {
             .add_strike_from(&mut state, now, weight, source, reason);
         txn.put_sender_state(member, &state);
         if let Some(sanction) = &sanction {
-            apply(txn, member, sanction, true, now)?;
+            apply(txn, member, sanction, now)?;
         }
         Ok(sanction)
     }

@@ -429,7 +429,7 @@ impl App {
             self.limiter
                 .record(&mut state, &context.facts, &context.limit_signals)
         {
-            super::sanctions::apply(txn, sender, &sanction, true, now)?;
+            super::sanctions::apply(txn, sender, &sanction, now)?;
             verdict.sanction = Some(sanction);
         }
         txn.put_sender_state(sender, &state);
