@@ -243,3 +243,16 @@ pub fn query_param<T: std::str::FromStr>(
         }),
     }
 }
+
+/// Parses an optional time query parameter (`YYYY-MM-DD` or epoch milliseconds).
+pub fn time_param(
+    query: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> Result<Option<i64>, ApiError> {
+    query
+        .get(name)
+        .map(|text| {
+            crate::dates::parse_time(text).map_err(|e| ApiError(Error::invalid_field(name, e)))
+        })
+        .transpose()
+}

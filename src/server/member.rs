@@ -11,7 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{path_id, JsonBody, MemberCaller};
+use super::extract::{path_id, query_param, JsonBody, MemberCaller};
 use super::AppState;
 use crate::app::{AppealRequest, SendRequest};
 use crate::domain::{Folder, MemberId};
@@ -51,12 +51,7 @@ pub async fn list_folder(
 ) -> Result<impl IntoResponse, ApiError> {
     let folder = Folder::parse(&folder)
         .ok_or_else(|| Error::not_found("unknown_folder", "folders are inbox, other, archived"))?;
-    let limit = match query.get("limit") {
-        None => DEFAULT_PAGE,
-        Some(text) => text.parse().map_err(|_| {
-            Error::invalid_field("limit", "limit must be a number from 1 to 100").limit(100)
-        })?,
-    };
+    let limit = query_param(&query, "limit", DEFAULT_PAGE, "a number from 1 to 100")?;
     let page = state
         .app
         .list_folder(me, folder, query.get("cursor").map(String::as_str), limit)?;

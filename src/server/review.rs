@@ -10,10 +10,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{path_id, query_param, JsonBody, ReviewerCaller};
+use super::extract::{path_id, query_param, time_param, JsonBody, ReviewerCaller};
 use super::AppState;
 use crate::app::{AppealDecisionRequest, DecisionRequest};
-use crate::dates;
 use crate::error::{Error, ErrorKind};
 use crate::report::{self, Format, ReportOptions};
 
@@ -98,16 +97,8 @@ pub async fn audit(
     ReviewerCaller(_): ReviewerCaller,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let time = |name: &str, default: i64| -> Result<i64, ApiError> {
-        match query.get(name) {
-            None => Ok(default),
-            Some(text) => {
-                dates::parse_time(text).map_err(|e| ApiError(Error::invalid_field(name, e)))
-            }
-        }
-    };
-    let from = time("from", 0)?;
-    let to = time("to", i64::MAX)?;
+    let from = time_param(&query, "from")?.unwrap_or(0);
+    let to = time_param(&query, "to")?.unwrap_or(i64::MAX);
     let limit = query_param(&query, "limit", 1000usize, "a number")?.min(10_000);
     Ok(Json(
         serde_json::json!({ "entries": state.app.audit_log(from, to, limit)? }),
@@ -120,15 +111,7 @@ pub async fn report(
     ReviewerCaller(_): ReviewerCaller,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let time = |name: &str| -> Result<Option<i64>, ApiError> {
-        query
-            .get(name)
-            .map(|text| {
-                dates::parse_time(text).map_err(|e| ApiError(Error::invalid_field(name, e)))
-            })
-            .transpose()
-    };
-    let (from, to) = (time("from")?, time("to")?);
+    let (from, to) = (time_param(&query, "from")?, time_param(&query, "to")?);
     if let (Some(from), Some(to)) = (from, to) {
         if from >= to {
             return Err(ApiError(Error::invalid_field(
