@@ -110,14 +110,15 @@ pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Model, ModelFileError> {
     if reader.at != body.len() {
         return Err(malformed("trailing bytes"));
     }
-    Ok(Model::new(
+    Model::new(
         header.options,
         header.class_counts,
         vocabulary,
         feature_log_prob,
         header.thresholds,
         header.training,
-    ))
+    )
+    .map_err(|e| malformed(&e.to_string()))
 }
 
 pub fn load(path: &Path) -> Result<Model, ModelFileError> {
@@ -171,6 +172,7 @@ mod tests {
             Thresholds::default(),
             serde_json::json!({"files": []}),
         )
+        .unwrap()
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! (`count_cap = 1`), which measured better on both corpora (see `models/MODEL.md`).
 
 pub mod file;
+pub mod index;
 pub mod metrics;
 pub mod model;
 pub mod thresholds;

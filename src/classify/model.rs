@@ -7,8 +7,9 @@
 //! vectorizer would). The posterior is computed from the log-odds `jll[spam] − jll[ham]`,
 //! which never overflows however long the message.
 
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+
+use super::index::{FeatureIndex, VocabularyError};
 
 /// Class order everywhere in this module.
 pub const HAM: usize = 0;
@@ -115,7 +116,7 @@ impl Score {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Model {
     pub options: TrainOptions,
     /// Training messages per class (`[ham, spam]`).
@@ -128,7 +129,21 @@ pub struct Model {
     pub thresholds: Thresholds,
     /// What the model was trained on (files, rows, checksums), for the model card.
     pub training: serde_json::Value,
-    index: FxHashMap<String, u32>,
+    index: FeatureIndex,
+}
+
+/// Equal models have equal contents; the index is derived from the vocabulary (with a
+/// random seed), so it is left out.
+impl PartialEq for Model {
+    fn eq(&self, other: &Model) -> bool {
+        self.options == other.options
+            && self.class_counts == other.class_counts
+            && self.class_log_prior == other.class_log_prior
+            && self.vocabulary == other.vocabulary
+            && self.feature_log_prob == other.feature_log_prob
+            && self.thresholds == other.thresholds
+            && self.training == other.training
+    }
 }
 
 impl Model {
@@ -139,18 +154,14 @@ impl Model {
         feature_log_prob: Vec<[f64; 2]>,
         thresholds: Thresholds,
         training: serde_json::Value,
-    ) -> Model {
+    ) -> Result<Model, VocabularyError> {
+        let index = FeatureIndex::build(&vocabulary)?;
         let total = (class_counts[HAM] + class_counts[SPAM]).max(1) as f64;
         let class_log_prior = [
             (class_counts[HAM] as f64 / total).ln(),
             (class_counts[SPAM] as f64 / total).ln(),
         ];
-        let index = vocabulary
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (f.clone(), i as u32))
-            .collect();
-        Model {
+        Ok(Model {
             options,
             class_counts,
             class_log_prior,
@@ -159,11 +170,11 @@ impl Model {
             thresholds,
             training,
             index,
-        }
+        })
     }
 
     pub fn feature_id(&self, feature: &str) -> Option<u32> {
-        self.index.get(feature).copied()
+        self.index.get(feature)
     }
 
     /// Scores a message given its features (repeats count, up to the model's cap).
@@ -175,17 +186,20 @@ impl Model {
         self.score_ids(&mut ids)
     }
 
-    /// Scores a normalized message's tokens, reusing one buffer for the feature strings.
+    /// Scores a normalized message's tokens: every feature is spelled into one reused
+    /// buffer and hashed, then all are looked up in one batch (see [`FeatureIndex`]).
     pub fn score_tokens(&self, tokens: &[crate::text::Token]) -> Score {
         let mut feature = String::new();
+        let hashes: Vec<u64> = tokens
+            .iter()
+            .map(|token| {
+                feature.clear();
+                token.write_feature(&mut feature);
+                self.index.hash(feature.as_bytes())
+            })
+            .collect();
         let mut ids: Vec<u32> = Vec::with_capacity(tokens.len());
-        for token in tokens {
-            feature.clear();
-            token.write_feature(&mut feature);
-            if let Some(id) = self.feature_id(&feature) {
-                ids.push(id);
-            }
-        }
+        self.index.lookup_many(&hashes, &mut ids);
         self.score_ids(&mut ids)
     }
 

@@ -7,6 +7,7 @@
 
 use rustc_hash::FxHashMap;
 
+use super::index::VocabularyError;
 use super::model::{decision_score, Model, Thresholds, TrainOptions, HAM, SPAM};
 use super::thresholds::threshold_for_fpr;
 use crate::domain::Label;
@@ -172,7 +173,11 @@ pub fn out_of_fold_scores(corpus: &Corpus, options: &TrainOptions) -> Vec<f64> {
 }
 
 /// Trains the model: thresholds from cross-validated scores, parameters from all the data.
-pub fn train(corpus: &Corpus, options: &TrainOptions, training: serde_json::Value) -> Model {
+pub fn train(
+    corpus: &Corpus,
+    options: &TrainOptions,
+    training: serde_json::Value,
+) -> Result<Model, VocabularyError> {
     let thresholds = if options.folds >= 2 {
         let scores = out_of_fold_scores(corpus, options);
         let ham: Vec<f64> = corpus

@@ -29,6 +29,10 @@ const TRIM: &[char] = &[
 
 /// Classifies one chunk of folded text and appends its item(s).
 pub(crate) fn classify_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) {
+    if let Some(core) = plain_alphanumeric_core(raw) {
+        out.push(classify_piece(core, gap));
+        return;
+    }
     if let Some(w) = bracket_word(raw) {
         out.push(Item::new(ItemKind::Word, w.to_string(), gap));
         return;
@@ -45,6 +49,28 @@ pub(crate) fn classify_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) {
     if !c.is_empty() {
         classify_trimmed(c, gap, out, true);
     }
+}
+
+/// Most chunks are a plain word or number, perhaps with punctuation around it (`hello,`):
+/// the ASCII letters and digits inside, when nothing else is there. Every entity test
+/// below would reject such a core (no `://`, `@`, `.`, currency symbol or bracket), so it
+/// goes straight to [`classify_piece`], which is where the long way would end too.
+fn plain_alphanumeric_core(raw: &str) -> Option<&str> {
+    let b = raw.as_bytes();
+    let start = b.iter().position(|&x| !is_trim_byte(x))?;
+    let end = b.iter().rposition(|&x| !is_trim_byte(x))? + 1;
+    let core = &b[start..end];
+    let plain = core.iter().all(u8::is_ascii_alphanumeric)
+        && !b[..start]
+            .iter()
+            .chain(&b[end..])
+            .any(|x| matches!(x, b'[' | b'(' | b'{'));
+    // Byte positions of ASCII characters are char boundaries.
+    plain.then(|| &raw[start..end])
+}
+
+fn is_trim_byte(b: u8) -> bool {
+    b.is_ascii() && TRIM.contains(&(b as char))
 }
 
 /// A chunk that is only a disguised separator: `[.]`, `(dot)` -> `dot`; `[at]`, `(@)` -> `at`.

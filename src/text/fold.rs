@@ -23,7 +23,7 @@ use std::borrow::Cow;
 
 use decancer::{Options, Translation};
 use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 use super::entities::classify_piece;
 use super::tokens::{Gap, Item, ItemKind};
@@ -92,8 +92,16 @@ pub(crate) fn fold_chars(input: &str) -> Folded {
                 true
             }
         });
-        for c in filtered.nfkc() {
-            out.unicode(c);
+        // Most non-ASCII messages are already in NFKC (an accent or a curly quote here and
+        // there); the quick check spares them the decompose-and-recompose machinery.
+        if is_nfkc_quick(filtered.clone()) == IsNormalized::Yes {
+            for c in filtered {
+                out.unicode(c);
+            }
+        } else {
+            for c in filtered.nfkc() {
+                out.unicode(c);
+            }
         }
     }
     Folded {
