@@ -74,7 +74,7 @@ fn log_probabilities_and_decisions_match_linfa_bayes() {
             folds: 0,
             ..TrainOptions::default()
         };
-        let model = train(&fixture_corpus(), &options, serde_json::Value::Null);
+        let model = train(&fixture_corpus(), &options, serde_json::Value::Null).unwrap();
 
         let texts: Vec<&str> = FIXTURE.iter().map(|(_, t)| *t).collect();
         let targets: Array1<usize> = FIXTURE
@@ -114,7 +114,7 @@ fn long_messages_stay_finite_where_dense_normalization_overflows() {
         folds: 0,
         ..TrainOptions::default()
     };
-    let model = train(&fixture_corpus(), &options, serde_json::Value::Null);
+    let model = train(&fixture_corpus(), &options, serde_json::Value::Null).unwrap();
     let long = "free money now ".repeat(400);
     let score = model.score(long.split_whitespace());
     let log_proba = score.log_proba();

@@ -105,14 +105,7 @@ impl FeatureIndex {
 
     /// Hints the CPU to fetch `hash`'s home slot; a lookup shortly after will not wait.
     pub fn prefetch(&self, hash: u64) {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is only a hint and cannot fault; the address is in bounds.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(self.slots.as_ptr().add(self.home(hash)).cast());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = hash;
+        prefetch(&self.slots[self.home(hash)]);
     }
 
     /// The feature id for a hash from [`FeatureIndex::hash`].
@@ -147,6 +140,19 @@ impl FeatureIndex {
     pub fn memory_bytes(&self) -> usize {
         self.slots.len() * std::mem::size_of::<u64>()
     }
+}
+
+/// Hints the CPU to bring `value`'s cache line in, so that a read shortly after does not
+/// wait for memory; reads that would each miss the cache then overlap.
+pub fn prefetch<T>(value: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it cannot fault and reads nothing.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(value).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = value;
 }
 
 /// The slot tag: the hash's low bits above the id field. The home slot comes from the top

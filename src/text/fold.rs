@@ -81,6 +81,10 @@ pub(crate) fn fold_chars(input: &str) -> Folded {
         out.options = decancer_options();
         let mut marks = 0usize;
         let filtered = input.chars().filter(move |&c| {
+            if c.is_ascii() {
+                marks = 0;
+                return true;
+            }
             if is_ignorable(c) {
                 return false;
             }
@@ -138,6 +142,12 @@ impl Out {
 
     fn unicode(&mut self, c: char) {
         let before = self.s.len();
+        if c.is_ascii() {
+            self.marks = 0;
+            self.ascii(c as u8);
+            self.dropped = self.s.len() == before;
+            return;
+        }
         if !is_combining_mark(c) {
             self.marks = 0;
         }
