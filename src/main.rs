@@ -85,6 +85,10 @@ enum Command {
         /// Threshold for the confusion counts: argmax (log-odds > 0), hold or other.
         #[arg(long, default_value = "argmax")]
         decision: String,
+        /// Scoring threads. The default, one, compares like for like with single-threaded
+        /// peers; 0 means one per CPU core.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16))]
+        threads: u16,
         #[arg(long)]
         json: bool,
     },
@@ -262,10 +266,15 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             model,
             data,
             decision,
+            threads,
             json,
         } => {
             let model = sendguard::classify::load(&model)?;
-            let report = commands::train::eval(&model, &data, &decision)?;
+            let threads = match threads {
+                0 => std::thread::available_parallelism().map_or(1, usize::from),
+                n => usize::from(n),
+            };
+            let report = commands::train::eval(&model, &data, &decision, threads)?;
             let mut out = stdout.lock();
             if json {
                 writeln!(out, "{}", serde_json::to_string(&report)?)?;

@@ -380,17 +380,21 @@ fn leet_letter(b: u8) -> Option<u8> {
 /// single digit (`mp3`, `web3`). The output has no digits, so folding is idempotent.
 pub fn leet_fold(w: &str) -> Option<String> {
     let b = w.as_bytes();
-    if b.len() < 2 || b.len() > MAX_LEET_LEN || !w.is_ascii() {
+    if b.len() < 2 || b.len() > MAX_LEET_LEN {
         return None;
     }
-    let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
-    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
-    if letters == 0 || digits == 0 || letters + digits != b.len() {
-        return None;
+    // One pass: only ASCII letters and leet digits, with at least one of each.
+    let (mut letters, mut digits) = (0, 0);
+    for &c in b {
+        if c.is_ascii_alphabetic() {
+            letters += 1;
+        } else if leet_letter(c).is_some() {
+            digits += 1;
+        } else {
+            return None;
+        }
     }
-    if b.iter()
-        .any(|&c| c.is_ascii_digit() && leet_letter(c).is_none())
-    {
+    if letters == 0 || digits == 0 {
         return None;
     }
     let lead = b.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -519,6 +523,9 @@ pub(crate) fn join_spaced_letters(mut items: Vec<Item>) -> Vec<Item> {
 
 /// Cuts runs of the same emoji to [`MAX_REPEAT`] (the full count stays in `emoji_count`).
 pub(crate) fn collapse_emoji_runs(items: Vec<Item>) -> Vec<Item> {
+    if !items.iter().any(|it| it.kind == ItemKind::Emoji) {
+        return items;
+    }
     let mut out: Vec<Item> = Vec::with_capacity(items.len());
     let mut run = 0;
     for it in items {
