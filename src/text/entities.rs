@@ -45,7 +45,7 @@ pub(crate) fn classify_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) {
         }
     }
     let deob = deobfuscate(raw);
-    let c = deob.trim_matches(TRIM);
+    let c = trim_punctuation(&deob);
     if !c.is_empty() {
         classify_trimmed(c, gap, out, true);
     }
@@ -69,8 +69,43 @@ fn plain_alphanumeric_core(raw: &str) -> Option<&str> {
     plain.then(|| &raw[start..end])
 }
 
+/// Is `b` one of [`TRIM`]? (A `match` compiles to a table; the slice would be a search.)
 fn is_trim_byte(b: u8) -> bool {
-    b.is_ascii() && TRIM.contains(&(b as char))
+    matches!(
+        b,
+        b'.' | b','
+            | b';'
+            | b':'
+            | b'!'
+            | b'?'
+            | b'('
+            | b')'
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'<'
+            | b'>'
+            | b'"'
+            | b'\''
+            | b'`'
+    )
+}
+
+/// `s` without [`TRIM`] punctuation at either end (all ASCII, so byte positions are char
+/// boundaries).
+fn trim_punctuation(s: &str) -> &str {
+    let b = s.as_bytes();
+    match b.iter().position(|&x| !is_trim_byte(x)) {
+        None => "",
+        Some(start) => {
+            let end = b
+                .iter()
+                .rposition(|&x| !is_trim_byte(x))
+                .map_or(start, |e| e + 1);
+            &s[start..end]
+        }
+    }
 }
 
 /// A chunk that is only a disguised separator: `[.]`, `(dot)` -> `dot`; `[at]`, `(@)` -> `at`.
@@ -480,8 +515,6 @@ fn split_words(c: &str, gap: Gap, out: &mut Vec<Item>) {
         out.push(classify_piece(c, gap));
         return;
     }
-    let cs: Vec<char> = c.chars().collect();
-    let n = cs.len();
     let mut piece = String::new();
     // Separators since the last piece: count, last one, and whether a `+`/currency symbol
     // came right before the piece now being built.
@@ -491,10 +524,11 @@ fn split_words(c: &str, gap: Gap, out: &mut Vec<Item>) {
     let mut piece_gap = gap;
     let mut plus = false;
     let mut cur_before: Option<char> = None;
-    for k in 0..n {
-        let ch = cs[k];
-        let prev = if k > 0 { Some(cs[k - 1]) } else { None };
-        let next = cs.get(k + 1).copied();
+    let mut chars = c.chars().peekable();
+    let mut last = None;
+    while let Some(ch) = chars.next() {
+        let prev = last.replace(ch);
+        let next = chars.peek().copied();
         let alpha = |x: Option<char>| x.is_some_and(char::is_alphabetic);
         let mapped = if is_word_char(ch) {
             Some(ch)
@@ -685,10 +719,11 @@ pub(crate) fn merge_money(items: Vec<Item>) -> Vec<Item> {
     let mut iter = items.into_iter().peekable();
     while let Some(it) = iter.next() {
         if let Some(next) = iter.peek() {
-            let money = match (currency_of(&it), amount_of(&it)) {
-                (Some(sym), _) => amount_of(next).map(|a| format!("{sym}{a}")),
-                (None, Some(a)) => currency_of(next).map(|sym| format!("{sym}{a}")),
-                _ => None,
+            let money = match currency_of(&it) {
+                Some(sym) => amount_of(next).map(|a| format!("{sym}{a}")),
+                None => {
+                    currency_of(next).and_then(|sym| amount_of(&it).map(|a| format!("{sym}{a}")))
+                }
             };
             if let Some(m) = money {
                 iter.next();
@@ -779,6 +814,13 @@ mod tests {
 
     fn one(kind: ItemKind, text: &str) -> Vec<(ItemKind, String)> {
         vec![(kind, text.to_string())]
+    }
+
+    #[test]
+    fn trim_byte_set_is_the_trim_list() {
+        for b in 0..=u8::MAX {
+            assert_eq!(is_trim_byte(b), TRIM.contains(&char::from(b)), "byte {b}");
+        }
     }
 
     #[test]
