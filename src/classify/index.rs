@@ -17,6 +17,8 @@ use std::hash::{BuildHasher, Hasher};
 
 use foldhash::quality::SeedableRandomState;
 
+use crate::text::feature_key;
+
 /// Bits of a slot holding the feature id; the vocabulary is limited to `2^ID_BITS - 1`.
 const ID_BITS: u32 = 24;
 const ID_MASK: u64 = (1 << ID_BITS) - 1;
@@ -62,7 +64,7 @@ impl FeatureIndex {
                 hasher: SeedableRandomState::random(),
             };
             match (0..vocabulary.len())
-                .find(|&id| !index.insert(vocabulary[id].as_ref().as_bytes(), id as u64))
+                .find(|&id| !index.insert(vocabulary[id].as_ref(), id as u64))
             {
                 None => return Ok(index),
                 Some(id) => clash = id,
@@ -73,17 +75,20 @@ impl FeatureIndex {
         ))
     }
 
-    /// The hash of a feature's spelling; what [`FeatureIndex::find`] takes.
-    pub fn hash(&self, feature: &[u8]) -> u64 {
+    /// The hash of a feature key (see [`crate::text::feature_key`]); what
+    /// [`FeatureIndex::find`] takes. Keys rather than spellings, so that a scorer can hash a
+    /// token without first writing its feature string out.
+    pub fn hash(&self, (tag, text): (u8, &str)) -> u64 {
         let mut hasher = self.hasher.build_hasher();
-        hasher.write(feature);
+        hasher.write_u8(tag);
+        hasher.write(text.as_bytes());
         hasher.finish()
     }
 
     /// Inserts; false when an equal slot value is already present (a hash collision, or a
     /// duplicate feature), so that [`FeatureIndex::build`] can reseed.
-    fn insert(&mut self, feature: &[u8], id: u64) -> bool {
-        let hash = self.hash(feature);
+    fn insert(&mut self, feature: &str, id: u64) -> bool {
+        let hash = self.hash(feature_key(feature));
         let tag = tag(hash);
         let mask = self.slots.len() - 1;
         let mut slot = self.home(hash);
@@ -124,7 +129,7 @@ impl FeatureIndex {
 
     /// The feature id of one spelling.
     pub fn get(&self, feature: &str) -> Option<u32> {
-        self.find(self.hash(feature.as_bytes()))
+        self.find(self.hash(feature_key(feature)))
     }
 
     /// Feature ids of many hashes, appended to `ids` (unknown ones skipped): every slot is
@@ -184,7 +189,7 @@ mod tests {
         let vocabulary = ["w:free", "p:free money", "email", "dom:example.com"];
         let index = FeatureIndex::build(&vocabulary).unwrap();
         let asked = ["email", "w:nope", "w:free", "w:free", "dom:example.com"];
-        let hashes: Vec<u64> = asked.iter().map(|f| index.hash(f.as_bytes())).collect();
+        let hashes: Vec<u64> = asked.iter().map(|f| index.hash(feature_key(f))).collect();
         let mut ids = Vec::new();
         index.lookup_many(&hashes, &mut ids);
         assert_eq!(ids, vec![2, 0, 0, 3]);

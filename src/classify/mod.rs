@@ -8,6 +8,7 @@
 //! (`count_cap = 1`), which measured better on both corpora (see `models/MODEL.md`).
 
 pub mod file;
+mod ids;
 pub mod index;
 pub mod metrics;
 pub mod model;

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::ids::sort_ids;
 use super::index::{prefetch, FeatureIndex, VocabularyError};
 
 /// Class order everywhere in this module.
@@ -186,17 +187,12 @@ impl Model {
         self.score_ids(&mut ids)
     }
 
-    /// Scores a normalized message's tokens: every feature is spelled into one reused
-    /// buffer and hashed, then all are looked up in one batch (see [`FeatureIndex`]).
+    /// Scores a normalized message's tokens: every token's feature key is hashed, then all
+    /// are looked up in one batch (see [`FeatureIndex`]).
     pub fn score_tokens(&self, tokens: &[crate::text::Token]) -> Score {
-        let mut feature = String::new();
         let hashes: Vec<u64> = tokens
             .iter()
-            .map(|token| {
-                feature.clear();
-                token.write_feature(&mut feature);
-                self.index.hash(feature.as_bytes())
-            })
+            .map(|token| self.index.hash(token.feature_key()))
             .collect();
         let mut ids: Vec<u32> = Vec::with_capacity(tokens.len());
         self.index.lookup_many(&hashes, &mut ids);
@@ -209,7 +205,7 @@ impl Model {
 
     /// Scores feature ids (reordered in place).
     pub fn score_ids(&self, ids: &mut [u32]) -> Score {
-        ids.sort_unstable();
+        sort_ids(ids);
         let cap = self.options.count_cap;
         let mut joint = self.class_log_prior;
         let mut occurrences = 0u32;

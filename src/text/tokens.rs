@@ -61,24 +61,62 @@ impl Token {
 
     /// Appends [`Token::feature`] to `out`, so a scorer can reuse one buffer per message.
     pub fn write_feature(&self, out: &mut String) {
-        let (prefix, with_text) = match self.kind {
-            TokenKind::Word => ("w:", true),
-            TokenKind::Pair => ("p:", true),
-            TokenKind::Url => ("url:", true),
-            TokenKind::Domain => ("dom:", true),
-            TokenKind::Shortener => ("short:", true),
-            TokenKind::LinkMismatch => ("mismatch:", true),
-            TokenKind::Email => ("email", false),
-            TokenKind::Phone => ("phone", false),
-            TokenKind::Money => ("money", false),
-            TokenKind::Crypto => ("crypto", false),
-            TokenKind::Emoji => ("emoji:", true),
-        };
+        let (prefix, with_text) = feature_spelling(self.kind);
         out.push_str(prefix);
         if with_text {
             out.push_str(&self.text);
         }
     }
+
+    /// The feature as a `(kind tag, text)` key, equal to [`feature_key`] of
+    /// [`Token::feature`] but without spelling the feature out: what a lookup table keyed on
+    /// features can hash directly.
+    pub fn feature_key(&self) -> (u8, &str) {
+        let text = if feature_spelling(self.kind).1 {
+            self.text.as_str()
+        } else {
+            ""
+        };
+        (self.kind as u8, text)
+    }
+}
+
+/// Every kind's feature prefix, and whether the token's text follows it.
+const FEATURE_SPELLINGS: [(TokenKind, &str, bool); 11] = [
+    (TokenKind::Word, "w:", true),
+    (TokenKind::Pair, "p:", true),
+    (TokenKind::Url, "url:", true),
+    (TokenKind::Domain, "dom:", true),
+    (TokenKind::Shortener, "short:", true),
+    (TokenKind::LinkMismatch, "mismatch:", true),
+    (TokenKind::Email, "email", false),
+    (TokenKind::Phone, "phone", false),
+    (TokenKind::Money, "money", false),
+    (TokenKind::Crypto, "crypto", false),
+    (TokenKind::Emoji, "emoji:", true),
+];
+
+fn feature_spelling(kind: TokenKind) -> (&'static str, bool) {
+    let (_, prefix, with_text) = FEATURE_SPELLINGS[kind as usize];
+    (prefix, with_text)
+}
+
+/// Key tag of a feature string that no token spells (a hand-made vocabulary, say).
+pub const OTHER_FEATURE: u8 = u8::MAX;
+
+/// A feature string as the `(kind tag, text)` key [`Token::feature_key`] gives; a string no
+/// token would spell is `(OTHER_FEATURE, feature)`.
+pub fn feature_key(feature: &str) -> (u8, &str) {
+    for (kind, prefix, with_text) in FEATURE_SPELLINGS {
+        if with_text {
+            if let Some(text) = feature.strip_prefix(prefix) {
+                return (kind as u8, text);
+            }
+        } else if feature == prefix {
+            return (kind as u8, "");
+        }
+    }
+    (OTHER_FEATURE, feature)
 }
 
 /// What an item is. `CurSym` is a lone currency symbol waiting for an amount next to it; it
@@ -289,6 +327,16 @@ mod tests {
         ];
         for (tok, want) in cases {
             assert_eq!(tok.feature(), want);
+            assert_eq!(feature_key(want), tok.feature_key(), "{want}");
+        }
+        assert_eq!(feature_key("emailx"), (OTHER_FEATURE, "emailx"));
+        assert_eq!(feature_key("free"), (OTHER_FEATURE, "free"));
+    }
+
+    #[test]
+    fn spellings_are_in_kind_order() {
+        for (i, (kind, _, _)) in FEATURE_SPELLINGS.iter().enumerate() {
+            assert_eq!(*kind as usize, i);
         }
     }
 
