@@ -56,17 +56,23 @@ pub(crate) fn classify_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) {
 /// below would reject such a core (no `://`, `@`, `.`, currency symbol or bracket), so it
 /// goes straight to [`classify_piece`], which is where the long way would end too.
 fn plain_alphanumeric_core(raw: &str) -> Option<&str> {
+    // One pass over `punctuation* alphanumeric+ punctuation*`, without opening brackets
+    // (those may be a disguise that `deobfuscate` has to see).
     let b = raw.as_bytes();
-    let start = b.iter().position(|&x| !is_trim_byte(x))?;
-    let end = b.iter().rposition(|&x| !is_trim_byte(x))? + 1;
-    let core = &b[start..end];
-    let plain = core.iter().all(u8::is_ascii_alphanumeric)
-        && !b[..start]
-            .iter()
-            .chain(&b[end..])
-            .any(|x| matches!(x, b'[' | b'(' | b'{'));
+    let mut start = None;
+    let mut end = b.len();
+    for (i, &x) in b.iter().enumerate() {
+        let around = is_trim_byte(x) && !matches!(x, b'[' | b'(' | b'{');
+        match (start, x.is_ascii_alphanumeric()) {
+            (None, true) => start = Some(i),
+            (None, false) if around => {}
+            (Some(_), true) if end == b.len() => {}
+            (Some(_), false) if around => end = end.min(i),
+            _ => return None,
+        }
+    }
     // Byte positions of ASCII characters are char boundaries.
-    plain.then(|| &raw[start..end])
+    start.map(|start| &raw[start..end])
 }
 
 /// Is `b` one of [`TRIM`]? (A `match` compiles to a table; the slice would be a search.)
@@ -814,6 +820,26 @@ mod tests {
 
     fn one(kind: ItemKind, text: &str) -> Vec<(ItemKind, String)> {
         vec![(kind, text.to_string())]
+    }
+
+    #[test]
+    fn plain_cores() {
+        let cases = [
+            ("hello", Some("hello")),
+            ("hello,", Some("hello")),
+            ("\"(hello)!", None),
+            ("(hello)", None),
+            ("hello)", Some("hello")),
+            ("...", None),
+            ("a.b", None),
+            ("a,,b", None),
+            ("x1", Some("x1")),
+            ("caf\u{e9}", None),
+            ("win$", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(plain_alphanumeric_core(raw), want, "{raw:?}");
+        }
     }
 
     #[test]

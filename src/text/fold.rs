@@ -132,6 +132,16 @@ struct Out {
 
 impl Out {
     fn ascii(&mut self, b: u8) {
+        // Most bytes are a visible character right after another, different one.
+        if self.pending == 0 && b > b' ' && b != 0x7F {
+            let c = b.to_ascii_lowercase() as char;
+            if c != self.last {
+                self.last = c;
+                self.run = 1;
+                self.s.push(c);
+                return;
+            }
+        }
         match b {
             b' ' => self.space(false),
             b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => self.space(true),

@@ -170,7 +170,20 @@ impl Item {
 pub(crate) fn chunk_items(folded: &str) -> Vec<Item> {
     let mut items = Vec::with_capacity(folded.len() / 5 + 1);
     let mut gap = Gap::Start;
-    for chunk in folded.split(' ') {
+    // Chunks are a few bytes long: a byte loop finds the spaces faster than `split`'s
+    // vectorised search, which pays a setup cost per chunk.
+    let mut chunks = folded
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b' ')
+        .map(|(i, _)| i)
+        .chain([folded.len()])
+        .scan(0, |start, end| {
+            let chunk = &folded[*start..end];
+            *start = end + 1;
+            Some(chunk)
+        });
+    for chunk in &mut chunks {
         if chunk.is_empty() {
             if gap != Gap::Start {
                 gap = Gap::Wide;
