@@ -718,18 +718,18 @@ fn currency_of(item: &Item) -> Option<char> {
 
 /// `$ 500`, `usd 500`, `500 usd`, `500 $`, `20 euros` -> a money item.
 pub(crate) fn merge_money(items: Vec<Item>) -> Vec<Item> {
-    if !items.iter().any(|it| currency_of(it).is_some()) {
+    // Each item's currency, read once; most messages have none and return here.
+    let currencies: Vec<Option<char>> = items.iter().map(currency_of).collect();
+    if currencies.iter().all(Option::is_none) {
         return items;
     }
     let mut out: Vec<Item> = Vec::with_capacity(items.len());
-    let mut iter = items.into_iter().peekable();
-    while let Some(it) = iter.next() {
-        if let Some(next) = iter.peek() {
-            let money = match currency_of(&it) {
+    let mut iter = items.into_iter().zip(currencies).peekable();
+    while let Some((it, currency)) = iter.next() {
+        if let Some((next, next_currency)) = iter.peek() {
+            let money = match currency {
                 Some(sym) => amount_of(next).map(|a| format!("{sym}{a}")),
-                None => {
-                    currency_of(next).and_then(|sym| amount_of(&it).map(|a| format!("{sym}{a}")))
-                }
+                None => next_currency.and_then(|sym| amount_of(&it).map(|a| format!("{sym}{a}"))),
             };
             if let Some(m) = money {
                 iter.next();

@@ -426,7 +426,7 @@ pub fn leet_fold(w: &str) -> Option<String> {
 /// (it may now read as a number or an amount).
 pub(crate) fn fold_words(items: &mut [Item]) {
     for item in items.iter_mut() {
-        if item.kind != ItemKind::Word {
+        if item.kind != ItemKind::Word || is_settled(&item.text) {
             continue;
         }
         let leet = leet_fold(&item.text);
@@ -437,6 +437,28 @@ pub(crate) fn fold_words(items: &mut [Item]) {
             *item = classify_piece(&new, item.gap);
         }
     }
+}
+
+/// A word neither fold can change: ASCII letters only (leetspeak needs a digit) with no
+/// run longer than [`MAX_REPEAT`]. One byte scan, where the two folds would take two.
+fn is_settled(w: &str) -> bool {
+    let mut last = 0u8;
+    let mut run = 0;
+    for &b in w.as_bytes() {
+        if !b.is_ascii_alphabetic() {
+            return false;
+        }
+        if b == last {
+            run += 1;
+            if run > MAX_REPEAT {
+                return false;
+            }
+        } else {
+            last = b;
+            run = 1;
+        }
+    }
+    true
 }
 
 fn is_single(item: &Item) -> bool {
