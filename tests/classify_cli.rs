@@ -121,6 +121,58 @@ fn eval_json_reports_every_figure_and_a_corrupt_model_is_refused() {
 }
 
 #[test]
+fn eval_on_several_threads_gives_the_same_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.sgnb");
+    sendguard(&["train", "--data", TRAIN, "--out", path(&model)], None);
+    let eval = |threads: &str| -> serde_json::Value {
+        let output = sendguard(
+            &[
+                "eval",
+                "--model",
+                path(&model),
+                "--data",
+                TEST,
+                "--threads",
+                threads,
+                "--json",
+            ],
+            None,
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let (one, three) = (eval("1"), eval("3"));
+    assert_eq!(one["threads"], 1);
+    assert_eq!(three["threads"], 3);
+    for report in [&one, &three] {
+        let passes = report["timing_passes"].as_u64().unwrap();
+        assert!((1..=5).contains(&passes), "{report}");
+        assert!(report["msgs_per_sec"].as_f64().unwrap() > 0.0);
+    }
+    // Every figure but the timing is the same whatever the thread count.
+    for key in ["tp", "fp", "tn", "fn", "mcc", "auc", "recall_at_1pct_fpr"] {
+        assert_eq!(one[key], three[key], "{key}");
+    }
+    assert_eq!(one["at_hold_threshold"], three["at_hold_threshold"]);
+
+    let output = sendguard(
+        &["eval", "--model", path(&model), "--data", TEST, "--threads", "many"],
+        None,
+    );
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--threads"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn classify_json_answers_one_object_per_message_in_order() {
     let input = "spam\tYour account will be suspended. Verify your account now at http://linkedln-security.com/verify\nThanks for the intro to your colleague, I will reach out this week\n\nham\tCongrats on the new role!\n";
     let output = sendguard(&["classify", "--json"], Some(input));
