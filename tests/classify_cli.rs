@@ -161,7 +161,15 @@ fn eval_on_several_threads_gives_the_same_figures() {
     assert_eq!(one["at_hold_threshold"], three["at_hold_threshold"]);
 
     let output = sendguard(
-        &["eval", "--model", path(&model), "--data", TEST, "--threads", "many"],
+        &[
+            "eval",
+            "--model",
+            path(&model),
+            "--data",
+            TEST,
+            "--threads",
+            "many",
+        ],
         None,
     );
     assert!(!output.status.success());

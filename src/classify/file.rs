@@ -206,4 +206,25 @@ mod tests {
         let error = from_bytes(&bytes[..bytes.len() - 5], "models/x.sgnb").unwrap_err();
         assert!(error.to_string().starts_with("models/x.sgnb:"), "{error}");
     }
+
+    #[test]
+    fn a_repeated_feature_is_refused_even_with_a_valid_checksum() {
+        let bytes = to_bytes(&tiny());
+        let mut body = bytes[..bytes.len() - 32].to_vec();
+        let at = body
+            .windows(7)
+            .position(|w| w == b"w:hello")
+            .expect("the feature is in the file");
+        // `w:hello` becomes a second `w:free` (its length prefix too), under a fresh checksum.
+        body[at - 2..at].copy_from_slice(&6u16.to_le_bytes());
+        body.splice(at..at + 7, *b"w:free");
+        let mut patched = body.clone();
+        patched.extend_from_slice(&Sha256::digest(&body));
+        let error = from_bytes(&patched, "m.sgnb").unwrap_err();
+        assert!(
+            matches!(error, ModelFileError::Malformed { .. })
+                && error.to_string().contains("w:free"),
+            "{error}"
+        );
+    }
 }
