@@ -138,17 +138,15 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
 
 /// The whole pipeline up to the item list: character folding, chunking and entity
 /// extraction, then the item-level folds and merges, in an order where no later step can
-/// create work for an earlier one. Phones are merged before dotted domains: a phone's
-/// canonical spelling is one run of digits, which the next normalization would otherwise
-/// take for a domain label (`8l dot 8888888(843 dot pl`, found by fuzzing idempotence).
+/// create work for an earlier one.
 fn analyze(input: &str) -> (Vec<Item>, u32) {
     let folded = fold::fold_chars(input);
     let items = tokens::chunk_items(&folded.text);
     let mut items = fold::join_spaced_letters(items);
     fold::fold_words(&mut items);
+    let items = entities::merge_dotted(items);
     let items = entities::merge_money(items);
     let items = entities::merge_phones(items);
-    let items = entities::merge_dotted(items);
     let items = fold::collapse_emoji_runs(items);
     (items, folded.emoji_count)
 }
@@ -494,6 +492,13 @@ mod tests {
             features(&n)
         );
         assert_eq!(norm("x dot com 555 1234567").text, "x.com 5551234567");
+        let n = norm("88 88888888 3`dot t dot pe");
+        assert_eq!(n.text, "8888888888 3.t.pe");
+        assert!(
+            features(&n).contains(&"phone".to_string()),
+            "{:?}",
+            features(&n)
+        );
     }
 
     #[test]
