@@ -19,7 +19,7 @@
 use std::borrow::Cow;
 
 use super::domains;
-use super::fold::{currency_symbol, is_emoji, MAX_REPEAT};
+use super::fold::{collapse_repeats, currency_symbol, is_emoji, MAX_REPEAT};
 use super::tokens::{Gap, Item, ItemKind};
 
 /// Punctuation trimmed from both ends of a chunk before it is classified.
@@ -44,7 +44,14 @@ pub(crate) fn classify_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) {
             return;
         }
     }
-    let deob = deobfuscate(raw);
+    let mut deob = deobfuscate(raw);
+    // Taking the brackets out can bring equal characters together (`@@@(@)`): cut such runs
+    // as the character fold does, or the next normalization would (found by fuzzing).
+    if let Cow::Owned(joined) = &deob {
+        if let Cow::Owned(cut) = collapse_repeats(joined) {
+            deob = Cow::Owned(cut);
+        }
+    }
     let c = trim_punctuation(&deob);
     if !c.is_empty() {
         classify_trimmed(c, gap, out, true);

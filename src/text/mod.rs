@@ -502,6 +502,11 @@ mod tests {
     }
 
     #[test]
+    fn deobfuscation_does_not_build_long_runs() {
+        assert_eq!(norm("c.gl#x@@@(@)y").text, "c.gl#x@@@y");
+    }
+
+    #[test]
     fn empty_and_whitespace() {
         for input in ["", " ", "\n\t", "...", "\u{200B}"] {
             let n = norm(input);
