@@ -108,11 +108,6 @@ impl FeatureIndex {
         (hash >> self.shift) as usize
     }
 
-    /// Hints the CPU to fetch `hash`'s home slot; a lookup shortly after will not wait.
-    pub fn prefetch(&self, hash: u64) {
-        prefetch(&self.slots[self.home(hash)]);
-    }
-
     /// The feature id for a hash from [`FeatureIndex::hash`].
     pub fn find(&self, hash: u64) -> Option<u32> {
         let tag = tag(hash);
@@ -136,20 +131,15 @@ impl FeatureIndex {
     /// prefetched first, so the cache misses of a whole message overlap.
     pub fn lookup_many(&self, hashes: &[u64], ids: &mut Vec<u32>) {
         for &hash in hashes {
-            self.prefetch(hash);
+            prefetch(&self.slots[self.home(hash)]);
         }
         ids.extend(hashes.iter().filter_map(|&hash| self.find(hash)));
-    }
-
-    /// Bytes the table takes, for the model card and memory accounting.
-    pub fn memory_bytes(&self) -> usize {
-        self.slots.len() * std::mem::size_of::<u64>()
     }
 }
 
 /// Hints the CPU to bring `value`'s cache line in, so that a read shortly after does not
 /// wait for memory; reads that would each miss the cache then overlap.
-pub fn prefetch<T>(value: &T) {
+fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint; it cannot fault and reads nothing.
     unsafe {

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::sort_ids;
-use super::index::{prefetch, FeatureIndex, VocabularyError};
+use super::index::{FeatureIndex, VocabularyError};
 
 /// Class order everywhere in this module.
 pub const HAM: usize = 0;
@@ -196,10 +196,6 @@ impl Model {
             .collect();
         let mut ids: Vec<u32> = Vec::with_capacity(tokens.len());
         self.index.lookup_many(&hashes, &mut ids);
-        // The parameters are as scattered as the slots: fetch them while the ids sort.
-        for &id in &ids {
-            prefetch(&self.feature_log_prob[id as usize]);
-        }
         self.score_ids(&mut ids)
     }
 

@@ -120,8 +120,8 @@ pub const TIMING_PASSES: usize = 5;
 /// large file costs about one pass.
 const TIMING_BUDGET_SECS: f64 = 2.0;
 
-/// Scores every row of `data` with `model`, on `threads` threads (each takes a contiguous
-/// share of the rows; the scores come back in row order, identical for any thread count).
+/// Scores every row of `data` with `model`, on `threads` threads (the scores come back in
+/// row order, identical for any thread count).
 pub fn eval(
     model: &Model,
     data: &Path,
@@ -133,17 +133,23 @@ pub fn eval(
         anyhow::bail!("{}: no rows", data.display());
     }
     let threads = threads.clamp(1, rows.len());
+    let pool = if threads > 1 {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
+        Some(pool.map_err(|e| anyhow::anyhow!("--threads {threads}: {e}"))?)
+    } else {
+        None
+    };
     let labels: Vec<Label> = rows.iter().map(|r| r.label).collect();
     // The first pass shows progress; the timed passes run without it.
     let bar = progress(rows.len(), "scoring");
     let started = Instant::now();
-    let scores = score_rows(model, &rows, threads, Some(&bar));
+    let scores = score_rows(model, &rows, pool.as_ref(), Some(&bar));
     let mut spent = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
     let mut pass_secs = vec![spent];
     while pass_secs.len() < TIMING_PASSES && spent < TIMING_BUDGET_SECS {
         let started = Instant::now();
-        let again = score_rows(model, &rows, threads, None);
+        let again = score_rows(model, &rows, pool.as_ref(), None);
         let secs = started.elapsed().as_secs_f64();
         debug_assert_eq!(again, scores);
         pass_secs.push(secs);
@@ -167,11 +173,11 @@ pub fn eval(
     })
 }
 
-/// Normalizes and scores each row: the decision scores, in row order.
+/// Normalizes and scores each row: the decision scores, in row order; on `pool` if given.
 fn score_rows(
     model: &Model,
     rows: &[tsv::Row],
-    threads: usize,
+    pool: Option<&rayon::ThreadPool>,
     bar: Option<&ProgressBar>,
 ) -> Vec<f64> {
     let score = |row: &tsv::Row| {
@@ -182,16 +188,12 @@ fn score_rows(
             .score_tokens(&text::normalize(&row.text).tokens)
             .decision
     };
-    if threads <= 1 {
-        return rows.iter().map(score).collect();
+    match pool {
+        None => rows.iter().map(score).collect(),
+        // Work-stealing in small batches: e-mails differ in length by orders of magnitude,
+        // so equal contiguous shares would leave one thread idle while another finishes.
+        Some(pool) => pool.install(|| rows.par_iter().with_min_len(8).map(score).collect()),
     }
-    // Work-stealing in small batches: e-mails differ in length by orders of magnitude, so
-    // equal contiguous shares would leave one thread idle while the other finishes.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("a thread pool starts");
-    pool.install(|| rows.par_iter().with_min_len(8).map(score).collect())
 }
 
 /// The median of a non-empty sample (mean of the middle two for an even count).
