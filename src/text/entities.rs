@@ -22,11 +22,6 @@ use super::domains;
 use super::fold::{collapse_repeats, currency_symbol, is_emoji, MAX_REPEAT};
 use super::tokens::{Gap, Item, ItemKind};
 
-/// Punctuation trimmed from both ends of a chunk before it is classified.
-const TRIM: &[char] = &[
-    '.', ',', ';', ':', '!', '?', '(', ')', '[', ']', '{', '}', '<', '>', '"', '\'', '`',
-];
-
 /// Classifies one chunk of folded text and appends its item(s).
 pub(crate) fn classify_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) {
     if let Some(core) = plain_alphanumeric_core(raw) {
@@ -82,7 +77,7 @@ fn plain_alphanumeric_core(raw: &str) -> Option<&str> {
     start.map(|start| &raw[start..end])
 }
 
-/// Is `b` one of [`TRIM`]? (A `match` compiles to a table; the slice would be a search.)
+/// Punctuation trimmed from both ends of a chunk before it is classified.
 fn is_trim_byte(b: u8) -> bool {
     matches!(
         b,
@@ -105,8 +100,8 @@ fn is_trim_byte(b: u8) -> bool {
     )
 }
 
-/// `s` without [`TRIM`] punctuation at either end (all ASCII, so byte positions are char
-/// boundaries).
+/// `s` without [`is_trim_byte`] punctuation at either end (all ASCII, so byte positions
+/// are char boundaries).
 fn trim_punctuation(s: &str) -> &str {
     let b = s.as_bytes();
     match b.iter().position(|&x| !is_trim_byte(x)) {
@@ -213,7 +208,7 @@ fn classify_trimmed(c: &str, gap: Gap, out: &mut Vec<Item>, allow_url: bool) {
     if allow_url && marks.colon {
         if let Some(pos) = c.find("://") {
             if let Some((start, url)) = scheme_url(c, pos) {
-                let prefix = c[..start].trim_matches(TRIM);
+                let prefix = trim_punctuation(&c[..start]);
                 let mut url_gap = gap;
                 if !prefix.is_empty() {
                     classify_trimmed(prefix, gap, out, false);
@@ -235,7 +230,7 @@ fn classify_trimmed(c: &str, gap: Gap, out: &mut Vec<Item>, allow_url: bool) {
         }
     }
     if let Some((start, email)) = marks.at.and_then(|_| email(c)) {
-        let prefix = c[..start].trim_matches(TRIM);
+        let prefix = trim_punctuation(&c[..start]);
         let mut email_gap = gap;
         if !prefix.is_empty() && prefix != "mailto" {
             classify_trimmed(prefix, gap, out, false);
@@ -275,7 +270,9 @@ fn classify_trimmed(c: &str, gap: Gap, out: &mut Vec<Item>, allow_url: bool) {
 fn trim_url_tail(s: &str) -> &str {
     let mut s = s;
     loop {
-        let t = s.trim_end_matches(TRIM).trim_end_matches('/');
+        let t = s
+            .trim_end_matches(|c: char| c.is_ascii() && is_trim_byte(c as u8))
+            .trim_end_matches('/');
         if t.len() == s.len() {
             return s;
         }
@@ -851,13 +848,6 @@ mod tests {
         ];
         for (raw, want) in cases {
             assert_eq!(plain_alphanumeric_core(raw), want, "{raw:?}");
-        }
-    }
-
-    #[test]
-    fn trim_byte_set_is_the_trim_list() {
-        for b in 0..=u8::MAX {
-            assert_eq!(is_trim_byte(b), TRIM.contains(&char::from(b)), "byte {b}");
         }
     }
 

@@ -172,7 +172,7 @@ pub(crate) fn chunk_items(folded: &str) -> Vec<Item> {
     let mut gap = Gap::Start;
     // Chunks are a few bytes long: a byte loop finds the spaces faster than `split`'s
     // vectorised search, which pays a setup cost per chunk.
-    let mut chunks = folded
+    let chunks = folded
         .bytes()
         .enumerate()
         .filter(|&(_, b)| b == b' ')
@@ -183,7 +183,7 @@ pub(crate) fn chunk_items(folded: &str) -> Vec<Item> {
             *start = end + 1;
             Some(chunk)
         });
-    for chunk in &mut chunks {
+    for chunk in chunks {
         if chunk.is_empty() {
             if gap != Gap::Start {
                 gap = Gap::Wide;
