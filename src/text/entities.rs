@@ -19,7 +19,7 @@
 use std::borrow::Cow;
 
 use super::domains;
-use super::fold::{collapse_repeats, currency_symbol, is_emoji, MAX_REPEAT};
+use super::fold::{collapse_repeats, compose_joined, currency_symbol, is_emoji, MAX_REPEAT};
 use super::tokens::{Gap, Item, ItemKind};
 
 /// Classifies one chunk of folded text and appends its item(s).
@@ -594,6 +594,7 @@ fn split_words(c: &str, gap: Gap, out: &mut Vec<Item>) {
 }
 
 fn finish_piece(p: &str, gap: Gap, plus: bool, currency: Option<char>) -> Item {
+    let p = &*compose_joined(p);
     if let Some(sym) = currency {
         if let Some(a) = parse_amount(p) {
             return Item::new(ItemKind::Money, format!("{sym}{a}"), gap);

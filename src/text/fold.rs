@@ -333,6 +333,17 @@ pub fn currency_symbol(c: char) -> Option<char> {
     .then_some(c)
 }
 
+/// Letters brought together by a join (spaced-out letters, a dropped apostrophe) can be a
+/// sequence NFKC composes, such as Hangul jamo; compose it now, as the next normalization
+/// would (found by fuzzing idempotence).
+pub(crate) fn compose_joined(word: &str) -> Cow<'_, str> {
+    if word.is_ascii() || is_nfkc_quick(word.chars()) == IsNormalized::Yes {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(word.nfkc().collect())
+    }
+}
+
 /// Cuts every run of a non-digit character longer than [`MAX_REPEAT`] to [`MAX_REPEAT`].
 pub fn collapse_repeats(w: &str) -> Cow<'_, str> {
     let mut last = '\0';
@@ -545,7 +556,7 @@ pub(crate) fn join_spaced_letters(mut items: Vec<Item>) -> Vec<Item> {
         }
         for (a, b) in merged {
             let joined: String = items[a..b].iter().map(|it| it.text.as_str()).collect();
-            let joined = collapse_repeats(&joined).into_owned();
+            let joined = compose_joined(&collapse_repeats(&joined)).into_owned();
             out.push(classify_piece(&joined, items[a].gap));
         }
         i = j;

@@ -507,6 +507,12 @@ mod tests {
     }
 
     #[test]
+    fn joined_hangul_jamo_are_composed() {
+        assert_eq!(norm("l\u{C774}'\u{11B0}").text, "l\u{C77D}");
+        assert_eq!(norm("\u{110B} \u{1175} \u{11B0}").text, "\u{C77D}");
+    }
+
+    #[test]
     fn empty_and_whitespace() {
         for input in ["", " ", "\n\t", "...", "\u{200B}"] {
             let n = norm(input);
