@@ -136,40 +136,44 @@ fn bracket_word(raw: &str) -> Option<&'static str> {
 
 /// Undoes in-chunk disguises: `[.]` `(.)` `{.}` `[dot]` `(dot)` `{dot}` -> `.`,
 /// `[@]` `(@)` `[at]` `(at)` `{at}` -> `@`, `[:]` -> `:`, `[/]` -> `/`.
+///
+/// Nested disguises (`[[.]]`) are undone too: the output is a stack, and every closing
+/// bracket pushed checks whether it completes a disguise at its top. So the result holds no
+/// disguise, and undoing it again changes nothing (found by fuzzing idempotence), in time
+/// linear in the chunk: every replacement shrinks the stack.
 fn deobfuscate(raw: &str) -> Cow<'_, str> {
     if !raw.bytes().any(|b| matches!(b, b'[' | b'(' | b'{')) {
         return Cow::Borrowed(raw);
     }
+    const INNERS: [(&[u8], char); 6] = [
+        (b".", '.'),
+        (b"dot", '.'),
+        (b"@", '@'),
+        (b"at", '@'),
+        (b":", ':'),
+        (b"/", '/'),
+    ];
     let mut out = String::with_capacity(raw.len());
-    let mut rest = raw;
-    'outer: while let Some(first) = rest.chars().next() {
-        if matches!(first, '[' | '(' | '{') {
-            let close = match first {
-                '[' => ']',
-                '(' => ')',
-                _ => '}',
-            };
-            for (inner, rep) in [
-                (".", '.'),
-                ("dot", '.'),
-                ("@", '@'),
-                ("at", '@'),
-                (":", ':'),
-                ("/", '/'),
-            ] {
-                let len = inner.len() + 2;
-                if rest.len() >= len
-                    && rest[1..].starts_with(inner)
-                    && rest.as_bytes()[len - 1] == close as u8
-                {
-                    out.push(rep);
-                    rest = &rest[len..];
-                    continue 'outer;
-                }
-            }
+    for c in raw.chars() {
+        out.push(c);
+        let open = match c {
+            ']' => b'[',
+            ')' => b'(',
+            '}' => b'{',
+            _ => continue,
+        };
+        let stack = out.as_bytes();
+        let top = stack.len() - 1;
+        // All of a disguise is ASCII, so matching bytes are whole characters.
+        let undone = INNERS.iter().find(|(inner, _)| {
+            top > inner.len()
+                && stack[top - inner.len() - 1] == open
+                && &stack[top - inner.len()..top] == *inner
+        });
+        if let Some((inner, rep)) = undone {
+            out.truncate(top - inner.len() - 1);
+            out.push(*rep);
         }
-        out.push(first);
-        rest = &rest[first.len_utf8()..];
     }
     Cow::Owned(out)
 }

@@ -507,6 +507,14 @@ mod tests {
     }
 
     #[test]
+    fn nested_disguises_are_undone_at_once() {
+        assert_eq!(norm("evil[[.]]com").text, "evil.com");
+        assert_eq!(norm("c.gl/[[[/]][x").text, "c.gl/[/[x");
+        let n = norm(&format!("{}.{}", "[".repeat(9_000), "]".repeat(9_000)));
+        assert!(n.text.len() < 20, "{:?}", n.text);
+    }
+
+    #[test]
     fn joined_hangul_jamo_are_composed() {
         assert_eq!(norm("l\u{C774}'\u{11B0}").text, "l\u{C77D}");
         assert_eq!(norm("\u{110B} \u{1175} \u{11B0}").text, "\u{C77D}");
