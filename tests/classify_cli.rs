@@ -125,8 +125,8 @@ fn eval_on_several_threads_gives_the_same_figures() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.sgnb");
     sendguard(&["train", "--data", TRAIN, "--out", path(&model)], None);
-    let eval = |threads: &str| -> serde_json::Value {
-        let output = sendguard(
+    let eval = |threads: &str| {
+        sendguard(
             &[
                 "eval",
                 "--model",
@@ -138,7 +138,10 @@ fn eval_on_several_threads_gives_the_same_figures() {
                 "--json",
             ],
             None,
-        );
+        )
+    };
+    let report = |threads: &str| -> serde_json::Value {
+        let output = eval(threads);
         assert!(
             output.status.success(),
             "{}",
@@ -146,7 +149,7 @@ fn eval_on_several_threads_gives_the_same_figures() {
         );
         serde_json::from_slice(&output.stdout).unwrap()
     };
-    let (one, three) = (eval("1"), eval("3"));
+    let (one, three) = (report("1"), report("3"));
     assert_eq!(one["threads"], 1);
     assert_eq!(three["threads"], 3);
     for report in [&one, &three] {
@@ -160,18 +163,7 @@ fn eval_on_several_threads_gives_the_same_figures() {
     }
     assert_eq!(one["at_hold_threshold"], three["at_hold_threshold"]);
 
-    let output = sendguard(
-        &[
-            "eval",
-            "--model",
-            path(&model),
-            "--data",
-            TEST,
-            "--threads",
-            "many",
-        ],
-        None,
-    );
+    let output = eval("many");
     assert!(!output.status.success());
     assert!(
         String::from_utf8_lossy(&output.stderr).contains("--threads"),

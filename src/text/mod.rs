@@ -484,21 +484,15 @@ mod tests {
 
     #[test]
     fn a_phone_stays_a_phone_next_to_spelled_dots() {
-        let n = norm("8l dot 8888888(843 dot pl");
-        assert_eq!(n.text, "8l dot 8888888843 dot pl");
-        assert!(
-            features(&n).contains(&"phone".to_string()),
-            "{:?}",
-            features(&n)
-        );
-        assert_eq!(norm("x dot com 555 1234567").text, "x.com 5551234567");
-        let n = norm("88 88888888 3`dot t dot pe");
-        assert_eq!(n.text, "8888888888 3.t.pe");
-        assert!(
-            features(&n).contains(&"phone".to_string()),
-            "{:?}",
-            features(&n)
-        );
+        for (input, want) in [
+            ("8l dot 8888888(843 dot pl", "8l dot 8888888843 dot pl"),
+            ("88 88888888 3`dot t dot pe", "8888888888 3.t.pe"),
+            ("x dot com 555 1234567", "x.com 5551234567"),
+        ] {
+            let n = norm(input);
+            assert_eq!(n.text, want);
+            assert!(features(&n).contains(&"phone".to_string()), "{input:?}");
+        }
     }
 
     #[test]
