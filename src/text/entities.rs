@@ -24,10 +24,14 @@ use super::tokens::{Gap, Item, ItemKind};
 
 /// Classifies one chunk of folded text and appends its item(s).
 pub(crate) fn classify_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) {
-    if let Some(core) = plain_alphanumeric_core(raw) {
-        out.push(classify_piece(core, gap));
-        return;
+    match plain_alphanumeric_core(raw) {
+        Some(core) => out.push(classify_piece(core, gap)),
+        None => classify_any_chunk(raw, gap, out),
     }
+}
+
+/// [`classify_chunk`] without the plain-word shortcut: every test in order.
+fn classify_any_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) {
     if let Some(w) = bracket_word(raw) {
         out.push(Item::new(ItemKind::Word, w.to_string(), gap));
         return;
@@ -834,6 +838,32 @@ mod tests {
 
     fn one(kind: ItemKind, text: &str) -> Vec<(ItemKind, String)> {
         vec![(kind, text.to_string())]
+    }
+
+    /// Chunks built from the pieces the entity tests look for, so that disguises,
+    /// addresses and amounts come up often.
+    fn chunk() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        const PIECES: &[&str] = &[
+            "[", "]", "(", ")", "{", "}", ".", ",", "'", "`", "!", ":", "/", "@", "$", "#", "+",
+            "-", "dot", "at", "x", "ab", "7", "500", "k", "usd", "com", "www", "http", "ee", "[.]",
+            "(dot)", "{at}", "(@)", "[/]", "[:]",
+        ];
+        proptest::collection::vec(proptest::sample::select(PIECES), 1..7)
+            .prop_map(|pieces| pieces.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4_000))]
+        /// The plain-word shortcut is only a shortcut: on any chunk it gives the items the
+        /// full sequence of tests gives.
+        #[test]
+        fn plain_shortcut_agrees_with_every_test(raw in chunk()) {
+            let (mut quick, mut full) = (Vec::new(), Vec::new());
+            classify_chunk(&raw, Gap::Space, &mut quick);
+            classify_any_chunk(&raw, Gap::Space, &mut full);
+            proptest::prop_assert_eq!(quick, full, "{:?}", raw);
+        }
     }
 
     #[test]
