@@ -592,6 +592,17 @@ pub(crate) fn collapse_emoji_runs(items: Vec<Item>) -> Vec<Item> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// A word the fast test calls settled is one neither word fold would change.
+        #[test]
+        fn settled_words_are_left_alone_by_both_folds(word in "[a-e0-5A-E]{1,4}(aaaa)?[a-e0-5]{0,4}") {
+            if is_settled(&word) {
+                proptest::prop_assert_eq!(leet_fold(&word), None);
+                proptest::prop_assert!(matches!(collapse_repeats(&word), Cow::Borrowed(_)));
+            }
+        }
+    }
+
     fn chars(s: &str) -> String {
         fold_chars(s).text
     }
