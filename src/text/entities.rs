@@ -864,6 +864,14 @@ mod tests {
             classify_any_chunk(&raw, Gap::Space, &mut full);
             proptest::prop_assert_eq!(quick, full, "{:?}", raw);
         }
+
+        /// Undoing disguises leaves none to undo.
+        #[test]
+        fn deobfuscation_is_idempotent(raw in chunk()) {
+            let once = deobfuscate(&raw).into_owned();
+            let twice = deobfuscate(&once).into_owned();
+            proptest::prop_assert_eq!(twice, once);
+        }
     }
 
     #[test]
