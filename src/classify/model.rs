@@ -230,34 +230,6 @@ impl Model {
             decision: decision_score(log_odds, occurrences, self.options.length_norm),
         }
     }
-
-    /// The features that pushed this message most towards spam, for explanations.
-    pub fn top_spam_features<'a>(
-        &self,
-        features: impl IntoIterator<Item = &'a str>,
-        n: usize,
-    ) -> Vec<(String, f64)> {
-        let mut seen: Vec<u32> = features
-            .into_iter()
-            .filter_map(|f| self.feature_id(f))
-            .collect();
-        seen.sort_unstable();
-        seen.dedup();
-        let mut weighted: Vec<(u32, f64)> = seen
-            .into_iter()
-            .map(|id| {
-                let theta = self.feature_log_prob[id as usize];
-                (id, theta[SPAM] - theta[HAM])
-            })
-            .filter(|(_, w)| *w > 0.0)
-            .collect();
-        weighted.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        weighted
-            .into_iter()
-            .take(n)
-            .map(|(id, w)| (self.vocabulary[id as usize].clone(), w))
-            .collect()
-    }
 }
 
 #[cfg(test)]
