@@ -2,11 +2,22 @@
 //! every obfuscation trick folding back to the plain form.
 
 use proptest::prelude::*;
-use sendguard::text::{normalize, normalize_with_links, Link, Normalized, TokenKind};
+use sendguard::text::{
+    for_each_feature_key, normalize, normalize_with_links, Link, Normalized, TokenKind,
+};
 
-/// Normalizing the folded text gives the same text and the same tokens.
+/// Normalizing the folded text gives the same text and the same tokens; and the
+/// classifier's own reading of the input gives exactly those tokens' feature keys.
 fn assert_idempotent(input: &str) -> Result<Normalized, TestCaseError> {
     let n = normalize(input);
+    let mut read: Vec<(u8, String)> = Vec::new();
+    for_each_feature_key(input, |tag, text| read.push((tag, text.to_string())));
+    let keys: Vec<(u8, String)> = n
+        .tokens
+        .iter()
+        .map(|t| (t.feature_key().0, t.feature_key().1.to_string()))
+        .collect();
+    prop_assert_eq!(read, keys, "input {:?}", input);
     let again = normalize(&n.text);
     prop_assert_eq!(&again.text, &n.text, "input {:?}", input);
     prop_assert_eq!(&again.tokens, &n.tokens, "input {:?}", input);

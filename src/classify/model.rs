@@ -199,6 +199,19 @@ impl Model {
         self.score_ids(&mut ids)
     }
 
+    /// Scores a plain-text message straight from its text: the same score as
+    /// [`Model::score_tokens`] on [`crate::text::normalize`]'s tokens, without building
+    /// the normalized message, for callers that only want the score.
+    pub fn score_text(&self, input: &str) -> Score {
+        let mut hashes: Vec<u64> = Vec::with_capacity(input.len() / 4 + 1);
+        crate::text::for_each_feature_key(input, |tag, text| {
+            hashes.push(self.index.hash((tag, text)));
+        });
+        let mut ids: Vec<u32> = Vec::with_capacity(hashes.len());
+        self.index.lookup_many(&hashes, &mut ids);
+        self.score_ids(&mut ids)
+    }
+
     /// Scores feature ids (reordered in place).
     pub fn score_ids(&self, ids: &mut [u32]) -> Score {
         sort_ids(ids);

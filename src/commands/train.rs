@@ -184,9 +184,7 @@ fn score_rows(
         if let Some(bar) = bar {
             bar.inc(1);
         }
-        model
-            .score_tokens(&text::normalize(&row.text).tokens)
-            .decision
+        model.score_text(&row.text).decision
     };
     match pool {
         None => rows.iter().map(score).collect(),

@@ -72,8 +72,9 @@ fn plain_alphanumeric_core(raw: &str) -> Option<&str> {
     let mut start = None;
     let mut end = b.len();
     for (i, &x) in b.iter().enumerate() {
-        let around = is_trim_byte(x) && !matches!(x, b'[' | b'(' | b'{');
-        match (start, x.is_ascii_alphanumeric()) {
+        let class = BYTE_CLASSES[x as usize];
+        let around = class & AROUND != 0;
+        match (start, class & ALNUM != 0) {
             (None, true) => start = Some(i),
             (None, false) if around => {}
             (Some(_), true) if end == b.len() => {}
@@ -85,27 +86,78 @@ fn plain_alphanumeric_core(raw: &str) -> Option<&str> {
     start.map(|start| &raw[start..end])
 }
 
+// Byte classes for the chunk shortcuts: one table lookup per byte instead of a chain of
+// comparisons.
+/// An ASCII letter or digit.
+const ALNUM: u8 = 1;
+/// [`is_trim_byte`] punctuation.
+const TRIM: u8 = 2;
+/// Trimmed punctuation that is no opening bracket (a bracket may open a disguise).
+const AROUND: u8 = 4;
 /// Punctuation no entity test and no disguise reacts to: in a chunk of ASCII letters and
 /// digits with only these (`a="9"`, `</a>`, `e-mail`, `don't`), every test in
 /// [`classify_any_chunk`] fails and the chunk ends in [`split_words`]. Left out: what
 /// addresses, amounts and phone numbers are made of (`.` `,` `:` `@` `$` `+`) and the
 /// brackets that may open a disguise (`[` `(` `{`).
-fn is_inert_byte(b: u8) -> bool {
-    b.is_ascii_punctuation()
-        && !matches!(
+const INERT: u8 = 8;
+static BYTE_CLASSES: [u8; 256] = byte_classes();
+
+const fn byte_classes() -> [u8; 256] {
+    let mut classes = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut class = 0;
+        if b.is_ascii_alphanumeric() {
+            class |= ALNUM;
+        }
+        let trim = matches!(
             b,
-            b'.' | b',' | b':' | b'@' | b'$' | b'+' | b'[' | b'(' | b'{'
-        )
+            b'.' | b','
+                | b';'
+                | b':'
+                | b'!'
+                | b'?'
+                | b'('
+                | b')'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'<'
+                | b'>'
+                | b'"'
+                | b'\''
+                | b'`'
+        );
+        if trim {
+            class |= TRIM;
+            if !matches!(b, b'[' | b'(' | b'{') {
+                class |= AROUND;
+            }
+        }
+        if b.is_ascii_punctuation()
+            && !matches!(
+                b,
+                b'.' | b',' | b':' | b'@' | b'$' | b'+' | b'[' | b'(' | b'{'
+            )
+        {
+            class |= INERT;
+        }
+        classes[i] = class;
+        i += 1;
+    }
+    classes
 }
 
-/// The long way's end for a chunk of only ASCII letters, digits and [`is_inert_byte`]
+/// The long way's end for a chunk of only ASCII letters, digits and [`INERT`]
 /// punctuation, a quarter of the chunks in e-mail (markup and hyphenated words), taken
 /// directly: trim, then [`split_words`] as it reads such a chunk. Returns false, having
 /// added nothing, for any other chunk.
 fn split_inert_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) -> bool {
     let inert = raw
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || is_inert_byte(b));
+        .all(|b| BYTE_CLASSES[b as usize] & (ALNUM | INERT) != 0);
     if !inert || bracket_word(raw).is_some() {
         return false;
     }
@@ -157,27 +209,10 @@ fn split_inert_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) -> bool {
     true
 }
 
-/// Punctuation trimmed from both ends of a chunk before it is classified.
+/// Punctuation trimmed from both ends of a chunk before it is classified:
+/// `. , ; : ! ? ( ) [ ] { } < > " ' \``.
 fn is_trim_byte(b: u8) -> bool {
-    matches!(
-        b,
-        b'.' | b','
-            | b';'
-            | b':'
-            | b'!'
-            | b'?'
-            | b'('
-            | b')'
-            | b'['
-            | b']'
-            | b'{'
-            | b'}'
-            | b'<'
-            | b'>'
-            | b'"'
-            | b'\''
-            | b'`'
-    )
+    BYTE_CLASSES[b as usize] & TRIM != 0
 }
 
 /// `s` without [`is_trim_byte`] punctuation at either end (all ASCII, so byte positions

@@ -79,6 +79,18 @@ pub fn normalize(input: &str) -> Normalized {
     }
 }
 
+/// The classifier's reading of a plain-text body: calls `visit` with the feature key
+/// ([`Token::feature_key`]) of every token [`normalize`] would give, in the same order,
+/// without spelling the folded text or keeping the tokens. Scoring needs nothing more, and
+/// is spared an allocation per token.
+pub fn for_each_feature_key(input: &str, mut visit: impl FnMut(u8, &str)) {
+    let (items, _) = analyze(input);
+    tokens::emit_tokens(items, &[], |kind, text, _| {
+        let (tag, text) = tokens::token_feature_key(kind, &text);
+        visit(tag, text);
+    });
+}
+
 /// Normalizes a rich-text (markdown) body: `visible` is the text as shown, `links` the
 /// hyperlinks with their real targets. Each target's URL (or `mailto:` address) is added
 /// after the visible text, unless the visible text already shows it; a link whose visible

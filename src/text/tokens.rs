@@ -8,6 +8,8 @@
 //! (and, for a URL, its domain and shortener tokens) at that position; two consecutive word
 //! items yield a [`TokenKind::Pair`] at the first one's position.
 
+use std::borrow::Cow;
+
 use super::domains::{is_shortener, registrable_domain};
 use super::entities::classify_chunk;
 
@@ -72,13 +74,14 @@ impl Token {
     /// [`Token::feature`] but without spelling the feature out: what a lookup table keyed on
     /// features can hash directly.
     pub fn feature_key(&self) -> (u8, &str) {
-        let text = if feature_spelling(self.kind).1 {
-            self.text.as_str()
-        } else {
-            ""
-        };
-        (self.kind as u8, text)
+        token_feature_key(self.kind, &self.text)
     }
+}
+
+/// The feature key of a token of `kind` spelled `text`: see [`Token::feature_key`].
+pub(crate) fn token_feature_key(kind: TokenKind, text: &str) -> (u8, &str) {
+    let text = if feature_spelling(kind).1 { text } else { "" };
+    (kind as u8, text)
 }
 
 /// Every kind's feature prefix, and whether the token's text follows it.
@@ -234,81 +237,84 @@ pub(crate) struct Assembled {
 pub(crate) fn assemble(items: Vec<Item>, mismatches: &[(usize, String)]) -> Assembled {
     let text_len = items.iter().map(|it| it.text.len() + 1).sum();
     let mut text = String::with_capacity(text_len);
-    let mut tokens = Vec::with_capacity(items.len() * 2);
-    let mut url_count = 0;
-    // Index in `tokens` of the previous item's word token, for pairs.
-    let mut prev_word: Option<usize> = None;
-    let mut mismatches = mismatches.iter().peekable();
-    for (index, item) in items.into_iter().enumerate() {
-        let position = u32::try_from(index).unwrap_or(u32::MAX);
+    for item in &items {
         if !text.is_empty() {
             text.push(' ');
         }
         text.push_str(&item.text);
-        let mut push = |kind, text: String| {
-            tokens.push(Token {
-                kind,
-                text,
-                position,
-            })
-        };
-        let is_word = item.is_wordlike();
-        match item.kind {
-            ItemKind::Word | ItemKind::Number => {
-                let word = item.text;
-                if let Some(p) = prev_word {
-                    let first: &String = &tokens[p].text;
-                    let mut pair = String::with_capacity(first.len() + 1 + word.len());
-                    pair.push_str(first);
-                    pair.push(' ');
-                    pair.push_str(&word);
-                    tokens.push(Token {
-                        kind: TokenKind::Pair,
-                        text: pair,
-                        position: position - 1,
-                    });
-                }
-                prev_word = Some(tokens.len());
-                tokens.push(Token {
-                    kind: TokenKind::Word,
-                    text: word,
-                    position,
-                });
-            }
-            ItemKind::Url => {
-                url_count += 1;
-                let host = url_host(&item.text);
-                let domain = registrable_domain(host);
-                let short = is_shortener(host);
-                push(TokenKind::Url, url_without_scheme(&item.text).to_string());
-                if short {
-                    push(TokenKind::Shortener, domain.clone());
-                }
-                push(TokenKind::Domain, domain);
-            }
-            ItemKind::Email => push(TokenKind::Email, item.text),
-            ItemKind::Phone => push(TokenKind::Phone, item.text),
-            ItemKind::Money => push(TokenKind::Money, item.text),
-            ItemKind::Crypto => push(TokenKind::Crypto, item.text),
-            ItemKind::Emoji => push(TokenKind::Emoji, item.text),
-            ItemKind::CurSym => {}
-        }
-        while let Some((_, m)) = mismatches.next_if(|(i, _)| *i == index) {
-            tokens.push(Token {
-                kind: TokenKind::LinkMismatch,
-                text: m.clone(),
-                position,
-            });
-        }
-        if !is_word {
-            prev_word = None;
-        }
     }
+    let mut tokens = Vec::with_capacity(items.len() * 2);
+    let url_count = emit_tokens(items, mismatches, |kind, text, position| {
+        tokens.push(Token {
+            kind,
+            text: text.into_owned(),
+            position,
+        });
+    });
     Assembled {
         text,
         tokens,
         url_count,
     }
+}
+
+/// Emits the items' tokens in stream order, as `(kind, text, position)`, and returns the
+/// number of URLs. A word's text is handed over as the item's own string, so a caller that
+/// keeps tokens copies only pairs and domains; one that only reads them copies nothing.
+pub(crate) fn emit_tokens(
+    items: Vec<Item>,
+    mismatches: &[(usize, String)],
+    mut emit: impl FnMut(TokenKind, Cow<'_, str>, u32),
+) -> u32 {
+    let mut url_count = 0;
+    // The previous item, when it was a word, and the pair it makes with this one.
+    let mut prev_word: Option<String> = None;
+    let mut pair = String::new();
+    let mut mismatches = mismatches.iter().peekable();
+    for (index, item) in items.into_iter().enumerate() {
+        let position = u32::try_from(index).unwrap_or(u32::MAX);
+        let is_word = item.is_wordlike();
+        match item.kind {
+            ItemKind::Word | ItemKind::Number => {
+                if let Some(first) = &prev_word {
+                    pair.clear();
+                    pair.push_str(first);
+                    pair.push(' ');
+                    pair.push_str(&item.text);
+                    emit(TokenKind::Pair, Cow::Borrowed(&pair), position - 1);
+                }
+                let mut word = prev_word.take().unwrap_or_default();
+                word.clear();
+                word.push_str(&item.text);
+                prev_word = Some(word);
+                emit(TokenKind::Word, Cow::Owned(item.text), position);
+            }
+            ItemKind::Url => {
+                url_count += 1;
+                let host = url_host(&item.text);
+                let domain = registrable_domain(host);
+                let url = Cow::Borrowed(url_without_scheme(&item.text));
+                emit(TokenKind::Url, url, position);
+                if is_shortener(host) {
+                    emit(TokenKind::Shortener, Cow::Borrowed(&domain), position);
+                }
+                emit(TokenKind::Domain, Cow::Owned(domain), position);
+            }
+            ItemKind::Email => emit(TokenKind::Email, Cow::Owned(item.text), position),
+            ItemKind::Phone => emit(TokenKind::Phone, Cow::Owned(item.text), position),
+            ItemKind::Money => emit(TokenKind::Money, Cow::Owned(item.text), position),
+            ItemKind::Crypto => emit(TokenKind::Crypto, Cow::Owned(item.text), position),
+            ItemKind::Emoji => emit(TokenKind::Emoji, Cow::Owned(item.text), position),
+            ItemKind::CurSym => {}
+        }
+        while let Some((_, m)) = mismatches.next_if(|(i, _)| *i == index) {
+            emit(TokenKind::LinkMismatch, Cow::Borrowed(m), position);
+        }
+        if !is_word {
+            prev_word = None;
+        }
+    }
+    url_count
 }
 
 #[cfg(test)]
