@@ -3,21 +3,43 @@
 
 use proptest::prelude::*;
 use sendguard::text::{
-    for_each_feature_key, normalize, normalize_with_links, Link, Normalized, TokenKind,
+    normalize, normalize_with_links, visit_features, FeatureVisitor, Link, Normalized, TokenKind,
 };
+
+/// Spells what a [`FeatureVisitor`] is told back into feature keys, pairs included.
+#[derive(Default)]
+struct SpelledKeys {
+    keys: Vec<(u8, String)>,
+    last_word: String,
+}
+
+impl FeatureVisitor for SpelledKeys {
+    fn word(&mut self, text: &str, after_word: bool) {
+        if after_word {
+            let pair = format!("{} {text}", self.last_word);
+            self.keys.push((TokenKind::Pair as u8, pair));
+        }
+        self.keys.push((TokenKind::Word as u8, text.to_string()));
+        self.last_word = text.to_string();
+    }
+
+    fn feature(&mut self, tag: u8, text: &str) {
+        self.keys.push((tag, text.to_string()));
+    }
+}
 
 /// Normalizing the folded text gives the same text and the same tokens; and the
 /// classifier's own reading of the input gives exactly those tokens' feature keys.
 fn assert_idempotent(input: &str) -> Result<Normalized, TestCaseError> {
     let n = normalize(input);
-    let mut read: Vec<(u8, String)> = Vec::new();
-    for_each_feature_key(input, |tag, text| read.push((tag, text.to_string())));
+    let mut read = SpelledKeys::default();
+    visit_features(input, &mut read);
     let keys: Vec<(u8, String)> = n
         .tokens
         .iter()
         .map(|t| (t.feature_key().0, t.feature_key().1.to_string()))
         .collect();
-    prop_assert_eq!(read, keys, "input {:?}", input);
+    prop_assert_eq!(read.keys, keys, "input {:?}", input);
     let again = normalize(&n.text);
     prop_assert_eq!(&again.text, &n.text, "input {:?}", input);
     prop_assert_eq!(&again.tokens, &n.tokens, "input {:?}", input);

@@ -17,7 +17,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use foldhash::quality::SeedableRandomState;
 
-use crate::text::feature_key;
+use crate::text::{feature_key, TokenKind};
 
 /// Bits of a slot holding the feature id; the vocabulary is limited to `2^ID_BITS - 1`.
 const ID_BITS: u32 = 24;
@@ -79,14 +79,26 @@ impl FeatureIndex {
     /// [`FeatureIndex::find`] takes. Keys rather than spellings, so that a scorer can hash a
     /// token without first writing its feature string out.
     pub fn hash(&self, (tag, text): (u8, &str)) -> u64 {
+        if tag == TokenKind::Pair as u8 {
+            if let Some((first, second)) = text.split_once(' ') {
+                return pair_hash(self.word_hash(first), self.word_hash(second));
+            }
+        }
+        self.hash_bytes(tag, text)
+    }
+
+    /// The hash of the word feature `(TokenKind::Word, word)`.
+    pub fn word_hash(&self, word: &str) -> u64 {
+        self.hash_bytes(TokenKind::Word as u8, word)
+    }
+
+    fn hash_bytes(&self, tag: u8, text: &str) -> u64 {
         let mut hasher = self.hasher.build_hasher();
         hasher.write_u8(tag);
         hasher.write(text.as_bytes());
         hasher.finish()
     }
 
-    /// Inserts; false when an equal slot value is already present (a hash collision, or a
-    /// duplicate feature), so that [`FeatureIndex::build`] can reseed.
     fn insert(&mut self, feature: &str, id: u64) -> bool {
         let hash = self.hash(feature_key(feature));
         let tag = tag(hash);
@@ -152,6 +164,20 @@ fn prefetch<T>(value: &T) {
 
 /// The slot tag: the hash's low bits above the id field. The home slot comes from the top
 /// bits, so tag and home slot together compare about `40 + log2(slots)` bits.
+/// The hash of the pair feature of two words, from the words' hashes: a scorer hashes each
+/// word of a message once and never spells its pairs. Words hold no space, so a pair
+/// feature's text splits back into its words at the first one. Asymmetric (`a b` is not
+/// `b a`), and a bijective mix of the two: the pair hashes are as spread as the word
+/// hashes, and as unpredictable (those are seeded at random).
+pub fn pair_hash(first: u64, second: u64) -> u64 {
+    let mut x = first.rotate_left(29) ^ second ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+    x ^ (x >> 33)
+}
+
 fn tag(hash: u64) -> u64 {
     hash << ID_BITS
 }
@@ -172,6 +198,20 @@ mod tests {
             .count();
         assert_eq!(misses, 0);
         assert_eq!(index.get(""), None);
+    }
+
+    #[test]
+    fn pairs_are_found_from_their_words_hashes() {
+        let vocabulary = ["p:free money", "w:free", "w:money", "p:money free"];
+        let index = FeatureIndex::build(&vocabulary).unwrap();
+        let (free, money) = (index.word_hash("free"), index.word_hash("money"));
+        assert_eq!(index.find(pair_hash(free, money)), Some(0));
+        assert_eq!(index.find(pair_hash(money, free)), Some(3));
+        assert_eq!(index.find(free), Some(1));
+        assert_eq!(index.find(pair_hash(free, free)), None);
+        // A pair spelling without a space is an ordinary key.
+        let odd = FeatureIndex::build(&["p:freemoney"]).unwrap();
+        assert_eq!(odd.get("p:freemoney"), Some(0));
     }
 
     #[test]

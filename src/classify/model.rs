@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::sort_ids;
-use super::index::{FeatureIndex, VocabularyError};
+use super::index::{pair_hash, FeatureIndex, VocabularyError};
 
 /// Class order everywhere in this module.
 pub const HAM: usize = 0;
@@ -203,12 +203,14 @@ impl Model {
     /// [`Model::score_tokens`] on [`crate::text::normalize`]'s tokens, without building
     /// the normalized message, for callers that only want the score.
     pub fn score_text(&self, input: &str) -> Score {
-        let mut hashes: Vec<u64> = Vec::with_capacity(input.len() / 4 + 1);
-        crate::text::for_each_feature_key(input, |tag, text| {
-            hashes.push(self.index.hash((tag, text)));
-        });
-        let mut ids: Vec<u32> = Vec::with_capacity(hashes.len());
-        self.index.lookup_many(&hashes, &mut ids);
+        let mut hashes = FeatureHashes {
+            index: &self.index,
+            hashes: Vec::with_capacity(input.len() / 4 + 1),
+            last_word: 0,
+        };
+        crate::text::visit_features(input, &mut hashes);
+        let mut ids: Vec<u32> = Vec::with_capacity(hashes.hashes.len());
+        self.index.lookup_many(&hashes.hashes, &mut ids);
         self.score_ids(&mut ids)
     }
 
@@ -242,6 +244,28 @@ impl Model {
             joint,
             decision: decision_score(log_odds, occurrences, self.options.length_norm),
         }
+    }
+}
+
+/// A message's feature hashes, each word hashed once: a pair's hash comes from its words'.
+struct FeatureHashes<'m> {
+    index: &'m FeatureIndex,
+    hashes: Vec<u64>,
+    last_word: u64,
+}
+
+impl crate::text::FeatureVisitor for FeatureHashes<'_> {
+    fn word(&mut self, text: &str, after_word: bool) {
+        let hash = self.index.word_hash(text);
+        if after_word {
+            self.hashes.push(pair_hash(self.last_word, hash));
+        }
+        self.hashes.push(hash);
+        self.last_word = hash;
+    }
+
+    fn feature(&mut self, tag: u8, text: &str) {
+        self.hashes.push(self.index.hash((tag, text)));
     }
 }
 

@@ -79,16 +79,34 @@ pub fn normalize(input: &str) -> Normalized {
     }
 }
 
-/// The classifier's reading of a plain-text body: calls `visit` with the feature key
-/// ([`Token::feature_key`]) of every token [`normalize`] would give, in the same order,
-/// without spelling the folded text or keeping the tokens. Scoring needs nothing more, and
-/// is spared an allocation per token.
-pub fn for_each_feature_key(input: &str, mut visit: impl FnMut(u8, &str)) {
+/// What reads a message's features without the normalized message: see
+/// [`visit_features`].
+pub trait FeatureVisitor {
+    /// A word token's text (its feature key is `(TokenKind::Word, text)`). `after_word`:
+    /// the previous token of this kind was the word just before, and the stream holds their
+    /// [`TokenKind::Pair`] (`"previous text"`) first. A scorer can derive the pair's key
+    /// from the two words' instead of spelling it.
+    fn word(&mut self, text: &str, after_word: bool);
+    /// Any other token's feature key ([`Token::feature_key`]); never a word or a pair.
+    fn feature(&mut self, tag: u8, text: &str);
+}
+
+/// The classifier's reading of a plain-text body: the tokens [`normalize`] would give, in
+/// the same order, as words and feature keys, without spelling the folded text or keeping
+/// the tokens. Scoring needs nothing more, and is spared an allocation per token.
+pub fn visit_features(input: &str, visitor: &mut impl FeatureVisitor) {
+    struct Keys<'v, V>(&'v mut V);
+    impl<V: FeatureVisitor> tokens::TokenSink for Keys<'_, V> {
+        fn word(&mut self, text: String, _: u32, after_word: bool) {
+            self.0.word(&text, after_word);
+        }
+        fn token(&mut self, kind: TokenKind, text: std::borrow::Cow<'_, str>, _: u32) {
+            let (tag, text) = tokens::token_feature_key(kind, &text);
+            self.0.feature(tag, text);
+        }
+    }
     let (items, _) = analyze(input);
-    tokens::emit_tokens(items, &[], |kind, text, _| {
-        let (tag, text) = tokens::token_feature_key(kind, &text);
-        visit(tag, text);
-    });
+    tokens::emit_tokens(items, &[], &mut Keys(visitor));
 }
 
 /// Normalizes a rich-text (markdown) body: `visible` is the text as shown, `links` the

@@ -243,76 +243,97 @@ pub(crate) fn assemble(items: Vec<Item>, mismatches: &[(usize, String)]) -> Asse
         }
         text.push_str(&item.text);
     }
-    let mut tokens = Vec::with_capacity(items.len() * 2);
-    let url_count = emit_tokens(items, mismatches, |kind, text, position| {
-        tokens.push(Token {
-            kind,
-            text: text.into_owned(),
-            position,
-        });
-    });
+    let mut list = TokenList {
+        tokens: Vec::with_capacity(items.len() * 2),
+        prev_word: 0,
+    };
+    let url_count = emit_tokens(items, mismatches, &mut list);
     Assembled {
         text,
-        tokens,
+        tokens: list.tokens,
         url_count,
     }
 }
 
-/// Emits the items' tokens in stream order, as `(kind, text, position)`, and returns the
-/// number of URLs. A word's text is handed over as the item's own string, so a caller that
-/// keeps tokens copies only pairs and domains; one that only reads them copies nothing.
+/// Where [`emit_tokens`] sends the tokens.
+pub(crate) trait TokenSink {
+    /// A word or number item's [`TokenKind::Word`] token. `after_word`: the item before
+    /// was one too, and the [`TokenKind::Pair`] of the two (at the previous position)
+    /// comes first in the stream; spelling it is the sink's business, as not every sink
+    /// needs it spelled.
+    fn word(&mut self, text: String, position: u32, after_word: bool);
+    /// Any other token.
+    fn token(&mut self, kind: TokenKind, text: Cow<'_, str>, position: u32);
+}
+
+/// The token list of a [`super::Normalized`].
+struct TokenList {
+    tokens: Vec<Token>,
+    /// Index in `tokens` of the last word token.
+    prev_word: usize,
+}
+
+impl TokenSink for TokenList {
+    fn word(&mut self, text: String, position: u32, after_word: bool) {
+        if after_word {
+            let first = &self.tokens[self.prev_word].text;
+            let mut pair = String::with_capacity(first.len() + 1 + text.len());
+            pair.push_str(first);
+            pair.push(' ');
+            pair.push_str(&text);
+            self.token(TokenKind::Pair, Cow::Owned(pair), position - 1);
+        }
+        self.prev_word = self.tokens.len();
+        self.token(TokenKind::Word, Cow::Owned(text), position);
+    }
+
+    fn token(&mut self, kind: TokenKind, text: Cow<'_, str>, position: u32) {
+        self.tokens.push(Token {
+            kind,
+            text: text.into_owned(),
+            position,
+        });
+    }
+}
+
+/// Emits the items' tokens in stream order and returns the number of URLs. A word's text
+/// is handed over as the item's own string: a sink that keeps tokens copies only pairs
+/// and domains, one that only reads them copies nothing.
 pub(crate) fn emit_tokens(
     items: Vec<Item>,
     mismatches: &[(usize, String)],
-    mut emit: impl FnMut(TokenKind, Cow<'_, str>, u32),
+    sink: &mut impl TokenSink,
 ) -> u32 {
     let mut url_count = 0;
-    // The previous item, when it was a word, and the pair it makes with this one.
-    let mut prev_word: Option<String> = None;
-    let mut pair = String::new();
+    let mut after_word = false;
     let mut mismatches = mismatches.iter().peekable();
     for (index, item) in items.into_iter().enumerate() {
         let position = u32::try_from(index).unwrap_or(u32::MAX);
         let is_word = item.is_wordlike();
         match item.kind {
-            ItemKind::Word | ItemKind::Number => {
-                if let Some(first) = &prev_word {
-                    pair.clear();
-                    pair.push_str(first);
-                    pair.push(' ');
-                    pair.push_str(&item.text);
-                    emit(TokenKind::Pair, Cow::Borrowed(&pair), position - 1);
-                }
-                let mut word = prev_word.take().unwrap_or_default();
-                word.clear();
-                word.push_str(&item.text);
-                prev_word = Some(word);
-                emit(TokenKind::Word, Cow::Owned(item.text), position);
-            }
+            ItemKind::Word | ItemKind::Number => sink.word(item.text, position, after_word),
             ItemKind::Url => {
                 url_count += 1;
                 let host = url_host(&item.text);
                 let domain = registrable_domain(host);
                 let url = Cow::Borrowed(url_without_scheme(&item.text));
-                emit(TokenKind::Url, url, position);
+                sink.token(TokenKind::Url, url, position);
                 if is_shortener(host) {
-                    emit(TokenKind::Shortener, Cow::Borrowed(&domain), position);
+                    sink.token(TokenKind::Shortener, Cow::Borrowed(&domain), position);
                 }
-                emit(TokenKind::Domain, Cow::Owned(domain), position);
+                sink.token(TokenKind::Domain, Cow::Owned(domain), position);
             }
-            ItemKind::Email => emit(TokenKind::Email, Cow::Owned(item.text), position),
-            ItemKind::Phone => emit(TokenKind::Phone, Cow::Owned(item.text), position),
-            ItemKind::Money => emit(TokenKind::Money, Cow::Owned(item.text), position),
-            ItemKind::Crypto => emit(TokenKind::Crypto, Cow::Owned(item.text), position),
-            ItemKind::Emoji => emit(TokenKind::Emoji, Cow::Owned(item.text), position),
+            ItemKind::Email => sink.token(TokenKind::Email, Cow::Owned(item.text), position),
+            ItemKind::Phone => sink.token(TokenKind::Phone, Cow::Owned(item.text), position),
+            ItemKind::Money => sink.token(TokenKind::Money, Cow::Owned(item.text), position),
+            ItemKind::Crypto => sink.token(TokenKind::Crypto, Cow::Owned(item.text), position),
+            ItemKind::Emoji => sink.token(TokenKind::Emoji, Cow::Owned(item.text), position),
             ItemKind::CurSym => {}
         }
         while let Some((_, m)) = mismatches.next_if(|(i, _)| *i == index) {
-            emit(TokenKind::LinkMismatch, Cow::Borrowed(m), position);
+            sink.token(TokenKind::LinkMismatch, Cow::Borrowed(m), position);
         }
-        if !is_word {
-            prev_word = None;
-        }
+        after_word = is_word;
     }
     url_count
 }
