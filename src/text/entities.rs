@@ -571,21 +571,60 @@ fn number_chunk(c: &str) -> Option<String> {
 
 /// Currency words next to an amount: `500 usd`, `20 euros`, `usd 500`.
 pub(crate) fn currency_word(w: &str) -> Option<char> {
-    // Most words are not currencies: reject them on length and first letter alone.
-    if !(3..=8).contains(&w.len()) || !matches!(w.as_bytes()[0], b'b'..=b'y') {
+    // Most words are not currencies: reject them on length and their first three letters.
+    if !(3..=8).contains(&w.len())
+        || !matches!(
+            &w.as_bytes()[..3],
+            b"usd"
+                | b"dol"
+                | b"buc"
+                | b"eur"
+                | b"gbp"
+                | b"pou"
+                | b"qui"
+                | b"inr"
+                | b"rup"
+                | b"jpy"
+                | b"yen"
+                | b"btc"
+                | b"bit"
+                | b"rub"
+        )
+    {
         return None;
     }
-    Some(match w {
-        "usd" | "usdt" | "dollar" | "dollars" | "bucks" => '$',
-        "eur" | "euro" | "euros" => '€',
-        "gbp" | "pound" | "pounds" | "quid" => '£',
-        "inr" | "rupee" | "rupees" => '₹',
-        "jpy" | "yen" => '¥',
-        "btc" | "bitcoin" | "bitcoins" => '₿',
-        "rub" | "ruble" | "rubles" => '₽',
-        _ => return None,
-    })
+    CURRENCY_WORDS
+        .iter()
+        .find(|(word, _)| *word == w)
+        .map(|&(_, symbol)| symbol)
 }
+
+/// Every word [`currency_word`] reads, with its symbol.
+const CURRENCY_WORDS: [(&str, char); 23] = [
+    ("usd", '$'),
+    ("usdt", '$'),
+    ("dollar", '$'),
+    ("dollars", '$'),
+    ("bucks", '$'),
+    ("eur", '€'),
+    ("euro", '€'),
+    ("euros", '€'),
+    ("gbp", '£'),
+    ("pound", '£'),
+    ("pounds", '£'),
+    ("quid", '£'),
+    ("inr", '₹'),
+    ("rupee", '₹'),
+    ("rupees", '₹'),
+    ("jpy", '¥'),
+    ("yen", '¥'),
+    ("btc", '₿'),
+    ("bitcoin", '₿'),
+    ("bitcoins", '₿'),
+    ("rub", '₽'),
+    ("ruble", '₽'),
+    ("rubles", '₽'),
+];
 
 /// `$1,000`, `€50`, `500$`: a currency symbol at either end of an amount.
 fn money_chunk(c: &str) -> Option<String> {
@@ -892,9 +931,40 @@ fn is_phone(plus: bool, groups: &[&str]) -> bool {
     range.contains(&total) && groups.len() <= 6 && groups[1..].iter().all(|g| g.len() >= 2) && !date
 }
 
+/// Does any run [`merge_phones`] would look at make a phone number? Most messages have
+/// none, and keep their item list as it is.
+fn has_phone_run(items: &[Item]) -> bool {
+    let mut run: Vec<&str> = Vec::new();
+    let mut run_plus = false;
+    for item in items {
+        let digits = phone_digits(item);
+        if digits.is_none_or(|(plus, _)| plus) {
+            if !run.is_empty() && is_phone(run_plus, &run) {
+                return true;
+            }
+            run.clear();
+        }
+        if let Some((plus, group)) = digits {
+            if run.is_empty() {
+                run_plus = plus;
+            }
+            run.push(group);
+        }
+    }
+    !run.is_empty() && is_phone(run_plus, &run)
+}
+
 /// Runs of digit groups (`+1 555 123 4567`, `(555) 123-4567`) that make a phone number
 /// become one phone item: `+15551234567`. A `+` group starts a new run.
 pub(crate) fn merge_phones(items: Vec<Item>) -> Vec<Item> {
+    if has_phone_run(&items) {
+        merge_phone_runs(items)
+    } else {
+        items
+    }
+}
+
+fn merge_phone_runs(items: Vec<Item>) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::with_capacity(items.len());
     let mut run: Vec<Item> = Vec::new();
     let flush = |run: &mut Vec<Item>, out: &mut Vec<Item>| {
@@ -980,12 +1050,45 @@ mod tests {
             proptest::prop_assert_eq!(quick, full, "{:?}", raw);
         }
 
+        /// The quick test for phone runs says yes exactly when merging changes something.
+        #[test]
+        fn phone_run_test_agrees_with_merging(
+            groups in proptest::collection::vec(
+                proptest::sample::select(&["+1", "+44", "555", "12", "1234", "2024", "01", "word", "7"][..]),
+                0..9,
+            )
+        ) {
+            let items: Vec<Item> = groups
+                .iter()
+                .map(|g| classify_piece(g.trim_start_matches('+'), Gap::Space))
+                .zip(&groups)
+                .map(|(it, g)| match g.strip_prefix('+') {
+                    Some(_) => Item::new(ItemKind::Number, g.to_string(), Gap::Space),
+                    None => it,
+                })
+                .collect();
+            let merged = merge_phone_runs(items.clone());
+            proptest::prop_assert_eq!(has_phone_run(&items), merged != items, "{:?}", groups);
+        }
+
         /// Undoing disguises leaves none to undo.
         #[test]
         fn deobfuscation_is_idempotent(raw in chunk()) {
             let once = deobfuscate(&raw).into_owned();
             let twice = deobfuscate(&once).into_owned();
             proptest::prop_assert_eq!(twice, once);
+        }
+    }
+
+    #[test]
+    fn every_currency_word_passes_the_quick_rejection() {
+        for (word, symbol) in CURRENCY_WORDS {
+            assert_eq!(currency_word(word), Some(symbol), "{word}");
+        }
+        for word in [
+            "us", "usda", "bitter", "double", "europe", "dollarss", "hello",
+        ] {
+            assert_eq!(currency_word(word), None, "{word}");
         }
     }
 
