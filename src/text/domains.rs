@@ -83,10 +83,12 @@ pub fn is_known_tld(label: &str) -> bool {
 
 /// Is `host` (or its registrable domain) a known URL shortener?
 pub fn is_shortener(host: &str) -> bool {
-    SHORTENERS.binary_search(&host).is_ok()
-        || SHORTENERS
-            .binary_search(&registrable_domain(host).as_str())
-            .is_ok()
+    is_shortener_host(host, &registrable_domain(host))
+}
+
+/// [`is_shortener`] for a caller that already has the host's registrable `domain`.
+pub(crate) fn is_shortener_host(host: &str, domain: &str) -> bool {
+    SHORTENERS.binary_search(&host).is_ok() || SHORTENERS.binary_search(&domain).is_ok()
 }
 
 /// The registrable domain of a host: `login.paypal.co.uk` -> `paypal.co.uk`,

@@ -10,7 +10,7 @@
 
 use std::borrow::Cow;
 
-use super::domains::{is_shortener, registrable_domain};
+use super::domains::{is_shortener_host, registrable_domain};
 use super::entities::classify_chunk;
 
 /// What a token stands for.
@@ -318,7 +318,7 @@ pub(crate) fn emit_tokens(
                 let domain = registrable_domain(host);
                 let url = Cow::Borrowed(url_without_scheme(&item.text));
                 sink.token(TokenKind::Url, url, position);
-                if is_shortener(host) {
+                if is_shortener_host(host, &domain) {
                     sink.token(TokenKind::Shortener, Cow::Borrowed(&domain), position);
                 }
                 sink.token(TokenKind::Domain, Cow::Owned(domain), position);
