@@ -887,11 +887,28 @@ fn currency_of(item: &Item) -> Option<char> {
 
 /// `$ 500`, `usd 500`, `500 usd`, `500 $`, `20 euros` -> a money item.
 pub(crate) fn merge_money(items: Vec<Item>) -> Vec<Item> {
-    // Each item's currency, read once; most messages have none and return here.
-    let currencies: Vec<Option<char>> = items.iter().map(currency_of).collect();
-    if currencies.iter().all(Option::is_none) {
-        return items;
+    if has_money_pair(&items) {
+        merge_money_pairs(items)
+    } else {
+        items
     }
+}
+
+/// Is a currency next to an amount anywhere? Most messages have none, and keep their item
+/// list. An amount starts with a digit: that cheap test comes first, as most items are
+/// words (and testing each word for a currency first costs a mispredicted branch apiece).
+fn has_money_pair(items: &[Item]) -> bool {
+    let starts_with_digit =
+        |item: &Item| item.text.as_bytes().first().is_some_and(u8::is_ascii_digit);
+    items.windows(2).any(|pair| {
+        let [a, b] = pair else { return false };
+        (starts_with_digit(b) && currency_of(a).is_some() && amount_of(b).is_some())
+            || (starts_with_digit(a) && currency_of(b).is_some() && amount_of(a).is_some())
+    })
+}
+
+fn merge_money_pairs(items: Vec<Item>) -> Vec<Item> {
+    let currencies: Vec<Option<char>> = items.iter().map(currency_of).collect();
     let mut out: Vec<Item> = Vec::with_capacity(items.len());
     let mut iter = items.into_iter().zip(currencies).peekable();
     while let Some((it, currency)) = iter.next() {
@@ -1070,6 +1087,22 @@ mod tests {
                 .collect();
             let merged = merge_phone_runs(items.clone());
             proptest::prop_assert_eq!(has_phone_run(&items), merged != items, "{:?}", groups);
+        }
+
+        /// The quick test for money pairs says yes exactly when merging changes something.
+        #[test]
+        fn money_pair_test_agrees_with_merging(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(&["$", "€", "usd", "euros", "500", "1,000", "5k", "+1", "word", "2.5", "x1"][..]),
+                0..7,
+            )
+        ) {
+            let mut items = Vec::new();
+            for piece in &pieces {
+                classify_chunk(piece, Gap::Space, &mut items);
+            }
+            let merged = merge_money_pairs(items.clone());
+            proptest::prop_assert_eq!(has_money_pair(&items), merged != items, "{:?}", pieces);
         }
 
         /// Undoing disguises leaves none to undo.
