@@ -542,6 +542,12 @@ mod tests {
     fn joined_hangul_jamo_are_composed() {
         assert_eq!(norm("l\u{C774}'\u{11B0}").text, "l\u{C77D}");
         assert_eq!(norm("\u{110B} \u{1175} \u{11B0}").text, "\u{C77D}");
+        // A control character between them is dropped before composing, not after.
+        assert_eq!(norm("c.gl/\u{C774}\u{1D}\u{11B0}").text, "c.gl/\u{C77D}");
+        assert_eq!(
+            norm("e\u{7F}\u{301}x \u{C774}\u{1}\u{11B0}").text,
+            "ex \u{C77D}"
+        );
     }
 
     #[test]
