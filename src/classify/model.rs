@@ -190,10 +190,40 @@ impl Model {
     /// Scores a normalized message's tokens: every token's feature key is hashed, then all
     /// are looked up in one batch (see [`FeatureIndex`]).
     pub fn score_tokens(&self, tokens: &[crate::text::Token]) -> Score {
-        let hashes: Vec<u64> = tokens
-            .iter()
-            .map(|token| self.index.hash(token.feature_key()))
-            .collect();
+        use crate::text::TokenKind;
+        // A pair's hash comes from its words' (see `index::pair_hash`). In a normalized
+        // message a pair sits between its two word tokens, so each word is hashed once:
+        // the first is the word just hashed, the second is hashed for the pair and
+        // reused by the word token that follows.
+        let mut last_word: (&str, u64) = ("", 0);
+        let mut hashes: Vec<u64> = Vec::with_capacity(tokens.len());
+        let word_hash = |word: &str, last: (&str, u64)| -> u64 {
+            if word == last.0 && !word.is_empty() {
+                last.1
+            } else {
+                self.index.word_hash(word)
+            }
+        };
+        for token in tokens {
+            let hash = match token.kind {
+                TokenKind::Word => {
+                    let hash = word_hash(&token.text, last_word);
+                    last_word = (&token.text, hash);
+                    hash
+                }
+                TokenKind::Pair => match token.text.split_once(' ') {
+                    Some((first, second)) => {
+                        let first = word_hash(first, last_word);
+                        let second_hash = word_hash(second, last_word);
+                        last_word = (second, second_hash);
+                        pair_hash(first, second_hash)
+                    }
+                    None => self.index.hash(token.feature_key()),
+                },
+                _ => self.index.hash(token.feature_key()),
+            };
+            hashes.push(hash);
+        }
         let mut ids: Vec<u32> = Vec::with_capacity(tokens.len());
         self.index.lookup_many(&hashes, &mut ids);
         self.score_ids(&mut ids)
@@ -272,6 +302,55 @@ impl crate::text::FeatureVisitor for FeatureHashes<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::{Token, TokenKind};
+
+    /// Scoring tokens reuses word hashes for pairs; in any token order, even one no
+    /// normalizer makes, it scores what the spelled features score.
+    #[test]
+    fn token_scoring_equals_feature_scoring_in_any_order() {
+        let vocabulary: Vec<String> = ["p:free money", "p:money money", "w:free", "w:money", "w:x"]
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        let theta = vec![
+            [-3.0, -1.0],
+            [-4.0, -2.5],
+            [-2.0, -1.5],
+            [-2.5, -1.0],
+            [-1.0, -3.0],
+        ];
+        let model = Model::new(
+            TrainOptions::default(),
+            [10, 10],
+            vocabulary,
+            theta,
+            Thresholds::default(),
+            serde_json::Value::Null,
+        )
+        .unwrap();
+        let token = |kind, text: &str| Token {
+            kind,
+            text: text.to_string(),
+            position: 0,
+        };
+        let (w, p) = (TokenKind::Word, TokenKind::Pair);
+        let orders = [
+            vec![token(w, "free"), token(p, "free money"), token(w, "money")],
+            vec![token(p, "free money"), token(w, "x"), token(w, "money")],
+            vec![
+                token(w, "money"),
+                token(p, "money money"),
+                token(w, "money"),
+            ],
+            vec![token(w, "x"), token(p, "free money"), token(w, "free")],
+            vec![token(p, "money money"), token(p, "free money")],
+        ];
+        for tokens in orders {
+            let features: Vec<String> = tokens.iter().map(Token::feature).collect();
+            let want = model.score(features.iter().map(String::as_str));
+            assert_eq!(model.score_tokens(&tokens), want, "{features:?}");
+        }
+    }
 
     #[test]
     fn probability_is_stable_at_extreme_log_odds() {
