@@ -83,9 +83,9 @@ pub fn normalize(input: &str) -> Normalized {
 /// [`visit_features`].
 pub trait FeatureVisitor {
     /// A word token's text (its feature key is `(TokenKind::Word, text)`). `after_word`:
-    /// the previous token of this kind was the word just before, and the stream holds their
-    /// [`TokenKind::Pair`] (`"previous text"`) first. A scorer can derive the pair's key
-    /// from the two words' instead of spelling it.
+    /// the item before was a word too, and the stream holds their [`TokenKind::Pair`]
+    /// (`"previous this"`) just before this word. A scorer can derive the pair's key from
+    /// the two words' instead of spelling it.
     fn word(&mut self, text: &str, after_word: bool);
     /// Any other token's feature key ([`Token::feature_key`]); never a word or a pair.
     fn feature(&mut self, tag: u8, text: &str);
