@@ -77,7 +77,8 @@ impl FeatureIndex {
 
     /// The hash of a feature key (see [`crate::text::feature_key`]); what
     /// [`FeatureIndex::find`] takes. Keys rather than spellings, so that a scorer can hash a
-    /// token without first writing its feature string out.
+    /// token without first writing its feature string out. A pair's hash is derived from
+    /// its words' ([`pair_hash`]).
     pub fn hash(&self, (tag, text): (u8, &str)) -> u64 {
         if tag == TokenKind::Pair as u8 {
             if let Some((first, second)) = text.split_once(' ') {
@@ -99,6 +100,8 @@ impl FeatureIndex {
         hasher.finish()
     }
 
+    /// Inserts; false when an equal slot value is already present (a hash collision, or a
+    /// duplicate feature), so that [`FeatureIndex::build`] can reseed.
     fn insert(&mut self, feature: &str, id: u64) -> bool {
         let hash = self.hash(feature_key(feature));
         let tag = tag(hash);

@@ -153,7 +153,9 @@ const fn byte_classes() -> [u8; 256] {
 /// The long way's end for a chunk of only ASCII letters, digits and [`INERT`]
 /// punctuation, a quarter of the chunks in e-mail (markup and hyphenated words), taken
 /// directly: trim, then [`split_words`] as it reads such a chunk. Returns false, having
-/// added nothing, for any other chunk.
+/// added nothing, for any other chunk. A byte loop of its own rather than a call to
+/// `split_words`, which works on chars: 2.5 % of SpamAssassin scoring time (A/B of
+/// `sendguard eval`); `shortcuts_agree_with_every_test` holds the two to the same items.
 fn split_inert_chunk(raw: &str, gap: Gap, out: &mut Vec<Item>) -> bool {
     let inert = raw
         .bytes()
@@ -1057,15 +1059,10 @@ mod tests {
                 0..9,
             )
         ) {
-            let items: Vec<Item> = groups
-                .iter()
-                .map(|g| classify_piece(g.trim_start_matches('+'), Gap::Space))
-                .zip(&groups)
-                .map(|(it, g)| match g.strip_prefix('+') {
-                    Some(_) => Item::new(ItemKind::Number, g.to_string(), Gap::Space),
-                    None => it,
-                })
-                .collect();
+            let mut items = Vec::new();
+            for group in &groups {
+                classify_chunk(group, Gap::Space, &mut items);
+            }
             let merged = merge_phone_runs(items.clone());
             proptest::prop_assert_eq!(has_phone_run(&items), merged != items, "{:?}", groups);
         }
