@@ -1036,6 +1036,15 @@ mod tests {
             .prop_map(|pieces| pieces.concat())
     }
 
+    /// The items of chunks separated by single spaces.
+    fn chunk_items_of(chunks: &[&str]) -> Vec<Item> {
+        let mut items = Vec::new();
+        for chunk in chunks {
+            classify_chunk(chunk, Gap::Space, &mut items);
+        }
+        items
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4_000))]
         /// The plain-word and inert-punctuation shortcuts are only shortcuts: on any chunk,
@@ -1059,10 +1068,7 @@ mod tests {
                 0..9,
             )
         ) {
-            let mut items = Vec::new();
-            for group in &groups {
-                classify_chunk(group, Gap::Space, &mut items);
-            }
+            let items = chunk_items_of(&groups);
             let merged = merge_phone_runs(items.clone());
             proptest::prop_assert_eq!(has_phone_run(&items), merged != items, "{:?}", groups);
         }
@@ -1075,10 +1081,7 @@ mod tests {
                 0..7,
             )
         ) {
-            let mut items = Vec::new();
-            for piece in &pieces {
-                classify_chunk(piece, Gap::Space, &mut items);
-            }
+            let items = chunk_items_of(&pieces);
             let merged = merge_money_pairs(items.clone());
             proptest::prop_assert_eq!(has_money_pair(&items), merged != items, "{:?}", pieces);
         }
