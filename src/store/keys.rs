@@ -19,7 +19,7 @@
 //! | `msg/` message | `Message` |
 //! | `tmsg/` thread message | empty: a thread's messages in send order |
 //! | `view/` member thread | `ThreadView` |
-//! | `fld/` member folder !activity thread | empty: folder listing, newest first |
+//! | `fld/` member folder !activity !thread | empty: folder listing, newest first (since schema 2, the newer thread first within one millisecond) |
 //! | `inm/` member yyyymm | InMail credits spent that month, u32 BE |
 //! | `idem/` member key bytes | message id of the send that used this idempotency key |
 //! | `rvi/` item | `ReviewItem` |
@@ -107,13 +107,28 @@ pub fn folder_prefix(member: u64, folder: Folder) -> Vec<u8> {
     key
 }
 
-/// Position within a folder listing: newest activity first, then thread id.
+/// Position within a folder listing: newest activity first, then, within one millisecond,
+/// the newest thread (thread ids grow with time).
 pub fn folder_position(last_activity: Millis, thread: u64) -> [u8; 16] {
     let mut position = [0u8; 16];
     let inverted = u64::MAX - last_activity.max(0) as u64;
     position[..8].copy_from_slice(&inverted.to_be_bytes());
-    position[8..].copy_from_slice(&thread.to_be_bytes());
+    position[8..].copy_from_slice(&(u64::MAX - thread).to_be_bytes());
     position
+}
+
+/// The thread id of a folder entry whose position starts at `offset` of `key`.
+pub fn folder_thread_at(key: &[u8], offset: usize) -> u64 {
+    u64::MAX - u64_at(key, offset + 8)
+}
+
+/// A folder entry key of schema 1 (thread id not inverted) in this schema's layout.
+pub fn folder_entry_from_schema_1(key: &[u8]) -> Vec<u8> {
+    let mut key = key.to_vec();
+    let thread_at = key.len() - 8;
+    let thread = u64_at(&key, thread_at);
+    key[thread_at..].copy_from_slice(&(u64::MAX - thread).to_be_bytes());
+    key
 }
 
 pub fn folder_entry(member: u64, folder: Folder, last_activity: Millis, thread: u64) -> Vec<u8> {
@@ -151,6 +166,11 @@ mod tests {
     #[test]
     fn newer_activity_sorts_first() {
         assert!(folder_position(2_000, 1) < folder_position(1_000, 1));
-        assert!(folder_position(1_000, 1) < folder_position(1_000, 2));
+        assert!(folder_position(1_000, 2) < folder_position(1_000, 1));
+        let key = folder_entry(7, Folder::Other, 1_000, 42);
+        assert_eq!(
+            folder_thread_at(&key, folder_prefix(7, Folder::Other).len()),
+            42
+        );
     }
 }

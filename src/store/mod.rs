@@ -25,8 +25,9 @@ pub use group_commit::Ticket;
 pub use review::ReviewReader;
 pub use stats::RefusalCount;
 
-/// The layout version this build reads and writes; see [`keys`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// The layout version this build reads and writes; see [`keys`]. Version 1 stores are
+/// migrated on open (see [`migrate_from_schema_1`]).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -152,6 +153,23 @@ impl Drop for Inner {
     }
 }
 
+/// Schema 1 ordered threads whose last activity fell in the same millisecond oldest first;
+/// schema 2 inverts the thread id in folder entries. Rewrites every folder entry and the
+/// version in one atomic batch, so a crash leaves either layout whole.
+fn migrate_from_schema_1(db: &sled::Db) -> StoreResult<()> {
+    let mut batch = sled::Batch::default();
+    for entry in db.scan_prefix(keys::FOLDER) {
+        let (key, value) = entry?;
+        batch.remove(key.clone());
+        batch.insert(keys::folder_entry_from_schema_1(&key), value);
+    }
+    batch.insert(keys::SCHEMA, &SCHEMA_VERSION.to_be_bytes());
+    db.apply_batch(batch)?;
+    db.flush()?;
+    tracing::info!("store migrated from schema 1 to {SCHEMA_VERSION}");
+    Ok(())
+}
+
 /// A handle to the store; clones share one database.
 #[derive(Clone)]
 pub struct Store {
@@ -177,8 +195,10 @@ impl Store {
         match db.get(keys::SCHEMA)? {
             Some(version) => {
                 let found = u32::from_be_bytes(version.as_ref().try_into().unwrap_or([0; 4]));
-                if found != SCHEMA_VERSION {
-                    return Err(StoreError::Schema { path, found });
+                match found {
+                    SCHEMA_VERSION => {}
+                    1 => migrate_from_schema_1(&db)?,
+                    _ => return Err(StoreError::Schema { path, found }),
                 }
             }
             None => {
@@ -285,7 +305,7 @@ impl Store {
             }
             let mut position = [0u8; 16];
             position.copy_from_slice(&key[prefix.len()..prefix.len() + 16]);
-            let thread = keys::u64_at(&key, prefix.len() + 8);
+            let thread = keys::folder_thread_at(&key, prefix.len());
             if let Some(view) = self.view(member, thread)? {
                 page.push((view, position));
             }
@@ -524,7 +544,7 @@ impl WriteTxn<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Plan;
+    use crate::domain::{Folder, Plan};
 
     fn member(id: u64, handle: &str) -> Member {
         Member {
@@ -561,6 +581,43 @@ mod tests {
             .unwrap();
         assert_eq!(seen.as_deref(), Some("grace"));
         assert_eq!(store.member_by_handle("grace").unwrap(), Some(7));
+    }
+
+    #[test]
+    fn a_schema_1_store_is_migrated_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        // Two threads active in the same millisecond, keyed as schema 1 did (thread id as
+        // is, so the older thread came first), plus an unrelated record.
+        let v1_entry = |thread: u64| {
+            let mut key = keys::folder_prefix(9, Folder::Inbox);
+            key.extend_from_slice(&(u64::MAX - 5_000).to_be_bytes());
+            key.extend_from_slice(&thread.to_be_bytes());
+            key
+        };
+        let db = sled::open(dir.path()).unwrap();
+        db.insert(keys::SCHEMA, &1u32.to_be_bytes()).unwrap();
+        db.insert(v1_entry(4), b"").unwrap();
+        db.insert(v1_entry(6), b"").unwrap();
+        db.insert(b"mem/other", b"kept").unwrap();
+        db.flush().unwrap();
+        drop(db);
+
+        let store = Store::open(dir.path()).unwrap();
+        let db = &store.inner.db;
+        let version = db.get(keys::SCHEMA).unwrap().unwrap();
+        assert_eq!(version.as_ref(), SCHEMA_VERSION.to_be_bytes());
+        let prefix = keys::folder_prefix(9, Folder::Inbox);
+        let threads: Vec<u64> = db
+            .scan_prefix(&prefix)
+            .map(|entry| keys::folder_thread_at(&entry.unwrap().0, prefix.len()))
+            .collect();
+        assert_eq!(threads, [6, 4], "the newer thread now lists first");
+        assert_eq!(db.get(b"mem/other").unwrap().unwrap().as_ref(), b"kept");
+        drop(store);
+        // Opening again finds schema 2 and changes nothing.
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.inner.db.scan_prefix(&prefix).count(), 2);
     }
 
     #[test]
