@@ -492,7 +492,7 @@ pub fn leet_fold(w: &str) -> Option<String> {
 
 /// Leetspeak and repeat folding of every word item; a changed word is classified again
 /// (it may now read as a number or an amount).
-pub(crate) fn fold_words(items: &mut [Item]) {
+pub(crate) fn fold_words(items: &mut [Item<'_>]) {
     for item in items.iter_mut() {
         if item.kind != ItemKind::Word || is_settled(&item.text) {
             continue;
@@ -502,7 +502,7 @@ pub(crate) fn fold_words(items: &mut [Item]) {
         let folded = collapse_repeats(base);
         if leet.is_some() || matches!(folded, Cow::Owned(_)) {
             let new = folded.into_owned();
-            *item = classify_piece(&new, item.gap);
+            *item = classify_piece(&new, item.gap).into_owned();
         }
     }
 }
@@ -544,7 +544,7 @@ fn is_single(item: &Item) -> bool {
 /// `F R E E  M O N E Y` and `f.r.e.e m.o.n.e.y` give `free money`; a piece of one letter
 /// joins its neighbour. Every output word has two or more characters, so a second pass finds
 /// no run to join (idempotence).
-pub(crate) fn join_spaced_letters(mut items: Vec<Item>) -> Vec<Item> {
+pub(crate) fn join_spaced_letters(mut items: Vec<Item<'_>>) -> Vec<Item<'_>> {
     let n = items.len();
     let mut i = 0;
     // Fast path: no run of three singles at all.
@@ -565,7 +565,7 @@ pub(crate) fn join_spaced_letters(mut items: Vec<Item>) -> Vec<Item> {
         if !is_single(&items[i]) {
             out.push(std::mem::replace(
                 &mut items[i],
-                Item::new(ItemKind::Word, String::new(), Gap::Wide),
+                Item::new(ItemKind::Word, "", Gap::Wide),
             ));
             i += 1;
             continue;
@@ -581,7 +581,7 @@ pub(crate) fn join_spaced_letters(mut items: Vec<Item>) -> Vec<Item> {
             for it in &mut items[i..j] {
                 out.push(std::mem::replace(
                     it,
-                    Item::new(ItemKind::Word, String::new(), Gap::Wide),
+                    Item::new(ItemKind::Word, "", Gap::Wide),
                 ));
             }
             i = j;
@@ -612,9 +612,9 @@ pub(crate) fn join_spaced_letters(mut items: Vec<Item>) -> Vec<Item> {
             }
         }
         for (a, b) in merged {
-            let joined: String = items[a..b].iter().map(|it| it.text.as_str()).collect();
+            let joined: String = items[a..b].iter().map(|it| &*it.text).collect();
             let joined = compose_joined(&collapse_repeats(&joined)).into_owned();
-            out.push(classify_piece(&joined, items[a].gap));
+            out.push(classify_piece(&joined, items[a].gap).into_owned());
         }
         i = j;
     }
@@ -622,7 +622,7 @@ pub(crate) fn join_spaced_letters(mut items: Vec<Item>) -> Vec<Item> {
 }
 
 /// Cuts runs of the same emoji to [`MAX_REPEAT`] (the full count stays in `emoji_count`).
-pub(crate) fn collapse_emoji_runs(items: Vec<Item>) -> Vec<Item> {
+pub(crate) fn collapse_emoji_runs(items: Vec<Item<'_>>) -> Vec<Item<'_>> {
     if !items.iter().any(|it| it.kind == ItemKind::Emoji) {
         return items;
     }

@@ -69,12 +69,12 @@ pub struct Normalized {
 
 /// Normalizes a plain-text message body.
 pub fn normalize(input: &str) -> Normalized {
-    let (items, emoji_count) = analyze(input);
-    let a = tokens::assemble(items, &[]);
+    let folded = fold::fold_chars(input);
+    let a = tokens::assemble(analyze(&folded.text), &[]);
     Normalized {
         text: a.text,
         tokens: a.tokens,
-        emoji_count,
+        emoji_count: folded.emoji_count,
         url_count: a.url_count,
     }
 }
@@ -97,7 +97,7 @@ pub trait FeatureVisitor {
 pub fn visit_features(input: &str, visitor: &mut impl FeatureVisitor) {
     struct Keys<'v, V>(&'v mut V);
     impl<V: FeatureVisitor> tokens::TokenSink for Keys<'_, V> {
-        fn word(&mut self, text: String, _: u32, after_word: bool) {
+        fn word(&mut self, text: std::borrow::Cow<'_, str>, _: u32, after_word: bool) {
             self.0.word(&text, after_word);
         }
         fn token(&mut self, kind: TokenKind, text: std::borrow::Cow<'_, str>, _: u32) {
@@ -105,8 +105,8 @@ pub fn visit_features(input: &str, visitor: &mut impl FeatureVisitor) {
             self.0.feature(tag, text);
         }
     }
-    let (items, _) = analyze(input);
-    tokens::emit_tokens(items, &[], &mut Keys(visitor));
+    let folded = fold::fold_chars(input);
+    tokens::emit_tokens(analyze(&folded.text), &[], &mut Keys(visitor));
 }
 
 /// Normalizes a rich-text (markdown) body: `visible` is the text as shown, `links` the
@@ -115,28 +115,31 @@ pub fn visit_features(input: &str, visitor: &mut impl FeatureVisitor) {
 /// text names a domain other than its target's also gives a
 /// [`TokenKind::LinkMismatch`] token, `shown>target` (registrable domains).
 pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
-    let (mut items, emoji_count) = analyze(visible);
+    let folded = fold::fold_chars(visible);
+    let mut items = analyze(&folded.text);
     let mut mismatches: Vec<(usize, String)> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     if !links.is_empty() {
         for (i, it) in items.iter().enumerate() {
             if matches!(it.kind, ItemKind::Url | ItemKind::Email) {
-                seen.entry(it.text.clone()).or_insert(i);
+                seen.entry(it.text.to_string()).or_insert(i);
             }
         }
     }
     for link in links {
-        let (target_items, _) = analyze(&link.target);
-        let Some(target) = target_items
+        let target_folded = fold::fold_chars(&link.target);
+        let Some(target) = analyze(&target_folded.text)
             .into_iter()
             .find(|it| matches!(it.kind, ItemKind::Url | ItemKind::Email))
+            .map(Item::into_owned)
         else {
             continue;
         };
         let mut mismatch = None;
         if target.kind == ItemKind::Url {
             let target_domain = registrable_domain(tokens::url_host(&target.text));
-            let (shown, _) = analyze(&link.text);
+            let shown_folded = fold::fold_chars(&link.text);
+            let shown = analyze(&shown_folded.text);
             if let Some(shown) = shown.iter().find(|it| it.kind == ItemKind::Url) {
                 let shown_domain = registrable_domain(tokens::url_host(&shown.text));
                 if shown_domain != target_domain {
@@ -144,10 +147,10 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
                 }
             }
         }
-        let index = match seen.get(&target.text) {
+        let index = match seen.get(&*target.text) {
             Some(&i) => i,
             None => {
-                seen.insert(target.text.clone(), items.len());
+                seen.insert(target.text.to_string(), items.len());
                 items.push(Item::new(target.kind, target.text, Gap::Wide));
                 items.len() - 1
             }
@@ -161,24 +164,22 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
     Normalized {
         text: a.text,
         tokens: a.tokens,
-        emoji_count,
+        emoji_count: folded.emoji_count,
         url_count: a.url_count,
     }
 }
 
-/// The whole pipeline up to the item list: character folding, chunking and entity
-/// extraction, then the item-level folds and merges, in an order where no later step can
-/// create work for an earlier one.
-fn analyze(input: &str) -> (Vec<Item>, u32) {
-    let folded = fold::fold_chars(input);
-    let items = tokens::chunk_items(&folded.text);
+/// The pipeline from character-folded text (see [`fold::fold_chars`]) to the item list:
+/// chunking and entity extraction, then the item-level folds and merges, in an order
+/// where no later step can create work for an earlier one. Items borrow `folded`.
+fn analyze(folded: &str) -> Vec<Item<'_>> {
+    let items = tokens::chunk_items(folded);
     let mut items = fold::join_spaced_letters(items);
     fold::fold_words(&mut items);
     let items = entities::merge_dotted(items);
     let items = entities::merge_money(items);
     let items = entities::merge_phones(items);
-    let items = fold::collapse_emoji_runs(items);
-    (items, folded.emoji_count)
+    fold::collapse_emoji_runs(items)
 }
 
 #[cfg(test)]

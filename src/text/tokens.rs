@@ -151,17 +151,33 @@ pub(crate) enum Gap {
     Wide,
 }
 
+/// One item. Its text borrows the character-folded message where it is spelled there
+/// as it stands (most words are), and owns a new spelling otherwise: a message's words
+/// then cost no allocation apiece.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Item {
+pub(crate) struct Item<'a> {
     pub kind: ItemKind,
     /// Canonical spelling; re-normalizing it yields this same item.
-    pub text: String,
+    pub text: Cow<'a, str>,
     pub gap: Gap,
 }
 
-impl Item {
-    pub(crate) fn new(kind: ItemKind, text: String, gap: Gap) -> Self {
-        Item { kind, text, gap }
+impl<'a> Item<'a> {
+    pub(crate) fn new(kind: ItemKind, text: impl Into<Cow<'a, str>>, gap: Gap) -> Self {
+        Item {
+            kind,
+            text: text.into(),
+            gap,
+        }
+    }
+
+    /// The same item with its text owned, for an item built from a temporary spelling.
+    pub(crate) fn into_owned(self) -> Item<'static> {
+        Item {
+            kind: self.kind,
+            text: Cow::Owned(self.text.into_owned()),
+            gap: self.gap,
+        }
     }
 
     pub(crate) fn is_wordlike(&self) -> bool {
@@ -170,7 +186,7 @@ impl Item {
 }
 
 /// Cuts character-folded text into items, chunk by chunk (chunks are separated by spaces).
-pub(crate) fn chunk_items(folded: &str) -> Vec<Item> {
+pub(crate) fn chunk_items(folded: &str) -> Vec<Item<'_>> {
     let mut items = Vec::with_capacity(folded.len() / 5 + 1);
     let mut gap = Gap::Start;
     // Chunks are a few bytes long: a byte loop finds the spaces faster than `split`'s
@@ -234,7 +250,7 @@ pub(crate) struct Assembled {
 
 /// Spells the items into the folded text and emits the token stream. `mismatches` holds
 /// `(item index, "shown>target")` for link-mismatch tokens, sorted by item index.
-pub(crate) fn assemble(items: Vec<Item>, mismatches: &[(usize, String)]) -> Assembled {
+pub(crate) fn assemble(items: Vec<Item<'_>>, mismatches: &[(usize, String)]) -> Assembled {
     let text_len = items.iter().map(|it| it.text.len() + 1).sum();
     let mut text = String::with_capacity(text_len);
     for item in &items {
@@ -261,7 +277,7 @@ pub(crate) trait TokenSink {
     /// was one too, and the [`TokenKind::Pair`] of the two (at the previous position)
     /// comes first in the stream; spelling it is the sink's business, as not every sink
     /// needs it spelled.
-    fn word(&mut self, text: String, position: u32, after_word: bool);
+    fn word(&mut self, text: Cow<'_, str>, position: u32, after_word: bool);
     /// Any other token.
     fn token(&mut self, kind: TokenKind, text: Cow<'_, str>, position: u32);
 }
@@ -274,7 +290,7 @@ struct TokenList {
 }
 
 impl TokenSink for TokenList {
-    fn word(&mut self, text: String, position: u32, after_word: bool) {
+    fn word(&mut self, text: Cow<'_, str>, position: u32, after_word: bool) {
         if after_word {
             let first = &self.tokens[self.prev_word].text;
             let mut pair = String::with_capacity(first.len() + 1 + text.len());
@@ -284,7 +300,7 @@ impl TokenSink for TokenList {
             self.token(TokenKind::Pair, Cow::Owned(pair), position - 1);
         }
         self.prev_word = self.tokens.len();
-        self.token(TokenKind::Word, Cow::Owned(text), position);
+        self.token(TokenKind::Word, text, position);
     }
 
     fn token(&mut self, kind: TokenKind, text: Cow<'_, str>, position: u32) {
@@ -296,11 +312,10 @@ impl TokenSink for TokenList {
     }
 }
 
-/// Emits the items' tokens in stream order and returns the number of URLs. A word's text
-/// is handed over as the item's own string: a sink that keeps tokens copies only pairs
-/// and domains, one that only reads them copies nothing.
+/// Emits the items' tokens in stream order and returns the number of URLs. An item's text
+/// is handed over as it is: a sink that only reads tokens copies nothing.
 pub(crate) fn emit_tokens(
-    items: Vec<Item>,
+    items: Vec<Item<'_>>,
     mismatches: &[(usize, String)],
     sink: &mut impl TokenSink,
 ) -> u32 {
@@ -323,11 +338,11 @@ pub(crate) fn emit_tokens(
                 }
                 sink.token(TokenKind::Domain, Cow::Owned(domain), position);
             }
-            ItemKind::Email => sink.token(TokenKind::Email, Cow::Owned(item.text), position),
-            ItemKind::Phone => sink.token(TokenKind::Phone, Cow::Owned(item.text), position),
-            ItemKind::Money => sink.token(TokenKind::Money, Cow::Owned(item.text), position),
-            ItemKind::Crypto => sink.token(TokenKind::Crypto, Cow::Owned(item.text), position),
-            ItemKind::Emoji => sink.token(TokenKind::Emoji, Cow::Owned(item.text), position),
+            ItemKind::Email => sink.token(TokenKind::Email, item.text, position),
+            ItemKind::Phone => sink.token(TokenKind::Phone, item.text, position),
+            ItemKind::Money => sink.token(TokenKind::Money, item.text, position),
+            ItemKind::Crypto => sink.token(TokenKind::Crypto, item.text, position),
+            ItemKind::Emoji => sink.token(TokenKind::Emoji, item.text, position),
             ItemKind::CurSym => {}
         }
         while let Some((_, m)) = mismatches.next_if(|(i, _)| *i == index) {
@@ -400,10 +415,10 @@ mod tests {
     #[test]
     fn positions_and_pairs() {
         let items = vec![
-            Item::new(ItemKind::Word, "click".into(), Gap::Start),
-            Item::new(ItemKind::Url, "https://bit.ly/x".into(), Gap::Space),
-            Item::new(ItemKind::Word, "free".into(), Gap::Space),
-            Item::new(ItemKind::Word, "money".into(), Gap::Space),
+            Item::new(ItemKind::Word, "click", Gap::Start),
+            Item::new(ItemKind::Url, "https://bit.ly/x", Gap::Space),
+            Item::new(ItemKind::Word, "free", Gap::Space),
+            Item::new(ItemKind::Word, "money", Gap::Space),
         ];
         let a = assemble(items, &[(1, "a.com>bit.ly".into())]);
         assert_eq!(a.text, "click https://bit.ly/x free money");
