@@ -154,7 +154,7 @@ impl FeatureIndex {
 
 /// Hints the CPU to bring `value`'s cache line in, so that a read shortly after does not
 /// wait for memory; reads that would each miss the cache then overlap.
-fn prefetch<T>(value: &T) {
+pub(super) fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint; it cannot fault and reads nothing.
     unsafe {

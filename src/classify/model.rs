@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::sort_ids;
-use super::index::{pair_hash, FeatureIndex, VocabularyError};
+use super::index::{pair_hash, prefetch, FeatureIndex, VocabularyError};
 
 /// Class order everywhere in this module.
 pub const HAM: usize = 0;
@@ -246,6 +246,11 @@ impl Model {
 
     /// Scores feature ids (reordered in place).
     pub fn score_ids(&self, ids: &mut [u32]) -> Score {
+        // The parameters of a message's features lie all over a large table: ask for them
+        // now, so that they arrive while the ids are sorted.
+        for &id in ids.iter() {
+            prefetch(&self.feature_log_prob[id as usize]);
+        }
         sort_ids(ids);
         let cap = self.options.count_cap;
         let mut joint = self.class_log_prior;
