@@ -69,8 +69,83 @@ pub(crate) fn fold_chars(input: &str) -> Folded {
         };
     }
     let mut out = Out::new(input.len());
-    let mut marks = 0usize;
-    let filtered = input.chars().filter(move |&c| {
+    let mut filter = CharFilter::default();
+    // Characters waiting for NFKC: a stretch of non-ASCII ones, with the ASCII character
+    // before it, which may compose with marks after it (`e\u{301}`).
+    let mut pending: Vec<char> = Vec::new();
+    let mut rest = input;
+    loop {
+        let ascii = rest
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(rest.len());
+        let run = &rest.as_bytes()[..ascii];
+        rest = &rest[ascii..];
+        // A kept ASCII character is a starter that composes with nothing before it, so
+        // NFKC can stop there: what is pending goes now. (A dropped control is no
+        // boundary: the characters around it meet once it is gone.)
+        if let Some(last) = run.iter().rposition(|&b| !is_dropped_control(b as char)) {
+            normalize_pending(&mut pending, &mut out);
+            let (now, carried) = match rest.is_empty() {
+                true => (run, None),
+                false => (&run[..last], Some(run[last] as char)),
+            };
+            if out.ascii_run(now) {
+                filter.keeps('a');
+            }
+            if let Some(c) = carried {
+                filter.keeps(c);
+                pending.push(c);
+            }
+        }
+        if rest.is_empty() {
+            break;
+        }
+        let other = rest
+            .bytes()
+            .position(|b| b.is_ascii())
+            .unwrap_or(rest.len());
+        pending.extend(rest[..other].chars().filter(|&c| filter.keeps(c)));
+        rest = &rest[other..];
+    }
+    normalize_pending(&mut pending, &mut out);
+    Folded {
+        text: out.s,
+        emoji_count: out.emoji,
+    }
+}
+
+/// Folds the characters waiting for NFKC, and empties the list. Most are already in NFKC
+/// (an accent or a curly quote here and there): the quick check spares them the
+/// decompose-and-recompose machinery. Why in stretches rather than the whole message at
+/// once: nine in ten characters of a non-ASCII e-mail are ASCII, which the byte loop folds
+/// several times faster, and neither check nor NFKC has to look at them.
+fn normalize_pending(pending: &mut Vec<char>, out: &mut Out) {
+    if pending.is_empty() {
+        return;
+    }
+    if is_nfkc_quick(pending.iter().copied()) == IsNormalized::Yes {
+        for &c in pending.iter() {
+            out.unicode(c);
+        }
+    } else {
+        for c in pending.iter().copied().nfkc() {
+            out.unicode(c);
+        }
+    }
+    pending.clear();
+}
+
+/// Which characters go into NFKC: the ASCII control characters that are not whitespace,
+/// invisible characters and the combining marks after the first [`MAX_MARKS`] are dropped.
+#[derive(Default, Clone)]
+struct CharFilter {
+    /// Combining marks kept since the last other kept character.
+    marks: usize,
+}
+
+impl CharFilter {
+    fn keeps(&mut self, c: char) -> bool {
         if c.is_ascii() {
             // Control characters are dropped before NFKC, not after: one between two
             // letters would keep them from composing now and not on the next pass, where
@@ -78,34 +153,19 @@ pub(crate) fn fold_chars(input: &str) -> Folded {
             if is_dropped_control(c) {
                 return false;
             }
-            marks = 0;
+            self.marks = 0;
             return true;
         }
         if is_ignorable(c) {
             return false;
         }
         if is_combining_mark(c) {
-            marks += 1;
-            marks <= MAX_MARKS
+            self.marks += 1;
+            self.marks <= MAX_MARKS
         } else {
-            marks = 0;
+            self.marks = 0;
             true
         }
-    });
-    // Most non-ASCII messages are already in NFKC (an accent or a curly quote here and
-    // there); the quick check spares them the decompose-and-recompose machinery.
-    if is_nfkc_quick(filtered.clone()) == IsNormalized::Yes {
-        for c in filtered {
-            out.unicode(c);
-        }
-    } else {
-        for c in filtered.nfkc() {
-            out.unicode(c);
-        }
-    }
-    Folded {
-        text: out.s,
-        emoji_count: out.emoji,
     }
 }
 
@@ -204,6 +264,29 @@ impl Out {
             b'\t' | b'\n' | b'\r' | 0x0B | 0x0C => self.space(true),
             0..=0x1F | 0x7F => {}
             _ => self.push(b.to_ascii_lowercase() as char),
+        }
+    }
+
+    /// [`Out::unicode`] of every character of an ASCII stretch that [`CharFilter`] keeps,
+    /// in a tight loop. Returns whether it kept any.
+    fn ascii_run(&mut self, run: &[u8]) -> bool {
+        let mut last_start = None;
+        for &b in run {
+            if is_dropped_control(b as char) {
+                continue;
+            }
+            last_start = Some(self.s.len());
+            self.ascii(b);
+        }
+        // `ascii` reads neither field, so setting them once, for the last character, is
+        // what setting them for each would leave.
+        match last_start {
+            Some(start) => {
+                self.marks = 0;
+                self.dropped = self.s.len() == start;
+                true
+            }
+            None => false,
         }
     }
 
@@ -660,6 +743,24 @@ mod tests {
                 out.ascii(b);
             }
             proptest::prop_assert_eq!(fold_ascii(input.as_bytes()), out.s);
+        }
+
+        /// Folding a message in stretches is folding it whole, as one NFKC stream: controls
+        /// between marks, ignorables, emoji, compositions and runs across the seams.
+        #[test]
+        fn stretches_fold_as_the_whole_message(
+            input in "([aA]{1,5}| {1,3}|[\n\x01\x7f]|e\u{301}|\u{301}{1,3}|\u{316}|\u{200B}|é|е|ｅ|😀|\u{3164}|ß|\u{110B}\u{1175}|\u{1175}|\u{11B0}|\u{C774}|ﬁ|①|o\u{328}|\u{328}|[!-~])*"
+        ) {
+            let mut filter = CharFilter::default();
+            let filtered = input.chars().filter(move |&c| filter.keeps(c));
+            let mut whole = Out::new(input.len());
+            if is_nfkc_quick(filtered.clone()) == IsNormalized::Yes {
+                filtered.for_each(|c| whole.unicode(c));
+            } else {
+                filtered.nfkc().for_each(|c| whole.unicode(c));
+            }
+            let folded = fold_chars(&input);
+            proptest::prop_assert_eq!((folded.text, folded.emoji_count), (whole.s, whole.emoji));
         }
 
         /// A word the fast test calls settled is one neither word fold would change.
