@@ -25,7 +25,9 @@ use super::tokens::{Gap, Item, ItemKind};
 /// Classifies one chunk of folded text and appends its item(s).
 pub(crate) fn classify_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) {
     match plain_alphanumeric_core(raw) {
-        Some(core) => out.push(classify_piece(core, gap)),
+        // No entity is spelled with letters alone: a word, as `classify_piece` would say.
+        Some((core, false)) => out.push(Item::new(ItemKind::Word, core, gap)),
+        Some((core, true)) => out.push(classify_piece(core, gap)),
         None => {
             if !split_inert_chunk(raw, gap, out) {
                 classify_any_chunk(raw, gap, out);
@@ -72,15 +74,18 @@ fn classify_any_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) {
 /// Most chunks are a plain word or number, perhaps with punctuation around it (`hello,`):
 /// the ASCII letters and digits inside, when nothing else is there. Every entity test
 /// below would reject such a core (no `://`, `@`, `.`, currency symbol or bracket), so it
-/// goes straight to [`classify_piece`], which is where the long way would end too.
-fn plain_alphanumeric_core(raw: &str) -> Option<&str> {
+/// goes straight to [`classify_piece`], which is where the long way would end too. Also
+/// says whether the core has a digit.
+fn plain_alphanumeric_core(raw: &str) -> Option<(&str, bool)> {
     // One pass over `punctuation* alphanumeric+ punctuation*`, without opening brackets
     // (those may be a disguise that `deobfuscate` has to see).
     let b = raw.as_bytes();
     let mut start = None;
     let mut end = b.len();
+    let mut digits = 0;
     for (i, &x) in b.iter().enumerate() {
         let class = BYTE_CLASSES[x as usize];
+        digits |= class;
         let around = class & AROUND != 0;
         match (start, class & ALNUM != 0) {
             (None, true) => start = Some(i),
@@ -91,7 +96,7 @@ fn plain_alphanumeric_core(raw: &str) -> Option<&str> {
         }
     }
     // Byte positions of ASCII characters are char boundaries.
-    start.map(|start| &raw[start..end])
+    start.map(|start| (&raw[start..end], digits & DIGIT != 0))
 }
 
 // Byte classes for the chunk shortcuts: one table lookup per byte instead of a chain of
@@ -108,6 +113,8 @@ const AROUND: u8 = 4;
 /// addresses, amounts and phone numbers are made of (`.` `,` `:` `@` `$` `+`) and the
 /// brackets that may open a disguise (`[` `(` `{`).
 const INERT: u8 = 8;
+/// An ASCII digit.
+const DIGIT: u8 = 16;
 static BYTE_CLASSES: [u8; 256] = byte_classes();
 
 const fn byte_classes() -> [u8; 256] {
@@ -118,6 +125,9 @@ const fn byte_classes() -> [u8; 256] {
         let mut class = 0;
         if b.is_ascii_alphanumeric() {
             class |= ALNUM;
+        }
+        if b.is_ascii_digit() {
+            class |= DIGIT;
         }
         let trim = matches!(
             b,
@@ -1294,15 +1304,16 @@ mod tests {
     #[test]
     fn plain_cores() {
         let cases = [
-            ("hello", Some("hello")),
-            ("hello,", Some("hello")),
+            ("hello", Some(("hello", false))),
+            ("hello,", Some(("hello", false))),
             ("\"(hello)!", None),
             ("(hello)", None),
-            ("hello)", Some("hello")),
+            ("hello)", Some(("hello", false))),
             ("...", None),
             ("a.b", None),
             ("a,,b", None),
-            ("x1", Some("x1")),
+            ("x1", Some(("x1", true))),
+            ("7.", Some(("7", true))),
             ("caf\u{e9}", None),
             ("win$", None),
         ];
