@@ -22,11 +22,17 @@ use super::domains;
 use super::fold::{collapse_repeats, compose_joined, currency_symbol, is_emoji, MAX_REPEAT};
 use super::tokens::{Gap, Item, ItemKind};
 
-/// Classifies one chunk of folded text and appends its item(s).
-pub(crate) fn classify_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) {
+/// Classifies one chunk of folded text and appends its item(s). Returns true when the
+/// chunk was one word of ASCII letters (with punctuation around it, perhaps), as most are:
+/// in folded text, where no letter repeats more than [`MAX_REPEAT`] times, the word
+/// folds no further.
+pub(crate) fn classify_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) -> bool {
     match plain_alphanumeric_core(raw) {
         // No entity is spelled with letters alone: a word, as `classify_piece` would say.
-        Some((core, false)) => out.push(Item::new(ItemKind::Word, core, gap)),
+        Some((core, false)) => {
+            out.push(Item::new(ItemKind::Word, core, gap));
+            return true;
+        }
         Some((core, true)) => out.push(classify_piece(core, gap)),
         None => {
             if !split_inert_chunk(raw, gap, out) {
@@ -34,6 +40,7 @@ pub(crate) fn classify_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>
             }
         }
     }
+    false
 }
 
 /// [`classify_chunk`] without the plain-word shortcut: every test in order.

@@ -576,23 +576,26 @@ pub fn leet_fold(w: &str) -> Option<String> {
 /// Leetspeak and repeat folding of every word item; a changed word is classified again
 /// (it may now read as a number or an amount).
 pub(crate) fn fold_words(items: &mut [Item<'_>]) {
-    for item in items.iter_mut() {
-        if item.kind != ItemKind::Word || is_settled(&item.text) {
-            continue;
-        }
-        let leet = leet_fold(&item.text);
-        let base = leet.as_deref().unwrap_or(&item.text);
-        let folded = collapse_repeats(base);
-        if leet.is_some() || matches!(folded, Cow::Owned(_)) {
-            let new = folded.into_owned();
-            *item = classify_piece(&new, item.gap).into_owned();
-        }
+    items.iter_mut().for_each(fold_word);
+}
+
+/// [`fold_words`] of one item.
+pub(crate) fn fold_word(item: &mut Item<'_>) {
+    if item.kind != ItemKind::Word || is_settled(&item.text) {
+        return;
+    }
+    let leet = leet_fold(&item.text);
+    let base = leet.as_deref().unwrap_or(&item.text);
+    let folded = collapse_repeats(base);
+    if leet.is_some() || matches!(folded, Cow::Owned(_)) {
+        let new = folded.into_owned();
+        *item = classify_piece(&new, item.gap).into_owned();
     }
 }
 
 /// A word neither fold can change: ASCII letters only (leetspeak needs a digit) with no
 /// run longer than [`MAX_REPEAT`]. One byte scan, where the two folds would take two.
-fn is_settled(w: &str) -> bool {
+pub(crate) fn is_settled(w: &str) -> bool {
     let mut last = 0u8;
     let mut run = 0;
     for &b in w.as_bytes() {
@@ -628,8 +631,6 @@ fn is_single(item: &Item) -> bool {
 /// joins its neighbour. Every output word has two or more characters, so a second pass finds
 /// no run to join (idempotence).
 pub(crate) fn join_spaced_letters(mut items: Vec<Item<'_>>) -> Vec<Item<'_>> {
-    let n = items.len();
-    let mut i = 0;
     // Fast path: no run of three singles at all.
     let mut run = 0;
     let mut any = false;
@@ -643,6 +644,8 @@ pub(crate) fn join_spaced_letters(mut items: Vec<Item<'_>>) -> Vec<Item<'_>> {
     if !any {
         return items;
     }
+    let n = items.len();
+    let mut i = 0;
     let mut out: Vec<Item> = Vec::with_capacity(n);
     while i < n {
         if !is_single(&items[i]) {
@@ -697,7 +700,9 @@ pub(crate) fn join_spaced_letters(mut items: Vec<Item<'_>>) -> Vec<Item<'_>> {
         for (a, b) in merged {
             let joined: String = items[a..b].iter().map(|it| &*it.text).collect();
             let joined = compose_joined(&collapse_repeats(&joined)).into_owned();
-            out.push(classify_piece(&joined, items[a].gap).into_owned());
+            let mut item = classify_piece(&joined, items[a].gap).into_owned();
+            fold_word(&mut item);
+            out.push(item);
         }
         i = j;
     }

@@ -12,6 +12,7 @@ use std::borrow::Cow;
 
 use super::domains::{is_shortener_host, registrable_domain};
 use super::entities::classify_chunk;
+use super::fold::{fold_words, is_settled};
 
 /// What a token stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -185,8 +186,24 @@ impl<'a> Item<'a> {
     }
 }
 
-/// Cuts character-folded text into items, chunk by chunk (chunks are separated by spaces).
+/// Cuts character-folded text into items, chunk by chunk (chunks are separated by spaces),
+/// and folds their words ([`fold_words`]) as they come, while they are in the cache; a
+/// chunk of letters alone is folded already.
 pub(crate) fn chunk_items(folded: &str) -> Vec<Item<'_>> {
+    chunk_items_then(folded, |new, letters_only| {
+        debug_assert!(!letters_only || is_settled(&new[0].text));
+        if !letters_only {
+            fold_words(new);
+        }
+    })
+}
+
+/// Cuts character-folded text into items, handing each chunk's new items to `then` with
+/// what [`classify_chunk`] says of them.
+pub(crate) fn chunk_items_then<'a>(
+    folded: &'a str,
+    mut then: impl FnMut(&mut [Item<'a>], bool),
+) -> Vec<Item<'a>> {
     let mut items = Vec::with_capacity(folded.len() / 5 + 1);
     let mut gap = Gap::Start;
     // Chunks are a few bytes long: a byte loop finds the spaces faster than `split`'s
@@ -210,7 +227,8 @@ pub(crate) fn chunk_items(folded: &str) -> Vec<Item<'_>> {
             continue;
         }
         let before = items.len();
-        classify_chunk(chunk, gap, &mut items);
+        let letters_only = classify_chunk(chunk, gap, &mut items);
+        then(&mut items[before..], letters_only);
         gap = if items.len() == before {
             // A chunk that was only punctuation. One character between single spaces still
             // counts as a narrow separator (`F . R . E . E`); anything else widens the gap.
