@@ -26,8 +26,21 @@ use super::tokens::{Gap, Item, ItemKind};
 /// chunk was one word of ASCII letters (with punctuation around it, perhaps), as most are:
 /// in folded text, where no letter repeats more than [`MAX_REPEAT`] times, the word
 /// folds no further.
+/// (Chunking itself reads the core while it looks for the chunk's end, and calls
+/// [`classify_scanned_chunk`]; this is the whole step on its own, for tests.)
+#[cfg(test)]
 pub(crate) fn classify_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) -> bool {
-    match plain_alphanumeric_core(raw) {
+    classify_scanned_chunk(raw, plain_alphanumeric_core(raw), gap, out)
+}
+
+/// [`classify_chunk`] of a chunk whose plain core ([`scan_chunk`]) is known.
+pub(crate) fn classify_scanned_chunk<'a>(
+    raw: &'a str,
+    plain: Option<(&'a str, bool)>,
+    gap: Gap,
+    out: &mut Vec<Item<'a>>,
+) -> bool {
+    match plain {
         // No entity is spelled with letters alone: a word, as `classify_piece` would say.
         Some((core, false)) => {
             out.push(Item::new(ItemKind::Word, core, gap));
@@ -78,32 +91,60 @@ fn classify_any_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) {
     }
 }
 
-/// Most chunks are a plain word or number, perhaps with punctuation around it (`hello,`):
-/// the ASCII letters and digits inside, when nothing else is there. Every entity test
-/// below would reject such a core (no `://`, `@`, `.`, currency symbol or bracket), so it
-/// goes straight to [`classify_piece`], which is where the long way would end too. Also
-/// says whether the core has a digit.
+/// The plain core of one chunk on its own: [`scan_chunk`]'s second answer.
+#[cfg(test)]
 fn plain_alphanumeric_core(raw: &str) -> Option<(&str, bool)> {
+    debug_assert!(!raw.contains(' '));
+    scan_chunk(raw, 0).1
+}
+
+/// Where the chunk of `text` that starts at byte `from` ends (the next space, or the end of
+/// the text), and, in the same pass, its plain core.
+///
+/// Most chunks are a plain word or number, perhaps with punctuation around it (`hello,`):
+/// the plain core is the ASCII letters and digits inside, when nothing else is there. Every
+/// entity test would reject such a core (no `://`, `@`, `.`, currency symbol or bracket),
+/// so it goes straight to [`classify_piece`], which is where the long way would end too.
+/// Also says whether the core has a digit.
+pub(crate) fn scan_chunk(text: &str, from: usize) -> (usize, Option<(&str, bool)>) {
     // One pass over `punctuation* alphanumeric+ punctuation*`, without opening brackets
     // (those may be a disguise that `deobfuscate` has to see).
-    let b = raw.as_bytes();
-    let mut start = None;
-    let mut end = b.len();
-    let mut digits = 0;
-    for (i, &x) in b.iter().enumerate() {
-        let class = BYTE_CLASSES[x as usize];
-        digits |= class;
-        let around = class & AROUND != 0;
-        match (start, class & ALNUM != 0) {
-            (None, true) => start = Some(i),
-            (None, false) if around => {}
-            (Some(_), true) if end == b.len() => {}
-            (Some(_), false) if around => end = end.min(i),
-            _ => return None,
+    const UNSET: usize = usize::MAX;
+    let b = text.as_bytes();
+    let (mut start, mut end) = (UNSET, UNSET);
+    let mut seen = 0;
+    let mut i = from;
+    while i < b.len() {
+        let class = BYTE_CLASSES[b[i] as usize];
+        if class & SPACE != 0 {
+            break;
         }
+        seen |= class;
+        let plain_so_far = if class & ALNUM != 0 {
+            if start == UNSET {
+                start = i;
+            }
+            end == UNSET
+        } else if class & AROUND != 0 {
+            if start != UNSET && end == UNSET {
+                end = i;
+            }
+            true
+        } else {
+            false
+        };
+        if !plain_so_far {
+            let stop = b[i..]
+                .iter()
+                .position(|&x| x == b' ')
+                .map_or(b.len(), |p| i + p);
+            return (stop, None);
+        }
+        i += 1;
     }
     // Byte positions of ASCII characters are char boundaries.
-    start.map(|start| (&raw[start..end], digits & DIGIT != 0))
+    let core = (start != UNSET).then(|| (&text[start..end.min(i)], seen & DIGIT != 0));
+    (i, core)
 }
 
 // Byte classes for the chunk shortcuts: one table lookup per byte instead of a chain of
@@ -122,6 +163,8 @@ const AROUND: u8 = 4;
 const INERT: u8 = 8;
 /// An ASCII digit.
 const DIGIT: u8 = 16;
+/// The space that separates chunks.
+const SPACE: u8 = 32;
 static BYTE_CLASSES: [u8; 256] = byte_classes();
 
 const fn byte_classes() -> [u8; 256] {
@@ -135,6 +178,9 @@ const fn byte_classes() -> [u8; 256] {
         }
         if b.is_ascii_digit() {
             class |= DIGIT;
+        }
+        if b == b' ' {
+            class |= SPACE;
         }
         let trim = matches!(
             b,
@@ -1280,6 +1326,23 @@ mod tests {
             let once = deobfuscate(&raw).into_owned();
             let twice = deobfuscate(&once).into_owned();
             proptest::prop_assert_eq!(twice, once);
+        }
+
+        /// Scanning a text chunk by chunk finds the chunks `split(' ')` does, each read as
+        /// it would be alone.
+        #[test]
+        fn scanning_in_place_finds_the_chunks(
+            chunks in proptest::collection::vec(proptest::option::of(chunk()), 1..6)
+        ) {
+            let chunks: Vec<String> = chunks.into_iter().map(Option::unwrap_or_default).collect();
+            let text = chunks.join(" ");
+            let mut from = 0;
+            for chunk in &chunks {
+                let (end, core) = scan_chunk(&text, from);
+                proptest::prop_assert_eq!(&text[from..end], chunk.as_str());
+                proptest::prop_assert_eq!(core, scan_chunk(chunk, 0).1);
+                from = end + 1;
+            }
         }
 
         /// The byte loop for ASCII chunks reads them as the char loop does, borrowed

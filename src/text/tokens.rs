@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use super::domains::{is_shortener_host, registrable_domain};
-use super::entities::classify_chunk;
+use super::entities::{classify_scanned_chunk, scan_chunk};
 use super::fold::{fold_words, is_settled};
 
 /// What a token stands for.
@@ -199,35 +199,32 @@ pub(crate) fn chunk_items(folded: &str) -> Vec<Item<'_>> {
 }
 
 /// Cuts character-folded text into items, handing each chunk's new items to `then` with
-/// what [`classify_chunk`] says of them.
+/// what [`super::entities::classify_chunk`] says of them.
 pub(crate) fn chunk_items_then<'a>(
     folded: &'a str,
     mut then: impl FnMut(&mut [Item<'a>], bool),
 ) -> Vec<Item<'a>> {
     let mut items = Vec::with_capacity(folded.len() / 5 + 1);
     let mut gap = Gap::Start;
-    // Chunks are a few bytes long: a byte loop finds the spaces faster than `split`'s
-    // vectorised search, which pays a setup cost per chunk.
-    let chunks = folded
-        .bytes()
-        .enumerate()
-        .filter(|&(_, b)| b == b' ')
-        .map(|(i, _)| i)
-        .chain([folded.len()])
-        .scan(0, |start, end| {
-            let chunk = &folded[*start..end];
-            *start = end + 1;
-            Some(chunk)
-        });
-    for chunk in chunks {
+    let mut from = 0;
+    loop {
+        // One pass finds the chunk's end and reads its shape: each pass over a chunk ends
+        // in a mispredicted branch, and chunks are a few bytes long.
+        let (end, shape) = scan_chunk(folded, from);
+        let chunk = &folded[from..end];
+        let last = end == folded.len();
+        from = end + 1;
         if chunk.is_empty() {
             if gap != Gap::Start {
                 gap = Gap::Wide;
             }
+            if last {
+                break;
+            }
             continue;
         }
         let before = items.len();
-        let letters_only = classify_chunk(chunk, gap, &mut items);
+        let letters_only = classify_scanned_chunk(chunk, shape, gap, &mut items);
         then(&mut items[before..], letters_only);
         gap = if items.len() == before {
             // A chunk that was only punctuation. One character between single spaces still
@@ -241,6 +238,9 @@ pub(crate) fn chunk_items_then<'a>(
         } else {
             Gap::Space
         };
+        if last {
+            break;
+        }
     }
     items
 }
