@@ -1,4 +1,6 @@
-//! Sorting a message's feature ids, the step that groups repeats before scoring.
+//! A message's feature ids before scoring: telling repeats from first sightings (what the
+//! default model, which counts each feature once, needs), or sorting them so that repeats
+//! come together (what a model counting repeats needs).
 //!
 //! Why not `sort_unstable`: a long e-mail has about a thousand ids, and a comparison sort
 //! spent a quarter of the scoring time on them. Ids fit in 24 bits (the index's limit), so
@@ -6,6 +8,36 @@
 //! one read.
 
 use super::index::MAX_FEATURES;
+
+thread_local! {
+    /// One bit per vocabulary id, all clear between messages.
+    static SEEN: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Calls `visit(id, first)` for each of `ids` in order, `first` telling whether the id comes
+/// for the first time; every id must be below `vocabulary`.
+///
+/// Why not sort and group: a bit per vocabulary id (kept per thread, and cleared after each
+/// message at the bits it set) answers in one pass with no branch on the answer, where
+/// grouping a sorted list mispredicts at about every other id.
+pub fn for_each_marking_repeats(ids: &[u32], vocabulary: usize, mut visit: impl FnMut(u32, bool)) {
+    SEEN.with(|seen| {
+        let mut seen = seen.borrow_mut();
+        let words = vocabulary.div_ceil(64);
+        if seen.len() < words {
+            seen.resize(words, 0);
+        }
+        for &id in ids {
+            let (word, bit) = (id as usize / 64, 1u64 << (id % 64));
+            let first = seen[word] & bit == 0;
+            seen[word] |= bit;
+            visit(id, first);
+        }
+        for &id in ids {
+            seen[id as usize / 64] = 0;
+        }
+    });
+}
 
 /// Below this many ids a comparison sort is as fast and needs no scratch buffer.
 const RADIX_FROM: usize = 64;
@@ -56,6 +88,34 @@ pub fn sort_ids(ids: &mut [u32]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_sightings_are_marked_in_any_message() {
+        // Twice over the same ids: the bits a message set must be clear for the next one.
+        for _ in 0..2 {
+            let ids = [5u32, 64, 5, 63, 64, 0, 129, 0, 5];
+            let mut marks = Vec::new();
+            for_each_marking_repeats(&ids, 130, |id, first| marks.push((id, first)));
+            let want = [
+                (5, true),
+                (64, true),
+                (5, false),
+                (63, true),
+                (64, false),
+                (0, true),
+                (129, true),
+                (0, false),
+                (5, false),
+            ];
+            assert_eq!(marks, want);
+        }
+        // A larger vocabulary after a smaller one.
+        let mut firsts = 0;
+        for_each_marking_repeats(&[9_999, 9_999, 1], 10_000, |_, first| {
+            firsts += usize::from(first)
+        });
+        assert_eq!(firsts, 2);
+    }
 
     #[test]
     fn sorts_like_a_comparison_sort() {
