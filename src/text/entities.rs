@@ -249,11 +249,7 @@ fn split_inert_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) -> boo
             i += 1;
             continue;
         }
-        let piece_gap = match (first_piece, seps) {
-            (true, 0) => gap,
-            (false, 1) => Gap::Punct(sep as char),
-            _ => Gap::Wide,
-        };
+        let piece_gap = piece_gap(gap, first_piece, seps, sep as char);
         let start = i;
         while i < b.len() && is_alnum(b[i]) {
             i += 1;
@@ -272,6 +268,17 @@ fn split_inert_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) -> boo
         seps = 0;
     }
     true
+}
+
+/// The gap before a word piece of a chunk: the chunk's own for a first piece right at its
+/// start, the separator for a piece after exactly one separator character (`f.r.e.e`),
+/// else wide. `seps` separators came since the last piece, the last being `sep`.
+fn piece_gap(gap: Gap, first_piece: bool, seps: usize, sep: char) -> Gap {
+    match (first_piece, seps) {
+        (true, 0) => gap,
+        (false, 1) => Gap::Punct(sep),
+        _ => Gap::Wide,
+    }
 }
 
 /// Does `run` hold more than [`MAX_REPEAT`] of one letter in a row? (Digits may repeat.)
@@ -806,11 +813,7 @@ fn split_ascii_words<'a>(c: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) {
         match mapped {
             Some(m) => {
                 if piece.is_empty() {
-                    piece_gap = match (first_piece, seps) {
-                        (true, 0) => gap,
-                        (false, 1) => Gap::Punct(sep_char as char),
-                        _ => Gap::Wide,
-                    };
+                    piece_gap = self::piece_gap(gap, first_piece, seps, sep_char as char);
                 }
                 if !m.is_ascii_digit() && piece.tail_run(c, m) >= MAX_REPEAT {
                     continue;
@@ -921,11 +924,7 @@ fn split_chars(c: &str, gap: Gap, out: &mut Vec<Item<'_>>) {
         match mapped {
             Some(m) => {
                 if piece.is_empty() {
-                    piece_gap = match (first_piece, seps) {
-                        (true, 0) => gap,
-                        (false, 1) => Gap::Punct(sep_char),
-                        _ => Gap::Wide,
-                    };
+                    piece_gap = self::piece_gap(gap, first_piece, seps, sep_char);
                 }
                 // A dropped apostrophe or a mapped `@`/`$` can join two runs that the
                 // character fold capped separately (`helll'lo`); cap the joined run too, or
