@@ -57,8 +57,8 @@ enum Command {
         /// Seed of the cross-validation folds that choose the thresholds.
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Lidstone smoothing.
-        #[arg(long, default_value_t = TrainOptions::default().alpha)]
+        /// Lidstone smoothing, above 0.
+        #[arg(long, default_value_t = TrainOptions::default().alpha, value_parser = smoothing)]
         alpha: f64,
         /// Drop features seen fewer times than this.
         #[arg(long, default_value_t = TrainOptions::default().min_count)]
@@ -400,5 +400,17 @@ fn init_logging(format: LogFormat) {
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// `--alpha`: a finite number above 0. Without smoothing an unseen (class, feature) pair has
+/// probability 0, and its log, -inf, would decide any message alone.
+fn smoothing(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(alpha) if alpha.is_finite() && alpha > 0.0 => Ok(alpha),
+        Ok(_) => Err(format!(
+            "{value} is not above 0 (Lidstone smoothing needs some)"
+        )),
+        Err(error) => Err(error.to_string()),
     }
 }

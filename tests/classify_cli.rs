@@ -61,6 +61,23 @@ fn training_twice_on_the_same_data_writes_identical_bytes() {
 }
 
 #[test]
+fn training_without_smoothing_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.sgnb");
+    for alpha in ["0", "-1", "NaN", "lots"] {
+        let option = format!("--alpha={alpha}");
+        let output = sendguard(
+            &["train", "--data", TRAIN, "--out", path(&out), &option],
+            None,
+        );
+        assert!(!output.status.success(), "--alpha {alpha} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("--alpha"), "{stderr}");
+        assert!(!out.exists(), "--alpha {alpha} wrote a model");
+    }
+}
+
+#[test]
 fn eval_json_reports_every_figure_and_a_corrupt_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.sgnb");

@@ -292,7 +292,8 @@ impl Model {
 /// One in fixed point: parameters are summed as integers of 2^-48, so a message's score is
 /// the same bits in whatever order its features come (a float sum is not), with no sorting
 /// to fix an order. A log-probability is above -32768 (a probability of e^-32768 cannot
-/// come from a count table), and truncating it to 2^-48 errs by under 4e-15 per feature.
+/// come from a smoothed count table; `train` refuses a smoothing of 0), and truncating it
+/// to 2^-48 errs by under 4e-15 per feature.
 const FIXED_ONE: f64 = (1u64 << 48) as f64;
 
 fn fixed(log_probability: f64) -> i64 {

@@ -86,9 +86,10 @@ pub(crate) fn fold_chars(input: &str) -> Folded {
         // boundary: the characters around it meet once it is gone.)
         if let Some(last) = run.iter().rposition(|&b| !is_dropped_control(b as char)) {
             normalize_pending(&mut pending, &mut out);
-            let (now, carried) = match rest.is_empty() {
-                true => (run, None),
-                false => (&run[..last], Some(run[last] as char)),
+            let (now, carried) = if rest.is_empty() {
+                (run, None)
+            } else {
+                (&run[..last], Some(run[last] as char))
             };
             if out.ascii_run(now) {
                 filter.keeps('a');
