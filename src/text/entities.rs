@@ -22,18 +22,17 @@ use super::domains;
 use super::fold::{collapse_repeats, compose_joined, currency_symbol, is_emoji, MAX_REPEAT};
 use super::tokens::{Gap, Item, ItemKind};
 
-/// Classifies one chunk of folded text and appends its item(s). Returns true when the
-/// chunk was one word of ASCII letters (with punctuation around it, perhaps), as most are:
-/// in folded text, where no letter repeats more than [`MAX_REPEAT`] times, the word
-/// folds no further.
-/// (Chunking itself reads the core while it looks for the chunk's end, and calls
-/// [`classify_scanned_chunk`]; this is the whole step on its own, for tests.)
+/// [`classify_scanned_chunk`] of a chunk on its own, its plain core read first: the whole
+/// step in one call, for tests. (Chunking reads the core while it looks for the chunk's end.)
 #[cfg(test)]
 pub(crate) fn classify_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) -> bool {
     classify_scanned_chunk(raw, plain_alphanumeric_core(raw), gap, out)
 }
 
-/// [`classify_chunk`] of a chunk whose plain core ([`scan_chunk`]) is known.
+/// Classifies one chunk of folded text, whose plain core [`scan_chunk`] has read, and
+/// appends its item(s). Returns true when the chunk was one word of ASCII letters (with
+/// punctuation around it, perhaps), as most are: in folded text, where no letter repeats
+/// more than [`MAX_REPEAT`] times, the word folds no further.
 pub(crate) fn classify_scanned_chunk<'a>(
     raw: &'a str,
     plain: Option<(&'a str, bool)>,
@@ -56,7 +55,7 @@ pub(crate) fn classify_scanned_chunk<'a>(
     false
 }
 
-/// [`classify_chunk`] without the plain-word shortcut: every test in order.
+/// [`classify_scanned_chunk`] without the plain-word shortcuts: every test in order.
 fn classify_any_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) {
     if let Some(w) = bracket_word(raw) {
         out.push(Item::new(ItemKind::Word, w, gap));

@@ -199,7 +199,7 @@ pub(crate) fn chunk_items(folded: &str) -> Vec<Item<'_>> {
 }
 
 /// Cuts character-folded text into items, handing each chunk's new items to `then` with
-/// what [`super::entities::classify_chunk`] says of them.
+/// what [`classify_scanned_chunk`] says of them.
 pub(crate) fn chunk_items_then<'a>(
     folded: &'a str,
     mut then: impl FnMut(&mut [Item<'a>], bool),
