@@ -123,12 +123,16 @@ pub fn folder_thread_at(key: &[u8], offset: usize) -> u64 {
 }
 
 /// A folder entry key of schema 1 (thread id not inverted) in this schema's layout.
-pub fn folder_entry_from_schema_1(key: &[u8]) -> Vec<u8> {
+/// `None` for a key of any other length than a folder entry's, which no build wrote.
+pub fn folder_entry_from_schema_1(key: &[u8]) -> Option<Vec<u8>> {
+    if key.len() != FOLDER.len() + 8 + 1 + 16 {
+        return None;
+    }
     let mut key = key.to_vec();
     let thread_at = key.len() - 8;
     let thread = u64_at(&key, thread_at);
     key[thread_at..].copy_from_slice(&(u64::MAX - thread).to_be_bytes());
-    key
+    Some(key)
 }
 
 pub fn folder_entry(member: u64, folder: Folder, last_activity: Millis, thread: u64) -> Vec<u8> {

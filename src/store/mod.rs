@@ -160,8 +160,11 @@ fn migrate_from_schema_1(db: &sled::Db) -> StoreResult<()> {
     let mut batch = sled::Batch::default();
     for entry in db.scan_prefix(keys::FOLDER) {
         let (key, value) = entry?;
-        batch.remove(key.clone());
-        batch.insert(keys::folder_entry_from_schema_1(&key), value);
+        // A key no build wrote is left as it is rather than guessed at.
+        if let Some(migrated) = keys::folder_entry_from_schema_1(&key) {
+            batch.remove(key);
+            batch.insert(migrated, value);
+        }
     }
     batch.insert(keys::SCHEMA, &SCHEMA_VERSION.to_be_bytes());
     db.apply_batch(batch)?;
@@ -600,6 +603,7 @@ mod tests {
         db.insert(v1_entry(4), b"").unwrap();
         db.insert(v1_entry(6), b"").unwrap();
         db.insert(b"mem/other", b"kept").unwrap();
+        db.insert(b"fld/short", b"odd").unwrap();
         db.flush().unwrap();
         drop(db);
 
@@ -614,6 +618,7 @@ mod tests {
             .collect();
         assert_eq!(threads, [6, 4], "the newer thread now lists first");
         assert_eq!(db.get(b"mem/other").unwrap().unwrap().as_ref(), b"kept");
+        assert_eq!(db.get(b"fld/short").unwrap().unwrap().as_ref(), b"odd");
         drop(store);
         // Opening again finds schema 2 and changes nothing.
         let store = Store::open(dir.path()).unwrap();
