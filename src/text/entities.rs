@@ -19,7 +19,9 @@
 use std::borrow::Cow;
 
 use super::domains;
-use super::fold::{collapse_repeats, compose_joined, currency_symbol, is_emoji, MAX_REPEAT};
+use super::fold::{
+    collapse_repeats, compose_joined, currency_symbol, has_long_run, is_emoji, MAX_REPEAT,
+};
 use super::tokens::{Gap, Item, ItemKind};
 
 /// [`classify_scanned_chunk`] of a chunk on its own, its plain core read first: the whole
@@ -257,7 +259,7 @@ fn split_inert_chunk<'a>(raw: &'a str, gap: Gap, out: &mut Vec<Item<'a>>) -> boo
         // An apostrophe between letters is dropped (`don't` -> `dont`), joining the runs
         // around it; the joined spelling is new, and so is one with a run to cut.
         let joins = b.get(i) == Some(&b'\'') && b.get(i + 1).is_some_and(|&x| is_alnum(x));
-        if joins || has_long_run(&b[start..i]) {
+        if joins || has_long_run(&c[start..i]) {
             let (piece, end) = joined_piece(b, start);
             out.push(classify_piece(&piece, piece_gap).into_owned());
             i = end;
@@ -279,22 +281,6 @@ fn piece_gap(gap: Gap, first_piece: bool, seps: usize, sep: char) -> Gap {
         (false, 1) => Gap::Punct(sep),
         _ => Gap::Wide,
     }
-}
-
-/// Does `run` hold more than [`MAX_REPEAT`] of one letter in a row? (Digits may repeat.)
-fn has_long_run(run: &[u8]) -> bool {
-    let mut same = 0;
-    for (i, &x) in run.iter().enumerate() {
-        same = if i > 0 && run[i - 1] == x {
-            same + 1
-        } else {
-            1
-        };
-        if same > MAX_REPEAT && !x.is_ascii_digit() {
-            return true;
-        }
-    }
-    false
 }
 
 /// The word piece of an inert chunk's bytes `b` that starts at `start`: letters and digits,

@@ -485,24 +485,27 @@ pub(crate) fn compose_joined(word: &str) -> Cow<'_, str> {
     }
 }
 
-/// Cuts every run of a non-digit character longer than [`MAX_REPEAT`] to [`MAX_REPEAT`].
-pub fn collapse_repeats(w: &str) -> Cow<'_, str> {
+/// Does `w` hold a run of a non-digit character longer than [`MAX_REPEAT`]?
+pub(crate) fn has_long_run(w: &str) -> bool {
     let mut last = '\0';
     let mut run = 0;
-    let mut needed = false;
     for c in w.chars() {
         if c == last {
             run += 1;
             if run > MAX_REPEAT && !c.is_ascii_digit() {
-                needed = true;
-                break;
+                return true;
             }
         } else {
             last = c;
             run = 1;
         }
     }
-    if !needed {
+    false
+}
+
+/// Cuts every run of a non-digit character longer than [`MAX_REPEAT`] to [`MAX_REPEAT`].
+pub fn collapse_repeats(w: &str) -> Cow<'_, str> {
+    if !has_long_run(w) {
         return Cow::Borrowed(w);
     }
     let mut out = String::with_capacity(w.len());
