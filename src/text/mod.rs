@@ -17,7 +17,9 @@
 //! reads the [`Token`]s: a `Word` per word or number, a `Pair` per two adjacent words, one
 //! typed token per entity (a URL also gives its registrable `Domain` and, through a known
 //! shortener, a `Shortener` token), an `Emoji` per emoji (runs of one emoji cut to three;
-//! the full count is [`Normalized::emoji_count`]). Feature strings come from
+//! the full count is [`Normalized::emoji_count`]). A word of a script written without
+//! spaces (Chinese, Japanese, Thai) gives its character bigrams as words instead of one
+//! word for the whole run (`segment.rs`). Feature strings come from
 //! [`Token::feature`]. Because the text is made of canonical spellings,
 //! `normalize(&n.text)` gives back the same text and the same tokens: normalization is
 //! idempotent, and a stored normalized text can be re-scored without the original.
@@ -34,11 +36,13 @@
 //! - `fold.rs`: character folding, leetspeak, repeats, spaced-out letters;
 //! - `entities.rs`: URL, e-mail, phone, money and crypto extraction;
 //! - `domains.rs`: registrable domain, known TLDs and URL shorteners;
-//! - `tokens.rs`: items, the token stream and the folded text.
+//! - `tokens.rs`: items, the token stream and the folded text;
+//! - `segment.rs`: character bigrams for scripts written without spaces.
 
 mod domains;
 mod entities;
 mod fold;
+mod segment;
 mod tokens;
 
 use std::collections::HashMap;

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use super::domains::{is_shortener_host, registrable_domain};
 use super::entities::{classify_scanned_chunk, scan_chunk};
 use super::fold::{fold_words, is_settled};
+use super::segment::{for_each_piece, has_unspaced};
 
 /// What a token stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -344,6 +345,13 @@ pub(crate) fn emit_tokens(
         let position = u32::try_from(index).unwrap_or(u32::MAX);
         let is_word = item.is_wordlike();
         match item.kind {
+            ItemKind::Word if has_unspaced(&item.text) => {
+                let mut after = after_word;
+                for_each_piece(&item.text, |piece| {
+                    sink.word(Cow::Borrowed(piece), position, after);
+                    after = true;
+                });
+            }
             ItemKind::Word | ItemKind::Number => sink.word(item.text, position, after_word),
             ItemKind::Url => {
                 url_count += 1;
