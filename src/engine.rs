@@ -46,6 +46,9 @@ impl Classifier {
     }
 }
 
+/// How many features a classifier reason names for reviewers.
+const TOP_FEATURES: usize = 5;
+
 /// Loaded rules, model and policy; shared behind an `Arc`, rules swappable at run time.
 #[derive(Debug)]
 pub struct Engine {
@@ -100,17 +103,20 @@ impl Engine {
     /// The one normalization every stage uses.
     pub fn normalize(&self, body: &RenderedBody) -> Normalized {
         let started = Instant::now();
-        let normalized = if body.links.is_empty() {
+        let mut normalized = if body.links.is_empty() {
             text::normalize(&body.visible_text)
         } else {
             text::normalize_with_links(&body.visible_text, &body.links)
         };
+        normalized.language = crate::language::identify(&body.visible_text);
         metrics::histogram!("sendguard_stage_seconds", "stage" => "normalize")
             .record(started.elapsed().as_secs_f64());
         normalized
     }
 
-    /// The classifier's signal for a normalized message, if a model is loaded.
+    /// The classifier's signal for a normalized message, if a model is loaded. Thresholds
+    /// are those of the message's length band; the features that pushed the score most
+    /// come along once the score is over the Other threshold (a reviewer will look).
     pub fn classify(&self, message: &Normalized) -> Option<ClassifierSignal> {
         let classifier = self.classifier.as_ref()?;
         let model = &classifier.model;
@@ -120,13 +126,31 @@ impl Engine {
             .record(started.elapsed().as_secs_f64());
         let spam_probability = score.spam_probability();
         metrics::histogram!("sendguard_classifier_score").record(spam_probability);
+        let (hold_above, other_above) = model.thresholds.for_tokens(score.tokens());
+        let top_features = if score.decision > other_above {
+            let features: Vec<String> = message.tokens.iter().map(|t| t.feature()).collect();
+            let spelled: Vec<&str> = features.iter().map(String::as_str).collect();
+            model
+                .contributions(&spelled, score.tokens())
+                .into_iter()
+                .filter(|(_, weight)| *weight > 0.0)
+                .take(TOP_FEATURES)
+                .map(|(feature, weight)| (feature.to_string(), weight))
+                .collect()
+        } else {
+            Vec::new()
+        };
         Some(ClassifierSignal {
             spam_probability,
             log_odds: score.log_odds,
             decision_score: score.decision,
-            hold_above: model.thresholds.hold_above,
-            other_above: model.thresholds.other_above,
+            hold_above,
+            other_above,
             model: classifier.name.clone(),
+            known_features: score.known,
+            unknown_tokens: score.unknown,
+            language: message.language.clone(),
+            top_features,
         })
     }
 

@@ -16,6 +16,7 @@ pub mod dates;
 pub mod domain;
 pub mod engine;
 pub mod error;
+pub mod language;
 pub mod limits;
 pub mod notify;
 pub mod policy;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use sendguard::classify::TrainOptions;
+use sendguard::classify::{ModelKind, TrainOptions};
 use sendguard::clock::SystemClock;
 use sendguard::config::{Config, LogFormat, DEFAULT_MODEL};
 use sendguard::{commands, App, Engine, Store};
@@ -75,6 +75,26 @@ enum Command {
         /// Length normalization exponent of the decision score (0 = raw log-odds).
         #[arg(long, default_value_t = TrainOptions::default().length_norm)]
         length_norm: f64,
+        /// The scorer: nbsvm (Naive Bayes ratios feeding a linear SVM) or naive-bayes.
+        #[arg(long, default_value = "nbsvm", value_parser = ["nbsvm", "naive-bayes"])]
+        kind: String,
+        /// NBSVM: the SVM's cost C.
+        #[arg(long, default_value_t = TrainOptions::default().svm_cost)]
+        svm_cost: f64,
+        /// NBSVM: weight of the SVM's weights against their mean (β), 0 to 1.
+        #[arg(long, default_value_t = TrainOptions::default().interpolation)]
+        interpolation: f64,
+        /// NBSVM: evidence assumed before any feature is seen (squared-ratio units).
+        #[arg(long, default_value_t = TrainOptions::default().prior_strength)]
+        prior_strength: f64,
+        /// NBSVM: how much each unknown token dilutes the evidence (squared-ratio units).
+        #[arg(long, default_value_t = TrainOptions::default().unknown_weight)]
+        unknown_weight: f64,
+        /// Training files (as given to --data, without @WEIGHT) whose messages choose the
+        /// thresholds (repeatable; default: all). Thresholds belong to the traffic they
+        /// will judge: fit them on in-domain messages, not on e-mails.
+        #[arg(long = "thresholds-from")]
+        thresholds_from: Vec<PathBuf>,
     },
     /// Evaluate a model on labelled TSV data.
     Eval {
@@ -82,13 +102,22 @@ enum Command {
         model: PathBuf,
         #[arg(long)]
         data: PathBuf,
-        /// Threshold for the confusion counts: argmax (log-odds > 0), hold or other.
+        /// Threshold for the confusion counts: argmax (spam is the likelier class), hold or other.
         #[arg(long, default_value = "argmax")]
         decision: String,
         /// Scoring threads. The default, one, compares like for like with single-threaded
         /// peers; 0 means one per CPU core.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16))]
         threads: u16,
+        /// Also run the whole pipeline (rules, classifier, policy) on every message, as a
+        /// stranger's and as a connection's, and report per group: a comma-separated list
+        /// of summary, category, lang (the file's `category` and `lang` columns) and length.
+        #[arg(long, value_delimiter = ',')]
+        by: Vec<String>,
+        /// Rule packs for --by.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// Print JSON: one object (the classifier's figures, and the groups under --by).
         #[arg(long)]
         json: bool,
     },
@@ -240,6 +269,12 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             hold_fpr,
             other_fpr,
             length_norm,
+            kind,
+            svm_cost,
+            interpolation,
+            prior_strength,
+            unknown_weight,
+            thresholds_from,
         } => {
             let options = TrainOptions {
                 alpha,
@@ -249,9 +284,17 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 hold_target_fpr: hold_fpr,
                 other_target_fpr: other_fpr,
                 length_norm,
+                kind: match kind.as_str() {
+                    "naive-bayes" => ModelKind::NaiveBayes,
+                    _ => ModelKind::NbSvm,
+                },
+                svm_cost,
+                interpolation,
+                prior_strength,
+                unknown_weight,
                 ..TrainOptions::default()
             };
-            let model = commands::train::train(&data, &out, &options)?;
+            let model = commands::train::train(&data, &out, &options, &thresholds_from)?;
             eprintln!(
                 "trained on {} ham / {} spam; {} features; hold above log-odds {:.3}, other above {:.3}; wrote {}",
                 model.class_counts[0],
@@ -267,8 +310,21 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             data,
             decision,
             threads,
+            by,
+            rules,
             json,
         } => {
+            if !by.is_empty() {
+                let engine = Engine::load(Default::default(), &rules, Some(&model))?;
+                let groups = commands::eval_groups::eval_groups(&engine, &data, &by)?;
+                let mut out = stdout.lock();
+                if json {
+                    writeln!(out, "{}", serde_json::to_string(&groups)?)?;
+                } else {
+                    commands::eval_groups::write_table(&groups, &mut out)?;
+                }
+                return Ok(true);
+            }
             let model = sendguard::classify::load(&model)?;
             let threads = match threads {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),

@@ -5,7 +5,7 @@
 use linfa::prelude::*;
 use linfa_bayes::{MultinomialNb, NaiveBayes};
 use ndarray::{Array1, Array2};
-use sendguard::classify::{train, Corpus, TrainOptions};
+use sendguard::classify::{train, Corpus, ModelKind, TrainOptions};
 use sendguard::domain::Label;
 
 const FIXTURE: &[(&str, &str)] = &[
@@ -48,7 +48,6 @@ fn fixture_corpus() -> Corpus {
             };
             (label, words(text))
         }),
-        0,
     )
 }
 
@@ -72,6 +71,7 @@ fn log_probabilities_and_decisions_match_linfa_bayes() {
             min_count: 1,
             count_cap: 0,
             folds: 0,
+            kind: ModelKind::NaiveBayes,
             ..TrainOptions::default()
         };
         let model = train(&fixture_corpus(), &options, serde_json::Value::Null).unwrap();
@@ -112,7 +112,8 @@ fn long_messages_stay_finite_where_dense_normalization_overflows() {
         min_count: 1,
         count_cap: 0,
         folds: 0,
-        ..TrainOptions::default()
+        kind: ModelKind::NaiveBayes,
+            ..TrainOptions::default()
     };
     let model = train(&fixture_corpus(), &options, serde_json::Value::Null).unwrap();
     let long = "free money now ".repeat(400);

@@ -11,7 +11,7 @@ use super::App;
 use crate::domain::ReviewOrigin;
 use crate::domain::{
     Attachment, AttachmentType, Decision, Folder, Format, Member, MemberId, Message, MessageKind,
-    MessageStatus, Millis, RenderedBody, RestrictionLevel, SendSignals, Thread, ThreadId,
+    MessageStatus, Millis, Reason, RenderedBody, RestrictionLevel, SendSignals, Thread, ThreadId,
     ThreadView, Verdict,
 };
 use crate::engine::AssessInput;
@@ -63,7 +63,7 @@ impl SendOutcome {
             decision: message.verdict.decision,
             folder: message.verdict.folder(),
             inmail: message.verdict.inmail,
-            reasons: message.verdict.reasons.clone(),
+            reasons: message.verdict.reasons.iter().map(Reason::for_member).collect(),
             score: message.verdict.score,
             sender_restricted: sender.restriction.is_some(),
             replayed,

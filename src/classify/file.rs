@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::model::{Model, Thresholds, TrainOptions};
+use super::model::{LinearHead, Model, Thresholds, TrainOptions};
 
 const MAGIC: &[u8; 4] = b"SGNB";
 pub const FORMAT_VERSION: u32 = 1;
@@ -42,6 +42,9 @@ struct Header {
     class_counts: [u64; 2],
     thresholds: Thresholds,
     training: serde_json::Value,
+    /// NBSVM's intercept and calibration; absent for Naive Bayes (and in older files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    linear: Option<LinearHead>,
 }
 
 pub fn to_bytes(model: &Model) -> Vec<u8> {
@@ -50,6 +53,7 @@ pub fn to_bytes(model: &Model) -> Vec<u8> {
         class_counts: model.class_counts,
         thresholds: model.thresholds.clone(),
         training: model.training.clone(),
+        linear: model.linear.clone(),
     })
     .expect("model header serializes");
     let mut out = Vec::with_capacity(64 + header.len() + model.vocabulary.len() * 32);
@@ -118,6 +122,10 @@ pub fn from_bytes(bytes: &[u8], path: &str) -> Result<Model, ModelFileError> {
         header.thresholds,
         header.training,
     )
+    .map(|model| match header.linear {
+        Some(head) => model.with_linear(head),
+        None => model,
+    })
     .map_err(|e| malformed(&e.to_string()))
 }
 

@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::chargrams::{for_each_gram, MAX_WORDS};
 use super::ids::{for_each_marking_repeats, sort_ids};
 use super::index::{pair_hash, prefetch, FeatureIndex, VocabularyError};
 
@@ -25,6 +26,33 @@ pub struct Thresholds {
     pub other_above: f64,
     pub hold_target_fpr: f64,
     pub other_target_fpr: f64,
+    /// Thresholds of their own for messages of a length band, where the threshold data had
+    /// enough ham of that length: short messages score differently from long ones, and one
+    /// pair of thresholds fitted on all lengths serves neither well. Ordered by
+    /// `max_tokens`; a message beyond the last band uses the overall thresholds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bands: Vec<BandThresholds>,
+}
+
+/// The thresholds of messages with at most `max_tokens` tokens (and more than the band
+/// before's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BandThresholds {
+    pub max_tokens: u32,
+    pub hold_above: f64,
+    pub other_above: f64,
+    /// Ham messages of this band the thresholds were fitted on.
+    pub ham: u64,
+}
+
+impl Thresholds {
+    /// `(hold_above, other_above)` for a message of `tokens` tokens.
+    pub fn for_tokens(&self, tokens: u32) -> (f64, f64) {
+        match self.bands.iter().find(|band| tokens <= band.max_tokens) {
+            Some(band) => (band.hold_above, band.other_above),
+            None => (self.hold_above, self.other_above),
+        }
+    }
 }
 
 impl Default for Thresholds {
@@ -35,8 +63,33 @@ impl Default for Thresholds {
             other_above: 0.0,
             hold_target_fpr: 0.0,
             other_target_fpr: 0.0,
+            bands: Vec::new(),
         }
     }
+}
+
+/// The scorer a model was trained as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    /// Multinomial Naive Bayes: a feature's parameters are its log-probabilities per class.
+    #[default]
+    NaiveBayes,
+    /// Naive Bayes log-count ratios feeding a linear SVM (NBSVM, Wang and Manning 2012):
+    /// a feature's parameters are its squared ratio and its weight, and a message's
+    /// decision is `bias + Σ weight / √(Σ ratio² + prior_strength + unknown_weight · unknown)`.
+    /// The ratios keep Naive Bayes's reading of each word; the SVM learns how much to
+    /// trust it, which NB's independence assumption cannot.
+    NbSvm,
+}
+
+/// The NBSVM's intercept and the sigmoid that turns its decision into a probability
+/// (Platt scaling, fitted on the cross-validated decisions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinearHead {
+    pub bias: f64,
+    pub platt_slope: f64,
+    pub platt_offset: f64,
 }
 
 /// How the model was trained; stored in the file so it can be reproduced.
@@ -60,6 +113,37 @@ pub struct TrainOptions {
     /// short message.
     #[serde(default)]
     pub length_norm: f64,
+    /// The scorer (files written before NBSVM are Naive Bayes).
+    #[serde(default)]
+    pub kind: ModelKind,
+    /// NBSVM: the SVM's cost C (higher fits the training data more closely).
+    #[serde(default = "default_svm_cost")]
+    pub svm_cost: f64,
+    /// NBSVM: weight of the SVM's own weights against the mean weight (β of Wang and
+    /// Manning); below 1 it keeps some of Naive Bayes's ratios as a prior.
+    #[serde(default = "default_interpolation")]
+    pub interpolation: f64,
+    /// NBSVM: evidence a message is assumed to have before its features are seen, in
+    /// squared-ratio units. A message with few known features is pulled toward the bias
+    /// instead of being judged on one or two words.
+    #[serde(default)]
+    pub prior_strength: f64,
+    /// NBSVM: how much each token the model never saw dilutes the evidence (squared-ratio
+    /// units), so a message of mostly unknown words (another language, a new topic) reads
+    /// as "not known", not as whatever its few known words say.
+    #[serde(default)]
+    pub unknown_weight: f64,
+    /// Character trigrams of the words of short messages (see `chargrams.rs`).
+    #[serde(default)]
+    pub char_ngrams: bool,
+}
+
+fn default_svm_cost() -> f64 {
+    1.0
+}
+
+fn default_interpolation() -> f64 {
+    0.5
 }
 
 impl Default for TrainOptions {
@@ -73,6 +157,12 @@ impl Default for TrainOptions {
             hold_target_fpr: 0.001,
             other_target_fpr: 0.01,
             length_norm: 1.0,
+            kind: ModelKind::NbSvm,
+            svm_cost: default_svm_cost(),
+            interpolation: default_interpolation(),
+            prior_strength: 2.0,
+            unknown_weight: 0.5,
+            char_ngrams: false,
         }
     }
 }
@@ -86,6 +176,17 @@ pub struct Score {
     pub joint: [f64; 2],
     /// The length-normalized log-odds the thresholds apply to.
     pub decision: f64,
+    /// Distinct features the model knows (each counted once under the default cap).
+    pub known: u32,
+    /// Tokens the model does not know (repeats included).
+    pub unknown: u32,
+}
+
+impl Score {
+    /// All the message's tokens, known or not: the length the band thresholds go by.
+    pub fn tokens(&self) -> u32 {
+        self.known + self.unknown
+    }
 }
 
 /// The decision score: log-odds scaled down by the message's length (see `length_norm`).
@@ -130,6 +231,8 @@ pub struct Model {
     pub thresholds: Thresholds,
     /// What the model was trained on (files, rows, checksums), for the model card.
     pub training: serde_json::Value,
+    /// The NBSVM's intercept and calibration (`None` for Naive Bayes).
+    pub linear: Option<LinearHead>,
     index: FeatureIndex,
 }
 
@@ -144,6 +247,7 @@ impl PartialEq for Model {
             && self.feature_log_prob == other.feature_log_prob
             && self.thresholds == other.thresholds
             && self.training == other.training
+            && self.linear == other.linear
     }
 }
 
@@ -170,8 +274,15 @@ impl Model {
             feature_log_prob,
             thresholds,
             training,
+            linear: None,
             index,
         })
+    }
+
+    /// The same model scored as an NBSVM with `head`.
+    pub fn with_linear(mut self, head: LinearHead) -> Model {
+        self.linear = Some(head);
+        self
     }
 
     pub fn feature_id(&self, feature: &str) -> Option<u32> {
@@ -180,11 +291,13 @@ impl Model {
 
     /// Scores a message given its features (repeats count, up to the model's cap).
     pub fn score<'a>(&self, features: impl IntoIterator<Item = &'a str>) -> Score {
+        let mut tokens = 0u32;
         let mut ids: Vec<u32> = features
             .into_iter()
+            .inspect(|_| tokens += 1)
             .filter_map(|f| self.feature_id(f))
             .collect();
-        self.score_ids(&mut ids)
+        self.score_ids_among(&mut ids, tokens)
     }
 
     /// Scores a normalized message's tokens: every token's feature key is hashed, then all
@@ -224,9 +337,20 @@ impl Model {
             };
             hashes.push(hash);
         }
+        if self.options.char_ngrams {
+            let mut words = tokens.iter().filter(|t| t.kind == TokenKind::Word);
+            if words.clone().count() <= MAX_WORDS {
+                let mut buffer = String::new();
+                for word in words.by_ref() {
+                    for_each_gram(&word.text, &mut buffer, |gram| {
+                        hashes.push(self.index.hash((TokenKind::CharGram as u8, gram)));
+                    });
+                }
+            }
+        }
         let mut ids: Vec<u32> = Vec::with_capacity(tokens.len());
         self.index.lookup_many(&hashes, &mut ids);
-        self.score_ids(&mut ids)
+        self.score_ids_among(&mut ids, count(hashes.len()))
     }
 
     /// Scores a plain-text message straight from its text: the same score as
@@ -237,15 +361,32 @@ impl Model {
             index: &self.index,
             hashes: Vec::with_capacity(input.len() / 4 + 1),
             last_word: 0,
+            grams: self.options.char_ngrams.then(|| CharGrams {
+                words: 0,
+                hashes: Vec::new(),
+                buffer: String::new(),
+            }),
         };
         crate::text::visit_features(input, &mut hashes);
+        if let Some(grams) = hashes.grams.take() {
+            if grams.words <= MAX_WORDS {
+                hashes.hashes.extend_from_slice(&grams.hashes);
+            }
+        }
         let mut ids: Vec<u32> = Vec::with_capacity(hashes.hashes.len());
         self.index.lookup_many(&hashes.hashes, &mut ids);
-        self.score_ids(&mut ids)
+        self.score_ids_among(&mut ids, count(hashes.hashes.len()))
     }
 
-    /// Scores feature ids (reordered in place when the model counts repeats).
+    /// Scores feature ids (reordered in place when the model counts repeats), as a message
+    /// with no unknown token.
     pub fn score_ids(&self, ids: &mut [u32]) -> Score {
+        let tokens = count(ids.len());
+        self.score_ids_among(ids, tokens)
+    }
+
+    /// Scores the known feature ids of a message of `tokens` tokens (known or not).
+    pub fn score_ids_among(&self, ids: &mut [u32], tokens: u32) -> Score {
         // The parameters of a message's features lie all over a large table: ask for them
         // now, so that they arrive while the ids are grouped.
         for &id in ids.iter() {
@@ -276,6 +417,25 @@ impl Model {
                 sums[SPAM] += i128::from(count) * i128::from(fixed(theta[SPAM]));
             }
         }
+        let unknown = tokens.saturating_sub(count(ids.len()));
+        if let Some(head) = &self.linear {
+            // Parameters are `[ratio², weight]` (see `ModelKind::NbSvm`).
+            let decision = linear_decision(
+                head.bias,
+                unfixed(sums[SPAM]),
+                unfixed(sums[HAM]),
+                unknown,
+                &self.options,
+            );
+            let log_odds = head.platt_slope * decision + head.platt_offset;
+            return Score {
+                log_odds,
+                joint: [0.0, log_odds],
+                decision,
+                known: occurrences,
+                unknown,
+            };
+        }
         let joint = [
             self.class_log_prior[HAM] + unfixed(sums[HAM]),
             self.class_log_prior[SPAM] + unfixed(sums[SPAM]),
@@ -285,8 +445,70 @@ impl Model {
             log_odds,
             joint,
             decision: decision_score(log_odds, occurrences, self.options.length_norm),
+            known: occurrences,
+            unknown,
         }
     }
+
+    /// What each of `features` (known ones, each once) adds to the decision score, largest
+    /// push toward spam first: the evidence a reviewer sees behind a classifier reason.
+    pub fn contributions<'f>(&self, features: &[&'f str], tokens: u32) -> Vec<(&'f str, f64)> {
+        let mut seen: Vec<(&str, u32)> = features
+            .iter()
+            .filter_map(|f| Some((*f, self.feature_id(f)?)))
+            .collect();
+        seen.sort_unstable_by_key(|(_, id)| *id);
+        seen.dedup_by_key(|(_, id)| *id);
+        let known = count(seen.len());
+        let unknown = tokens.saturating_sub(known);
+        let scale = match &self.linear {
+            Some(_) => {
+                let r2: f64 = seen
+                    .iter()
+                    .map(|(_, id)| self.feature_log_prob[*id as usize][HAM])
+                    .sum();
+                1.0 / linear_norm(r2, unknown, &self.options)
+            }
+            None => decision_score(1.0, known, self.options.length_norm),
+        };
+        let mut out: Vec<(&str, f64)> = seen
+            .into_iter()
+            .map(|(feature, id)| {
+                let theta = self.feature_log_prob[id as usize];
+                let raw = match &self.linear {
+                    Some(_) => theta[SPAM],
+                    None => theta[SPAM] - theta[HAM],
+                };
+                (feature, raw * scale)
+            })
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        out
+    }
+}
+
+/// A count that fits `u32` (a message's tokens always do; saturate rather than wrap).
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The NBSVM's evidence norm: the known features' squared ratios, plus the prior's and the
+/// unknown tokens' share (see [`TrainOptions::prior_strength`] and `unknown_weight`).
+pub fn linear_norm(ratio_squares: f64, unknown: u32, options: &TrainOptions) -> f64 {
+    (ratio_squares + options.prior_strength + options.unknown_weight * f64::from(unknown))
+        .max(f64::MIN_POSITIVE)
+        .sqrt()
+}
+
+/// The NBSVM's decision score for a message with the given sums over its known features.
+pub fn linear_decision(
+    bias: f64,
+    weights: f64,
+    ratio_squares: f64,
+    unknown: u32,
+    options: &TrainOptions,
+) -> f64 {
+    bias + weights / linear_norm(ratio_squares, unknown, options)
 }
 
 /// One in fixed point: parameters are summed as integers of 2^-48, so a message's score is
@@ -309,10 +531,27 @@ struct FeatureHashes<'m> {
     index: &'m FeatureIndex,
     hashes: Vec<u64>,
     last_word: u64,
+    /// The words' character trigrams, while the message may still prove short.
+    grams: Option<CharGrams>,
+}
+
+struct CharGrams {
+    words: usize,
+    hashes: Vec<u64>,
+    buffer: String,
 }
 
 impl crate::text::FeatureVisitor for FeatureHashes<'_> {
     fn word(&mut self, text: &str, after_word: bool) {
+        if let Some(grams) = &mut self.grams {
+            grams.words += 1;
+            if grams.words <= MAX_WORDS {
+                let (index, hashes) = (self.index, &mut grams.hashes);
+                for_each_gram(text, &mut grams.buffer, |gram| {
+                    hashes.push(index.hash((crate::text::TokenKind::CharGram as u8, gram)));
+                });
+            }
+        }
         let hash = self.index.word_hash(text);
         if after_word {
             self.hashes.push(pair_hash(self.last_word, hash));
@@ -425,6 +664,8 @@ mod tests {
             log_odds: z,
             joint: [0.0, z],
             decision: z,
+            known: 1,
+            unknown: 0,
         };
         assert_eq!(score(0.0).spam_probability(), 0.5);
         assert!(score(-5000.0).spam_probability() >= 0.0);

@@ -8,12 +8,31 @@
 use rustc_hash::FxHashMap;
 
 use super::index::VocabularyError;
-use super::model::{decision_score, Model, Thresholds, TrainOptions, HAM, SPAM};
+use super::linear::{fit_platt, train_svm, Rows};
+use super::model::{
+    decision_score, linear_decision, linear_norm, BandThresholds, LinearHead, Model, ModelKind,
+    Thresholds, TrainOptions, HAM, SPAM,
+};
 use super::thresholds::threshold_for_fpr;
 use crate::domain::Label;
 
-/// One message: (class, weight, sorted `(feature id, count)` pairs).
-pub type Doc = (usize, u32, Vec<(u32, u32)>);
+/// One message: its class, its weight, its sorted `(feature id, count)` pairs (counts as
+/// they occur; the model's cap applies when counting), and whether its out-of-fold score
+/// takes part in choosing thresholds.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub class: usize,
+    pub weight: u32,
+    pub features: Vec<(u32, u32)>,
+    pub fit_thresholds: bool,
+}
+
+impl Doc {
+    /// All the message's tokens, repeats included.
+    fn tokens(&self) -> u32 {
+        self.features.iter().map(|(_, c)| c).sum()
+    }
+}
 
 /// Messages as interned feature-count lists, ready for counting.
 pub struct Corpus {
@@ -22,26 +41,27 @@ pub struct Corpus {
 }
 
 impl Corpus {
-    /// Interns `(label, features)` messages, capping per-message counts at `cap` (0 = none).
-    pub fn build<I, F>(messages: I, cap: u32) -> Corpus
+    /// Interns `(label, features)` messages.
+    pub fn build<I, F>(messages: I) -> Corpus
     where
         I: IntoIterator<Item = (Label, F)>,
         F: IntoIterator<Item = String>,
     {
-        Corpus::build_weighted(messages.into_iter().map(|(l, f)| (l, 1, f)), cap)
+        Corpus::build_weighted(messages.into_iter().map(|(l, f)| (l, 1, true, f)))
     }
 
-    /// Like [`Corpus::build`], with a weight per message: a message of weight `w` counts as
-    /// `w` copies, but stays one message in cross-validation (no copy leaks across folds).
-    pub fn build_weighted<I, F>(messages: I, cap: u32) -> Corpus
+    /// Like [`Corpus::build`], with a weight per message (a message of weight `w` counts as
+    /// `w` copies, but stays one message in cross-validation, so no copy leaks across
+    /// folds) and whether it takes part in choosing thresholds.
+    pub fn build_weighted<I, F>(messages: I) -> Corpus
     where
-        I: IntoIterator<Item = (Label, u32, F)>,
+        I: IntoIterator<Item = (Label, u32, bool, F)>,
         F: IntoIterator<Item = String>,
     {
         let mut ids: FxHashMap<String, u32> = FxHashMap::default();
         let mut features = Vec::new();
         let mut docs = Vec::new();
-        for (label, weight, message) in messages {
+        for (label, weight, fit_thresholds, message) in messages {
             let mut doc: Vec<u32> = message
                 .into_iter()
                 .map(|f| {
@@ -60,38 +80,50 @@ impl Corpus {
                     _ => counted.push((id, 1)),
                 }
             }
-            if cap > 0 {
-                for (_, count) in &mut counted {
-                    *count = (*count).min(cap);
-                }
-            }
             let class = match label {
                 Label::Ham => HAM,
                 Label::Spam => SPAM,
             };
-            docs.push((class, weight.max(1), counted));
+            docs.push(Doc {
+                class,
+                weight: weight.max(1),
+                features: counted,
+                fit_thresholds,
+            });
         }
         Corpus { features, docs }
     }
 }
 
-/// Class-conditional log-probabilities over the kept features of the docs selected by `keep`.
+/// A count under the model's per-message cap (0 = none).
+fn capped(count: u32, cap: u32) -> u32 {
+    if cap == 0 {
+        count
+    } else {
+        count.min(cap)
+    }
+}
+
+/// A fit on the docs selected by `keep`: per kept feature (corpus id) its two parameters
+/// (`[log θ ham, log θ spam]` for Naive Bayes, `[ratio², weight]` for NBSVM).
 struct Fit {
     class_counts: [u64; 2],
-    /// Kept feature ids (corpus ids) in corpus-id order, with their `log θ`.
-    theta: FxHashMap<u32, [f64; 2]>,
+    params: FxHashMap<u32, [f64; 2]>,
+    /// NBSVM's intercept (`None` for Naive Bayes).
+    bias: Option<f64>,
 }
 
 fn fit(corpus: &Corpus, options: &TrainOptions, keep: impl Fn(usize) -> bool) -> Fit {
+    let cap = options.count_cap;
     let mut counts = vec![[0u64; 2]; corpus.features.len()];
     let mut class_counts = [0u64; 2];
-    for (i, (class, weight, doc)) in corpus.docs.iter().enumerate() {
+    for (i, doc) in corpus.docs.iter().enumerate() {
         if !keep(i) {
             continue;
         }
-        class_counts[*class] += u64::from(*weight);
-        for &(id, count) in doc {
-            counts[id as usize][*class] += u64::from(count) * u64::from(*weight);
+        class_counts[doc.class] += u64::from(doc.weight);
+        for &(id, count) in &doc.features {
+            counts[id as usize][doc.class] += u64::from(capped(count, cap)) * u64::from(doc.weight);
         }
     }
     let kept: Vec<u32> = (0..counts.len() as u32)
@@ -111,7 +143,7 @@ fn fit(corpus: &Corpus, options: &TrainOptions, keep: impl Fn(usize) -> bool) ->
         (totals[HAM] as f64 + alpha * vocabulary).ln(),
         (totals[SPAM] as f64 + alpha * vocabulary).ln(),
     ];
-    let theta = kept
+    let theta: Vec<(u32, [f64; 2])> = kept
         .into_iter()
         .map(|id| {
             let [ham, spam] = counts[id as usize];
@@ -124,25 +156,117 @@ fn fit(corpus: &Corpus, options: &TrainOptions, keep: impl Fn(usize) -> bool) ->
             )
         })
         .collect();
-    Fit {
-        class_counts,
-        theta,
+    match options.kind {
+        ModelKind::NaiveBayes => Fit {
+            class_counts,
+            params: theta.into_iter().collect(),
+            bias: None,
+        },
+        ModelKind::NbSvm => fit_nbsvm(corpus, options, &keep, class_counts, theta),
     }
 }
 
-/// The decision score of `doc` under a fold's fit, as [`Model::score_ids`] computes it.
-fn decision(fit: &Fit, doc: &[(u32, u32)], length_norm: f64) -> f64 {
-    let total = (fit.class_counts[HAM] + fit.class_counts[SPAM]).max(1) as f64;
-    let mut odds =
-        (fit.class_counts[SPAM] as f64 / total).ln() - (fit.class_counts[HAM] as f64 / total).ln();
-    let mut occurrences = 0;
-    for &(id, count) in doc {
-        if let Some(theta) = fit.theta.get(&id) {
-            odds += f64::from(count) * (theta[SPAM] - theta[HAM]);
-            occurrences += count;
+/// NBSVM on top of the Naive Bayes fit: each message's known features, valued at their
+/// log-count ratio and scaled by the message's evidence norm, train a linear SVM; the
+/// weights are then pulled toward their mean by `interpolation` (Wang and Manning's β).
+fn fit_nbsvm(
+    corpus: &Corpus,
+    options: &TrainOptions,
+    keep: &impl Fn(usize) -> bool,
+    class_counts: [u64; 2],
+    theta: Vec<(u32, [f64; 2])>,
+) -> Fit {
+    // Column of each kept feature, and its log-count ratio.
+    let mut column = vec![u32::MAX; corpus.features.len()];
+    let mut ratio = Vec::with_capacity(theta.len());
+    for (c, (id, [ham, spam])) in theta.iter().enumerate() {
+        column[*id as usize] = c as u32;
+        ratio.push(spam - ham);
+    }
+    let mut rows = Rows {
+        starts: vec![0],
+        indices: Vec::new(),
+        values: Vec::new(),
+    };
+    let (mut labels, mut weights) = (Vec::new(), Vec::new());
+    for (i, doc) in corpus.docs.iter().enumerate() {
+        if !keep(i) {
+            continue;
+        }
+        let start = rows.indices.len();
+        let (mut squares, mut unknown) = (0.0, 0u32);
+        for &(id, count) in &doc.features {
+            match column[id as usize] {
+                u32::MAX => unknown += count,
+                c => {
+                    rows.indices.push(c);
+                    rows.values.push(ratio[c as usize]);
+                    squares += ratio[c as usize] * ratio[c as usize];
+                }
+            }
+        }
+        let norm = linear_norm(squares, unknown, options);
+        for value in &mut rows.values[start..] {
+            *value /= norm;
+        }
+        rows.starts.push(rows.indices.len());
+        labels.push(doc.class == SPAM);
+        weights.push(f64::from(doc.weight));
+    }
+    let (w, bias) = train_svm(
+        &rows,
+        &labels,
+        &weights,
+        ratio.len(),
+        options.svm_cost,
+        options.seed,
+    );
+    let beta = options.interpolation;
+    let mean = if w.is_empty() {
+        0.0
+    } else {
+        w.iter().map(|x| x.abs()).sum::<f64>() / w.len() as f64
+    };
+    let params = theta
+        .iter()
+        .enumerate()
+        .map(|(c, (id, _))| {
+            let r = ratio[c];
+            let weight = (1.0 - beta) * mean + beta * w[c];
+            (*id, [r * r, weight * r])
+        })
+        .collect();
+    Fit {
+        class_counts,
+        params,
+        bias: Some(bias),
+    }
+}
+
+/// The decision score of `doc` under a fold's fit, as [`Model::score_ids_among`] computes it.
+fn decision(fit: &Fit, doc: &Doc, options: &TrainOptions) -> f64 {
+    let mut sums = [0.0; 2];
+    let (mut known, mut unknown) = (0u32, 0u32);
+    for &(id, count) in &doc.features {
+        match fit.params.get(&id) {
+            Some(params) => {
+                let count = capped(count, options.count_cap);
+                sums[HAM] += f64::from(count) * params[HAM];
+                sums[SPAM] += f64::from(count) * params[SPAM];
+                known += count;
+            }
+            None => unknown += count,
         }
     }
-    decision_score(odds, occurrences, length_norm)
+    match fit.bias {
+        Some(bias) => linear_decision(bias, sums[SPAM], sums[HAM], unknown, options),
+        None => {
+            let total = (fit.class_counts[HAM] + fit.class_counts[SPAM]).max(1) as f64;
+            let prior = (fit.class_counts[SPAM] as f64 / total).ln()
+                - (fit.class_counts[HAM] as f64 / total).ln();
+            decision_score(prior + sums[SPAM] - sums[HAM], known, options.length_norm)
+        }
+    }
 }
 
 /// A stable fold for message `i` under `seed` (splitmix64).
@@ -163,54 +287,123 @@ pub fn out_of_fold_scores(corpus: &Corpus, options: &TrainOptions) -> Vec<f64> {
     let mut scores = vec![0.0; corpus.docs.len()];
     for k in 0..folds {
         let model = fit(corpus, options, |i| assignment[i] != k);
-        for (i, (_, _, doc)) in corpus.docs.iter().enumerate() {
+        for (i, doc) in corpus.docs.iter().enumerate() {
             if assignment[i] == k {
-                scores[i] = decision(&model, doc, options.length_norm);
+                scores[i] = decision(&model, doc, options);
             }
         }
     }
     scores
 }
 
-/// Trains the model: thresholds from cross-validated scores, parameters from all the data.
+/// Upper bounds (in tokens, inclusive) of the length bands that get thresholds of their
+/// own: about a one-liner (under 80 characters), a short message, a long one.
+pub const BAND_MAX_TOKENS: [u32; 3] = [24, 80, 400];
+/// A band gets thresholds of its own only with at least this many threshold ham messages:
+/// fewer cannot place a 1 % false-positive threshold.
+pub const MIN_BAND_HAM: usize = 200;
+
+/// Thresholds from out-of-fold scores of the docs chosen for threshold fitting: overall,
+/// and per length band where a band has enough ham.
+fn choose_thresholds(corpus: &Corpus, scores: &[f64], options: &TrainOptions) -> Thresholds {
+    let ham: Vec<(u32, f64)> = corpus
+        .docs
+        .iter()
+        .zip(scores)
+        .filter(|(doc, _)| doc.class == HAM && doc.fit_thresholds)
+        .map(|(doc, s)| (doc.tokens(), *s))
+        .collect();
+    let all: Vec<f64> = ham.iter().map(|(_, s)| *s).collect();
+    let mut bands = Vec::new();
+    let mut lower = 0;
+    for max_tokens in BAND_MAX_TOKENS {
+        let band: Vec<f64> = ham
+            .iter()
+            .filter(|(t, _)| *t > lower && *t <= max_tokens)
+            .map(|(_, s)| *s)
+            .collect();
+        lower = max_tokens;
+        if band.len() >= MIN_BAND_HAM {
+            bands.push(BandThresholds {
+                max_tokens,
+                hold_above: threshold_for_fpr(&band, options.hold_target_fpr),
+                other_above: threshold_for_fpr(&band, options.other_target_fpr),
+                ham: band.len() as u64,
+            });
+        }
+    }
+    // A band without thresholds of its own must not borrow a later band's: fill its gap
+    // with the overall thresholds.
+    let overall = (
+        threshold_for_fpr(&all, options.hold_target_fpr),
+        threshold_for_fpr(&all, options.other_target_fpr),
+    );
+    let mut filled = Vec::new();
+    let mut lower = 0;
+    for max_tokens in BAND_MAX_TOKENS {
+        match bands.iter().find(|b| b.max_tokens == max_tokens) {
+            Some(band) => filled.push(band.clone()),
+            None if bands.iter().any(|b| b.max_tokens > max_tokens) => {
+                filled.push(BandThresholds {
+                    max_tokens,
+                    hold_above: overall.0,
+                    other_above: overall.1,
+                    ham: ham.iter().filter(|(t, _)| *t > lower && *t <= max_tokens).count()
+                        as u64,
+                })
+            }
+            None => {}
+        }
+        lower = max_tokens;
+    }
+    Thresholds {
+        hold_above: overall.0,
+        other_above: overall.1,
+        hold_target_fpr: options.hold_target_fpr,
+        other_target_fpr: options.other_target_fpr,
+        bands: filled,
+    }
+}
+
+/// Trains the model: thresholds (and, for NBSVM, the probability calibration) from
+/// cross-validated scores, parameters from all the data.
 pub fn train(
     corpus: &Corpus,
     options: &TrainOptions,
     training: serde_json::Value,
 ) -> Result<Model, VocabularyError> {
+    let mut platt = (1.0, 0.0);
     let thresholds = if options.folds >= 2 {
         let scores = out_of_fold_scores(corpus, options);
-        let ham: Vec<f64> = corpus
-            .docs
-            .iter()
-            .zip(&scores)
-            .filter(|((class, _, _), _)| *class == HAM)
-            .map(|(_, s)| *s)
-            .collect();
-        Thresholds {
-            hold_above: threshold_for_fpr(&ham, options.hold_target_fpr),
-            other_above: threshold_for_fpr(&ham, options.other_target_fpr),
-            hold_target_fpr: options.hold_target_fpr,
-            other_target_fpr: options.other_target_fpr,
-        }
+        let spam: Vec<bool> = corpus.docs.iter().map(|d| d.class == SPAM).collect();
+        platt = fit_platt(&scores, &spam);
+        choose_thresholds(corpus, &scores, options)
     } else {
         Thresholds::default()
     };
     let full = fit(corpus, options, |_| true);
     let mut kept: Vec<(&str, [f64; 2])> = full
-        .theta
+        .params
         .iter()
-        .map(|(id, theta)| (corpus.features[*id as usize].as_str(), *theta))
+        .map(|(id, params)| (corpus.features[*id as usize].as_str(), *params))
         .collect();
     kept.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let vocabulary = kept.iter().map(|(f, _)| f.to_string()).collect();
     let feature_log_prob = kept.iter().map(|(_, t)| *t).collect();
-    Model::new(
+    let model = Model::new(
         options.clone(),
         full.class_counts,
         vocabulary,
         feature_log_prob,
         thresholds,
         training,
-    )
+    )?;
+    Ok(match full.bias {
+        Some(bias) => model.with_linear(LinearHead {
+            bias,
+            platt_slope: platt.0,
+            platt_offset: platt.1,
+        }),
+        None => model,
+    })
 }

@@ -2,6 +2,7 @@
 //! tests call them directly. Each reports bad input with the file (and line) at fault.
 
 pub mod classify;
+pub mod eval_groups;
 pub mod report;
 pub mod rescore;
 pub mod rules;

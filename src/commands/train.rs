@@ -33,6 +33,8 @@ struct TrainingFile {
     spam: usize,
     ham: usize,
     sha256: String,
+    /// Whether the file's messages chose the thresholds.
+    thresholds: bool,
 }
 
 /// Splits `FILE@N` into the file and its weight (default 1).
@@ -52,11 +54,30 @@ pub fn weighted_path(arg: &Path) -> anyhow::Result<(PathBuf, u32)> {
 }
 
 /// Trains on the TSV files (each `FILE` or `FILE@WEIGHT`) and writes the model.
-pub fn train(files: &[PathBuf], out: &Path, options: &TrainOptions) -> anyhow::Result<Model> {
+/// `thresholds_from` names the files (as given, without `@WEIGHT`) whose messages choose
+/// the thresholds; empty means all.
+pub fn train(
+    files: &[PathBuf],
+    out: &Path,
+    options: &TrainOptions,
+    thresholds_from: &[PathBuf],
+) -> anyhow::Result<Model> {
+    for wanted in thresholds_from {
+        let given = files
+            .iter()
+            .any(|arg| weighted_path(arg).is_ok_and(|(path, _)| &path == wanted));
+        if !given {
+            anyhow::bail!(
+                "--thresholds-from {}: not one of the --data files",
+                wanted.display()
+            );
+        }
+    }
     let mut described = Vec::new();
     let mut rows = Vec::new();
     for arg in files {
         let (path, weight) = weighted_path(arg)?;
+        let fits_thresholds = thresholds_from.is_empty() || thresholds_from.contains(&path);
         let path = &path;
         let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         let file_rows = tsv::read(bytes.as_slice(), &path.display().to_string())?;
@@ -71,23 +92,28 @@ pub fn train(files: &[PathBuf], out: &Path, options: &TrainOptions) -> anyhow::R
             spam,
             ham: file_rows.len() - spam,
             sha256: hex::encode(Sha256::digest(&bytes)),
+            thresholds: fits_thresholds,
         });
-        rows.extend(file_rows.into_iter().map(|row| (weight, row)));
+        rows.extend(
+            file_rows
+                .into_iter()
+                .map(|row| (weight, fits_thresholds, row)),
+        );
     }
     if rows.is_empty() {
         anyhow::bail!("no training rows in {} file(s)", files.len());
     }
     let bar = progress(rows.len(), "features");
     let corpus = classify::Corpus::build_weighted(
-        rows.iter().map(|(weight, row)| {
+        rows.iter().map(|(weight, fits_thresholds, row)| {
             bar.inc(1);
             (
                 row.label,
                 *weight,
-                classify::features(&text::normalize(&row.text)),
+                *fits_thresholds,
+                classify::features(&text::normalize(&row.text), options.char_ngrams),
             )
         }),
-        options.count_cap,
     );
     bar.finish_and_clear();
     let training = serde_json::json!({ "files": described, "rows": rows.len() });
@@ -107,7 +133,8 @@ pub struct EvalReport {
     pub timing_passes: usize,
     /// Scoring threads; `msgs_per_sec` is per run, not per thread.
     pub threads: usize,
-    /// Which threshold the confusion counts use: `argmax`, `hold` or `other`.
+    /// Which threshold the confusion counts use: `argmax` (the likelier class), `hold` or
+    /// `other`.
     pub decision: String,
     /// The same figures at the model's hold threshold (ham false-positive target).
     pub at_hold_threshold: Evaluation,

@@ -41,6 +41,11 @@ pub struct Reason {
     pub source: String,
     pub id: String,
     pub detail: String,
+    /// What a reviewer weighs behind the reason (the tokens that pushed the classifier's
+    /// score most, with their weights). Never shown to the sender: [`Reason::for_member`]
+    /// drops it, so a statement stays general and no spammer learns which words to avoid.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
 }
 
 impl Reason {
@@ -49,6 +54,15 @@ impl Reason {
             source: source.to_string(),
             id: id.to_string(),
             detail: detail.into(),
+            evidence: Vec::new(),
+        }
+    }
+
+    /// The reason as a member may read it: without the reviewer's evidence.
+    pub fn for_member(&self) -> Reason {
+        Reason {
+            evidence: Vec::new(),
+            ..self.clone()
         }
     }
 }

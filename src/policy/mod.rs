@@ -63,6 +63,31 @@ pub struct ClassifierSignal {
     pub hold_above: f64,
     pub other_above: f64,
     pub model: String,
+    /// Distinct features of the message the model knows.
+    #[serde(default)]
+    pub known_features: u32,
+    /// Tokens of the message the model never saw.
+    #[serde(default)]
+    pub unknown_tokens: u32,
+    /// The message's language as identified (ISO 639-3, e.g. `eng`), when reliable.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// The features that pushed the score toward spam most, with their share of the
+    /// decision score, for reviewers.
+    #[serde(default)]
+    pub top_features: Vec<(String, f64)>,
+}
+
+impl ClassifierSignal {
+    /// Share of the message's tokens the model knows.
+    pub fn coverage(&self) -> f64 {
+        let total = self.known_features + self.unknown_tokens;
+        if total == 0 {
+            0.0
+        } else {
+            f64::from(self.known_features) / f64::from(total)
+        }
+    }
 }
 
 /// A behaviour signal from the limiters (fan-out, cadence, ...).
@@ -102,6 +127,15 @@ pub struct PolicyConfig {
     pub classifier_hold_above: Option<f64>,
     /// Overrides the model's Other threshold (decision-score units).
     pub classifier_other_above: Option<f64>,
+    /// The classifier abstains on a message with fewer known features than this: a lone
+    /// emoji or a two-word greeting is not evidence either way.
+    pub classifier_min_known: u32,
+    /// The classifier abstains when it knows less than this share of a message's tokens (a
+    /// language or a topic it was not trained on).
+    pub classifier_min_coverage: f64,
+    /// The classifier alone holds a message only with at least this many known features;
+    /// with fewer, a score over the hold threshold is a "possible spam" label.
+    pub classifier_hold_min_known: u32,
 }
 
 impl Default for PolicyConfig {
@@ -112,6 +146,9 @@ impl Default for PolicyConfig {
             rule_hold_score: 5.0,
             classifier_hold_above: None,
             classifier_other_above: None,
+            classifier_min_known: 3,
+            classifier_min_coverage: 0.35,
+            classifier_hold_min_known: 6,
         }
     }
 }
@@ -125,6 +162,9 @@ impl PolicyConfig {
             if value.is_some_and(|v| !v.is_finite()) {
                 return Err(format!("{key} must be a finite number"));
             }
+        }
+        if !(0.0..=1.0).contains(&self.classifier_min_coverage) {
+            return Err("policy.classifier_min_coverage must be between 0 and 1".to_string());
         }
         if !(self.rule_other_score > 0.0 && self.rule_hold_score >= self.rule_other_score) {
             return Err(
@@ -200,39 +240,9 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     }
 
     if let Some(classifier) = &signals.classifier {
-        let hold = config
-            .classifier_hold_above
-            .unwrap_or(classifier.hold_above);
-        let other = config
-            .classifier_other_above
-            .unwrap_or(classifier.other_above);
-        let (z, p) = (classifier.decision_score, classifier.spam_probability);
-        if z > hold {
-            raise(
-                Suspicion::Hold,
-                Reason::new(
-                    "classifier",
-                    "spam_hold",
-                    format!(
-                        "spam score {z:.2} (p={p:.4}) above the hold threshold {hold:.2} ({})",
-                        classifier.model
-                    ),
-                ),
-                &mut reasons,
-            );
-        } else if z > other {
-            raise(
-                Suspicion::Mild,
-                Reason::new(
-                    "classifier",
-                    "spam_other",
-                    format!(
-                        "spam score {z:.2} (p={p:.4}) above the Other threshold {other:.2} ({})",
-                        classifier.model
-                    ),
-                ),
-                &mut reasons,
-            );
+        let inbox_route = route_of(signals.relationship, config).0 == Folder::Inbox;
+        if let Some((level, reason)) = judge_classifier(classifier, inbox_route, config) {
+            raise(level, reason, &mut reasons);
         }
     }
 
@@ -250,7 +260,32 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     }
 
     let relationship = signals.relationship;
-    let (route, route_reason) = if relationship.connected && config.connections_to_inbox {
+    let (route, route_reason) = route_of(relationship, config);
+    reasons.insert(0, route_reason);
+
+    let decision = match suspicion {
+        Suspicion::Hold => Decision::Held,
+        Suspicion::Mild => Decision::Other,
+        Suspicion::None => match route {
+            Folder::Inbox => Decision::Inbox,
+            _ => Decision::Other,
+        },
+    };
+    Verdict {
+        decision,
+        route,
+        inmail: relationship.inmail && !relationship.connected,
+        reasons,
+        score: signals.classifier.as_ref().map(|c| c.spam_probability),
+        sanction: None,
+        automated: true,
+        refused,
+    }
+}
+
+/// Where the relationship alone puts a message, and why.
+fn route_of(relationship: Relationship, config: &PolicyConfig) -> (Folder, Reason) {
+    if relationship.connected && config.connections_to_inbox {
         (
             Folder::Inbox,
             Reason::new(
@@ -286,27 +321,84 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
                 "sender is outside the recipient's network",
             ),
         )
-    };
-    reasons.insert(0, route_reason);
-
-    let decision = match suspicion {
-        Suspicion::Hold => Decision::Held,
-        Suspicion::Mild => Decision::Other,
-        Suspicion::None => match route {
-            Folder::Inbox => Decision::Inbox,
-            _ => Decision::Other,
-        },
-    };
-    Verdict {
-        decision,
-        route,
-        inmail: relationship.inmail && !relationship.connected,
-        reasons,
-        score: signals.classifier.as_ref().map(|c| c.spam_probability),
-        sanction: None,
-        automated: true,
-        refused,
     }
+}
+
+/// Formats a decision score and its probability so a reader knows which is which.
+fn describe_score(classifier: &ClassifierSignal) -> String {
+    format!(
+        "decision score {:.2}, spam probability {:.2}; model {}",
+        classifier.decision_score, classifier.spam_probability, classifier.model
+    )
+}
+
+/// What the classifier's signal asks for, if anything: a hold, an Other with a "possible
+/// spam" label, a label alone, or an abstention (a reason without effect). A message routed
+/// to the Inbox (a connection's) leaves it only on hold-level evidence; below that it
+/// keeps its place and carries the label.
+fn judge_classifier(
+    classifier: &ClassifierSignal,
+    inbox_route: bool,
+    config: &PolicyConfig,
+) -> Option<(Suspicion, Reason)> {
+    let hold = config
+        .classifier_hold_above
+        .unwrap_or(classifier.hold_above);
+    let other = config
+        .classifier_other_above
+        .unwrap_or(classifier.other_above);
+    let z = classifier.decision_score;
+    if z <= other {
+        return None;
+    }
+    let language = classifier
+        .language
+        .as_deref()
+        .map(|l| format!(", language {l}"))
+        .unwrap_or_default();
+    if classifier.known_features < config.classifier_min_known
+        || classifier.coverage() < config.classifier_min_coverage
+    {
+        return Some((
+            Suspicion::None,
+            Reason::new(
+                "classifier",
+                "abstained",
+                format!(
+                    "the model knows too little of this message to judge it: {} known features, {:.0} % of its tokens{language} ({})",
+                    classifier.known_features,
+                    100.0 * classifier.coverage(),
+                    describe_score(classifier)
+                ),
+            ),
+        ));
+    }
+    let evidence: Vec<String> = classifier
+        .top_features
+        .iter()
+        .map(|(feature, weight)| format!("{feature} {weight:+.3}"))
+        .collect();
+    let (level, id, detail) = if z > hold && classifier.known_features >= config.classifier_hold_min_known {
+        (
+            Suspicion::Hold,
+            "spam_hold",
+            format!("likely spam: {} above the hold threshold {hold:.2}", describe_score(classifier)),
+        )
+    } else {
+        let level = if inbox_route {
+            Suspicion::None
+        } else {
+            Suspicion::Mild
+        };
+        (
+            level,
+            "possible_spam",
+            format!("possible spam: {} above the Other threshold {other:.2}", describe_score(classifier)),
+        )
+    };
+    let mut reason = Reason::new("classifier", id, detail);
+    reason.evidence = evidence;
+    Some((level, reason))
 }
 
 #[cfg(test)]
@@ -423,24 +515,44 @@ mod tests {
         assert_eq!(with(&[2.0, 2.0, 1.0]), Decision::Held);
     }
 
-    #[test]
-    fn classifier_thresholds_come_from_the_model_unless_overridden() {
-        let classifier = |p: f64| ClassifierSignal {
+    fn classifier(p: f64, known_features: u32, unknown_tokens: u32) -> ClassifierSignal {
+        ClassifierSignal {
             spam_probability: p,
             log_odds: logit(p),
             decision_score: logit(p),
             hold_above: logit(0.99),
             other_above: logit(0.8),
             model: "m".into(),
-        };
+            known_features,
+            unknown_tokens,
+            language: None,
+            top_features: vec![("w:crypto".into(), 0.4)],
+        }
+    }
+
+    fn judged(relationship: Relationship, signal: ClassifierSignal) -> Verdict {
+        decide(
+            &Signals {
+                relationship,
+                classifier: Some(signal),
+                ..Default::default()
+            },
+            &PolicyConfig::default(),
+        )
+    }
+
+    #[test]
+    fn classifier_thresholds_come_from_the_model_unless_overridden() {
         let signals = |p| Signals {
-            relationship: connected(),
-            classifier: Some(classifier(p)),
+            relationship: Relationship::default(),
+            classifier: Some(classifier(p, 20, 2)),
             ..Default::default()
         };
         let config = PolicyConfig::default();
-        assert_eq!(decide(&signals(0.5), &config).decision, Decision::Inbox);
-        assert_eq!(decide(&signals(0.85), &config).decision, Decision::Other);
+        assert_eq!(decide(&signals(0.5), &config).decision, Decision::Other);
+        let possible = decide(&signals(0.85), &config);
+        assert_eq!(possible.decision, Decision::Other);
+        assert_eq!(possible.reasons.last().unwrap().id, "possible_spam");
         let held = decide(&signals(0.995), &config);
         assert_eq!(held.decision, Decision::Held);
         assert_eq!(held.score, Some(0.995));
@@ -449,6 +561,66 @@ mod tests {
             ..PolicyConfig::default()
         };
         assert_eq!(decide(&signals(0.6), &strict).decision, Decision::Held);
+    }
+
+    /// A connection's message leaves the Inbox only on hold-level evidence: below it, the
+    /// "possible spam" label travels with the message and the placement stays.
+    #[test]
+    fn a_connection_needs_stronger_evidence_than_a_stranger() {
+        let labelled = judged(connected(), classifier(0.9, 20, 2));
+        assert_eq!(labelled.decision, Decision::Inbox);
+        assert_eq!(labelled.reasons.last().unwrap().id, "possible_spam");
+        let stranger = judged(Relationship::default(), classifier(0.9, 20, 2));
+        assert_eq!(stranger.decision, Decision::Other);
+        assert_eq!(stranger.reasons.last().unwrap().id, "possible_spam");
+        assert_eq!(
+            judged(connected(), classifier(0.995, 20, 2)).decision,
+            Decision::Held
+        );
+        assert_eq!(
+            judged(connected(), classifier(0.5, 20, 2)).reasons.len(),
+            1,
+            "nothing but the relationship below the Other threshold"
+        );
+    }
+
+    /// A message the model knows little about is never held on its word, however high
+    /// the score: too few known features or too many unknown tokens make it abstain, and
+    /// a few known features are not enough to hold.
+    #[test]
+    fn the_classifier_abstains_or_only_labels_when_it_knows_little() {
+        let config = PolicyConfig::default();
+        for (known, unknown) in [(1, 0), (2, 1), (5, 20)] {
+            for relationship in [connected(), Relationship::default()] {
+                let verdict = judged(relationship, classifier(0.999, known, unknown));
+                assert_ne!(verdict.decision, Decision::Held, "{known}/{unknown}");
+                let reason = verdict.reasons.last().unwrap();
+                assert_eq!(reason.id, "abstained", "{known}/{unknown}");
+                assert!(reason.detail.contains("knows too little"), "{}", reason.detail);
+                let inbox = relationship.connected;
+                assert_eq!(verdict.decision == Decision::Inbox, inbox);
+            }
+        }
+        let few = config.classifier_hold_min_known - 1;
+        let verdict = judged(Relationship::default(), classifier(0.999, few, 0));
+        assert_eq!(verdict.decision, Decision::Other);
+        assert_eq!(verdict.reasons.last().unwrap().id, "possible_spam");
+        let enough = judged(
+            Relationship::default(),
+            classifier(0.999, config.classifier_hold_min_known, 0),
+        );
+        assert_eq!(enough.decision, Decision::Held);
+    }
+
+    /// Reviewers see which features pushed the score; the member's copy of the reason does
+    /// not carry them.
+    #[test]
+    fn the_pushing_features_are_evidence_for_reviewers_only() {
+        let held = judged(Relationship::default(), classifier(0.995, 20, 0));
+        let reason = held.reasons.last().unwrap();
+        assert_eq!(reason.evidence, ["w:crypto +0.400"]);
+        assert!(reason.for_member().evidence.is_empty());
+        assert!(reason.detail.contains("decision score") && reason.detail.contains("probability"));
     }
 
     #[test]

@@ -49,6 +49,7 @@ use std::collections::HashMap;
 
 pub use domains::{registrable_domain, KNOWN_TLDS, MULTI_PART_SUFFIXES, SHORTENERS};
 pub use fold::{MAX_MARKS, MAX_REPEAT};
+pub(crate) use segment::has_unspaced;
 pub use tokens::{feature_key, Token, TokenKind, OTHER_FEATURE};
 
 use tokens::{Gap, Item, ItemKind};
@@ -69,6 +70,9 @@ pub struct Normalized {
     pub emoji_count: u32,
     /// URLs found (in the text and, for [`normalize_with_links`], the link targets).
     pub url_count: u32,
+    /// The language of the original text (ISO 639-3), set by `Engine::normalize`, which
+    /// sees the text as written; `None` from this module and when not identified.
+    pub language: Option<String>,
 }
 
 /// Normalizes a plain-text message body.
@@ -80,6 +84,7 @@ pub fn normalize(input: &str) -> Normalized {
         tokens: a.tokens,
         emoji_count: folded.emoji_count,
         url_count: a.url_count,
+        language: None,
     }
 }
 
@@ -170,6 +175,7 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
         tokens: a.tokens,
         emoji_count: folded.emoji_count,
         url_count: a.url_count,
+        language: None,
     }
 }
 

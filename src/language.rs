@@ -1,0 +1,31 @@
+//! Which language a message is written in, as a signal: the classifier's reasons name it
+//! (a message in a language the model hardly knows is judged with that in mind), and
+//! stored verdicts carry it into reports. Identified by whatlang, a maintained trigram
+//! and script detector, on the text as the member wrote it (folding would turn Cyrillic
+//! into look-alike Latin letters).
+
+/// The language of `visible` as an ISO 639-3 code (`eng`, `tur`, `cmn`), or `None` when the
+/// detector is not confident (short messages often are not).
+pub fn identify(visible: &str) -> Option<String> {
+    let info = whatlang::detect(visible)?;
+    info.is_reliable().then(|| info.lang().code().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clear_sentences_are_identified_and_noise_is_not() {
+        assert_eq!(
+            identify("Merci beaucoup pour votre aide, je vous envoie le contrat demain matin.")
+                .as_deref(),
+            Some("fra")
+        );
+        assert_eq!(
+            identify("Toplantıyı yarın sabah saat ona alabilir miyiz? Teşekkürler.").as_deref(),
+            Some("tur")
+        );
+        assert_eq!(identify("🙏"), None);
+    }
+}
