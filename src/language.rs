@@ -4,11 +4,17 @@
 //! and script detector, on the text as the member wrote it (folding would turn Cyrillic
 //! into look-alike Latin letters).
 
+/// whatlang's own "reliable" flag is strict on one-line messages (a plain Turkish sentence
+/// scores 0.46 and is not "reliable"); below this confidence, two- and three-word messages
+/// are misread often enough (`ok` as Hungarian) that no answer is better.
+const MIN_CONFIDENCE: f64 = 0.4;
+
 /// The language of `visible` as an ISO 639-3 code (`eng`, `tur`, `cmn`), or `None` when the
 /// detector is not confident (short messages often are not).
 pub fn identify(visible: &str) -> Option<String> {
     let info = whatlang::detect(visible)?;
-    info.is_reliable().then(|| info.lang().code().to_string())
+    (info.is_reliable() || info.confidence() >= MIN_CONFIDENCE)
+        .then(|| info.lang().code().to_string())
 }
 
 #[cfg(test)]
@@ -26,6 +32,8 @@ mod tests {
             identify("Toplantıyı yarın sabah saat ona alabilir miyiz? Teşekkürler.").as_deref(),
             Some("tur")
         );
+        assert_eq!(identify("谢谢你的帮助").as_deref(), Some("cmn"));
         assert_eq!(identify("🙏"), None);
+        assert_eq!(identify("ok"), None);
     }
 }

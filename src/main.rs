@@ -90,6 +90,12 @@ enum Command {
         /// NBSVM: how much each unknown token dilutes the evidence (squared-ratio units).
         #[arg(long, default_value_t = TrainOptions::default().unknown_weight)]
         unknown_weight: f64,
+        /// NBSVM: cost of a ham training error relative to a spam one.
+        #[arg(long, default_value_t = TrainOptions::default().ham_cost)]
+        ham_cost: f64,
+        /// Character trigrams of the words of short messages.
+        #[arg(long)]
+        char_ngrams: bool,
         /// Training files (as given to --data, without @WEIGHT) whose messages choose the
         /// thresholds (repeatable; default: all). Thresholds belong to the traffic they
         /// will judge: fit them on in-domain messages, not on e-mails.
@@ -274,6 +280,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             interpolation,
             prior_strength,
             unknown_weight,
+            ham_cost,
+            char_ngrams,
             thresholds_from,
         } => {
             let options = TrainOptions {
@@ -292,6 +300,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 interpolation,
                 prior_strength,
                 unknown_weight,
+                ham_cost,
+                char_ngrams,
                 ..TrainOptions::default()
             };
             let model = commands::train::train(&data, &out, &options, &thresholds_from)?;

@@ -217,6 +217,45 @@ fn classify_json_answers_one_object_per_message_in_order() {
     assert_eq!(lines[2]["spam"], false);
 }
 
+/// What the shipped model knows little about (a lone emoji, a short greeting or thanks, a
+/// language it was not trained on) is never held on the classifier's word: it abstains or
+/// stays quiet, and no classifier reason holds the message.
+#[test]
+fn the_shipped_model_never_holds_what_it_knows_little_about() {
+    let messages = [
+        "🙏",
+        "thanks 🙏",
+        "merci beaucoup 🙏",
+        "hello there",
+        "Great to meet you 👋🙂",
+        "Kiitos paljon avustasi, nähdään huomenna toimistolla ja käydään sopimus läpi",
+        "Diolch yn fawr am y cyfarfod ddoe, mi anfonaf y cytundeb atoch yfory",
+        "Asante sana kwa msaada wako, tutaonana kesho ofisini",
+    ];
+    let output = sendguard(&["classify", "--json"], Some(&messages.join("\n")));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), messages.len());
+    for (message, line) in messages.iter().zip(&lines) {
+        assert_ne!(line["decision"], "held", "{message:?}: {line}");
+        let reasons = line["reasons"].as_array().unwrap();
+        assert!(
+            !reasons
+                .iter()
+                .any(|r| r["source"] == "classifier" && r["id"] == "spam_hold"),
+            "{message:?}: {line}"
+        );
+    }
+}
+
 #[test]
 fn bad_training_data_is_reported_by_file_and_line() {
     let dir = tempfile::tempdir().unwrap();

@@ -247,7 +247,7 @@ async fn csv_and_html_carry_the_same_figures_and_no_message_text() {
         "zzcoupon",
         "lunch on Thursday",
         "quick note",
-        "agency places",
+        "incident reviews",
     ] {
         for (format, text) in [("csv", &csv), ("html", &html), ("json", &json)] {
             assert!(!text.contains(body), "{format} leaks message text {body:?}");

@@ -136,6 +136,14 @@ pub struct TrainOptions {
     /// Character trigrams of the words of short messages (see `chargrams.rs`).
     #[serde(default)]
     pub char_ngrams: bool,
+    /// NBSVM: the cost of a ham training error relative to a spam one. Holding a
+    /// member's ordinary message costs more than letting one spam through to Other.
+    #[serde(default = "default_ham_cost")]
+    pub ham_cost: f64,
+}
+
+fn default_ham_cost() -> f64 {
+    1.0
 }
 
 fn default_svm_cost() -> f64 {
@@ -163,6 +171,7 @@ impl Default for TrainOptions {
             prior_strength: 2.0,
             unknown_weight: 0.5,
             char_ngrams: false,
+            ham_cost: default_ham_cost(),
         }
     }
 }

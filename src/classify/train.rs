@@ -211,7 +211,8 @@ fn fit_nbsvm(
         }
         rows.starts.push(rows.indices.len());
         labels.push(doc.class == SPAM);
-        weights.push(f64::from(doc.weight));
+        let cost = if doc.class == HAM { options.ham_cost } else { 1.0 };
+        weights.push(f64::from(doc.weight) * cost);
     }
     let (w, bias) = train_svm(
         &rows,

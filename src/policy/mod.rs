@@ -348,7 +348,7 @@ fn judge_classifier(
         .classifier_other_above
         .unwrap_or(classifier.other_above);
     let z = classifier.decision_score;
-    if z <= other {
+    if z <= other.min(hold) {
         return None;
     }
     let language = classifier

@@ -316,12 +316,15 @@ struct TokenList {
 impl TokenSink for TokenList {
     fn word(&mut self, text: Cow<'_, str>, position: u32, after_word: bool) {
         if after_word {
-            let first = &self.tokens[self.prev_word].text;
-            let mut pair = String::with_capacity(first.len() + 1 + text.len());
-            pair.push_str(first);
+            // At the first word's position: the item before, or this same item when both
+            // are pieces of one unspaced-script word.
+            let first = &self.tokens[self.prev_word];
+            let mut pair = String::with_capacity(first.text.len() + 1 + text.len());
+            pair.push_str(&first.text);
             pair.push(' ');
             pair.push_str(&text);
-            self.token(TokenKind::Pair, Cow::Owned(pair), position - 1);
+            let at = first.position;
+            self.token(TokenKind::Pair, Cow::Owned(pair), at);
         }
         self.prev_word = self.tokens.len();
         self.token(TokenKind::Word, text, position);

@@ -46,10 +46,11 @@ action = "other"
 examples = { match = ["a zzpromo"], no_match = ["a promo"] }
 "#;
 
-/// The bot's pitch: long enough to be fingerprinted for fan-out.
-const PITCH: &str = "Dear professional, our agency places senior engineers with growing \
-    companies every single week and we would love to learn about your hiring plans for the \
-    coming quarter, reply with a good time for a short call";
+/// The bot's pitch: long enough to be fingerprinted for fan-out, and polite enough that
+/// only its repetition (not its content) gets it held.
+const PITCH: &str = "Hi there, I enjoyed your talk at the platform meetup and would love to \
+    compare notes on how your team runs incident reviews, are you free for a coffee next \
+    month?";
 
 /// Midnight UTC of day `n` of the script (0 = 2026-11-02).
 pub fn day(n: i64) -> i64 {
