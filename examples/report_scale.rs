@@ -229,6 +229,7 @@ fn synthetic(rng: &mut StdRng, id: u64, at: i64) -> Message {
             sanction: None,
             automated: true,
             refused: None,
+            language: None,
         },
         signals: SendSignals::default(),
         recalled_at: None,

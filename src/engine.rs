@@ -149,7 +149,6 @@ impl Engine {
             model: classifier.name.clone(),
             known_features: score.known,
             unknown_tokens: score.unknown,
-            language: message.language.clone(),
             top_features,
         })
     }
@@ -167,6 +166,7 @@ impl Engine {
         Signals {
             rule_hits,
             classifier: self.classify(message),
+            language: message.language.clone(),
             ..Signals::default()
         }
     }

@@ -309,6 +309,7 @@ mod tests {
             sanction: None,
             automated: true,
             refused: None,
+            language: None,
         }
     }
 

@@ -90,6 +90,9 @@ pub struct Verdict {
     /// Set when a `reject` rule matched: the send is refused rather than delivered or held.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<Reason>,
+    /// The message's language as identified (ISO 639-3), for reports and reviewers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Verdict {

@@ -69,9 +69,6 @@ pub struct ClassifierSignal {
     /// Tokens of the message the model never saw.
     #[serde(default)]
     pub unknown_tokens: u32,
-    /// The message's language as identified (ISO 639-3, e.g. `eng`), when reliable.
-    #[serde(default)]
-    pub language: Option<String>,
     /// The features that pushed the score toward spam most, with their share of the
     /// decision score, for reviewers.
     #[serde(default)]
@@ -111,6 +108,9 @@ pub struct Signals {
     pub behaviour: Vec<BehaviourSignal>,
     #[serde(default)]
     pub sender_restriction: Option<RestrictionLevel>,
+    /// The message's language (ISO 639-3), when identified.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// Tunables of the policy; read from the `[policy]` table of the config file.
@@ -241,7 +241,8 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
 
     if let Some(classifier) = &signals.classifier {
         let inbox_route = route_of(signals.relationship, config).0 == Folder::Inbox;
-        if let Some((level, reason)) = judge_classifier(classifier, inbox_route, config) {
+        let language = signals.language.as_deref();
+        if let Some((level, reason)) = judge_classifier(classifier, language, inbox_route, config) {
             raise(level, reason, &mut reasons);
         }
     }
@@ -280,6 +281,7 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         sanction: None,
         automated: true,
         refused,
+        language: signals.language.clone(),
     }
 }
 
@@ -338,6 +340,7 @@ fn describe_score(classifier: &ClassifierSignal) -> String {
 /// keeps its place and carries the label.
 fn judge_classifier(
     classifier: &ClassifierSignal,
+    language: Option<&str>,
     inbox_route: bool,
     config: &PolicyConfig,
 ) -> Option<(Suspicion, Reason)> {
@@ -351,9 +354,7 @@ fn judge_classifier(
     if z <= other.min(hold) {
         return None;
     }
-    let language = classifier
-        .language
-        .as_deref()
+    let language = language
         .map(|l| format!(", language {l}"))
         .unwrap_or_default();
     if classifier.known_features < config.classifier_min_known
@@ -525,7 +526,6 @@ mod tests {
             model: "m".into(),
             known_features,
             unknown_tokens,
-            language: None,
             top_features: vec![("w:crypto".into(), 0.4)],
         }
     }

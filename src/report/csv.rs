@@ -85,6 +85,11 @@ pub fn render(report: &Report) -> String {
     for (reason, count) in &v.refused_by_reason {
         t.row("refused_by_reason", reason, "refused", *count);
     }
+    for (language, row) in &v.by_language {
+        t.row("language", language, "inbox", row.inbox);
+        t.row("language", language, "other", row.other);
+        t.row("language", language, "held", row.held);
+    }
     for day in &v.days {
         t.row("volume", &day.day, "inbox", day.inbox);
         t.row("volume", &day.day, "other", day.other);

@@ -109,6 +109,17 @@ pub struct Volume {
     /// Refused sends by error code (`rate_limited` summed over its limits).
     pub refused_by_reason: BTreeMap<String, u64>,
     pub days: Vec<VolumeDay>,
+    /// Delivered and held messages by language (ISO 639-3; `und` when not identified):
+    /// where a filter over-flags one language, this is where it shows.
+    #[serde(default)]
+    pub by_language: BTreeMap<String, LanguageRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LanguageRow {
+    pub inbox: u64,
+    pub other: u64,
+    pub held: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -272,6 +283,8 @@ struct VerdictFacts {
     reasons: Vec<ReasonFacts>,
     #[serde(default)]
     score: Option<f64>,
+    #[serde(default)]
+    language: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -367,6 +380,16 @@ pub fn build(store: &Store, options: &ReportOptions) -> StoreResult<Report> {
         };
         *total += 1;
         *daily += 1;
+        let language = message.verdict.language.as_deref().unwrap_or("und");
+        let row = match volume.by_language.get_mut(language) {
+            Some(row) => row,
+            None => volume.by_language.entry(language.to_string()).or_default(),
+        };
+        match message.verdict.decision {
+            Decision::Inbox => row.inbox += 1,
+            Decision::Other => row.other += 1,
+            Decision::Held => row.held += 1,
+        }
         let label = labels.get(&message.id).copied();
         let mut classifier_hold = false;
         for reason in &message.verdict.reasons {

@@ -185,6 +185,17 @@ pub fn render(report: &Report) -> String {
             .iter()
             .map(|(reason, n)| vec![reason.clone(), n.to_string()]),
     );
+    page.table(
+        &["language", "inbox", "other", "held"],
+        v.by_language.iter().map(|(language, row)| {
+            vec![
+                language.clone(),
+                row.inbox.to_string(),
+                row.other.to_string(),
+                row.held.to_string(),
+            ]
+        }),
+    );
     page.end_section();
 
     page.section("rules", "Rule hits and precision");
