@@ -39,16 +39,14 @@ fn words(text: &str) -> Vec<String> {
 }
 
 fn fixture_corpus() -> Corpus {
-    Corpus::build(
-        FIXTURE.iter().map(|(label, text)| {
-            let label = if *label == "spam" {
-                Label::Spam
-            } else {
-                Label::Ham
-            };
-            (label, words(text))
-        }),
-    )
+    Corpus::build(FIXTURE.iter().map(|(label, text)| {
+        let label = if *label == "spam" {
+            Label::Spam
+        } else {
+            Label::Ham
+        };
+        (label, words(text))
+    }))
 }
 
 fn dense(vocabulary: &[String], texts: &[&str]) -> Array2<f64> {
@@ -113,7 +111,7 @@ fn long_messages_stay_finite_where_dense_normalization_overflows() {
         count_cap: 0,
         folds: 0,
         kind: ModelKind::NaiveBayes,
-            ..TrainOptions::default()
+        ..TrainOptions::default()
     };
     let model = train(&fixture_corpus(), &options, serde_json::Value::Null).unwrap();
     let long = "free money now ".repeat(400);

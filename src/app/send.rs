@@ -63,7 +63,12 @@ impl SendOutcome {
             decision: message.verdict.decision,
             folder: message.verdict.folder(),
             inmail: message.verdict.inmail,
-            reasons: message.verdict.reasons.iter().map(Reason::for_member).collect(),
+            reasons: message
+                .verdict
+                .reasons
+                .iter()
+                .map(Reason::for_member)
+                .collect(),
             score: message.verdict.score,
             sender_restricted: sender.restriction.is_some(),
             replayed,

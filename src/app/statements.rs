@@ -63,7 +63,12 @@ impl App {
                 at: message.created_at,
                 action: "Your message was held for review and not shown to the recipient.".into(),
                 status: status.into(),
-                facts: message.verdict.reasons.iter().map(Reason::for_member).collect(),
+                facts: message
+                    .verdict
+                    .reasons
+                    .iter()
+                    .map(Reason::for_member)
+                    .collect(),
                 automated: message.verdict.automated && !decided_by_person,
                 appeal: self.appeal_status(
                     member,

@@ -176,7 +176,7 @@ mod tests {
             spam.push(label);
         }
         let (w, bias) = train_svm(&rows, &spam, &[1.0; 4], 3, 10.0, 7);
-        for i in 0..rows.len() {
+        for (i, is_spam) in spam.iter().enumerate() {
             let (indices, values) = rows.row(i);
             let margin: f64 = indices
                 .iter()
@@ -184,7 +184,7 @@ mod tests {
                 .map(|(&j, v)| w[j as usize] * v)
                 .sum::<f64>()
                 + bias;
-            assert_eq!(margin > 0.0, spam[i], "row {i}: {margin}");
+            assert_eq!(margin > 0.0, *is_spam, "row {i}: {margin}");
         }
         // The same seed gives the same bits.
         assert_eq!(train_svm(&rows, &spam, &[1.0; 4], 3, 10.0, 7), (w, bias));

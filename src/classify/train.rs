@@ -211,7 +211,11 @@ fn fit_nbsvm(
         }
         rows.starts.push(rows.indices.len());
         labels.push(doc.class == SPAM);
-        let cost = if doc.class == HAM { options.ham_cost } else { 1.0 };
+        let cost = if doc.class == HAM {
+            options.ham_cost
+        } else {
+            1.0
+        };
         weights.push(f64::from(doc.weight) * cost);
     }
     let (w, bias) = train_svm(
@@ -349,8 +353,10 @@ fn choose_thresholds(corpus: &Corpus, scores: &[f64], options: &TrainOptions) ->
                     max_tokens,
                     hold_above: overall.0,
                     other_above: overall.1,
-                    ham: ham.iter().filter(|(t, _)| *t > lower && *t <= max_tokens).count()
-                        as u64,
+                    ham: ham
+                        .iter()
+                        .filter(|(t, _)| *t > lower && *t <= max_tokens)
+                        .count() as u64,
                 })
             }
             None => {}

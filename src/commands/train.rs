@@ -104,8 +104,8 @@ pub fn train(
         anyhow::bail!("no training rows in {} file(s)", files.len());
     }
     let bar = progress(rows.len(), "features");
-    let corpus = classify::Corpus::build_weighted(
-        rows.iter().map(|(weight, fits_thresholds, row)| {
+    let corpus =
+        classify::Corpus::build_weighted(rows.iter().map(|(weight, fits_thresholds, row)| {
             bar.inc(1);
             (
                 row.label,
@@ -113,8 +113,7 @@ pub fn train(
                 *fits_thresholds,
                 classify::features(&text::normalize(&row.text), options.char_ngrams),
             )
-        }),
-    );
+        }));
     bar.finish_and_clear();
     let training = serde_json::json!({ "files": described, "rows": rows.len() });
     let model = classify::train(&corpus, options, training)?;

@@ -379,24 +379,31 @@ fn judge_classifier(
         .iter()
         .map(|(feature, weight)| format!("{feature} {weight:+.3}"))
         .collect();
-    let (level, id, detail) = if z > hold && classifier.known_features >= config.classifier_hold_min_known {
-        (
-            Suspicion::Hold,
-            "spam_hold",
-            format!("likely spam: {} above the hold threshold {hold:.2}", describe_score(classifier)),
-        )
-    } else {
-        let level = if inbox_route {
-            Suspicion::None
+    let (level, id, detail) =
+        if z > hold && classifier.known_features >= config.classifier_hold_min_known {
+            (
+                Suspicion::Hold,
+                "spam_hold",
+                format!(
+                    "likely spam: {} above the hold threshold {hold:.2}",
+                    describe_score(classifier)
+                ),
+            )
         } else {
-            Suspicion::Mild
+            let level = if inbox_route {
+                Suspicion::None
+            } else {
+                Suspicion::Mild
+            };
+            (
+                level,
+                "possible_spam",
+                format!(
+                    "possible spam: {} above the Other threshold {other:.2}",
+                    describe_score(classifier)
+                ),
+            )
         };
-        (
-            level,
-            "possible_spam",
-            format!("possible spam: {} above the Other threshold {other:.2}", describe_score(classifier)),
-        )
-    };
     let mut reason = Reason::new("classifier", id, detail);
     reason.evidence = evidence;
     Some((level, reason))
@@ -596,7 +603,11 @@ mod tests {
                 assert_ne!(verdict.decision, Decision::Held, "{known}/{unknown}");
                 let reason = verdict.reasons.last().unwrap();
                 assert_eq!(reason.id, "abstained", "{known}/{unknown}");
-                assert!(reason.detail.contains("knows too little"), "{}", reason.detail);
+                assert!(
+                    reason.detail.contains("knows too little"),
+                    "{}",
+                    reason.detail
+                );
                 let inbox = relationship.connected;
                 assert_eq!(verdict.decision == Decision::Inbox, inbox);
             }
