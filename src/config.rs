@@ -74,6 +74,18 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// `text` for humans on a terminal, `json` for log shippers.
     pub log_format: LogFormat,
+    /// A request's headers must arrive within this long of its first byte (or of the
+    /// previous response): a client dribbling header bytes cannot hold a socket forever.
+    pub header_read_timeout_secs: u64,
+    /// A request body must arrive in full within this long; 408 after it.
+    pub body_read_timeout_secs: u64,
+    /// A keep-alive connection with no request in flight is closed after this long.
+    pub idle_timeout_secs: u64,
+    /// Most connections served at once; beyond it a new connection gets 503 and is closed,
+    /// so descriptors stay bounded below the process limit.
+    pub max_connections: usize,
+    /// Most open `/v1/events` streams per member; one more gets 429.
+    pub max_event_streams_per_member: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +123,11 @@ impl Default for ServerConfig {
             admin_token: None,
             max_request_bytes: 512 * 1024,
             log_format: LogFormat::Text,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            max_event_streams_per_member: 4,
         }
     }
 }
@@ -184,6 +201,27 @@ impl Config {
                 self.server.max_request_bytes,
                 m.max_body_chars
             );
+        }
+        let server = &self.server;
+        for (key, value) in [
+            (
+                "server.header_read_timeout_secs",
+                server.header_read_timeout_secs,
+            ),
+            (
+                "server.body_read_timeout_secs",
+                server.body_read_timeout_secs,
+            ),
+            ("server.idle_timeout_secs", server.idle_timeout_secs),
+            ("server.max_connections", server.max_connections as u64),
+            (
+                "server.max_event_streams_per_member",
+                server.max_event_streams_per_member as u64,
+            ),
+        ] {
+            if value == 0 {
+                anyhow::bail!("{key} must be at least 1");
+            }
         }
         self.policy.validate().map_err(|e| anyhow::anyhow!(e))?;
         self.limits.validate().map_err(|e| anyhow::anyhow!(e))?;

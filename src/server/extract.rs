@@ -119,7 +119,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let limit = AppState::from_ref(state).max_request_bytes;
+        let state = AppState::from_ref(state);
+        let limit = state.max_request_bytes;
         let too_large = || {
             ApiError(
                 Error::new(
@@ -140,8 +141,24 @@ where
         if declared.is_some_and(|len| len > limit.saturating_mul(DRAIN_FACTOR) as u64) {
             return Err(too_large());
         }
-        let bytes = read_limited(request.into_body(), limit)
-            .await?
+        let timeout = state.body_read_timeout;
+        // A body trickling in byte by byte must not hold the request (and its socket) open.
+        let bytes = tokio::time::timeout(timeout, read_limited(request.into_body(), limit))
+            .await
+            .map_err(|_| {
+                ApiError(
+                    Error::new(
+                        ErrorKind::Timeout,
+                        "request_timeout",
+                        format!(
+                            "the request body did not arrive within {} seconds",
+                            timeout.as_secs()
+                        ),
+                    )
+                    .field("body")
+                    .limit(timeout.as_secs()),
+                )
+            })??
             .ok_or_else(too_large)?;
         parse_json(&bytes).map(JsonBody)
     }
