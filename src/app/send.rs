@@ -40,6 +40,21 @@ pub struct SendRequest {
     pub idempotency_key: Option<String>,
 }
 
+/// SHA-256 of everything that makes a send what it is (not the key itself): a retry has
+/// the same hash, a different message under the same key does not.
+fn request_hash(request: &SendRequest) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::json!({
+        "to": request.to,
+        "body": request.body,
+        "format": request.format,
+        "kind": request.kind,
+        "thread_id": request.thread_id,
+        "attachments": request.attachments,
+    });
+    Sha256::digest(canonical.to_string().as_bytes()).into()
+}
+
 /// What the sender is told: the stored message and its verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct SendOutcome {
@@ -271,9 +286,20 @@ impl App {
         let Some(key) = &request.idempotency_key else {
             return Ok(None);
         };
-        let Some(message_id) = reader.idempotent_send(sender, key)? else {
+        let Some((message_id, stored_hash)) = reader.idempotent_send(sender, key)? else {
             return Ok(None);
         };
+        // Another request under a used key is a client bug; replaying the first answer
+        // would silently drop the second message.
+        if stored_hash.is_some_and(|hash| hash != request_hash(request)) {
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "idempotency_key_reused",
+                "this idempotency_key was already used for a different request; \
+                 use a new key for a new message",
+            )
+            .field("idempotency_key"));
+        }
         let message = reader.message(message_id)?;
         let member = reader.member(sender)?;
         match (message, member) {
@@ -505,7 +531,7 @@ impl App {
             }
         }
         if let Some(key) = &request.idempotency_key {
-            txn.put_idempotent_send(sender, key, message.id);
+            txn.put_idempotent_send(sender, key, message.id, &request_hash(request));
         }
         Ok(message)
     }

@@ -21,7 +21,7 @@
 //! | `view/` member thread | `ThreadView` |
 //! | `fld/` member folder !activity !thread | empty: folder listing, newest first (since schema 2, the newer thread first within one millisecond) |
 //! | `inm/` member yyyymm | InMail credits spent that month, u32 BE |
-//! | `idem/` member key bytes | message id of the send that used this idempotency key |
+//! | `idem/` member key bytes | message id of the send that used this idempotency key, then the SHA-256 of that request (absent in records written before it) |
 //! | `rvi/` item | `ReviewItem` |
 //! | `rvq/` item | empty: open review items, oldest first |
 //! | `rvm/` message | id of the message's open review item |
