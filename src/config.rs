@@ -19,6 +19,7 @@ pub struct Config {
     pub messaging: MessagingConfig,
     pub policy: PolicyConfig,
     pub review: ReviewConfig,
+    pub reports: ReportsConfig,
     pub engine: EngineConfig,
     pub limits: crate::limits::LimitsConfig,
 }
@@ -58,6 +59,39 @@ impl Default for ReviewConfig {
         ReviewConfig {
             claim_ttl_secs: 900,
             min_justification_chars: 10,
+        }
+    }
+}
+
+/// How recipients' reports turn into automated sanctions. Reports are evidence, not
+/// verdicts: one member cannot restrict another by reporting many times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// A reporter counts once per sender within this many days, however many messages
+    /// they report; older reports no longer count toward a sanction.
+    pub window_days: u32,
+    /// Distinct reporters, weighted by their standing, that a sender's reports need within
+    /// the window before they strike (each reporter then counts `strike_weight`); below it
+    /// reports only queue review.
+    pub min_reporters: f64,
+    /// Upheld reports every reporter starts with when their standing is weighed (a new
+    /// reporter weighs 1; each overturned report lowers the weight).
+    pub standing_prior: f64,
+    /// Strike points of a report that counts.
+    pub strike_weight: u32,
+    /// Most report entries kept per sender (oldest dropped first).
+    pub max_kept: usize,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            window_days: 30,
+            min_reporters: 3.0,
+            standing_prior: 1.0,
+            strike_weight: 1,
+            max_kept: 200,
         }
     }
 }
@@ -222,6 +256,16 @@ impl Config {
             if value == 0 {
                 anyhow::bail!("{key} must be at least 1");
             }
+        }
+        let reports = &self.reports;
+        if !(reports.min_reporters >= 1.0) {
+            anyhow::bail!("reports.min_reporters must be at least 1");
+        }
+        if !(reports.standing_prior > 0.0) {
+            anyhow::bail!("reports.standing_prior must be above 0");
+        }
+        if reports.window_days == 0 || reports.max_kept == 0 {
+            anyhow::bail!("reports.window_days and reports.max_kept must be at least 1");
         }
         self.policy.validate().map_err(|e| anyhow::anyhow!(e))?;
         self.limits.validate().map_err(|e| anyhow::anyhow!(e))?;

@@ -521,3 +521,128 @@ async fn a_held_inmail_removed_as_spam_gets_its_credit_back() {
     );
     assert_eq!(sent["inmail"], true);
 }
+
+/// Many sends in a row are the setting here, not the abuse under test.
+const RELAXED: &str = "[limits.rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n\
+[limits.young_rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n\
+[limits.new_conversations]\nper_day = 0\nper_week = 0\n";
+
+async fn report(server: &Server, token: &str, message: u64) -> u16 {
+    let (status, body) = server
+        .post(
+            &format!("/v1/messages/{message}/report"),
+            token,
+            json!({"reason": "I do not like this person"}),
+        )
+        .await;
+    assert!(status == 202 || status == 404, "{status}: {body}");
+    status
+}
+
+/// Whether `token`'s member may still open a conversation with a stranger.
+async fn can_open_conversations(server: &Server, token: &str, stranger: &str) -> bool {
+    let (to, _) = server.member(stranger, "free").await;
+    let (status, body) = server.send(token, to, "Hello, glad to connect").await;
+    assert!(status == 201 || status == 403, "{status}: {body}");
+    status == 201
+}
+
+#[tokio::test]
+async fn one_member_reporting_fifty_times_restricts_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(RELAXED));
+    let (_, carol_token) = server.member("carol", "premium").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let rita = reviewer(&server, "Rita").await;
+    let mut messages = Vec::new();
+    for i in 0..5 {
+        let (status, sent) = server
+            .post(
+                "/v1/messages",
+                &carol_token,
+                json!({"to": bob, "body": format!("Hello Bob, following up on our chat ({i})"),
+                       "kind": "inmail"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{sent}");
+        messages.push(sent["message_id"].as_u64().unwrap());
+    }
+    let mut accepted = 0;
+    for round in 0..10 {
+        for &message in &messages {
+            accepted += usize::from(report(&server, &bob_token, message).await == 202);
+        }
+        assert!(round > 0 || accepted == 5, "each message can be reported");
+    }
+    assert!(accepted >= 5, "{accepted}");
+    assert!(
+        can_open_conversations(&server, &carol_token, "frank").await,
+        "one reporter restricted carol"
+    );
+    let (_, statements) = server.get("/v1/statements", &carol_token).await;
+    assert!(
+        !statements["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "restriction"),
+        "{statements}"
+    );
+    // The reports still reach a reviewer: each message is queued once.
+    let (_, queue) = server.get("/v1/review/queue?limit=100", &rita).await;
+    assert_eq!(items(&queue).len(), 5, "{queue}");
+}
+
+#[tokio::test]
+async fn a_reporter_whose_reports_are_overturned_counts_less() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(RELAXED));
+    let rita = reviewer(&server, "Rita").await;
+    let (_, carol_token) = server.member("carol", "free").await;
+    let (_, dave_token) = server.member("dave", "free").await;
+    let mut reporters = Vec::new();
+    for name in ["mallory", "bob", "erin", "gina"] {
+        reporters.push(server.member(name, "free").await);
+    }
+    // Mallory reports dave's harmless note; a reviewer overturns it.
+    let (mallory, mallory_token) = reporters[0].clone();
+    let (_, sent) = server
+        .send(&dave_token, mallory, "Hi Mallory, congrats on the new role")
+        .await;
+    let note = sent["message_id"].as_u64().unwrap();
+    assert_eq!(report(&server, &mallory_token, note).await, 202);
+    let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
+    let item = items(&queue)[0];
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &rita,
+            json!({"label": "ham", "action": "release", "note": "a friendly note"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    // Carol writes to all four; mallory (weight 1/2), bob and erin report her: 2.5 < 3.
+    let mut sent_to = Vec::new();
+    for (id, token) in &reporters {
+        let (status, sent) = server
+            .send(&carol_token, *id, "Hi, would you like to join our meetup?")
+            .await;
+        assert_eq!(status, 201, "{sent}");
+        sent_to.push((token.clone(), sent["message_id"].as_u64().unwrap()));
+    }
+    for (token, message) in &sent_to[..3] {
+        assert_eq!(report(&server, token, *message).await, 202);
+    }
+    assert!(
+        can_open_conversations(&server, &carol_token, "henry").await,
+        "2.5 weighted reporters are below the threshold of 3"
+    );
+    // A fourth reporter in good standing reaches it: every reporter's strike counts.
+    let (token, message) = &sent_to[3];
+    assert_eq!(report(&server, token, *message).await, 202);
+    assert!(
+        !can_open_conversations(&server, &carol_token, "ivan").await,
+        "3.5 weighted reporters restrict"
+    );
+}

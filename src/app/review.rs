@@ -273,6 +273,8 @@ impl App {
                 at: now,
             });
             txn.put_review_item(&item);
+            // Whoever reported this message gains or loses standing by the decision.
+            self.judge_reporters(txn, message.from, message.id, request.label)?;
             txn.put_label(&LabelRecord {
                 message_id: message.id,
                 label: request.label,

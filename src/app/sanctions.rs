@@ -2,14 +2,10 @@
 //! this module applies what it decides to the member record, which every send checks.
 
 use super::App;
-use crate::domain::{
-    Actor, AuditEntry, MemberId, Message, Millis, Restriction, RestrictionLevel, Sanction,
-};
+use crate::domain::{Actor, AuditEntry, MemberId, Millis, Restriction, RestrictionLevel, Sanction};
 use crate::error::Result;
 use crate::store::{Reader, WriteTxn};
 
-/// Strike weight of a recipient's report.
-pub const REPORT_STRIKE: u32 = 1;
 /// Strike weight of a reviewer's removal.
 pub const REMOVAL_STRIKE: u32 = 2;
 
@@ -89,23 +85,6 @@ impl App {
             apply(txn, member, sanction, now)?;
         }
         Ok(sanction)
-    }
-
-    pub(super) fn strike_for_report(
-        &self,
-        txn: &mut WriteTxn<'_>,
-        message: &Message,
-        now: Millis,
-    ) -> Result<()> {
-        self.strike(
-            txn,
-            message.from,
-            REPORT_STRIKE,
-            "report",
-            &format!("a recipient reported message {}", message.id),
-            now,
-        )?;
-        Ok(())
     }
 
     /// Clears the member's restriction and the strikes behind it.

@@ -80,6 +80,43 @@ impl ReviewItem {
     }
 }
 
+/// One member's report of one message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportEntry {
+    pub reporter: MemberId,
+    pub message_id: MessageId,
+    pub at: Millis,
+}
+
+/// Recent reports of a sender's messages: the evidence automated sanctions weigh, kept
+/// per reporter so that one member reporting many times counts once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportsAgainst {
+    /// Oldest first; entries older than the report window are pruned on each report.
+    pub entries: Vec<ReportEntry>,
+}
+
+/// How reviewers decided a member's reports: a reporter whose reports keep being
+/// overturned weighs less when reports are counted toward a sanction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReporterStanding {
+    /// Reports a reviewer confirmed (labelled spam).
+    pub upheld: u32,
+    /// Reports a reviewer overturned (labelled ham).
+    pub overturned: u32,
+}
+
+impl ReporterStanding {
+    /// The weight of this member's report, in (0, 1]: `(upheld + prior) / (upheld +
+    /// overturned + prior)`, so a new reporter counts fully and each overturn costs.
+    pub fn weight(&self, prior: f64) -> f64 {
+        let upheld = f64::from(self.upheld) + prior;
+        upheld / (upheld + f64::from(self.overturned))
+    }
+}
+
 /// Where a label came from; every source is exported, and training can filter on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

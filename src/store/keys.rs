@@ -31,6 +31,8 @@
 //! | `aplk/` member target | appeal id: one appeal per held message or restriction |
 //! | `aud/` time id | `AuditEntry`, append-only, in time order |
 //! | `sent/held/` sender message | empty: a sender's held messages, for statements of reasons |
+//! | `rpa/` sender | `ReportsAgainst`: who reported the sender's messages recently, one entry per reporter and message |
+//! | `rps/` member | `ReporterStanding`: how reviewers decided the member's reports |
 //! | `lim/` member | `SenderState`: the member's rate, fan-out, cadence and strike state |
 //! | `stat/refusal/` day reason | refused sends that day for that reason, u64 BE; `day` is days since 1970 (u64 BE), `reason` the error code, `rate_limited/<limit>` for rate limits (see `stats.rs`) |
 //! | `rescore/` mode | `Checkpoint` of an unfinished batch rescore (`dry` or `apply`) |
@@ -63,6 +65,8 @@ pub const APPEAL_KEY: &[u8] = b"aplk/";
 pub const AUDIT: &[u8] = b"aud/";
 pub const SENDER_HOLDS: &[u8] = b"sent/held/";
 pub const SENDER_STATE: &[u8] = b"lim/";
+pub const REPORTS_AGAINST: &[u8] = b"rpa/";
+pub const REPORTER_STANDING: &[u8] = b"rps/";
 pub const STAT_REFUSAL: &[u8] = b"stat/refusal/";
 pub const RESCORE: &[u8] = b"rescore/";
 

@@ -3,8 +3,8 @@
 
 use super::{decode, encode, keys, Reader, Store, StoreResult, WriteTxn};
 use crate::domain::{
-    Appeal, AppealTarget, AuditEntry, LabelRecord, MemberId, MessageId, Millis, ReviewItem,
-    ThreadView,
+    Appeal, AppealTarget, AuditEntry, LabelRecord, MemberId, MessageId, Millis, ReporterStanding,
+    ReportsAgainst, ReviewItem, ThreadView,
 };
 
 /// Key of the "one appeal per target" record.
@@ -46,6 +46,18 @@ pub trait ReviewReader: Reader {
 
     fn label(&self, message: MessageId) -> StoreResult<Option<LabelRecord>> {
         self.json(&keys::ids(keys::LABEL, &[message]))
+    }
+
+    fn reports_against(&self, sender: MemberId) -> StoreResult<ReportsAgainst> {
+        Ok(self
+            .json(&keys::ids(keys::REPORTS_AGAINST, &[sender]))?
+            .unwrap_or_default())
+    }
+
+    fn reporter_standing(&self, member: MemberId) -> StoreResult<ReporterStanding> {
+        Ok(self
+            .json(&keys::ids(keys::REPORTER_STANDING, &[member]))?
+            .unwrap_or_default())
     }
 }
 
@@ -115,6 +127,17 @@ impl WriteTxn<'_> {
             self.delete(queued);
             self.delete(by_message);
         }
+    }
+
+    pub fn put_reports_against(&mut self, sender: MemberId, reports: &ReportsAgainst) {
+        self.put(keys::ids(keys::REPORTS_AGAINST, &[sender]), encode(reports));
+    }
+
+    pub fn put_reporter_standing(&mut self, member: MemberId, standing: &ReporterStanding) {
+        self.put(
+            keys::ids(keys::REPORTER_STANDING, &[member]),
+            encode(standing),
+        );
     }
 
     pub fn put_label(&mut self, label: &LabelRecord) {
