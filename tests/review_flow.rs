@@ -646,3 +646,84 @@ async fn a_reporter_whose_reports_are_overturned_counts_less() {
         "3.5 weighted reporters restrict"
     );
 }
+
+#[tokio::test]
+async fn recalling_a_held_message_tells_the_recipient_nothing_and_withdraws_its_review() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    server.connect(alice, bob).await;
+    let rita = reviewer(&server, "Rita").await;
+    let events = server
+        .client
+        .get(server.url("/v1/events"))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+
+    let (_, held) = server.send(&alice_token, bob, PHISHING).await;
+    assert_eq!(held["decision"], "held", "{held}");
+    let held_id = held["message_id"].as_u64().unwrap();
+    let (status, _) = server
+        .delete(&format!("/v1/messages/{held_id}"), &alice_token)
+        .await;
+    assert_eq!(status, 204);
+    // A later ordinary message marks the point by which any recall event would have come.
+    let (_, later) = server.send(&alice_token, bob, "lunch tomorrow?").await;
+    let later_id = later["message_id"].as_u64().unwrap();
+    let mut stream = events.bytes_stream();
+    let mut received = String::new();
+    let wanted = format!("\"message_id\":{later_id}");
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if received.contains(&wanted) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("the later delivery's event");
+    assert!(!received.contains("message.recalled"), "{received}");
+    assert!(
+        !received.contains(&format!("\"message_id\":{held_id}")),
+        "{received}"
+    );
+
+    // The review item left the queue, cannot be read or decided, and the audit says why.
+    let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
+    assert!(items(&queue).is_empty(), "{queue}");
+    let (_, audit) = server.get("/v1/review/audit", &rita).await;
+    let withdrawn = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "withdraw_item:recalled")
+        .cloned()
+        .unwrap_or_else(|| panic!("no withdrawal in {audit}"));
+    assert_eq!(withdrawn["message_id"].as_u64(), Some(held_id));
+    let item = withdrawn["item_id"].as_u64().unwrap();
+    let (status, body) = server
+        .get(
+            &format!(
+                "/v1/review/items/{item}?justification={}",
+                "checking+a+withdrawn+item"
+            ),
+            &rita,
+        )
+        .await;
+    error_of(status, &body, 409, "item_withdrawn");
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &rita,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    error_of(status, &body, 409, "item_withdrawn");
+}
