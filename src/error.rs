@@ -22,6 +22,8 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// 422: well-formed, but breaks a product rule (too long, empty).
     Unprocessable,
+    /// 405: the route exists but not with this method; the answer lists the allowed ones.
+    MethodNotAllowed,
     /// 408: the client did not send its request in time.
     Timeout,
     /// 429: a rate limit tripped; `retry_after_secs` says when to come back.

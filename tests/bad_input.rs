@@ -321,3 +321,109 @@ async fn rate_limit_state_survives_a_restart() {
     let (status, body) = server.send(&alice, bob, "after the restart").await;
     error_of(status, &body, 429, "rate_limited");
 }
+
+/// Issue 17's protocol details, each visible to an API client.
+#[tokio::test]
+async fn protocol_details_api_clients_rely_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, alice) = server.member("alice", "free").await;
+    let (bob, _) = server.member("bob", "free").await;
+
+    // The Authorization scheme is case-insensitive.
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let response = server
+            .client
+            .get(server.url("/v1/folders/inbox"))
+            .header("authorization", format!("{scheme} {alice}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "scheme {scheme}");
+    }
+
+    // A wrong method is 405 with Allow, and a JSON error.
+    let response = server
+        .client
+        .put(server.url("/v1/messages"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    let allow = response.headers()["allow"].to_str().unwrap().to_string();
+    assert!(allow.contains("POST"), "{allow}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    error_of(405, &body, 405, "method_not_allowed");
+
+    // A duplicated key names itself.
+    let response = server
+        .client
+        .post(server.url("/v1/messages"))
+        .bearer_auth(&alice)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"to": {bob}, "to": {bob}, "body": "hi"}}"#))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "to");
+
+    // Links that would run or open something in the recipient's client are refused.
+    for target in [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        "java&#x09;script:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+    ] {
+        let (status, body) = server
+            .post(
+                "/v1/messages",
+                &alice,
+                json!({"to": bob, "body": format!("see [my profile]({target})"),
+                       "format": "markdown"}),
+            )
+            .await;
+        let error = error_of(status, &body, 422, "unsafe_link");
+        assert_eq!(error["field"], "body", "{target}");
+    }
+    for target in ["https://example.com/a", "mailto:bob@example.com"] {
+        let (status, body) = server
+            .post(
+                "/v1/messages",
+                &alice,
+                json!({"to": bob, "body": format!("see [this]({target})"), "format": "markdown"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{target}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_send_that_triggers_a_restriction_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        "[limits.fanout]\nrecipients = 3\n[limits.strikes]\nrestrict_new_conversations_at = 1\n\
+                  [limits.young_rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n";
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let (_, alice) = server.member("alice", "free").await;
+    let text = "Exclusive opportunity for senior engineers: join our remote team, competitive \
+                salary, equity, flexible hours, apply today through our careers page";
+    let mut triggered = None;
+    for i in 0..3 {
+        let (to, _) = server.member(&format!("r{i}"), "free").await;
+        let (status, sent) = server.send(&alice, to, text).await;
+        assert_eq!(status, 201, "{sent}");
+        if sent["reasons"].to_string().contains("fan_out") {
+            triggered = Some(sent);
+            break;
+        }
+        assert_eq!(sent["sender_restricted"], false, "{sent}");
+    }
+    let sent = triggered.expect("the third recipient trips fan-out");
+    assert_eq!(sent["sender_restricted"], true, "{sent}");
+    let (stranger, _) = server.member("stranger", "free").await;
+    let (status, body) = server.send(&alice, stranger, "hello").await;
+    error_of(status, &body, 403, "sender_restricted");
+}

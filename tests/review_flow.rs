@@ -727,3 +727,52 @@ async fn recalling_a_held_message_tells_the_recipient_nothing_and_withdraws_its_
         .await;
     error_of(status, &body, 409, "item_withdrawn");
 }
+
+#[tokio::test]
+async fn an_overturned_restriction_keeps_its_statement_marked_overturned() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let rita = reviewer(&server, "Rita").await;
+    let (status, body) = server
+        .post(
+            &format!("/v1/admin/members/{alice}/restriction"),
+            ADMIN_TOKEN,
+            json!({"level": "full", "reason": "suspected account takeover"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, created) = server
+        .post(
+            "/v1/appeals",
+            &alice_token,
+            json!({"reason": "I secured my account and changed my password"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let appeal_id = created["appeal_id"].as_u64().unwrap();
+    let (status, _) = server
+        .post(
+            &format!("/v1/review/appeals/{appeal_id}/decision"),
+            &rita,
+            json!({"outcome": "overturned", "note": "account recovered"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+
+    let (_, statements) = server.get("/v1/statements", &alice_token).await;
+    let restriction = statements["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "restriction")
+        .cloned()
+        .unwrap_or_else(|| panic!("the statement is gone: {statements}"));
+    assert_eq!(restriction["status"], "overturned", "{restriction}");
+    assert_eq!(restriction["restriction"], "full");
+    assert_eq!(restriction["appeal"]["outcome"], "overturned");
+    assert_eq!(restriction["appeal"]["allowed"], false);
+    assert!(restriction["facts"]
+        .to_string()
+        .contains("suspected account takeover"));
+}

@@ -80,7 +80,9 @@ impl SendOutcome {
             inmail: message.verdict.inmail,
             reasons: message.verdict.reasons.clone(),
             score: message.verdict.score,
-            sender_restricted: sender.restriction.is_some(),
+            // The send that triggers a restriction carries it as its sanction: the member
+            // record read before the write does not have it yet.
+            sender_restricted: sender.restriction.is_some() || message.verdict.sanction.is_some(),
             replayed,
         }
     }
@@ -170,6 +172,15 @@ impl App {
         self.validate(&request)?;
         let now = self.clock.now();
         let rendered = RenderedBody::render(request.format, &request.body);
+        if let Some(link) = rendered.links.iter().find(|link| !link.has_safe_scheme()) {
+            let shown: String = link.target.chars().take(40).collect();
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "unsafe_link",
+                format!("links must be http, https or mailto (or relative); not {shown:?}"),
+            )
+            .field("body"));
+        }
         let normalized = self.engine.normalize(&rendered);
 
         if let Some(replay) = self.replay(&self.store, sender, &request)? {

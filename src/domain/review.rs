@@ -80,6 +80,15 @@ impl ReviewItem {
     }
 }
 
+/// A restriction an appeal overturned, kept so the member's statement of reasons stays
+/// (marked overturned) after the restriction itself is lifted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverturnedRestriction {
+    pub restriction: super::Restriction,
+    pub appeal_id: u64,
+    pub overturned_at: Millis,
+}
+
 /// One member's report of one message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportEntry {

@@ -116,9 +116,10 @@ async fn not_found() -> ApiError {
     ApiError(Error::not_found("not_found", "no such route"))
 }
 
+/// 405; axum adds the `Allow` header listing the route's methods.
 async fn method_not_allowed() -> ApiError {
     ApiError(Error::new(
-        ErrorKind::Invalid,
+        ErrorKind::MethodNotAllowed,
         "method_not_allowed",
         "this route does not take that method",
     ))

@@ -31,6 +31,7 @@
 //! | `aplk/` member target | appeal id: one appeal per held message or restriction |
 //! | `aud/` time id | `AuditEntry`, append-only, in time order |
 //! | `sent/held/` sender message | empty: a sender's held messages, for statements of reasons |
+//! | `rso/` member since | `OverturnedRestriction`: a restriction an appeal overturned, for statements |
 //! | `rpa/` sender | `ReportsAgainst`: who reported the sender's messages recently, one entry per reporter and message |
 //! | `rps/` member | `ReporterStanding`: how reviewers decided the member's reports |
 //! | `lim/` member | `SenderState`: the member's rate, fan-out, cadence and strike state |
@@ -66,6 +67,7 @@ pub const AUDIT: &[u8] = b"aud/";
 pub const SENDER_HOLDS: &[u8] = b"sent/held/";
 pub const SENDER_STATE: &[u8] = b"lim/";
 pub const REPORTS_AGAINST: &[u8] = b"rpa/";
+pub const OVERTURNED_RESTRICTION: &[u8] = b"rso/";
 pub const REPORTER_STANDING: &[u8] = b"rps/";
 pub const STAT_REFUSAL: &[u8] = b"stat/refusal/";
 pub const RESCORE: &[u8] = b"rescore/";

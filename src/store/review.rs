@@ -3,8 +3,8 @@
 
 use super::{decode, encode, keys, Reader, Store, StoreResult, WriteTxn};
 use crate::domain::{
-    Appeal, AppealTarget, AuditEntry, LabelRecord, MemberId, MessageId, Millis, ReporterStanding,
-    ReportsAgainst, ReviewItem, ThreadView,
+    Appeal, AppealTarget, AuditEntry, LabelRecord, MemberId, MessageId, Millis,
+    OverturnedRestriction, ReporterStanding, ReportsAgainst, ReviewItem, ThreadView,
 };
 
 /// Key of the "one appeal per target" record.
@@ -98,6 +98,18 @@ impl Store {
         })
     }
 
+    /// The member's restrictions that appeals overturned, oldest first.
+    pub fn overturned_restrictions(
+        &self,
+        member: MemberId,
+    ) -> impl Iterator<Item = StoreResult<OverturnedRestriction>> + '_ {
+        let prefix = keys::ids(keys::OVERTURNED_RESTRICTION, &[member]);
+        self.inner.db.scan_prefix(prefix).map(|entry| {
+            let (key, value) = entry?;
+            decode(&key, &value)
+        })
+    }
+
     /// Every human label, in message id order.
     pub fn labels(&self) -> impl Iterator<Item = StoreResult<LabelRecord>> + '_ {
         self.inner.db.scan_prefix(keys::LABEL).map(|entry| {
@@ -127,6 +139,14 @@ impl WriteTxn<'_> {
             self.delete(queued);
             self.delete(by_message);
         }
+    }
+
+    pub fn put_overturned_restriction(&mut self, member: MemberId, record: &OverturnedRestriction) {
+        let since = record.restriction.since as u64;
+        self.put(
+            keys::ids(keys::OVERTURNED_RESTRICTION, &[member, since]),
+            encode(record),
+        );
     }
 
     pub fn put_reports_against(&mut self, sender: MemberId, reports: &ReportsAgainst) {
