@@ -427,3 +427,41 @@ async fn the_send_that_triggers_a_restriction_says_so() {
     let (status, body) = server.send(&alice, stranger, "hello").await;
     error_of(status, &body, 403, "sender_restricted");
 }
+
+#[tokio::test]
+async fn a_client_that_keeps_sending_through_429_earns_a_strike() {
+    let dir = tempfile::tempdir().unwrap();
+    // One strike restricts here, so the strike shows over the API.
+    let config = "[limits.strikes]\nrestrict_new_conversations_at = 1\n";
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let (carol, _) = server.member("carol", "free").await;
+    server.connect(alice, carol).await;
+    server.connect(bob, carol).await;
+
+    // Bob hits the limit and retries a few times: a person, not restricted.
+    for i in 0..10 {
+        let (status, body) = server.send(&bob_token, carol, &format!("note {i}")).await;
+        assert!(status == 201 || status == 429, "{body}");
+    }
+    let (stranger, _) = server.member("stranger", "free").await;
+    let (status, body) = server.send(&bob_token, stranger, "hello").await;
+    error_of(status, &body, 429, "rate_limited");
+
+    // Alice ignores Retry-After: 45 refused attempts in a few seconds.
+    let mut refused = 0;
+    for i in 0..50 {
+        let (status, body) = server.send(&alice_token, carol, &format!("ping {i}")).await;
+        assert!(status == 201 || status == 429, "{body}");
+        refused += usize::from(status == 429);
+    }
+    assert_eq!(refused, 45);
+    let (status, body) = server.send(&alice_token, stranger, "hello").await;
+    error_of(status, &body, 403, "sender_restricted");
+    let (_, statements) = server.get("/v1/statements", &alice_token).await;
+    assert!(
+        statements.to_string().contains("ignored_retry_after"),
+        "{statements}"
+    );
+}

@@ -87,6 +87,26 @@ impl App {
         Ok(sanction)
     }
 
+    /// Notes that `member` was refused for a rate limit; persistent sending through such
+    /// refusals strikes (see `limits::ignored_refusals`). Not awaited for durability: a
+    /// crash may lose the last few refusals noted, never an acknowledged send.
+    pub(super) fn note_rate_limit_refusal(&self, member: MemberId) {
+        let now = self.clock.now();
+        let result = self.store.write(|txn| {
+            let Some(mut state) = txn.sender_state(member)? else {
+                return Ok::<_, crate::error::Error>(());
+            };
+            if let Some(sanction) = self.limiter.note_refusal(&mut state, now) {
+                apply(txn, member, &sanction, now)?;
+            }
+            txn.put_sender_state(member, &state);
+            Ok(())
+        });
+        if let Err(error) = result {
+            tracing::warn!(%error, member, "rate-limit refusal not noted");
+        }
+    }
+
     /// Clears the member's restriction and the strikes behind it.
     pub(super) fn clear_restriction(
         &self,

@@ -148,6 +148,9 @@ impl App {
                 metrics::counter!("sendguard_send_refusals_total", "code" => error.code)
                     .increment(1);
                 self.count_refusal(error);
+                if error.kind == ErrorKind::RateLimited {
+                    self.note_rate_limit_refusal(sender);
+                }
             }
         }
         result
