@@ -42,6 +42,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// hyper's smallest read buffer; a smaller head limit would make it panic.
+pub const MIN_HEADER_BYTES: usize = 8192;
+
 /// The shipped model, relative to the repository root.
 pub const DEFAULT_MODEL: &str = "models/default.sgnb";
 
@@ -120,6 +123,11 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Most open `/v1/events` streams per member; one more gets 429.
     pub max_event_streams_per_member: usize,
+    /// Largest request head (request line and headers) in bytes; larger gets 431. At
+    /// least 8192 (hyper's read buffer); it bounds the memory one request head can take.
+    pub max_header_bytes: usize,
+    /// Most header fields in one request; more gets 431.
+    pub max_headers: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,6 +170,8 @@ impl Default for ServerConfig {
             idle_timeout_secs: 60,
             max_connections: 1024,
             max_event_streams_per_member: 4,
+            max_header_bytes: 256 * 1024,
+            max_headers: 100,
         }
     }
 }
@@ -237,7 +247,11 @@ impl Config {
             );
         }
         let server = &self.server;
+        if server.max_header_bytes < MIN_HEADER_BYTES {
+            anyhow::bail!("server.max_header_bytes must be at least {MIN_HEADER_BYTES}");
+        }
         for (key, value) in [
+            ("server.max_headers", server.max_headers as u64),
             (
                 "server.header_read_timeout_secs",
                 server.header_read_timeout_secs,

@@ -303,6 +303,14 @@ async fn raw_status(server: &Server, request: Vec<u8>) -> Option<u16> {
     line.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
 
+/// Writes `request` on a fresh connection and reads the whole answer, until the server
+/// closes the connection (it does after a refused head).
+async fn raw_answer(server: &Server, request: Vec<u8>) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr(server)).await.unwrap();
+    let _ = stream.write_all(&request).await;
+    read_until_closed(&mut stream).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_headers_are_refused_with_431() {
     let dir = tempfile::tempdir().unwrap();
@@ -326,8 +334,31 @@ async fn huge_headers_are_refused_with_431() {
         ("500 headers", many),
         ("a 600 KB bearer token", huge_token),
     ] {
-        let status = alongside(&server, &m, what, raw_status(&server, request.into_bytes())).await;
-        assert_eq!(status, Some(431), "{what}");
+        let answer = alongside(&server, &m, what, raw_answer(&server, request.into_bytes())).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 431"), "{what}: {text}");
+        // The same JSON error shape as every other refusal, naming the limit.
+        let body = json_body(&answer);
+        let error = error_of(431, &body, 431, "headers_too_large");
+        assert_eq!(error["field"], "headers", "{what}: {body}");
+        assert_eq!(error["limit"], 256 * 1024, "{what}: {body}");
+    }
+    // A head that is not HTTP at all: 400, also with a JSON body.
+    for (what, request) in [
+        ("a garbage request line", "NOT HTTP AT ALL\r\n\r\n"),
+        (
+            "a header without a colon",
+            "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n",
+        ),
+    ] {
+        let answer = raw_answer(&server, request.as_bytes().to_vec()).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 400"), "{what}: {text}");
+        let body = json_body(&answer);
+        assert_eq!(
+            error_of(400, &body, 400, "malformed_request")["field"],
+            "headers"
+        );
     }
     // A long but legal token is simply unknown.
     let (status, answer) = server.get("/v1/folders/inbox", &"t".repeat(8_000)).await;

@@ -7,7 +7,8 @@
 //! body within `body_read_timeout_secs` (the JSON extractor, which answers 408), and it is
 //! closed once it has had no request in flight for `idle_timeout_secs`. At most
 //! `max_connections` are served at once: one more is told 503 and closed at once, without
-//! reading it, so descriptors stay bounded whatever clients do.
+//! reading it, so descriptors stay bounded whatever clients do. Heads over
+//! `max_header_bytes` or `max_headers` get 431, with a JSON body (`head_errors`).
 //!
 //! Graceful shutdown: the accept loop stops, each connection finishes its in-flight request
 //! and closes (hyper's graceful shutdown), and `run` waits for them with a deadline.
@@ -30,11 +31,13 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
+use super::head_errors::{HeadErrors, HeadLimits};
 use crate::config::ServerConfig;
 
 /// The connection limits, from `[server]`.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    pub head: HeadLimits,
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
@@ -43,6 +46,10 @@ pub struct Limits {
 impl Limits {
     pub fn of(config: &ServerConfig) -> Limits {
         Limits {
+            head: HeadLimits {
+                max_header_bytes: config.max_header_bytes,
+                max_headers: config.max_headers,
+            },
             header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
             idle_timeout: Duration::from_secs(config.idle_timeout_secs),
             max_connections: config.max_connections,
@@ -105,7 +112,9 @@ pub async fn serve(
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
-            .serve_connection(TokioIo::new(stream), handler);
+            .max_buf_size(limits.head.max_header_bytes)
+            .max_headers(limits.head.max_headers)
+            .serve_connection(TokioIo::new(HeadErrors::new(stream, limits.head)), handler);
         let connection = graceful.watch(connection);
         let idle_timeout = limits.idle_timeout;
         tokio::spawn(async move {

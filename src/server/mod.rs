@@ -9,6 +9,7 @@ mod connections;
 pub mod error;
 mod events;
 pub mod extract;
+mod head_errors;
 mod member;
 pub mod openapi;
 mod ops;
