@@ -272,10 +272,10 @@ impl Config {
             }
         }
         let reports = &self.reports;
-        if !(reports.min_reporters >= 1.0) {
+        if reports.min_reporters.is_nan() || reports.min_reporters < 1.0 {
             anyhow::bail!("reports.min_reporters must be at least 1");
         }
-        if !(reports.standing_prior > 0.0) {
+        if reports.standing_prior.is_nan() || reports.standing_prior <= 0.0 {
             anyhow::bail!("reports.standing_prior must be above 0");
         }
         if reports.window_days == 0 || reports.max_kept == 0 {
