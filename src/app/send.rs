@@ -138,19 +138,11 @@ impl App {
         let started = std::time::Instant::now();
         let result = self.send_inner(sender, request).await;
         metrics::histogram!("sendguard_send_seconds").record(started.elapsed().as_secs_f64());
-        match &result {
-            Ok(outcome) if !outcome.replayed => {
-                metrics::counter!("sendguard_sends_total", "decision" => outcome.decision.as_str())
-                    .increment(1)
-            }
-            Ok(_) => {}
-            Err(error) => {
-                metrics::counter!("sendguard_send_refusals_total", "code" => error.code)
-                    .increment(1);
-                self.count_refusal(error);
-                if error.kind == ErrorKind::RateLimited {
-                    self.note_rate_limit_refusal(sender);
-                }
+        if let Err(error) = &result {
+            metrics::counter!("sendguard_send_refusals_total", "code" => error.code).increment(1);
+            self.count_refusal(error);
+            if error.kind == ErrorKind::RateLimited {
+                self.note_rate_limit_refusal(sender);
             }
         }
         result
@@ -219,6 +211,12 @@ impl App {
             let outcome = SendOutcome::of(&message, &current.sender, false);
             Ok::<_, Error>((outcome, Some(message)))
         })?;
+        // Counted as soon as it is written, before the durability wait: a client that
+        // disconnects now cancels this future, but the message is stored all the same.
+        if message.is_some() {
+            metrics::counter!("sendguard_sends_total", "decision" => outcome.decision.as_str())
+                .increment(1);
+        }
         self.store.durable(ticket).await;
         metrics::histogram!("sendguard_stage_seconds", "stage" => "store")
             .record(store_started.elapsed().as_secs_f64());
