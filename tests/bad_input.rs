@@ -322,15 +322,18 @@ async fn rate_limit_state_survives_a_restart() {
     error_of(status, &body, 429, "rate_limited");
 }
 
-/// Issue 17's protocol details, each visible to an API client.
-#[tokio::test]
-async fn protocol_details_api_clients_rely_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"), None);
+/// A server with two members; returns (server, alice's token, bob's id).
+async fn two_members(dir: &std::path::Path) -> (Server, String, u64) {
+    let server = Server::start(&dir.join("data"), None);
     let (_, alice) = server.member("alice", "free").await;
     let (bob, _) = server.member("bob", "free").await;
+    (server, alice, bob)
+}
 
-    // The Authorization scheme is case-insensitive.
+#[tokio::test]
+async fn the_authorization_scheme_is_case_insensitive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, _) = two_members(dir.path()).await;
     for scheme in ["bearer", "BEARER", "Bearer"] {
         let response = server
             .client
@@ -341,8 +344,12 @@ async fn protocol_details_api_clients_rely_on() {
             .unwrap();
         assert_eq!(response.status(), 200, "scheme {scheme}");
     }
+}
 
-    // A wrong method is 405 with Allow, and a JSON error.
+#[tokio::test]
+async fn a_wrong_method_is_405_with_allow_and_a_json_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, _) = two_members(dir.path()).await;
     let response = server
         .client
         .put(server.url("/v1/messages"))
@@ -355,8 +362,12 @@ async fn protocol_details_api_clients_rely_on() {
     assert!(allow.contains("POST"), "{allow}");
     let body: serde_json::Value = response.json().await.unwrap();
     error_of(405, &body, 405, "method_not_allowed");
+}
 
-    // A duplicated key names itself.
+#[tokio::test]
+async fn a_duplicated_json_key_is_reported_as_that_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, bob) = two_members(dir.path()).await;
     let response = server
         .client
         .post(server.url("/v1/messages"))
@@ -369,8 +380,13 @@ async fn protocol_details_api_clients_rely_on() {
     let status = response.status().as_u16();
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "to");
+}
 
-    // Links that would run or open something in the recipient's client are refused.
+/// Links that would run or open something in the recipient's client are refused.
+#[tokio::test]
+async fn markdown_links_with_unsafe_schemes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, bob) = two_members(dir.path()).await;
     for target in [
         "javascript:alert(document.cookie)",
         "JavaScript:alert(1)",
