@@ -40,8 +40,7 @@ impl App {
                 message_id: message.id,
                 at: now,
             });
-            let excess = against.entries.len().saturating_sub(config.max_kept);
-            against.entries.drain(..excess);
+            against.trim(config.max_kept);
         }
         txn.put_reports_against(sender, &against);
         if counted_before {

@@ -106,6 +106,24 @@ pub struct ReportsAgainst {
     pub entries: Vec<ReportEntry>,
 }
 
+impl ReportsAgainst {
+    /// Keeps at most `max` entries. Entries of reporters who have another one go first
+    /// (oldest first), so one member reporting many messages cannot push the other
+    /// reporters out of the count; only then the oldest overall.
+    pub fn trim(&mut self, max: usize) {
+        while self.entries.len() > max {
+            let repeated = self.entries.iter().position(|entry| {
+                self.entries
+                    .iter()
+                    .filter(|other| other.reporter == entry.reporter)
+                    .count()
+                    > 1
+            });
+            self.entries.remove(repeated.unwrap_or(0));
+        }
+    }
+}
+
 /// How reviewers decided a member's reports: a reporter whose reports keep being
 /// overturned weighs less when reports are counted toward a sanction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -195,4 +213,29 @@ pub struct AuditEntry {
     pub item_id: Option<u64>,
     /// The reviewer's justification or note; never message text.
     pub why: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trimming_keeps_every_distinct_reporter_while_it_can() {
+        let entry = |reporter, message_id| ReportEntry {
+            reporter,
+            message_id,
+            at: 0,
+        };
+        let mut reports = ReportsAgainst {
+            entries: vec![entry(1, 10), entry(2, 11)],
+        };
+        // Member 3 reports 50 messages: members 1 and 2 stay.
+        for message in 0..50 {
+            reports.entries.push(entry(3, 100 + message));
+            reports.trim(5);
+        }
+        let reporters: Vec<u64> = reports.entries.iter().map(|e| e.reporter).collect();
+        assert_eq!(reporters, [1, 2, 3, 3, 3]);
+        assert_eq!(reports.entries[4].message_id, 149);
+    }
 }
