@@ -17,6 +17,14 @@
 //!
 //! Run a server started elsewhere with relaxed rate limits (see [`RELAXED`]), or the rate
 //! limiter will (correctly) refuse most of this traffic.
+//!
+//! `--reset-rate P` injects network failures: every send carries an idempotency key, and a
+//! fraction P of them is first written on a raw connection that is reset (RST) right after
+//! the request, or a few milliseconds later, so the client never sees the answer; the send
+//! is then retried with the same key, as a client would after a timeout. At the end the
+//! sends the server stored (its own `sendguard_sends_total`, which replays do not count)
+//! are compared with the distinct sends the clients had acknowledged: exactly once means
+//! equal (on a server with no other traffic).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -49,13 +57,14 @@ struct Options {
     rate: Option<f64>,
     warmup: Duration,
     seed: u64,
+    reset_rate: f64,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen [--target URL --admin-token TOKEN | --server-bin PATH] [--members N] \
          [--concurrency N] [--duration SECS | --count N] [--rate SENDS_PER_SEC] \
-         [--warmup SECS] [--seed N]"
+         [--warmup SECS] [--seed N] [--reset-rate FRACTION]"
     );
     std::process::exit(2)
 }
@@ -72,6 +81,7 @@ fn options() -> Options {
         rate: None,
         warmup: Duration::from_secs(2),
         seed: 1,
+        reset_rate: 0.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -90,10 +100,11 @@ fn options() -> Options {
             "--rate" => o.rate = Some(number(value())),
             "--warmup" => o.warmup = Duration::from_secs_f64(number(value())),
             "--seed" => o.seed = number(value()) as u64,
+            "--reset-rate" => o.reset_rate = number(value()),
             _ => usage(),
         }
     }
-    if o.members < 10 || o.concurrency == 0 {
+    if o.members < 10 || o.concurrency == 0 || !(0.0..=1.0).contains(&o.reset_rate) {
         usage();
     }
     o
@@ -319,6 +330,12 @@ struct Tally {
     decisions: BTreeMap<String, u64>,
     refusals: BTreeMap<String, u64>,
     transport_errors: u64,
+    /// Sends whose first attempt was reset (`--reset-rate`), and of those, how many the
+    /// retry found already stored (200 `replayed`).
+    resets: u64,
+    replayed_after_reset: u64,
+    /// Distinct sends acknowledged (201, or 200 replayed), warm-up included.
+    acked_all: u64,
 }
 
 /// What every worker shares: where to send, as whom, how fast, and until when.
@@ -330,6 +347,26 @@ struct Plan {
     deadline: Instant,
     /// Sends left when `--count` bounds the run.
     budget: AtomicU64,
+    reset_rate: f64,
+}
+
+/// Writes `body` as a send on a raw connection, then resets it after `pause` (zero linger:
+/// RST), so whether the server stored it is unknown to the client.
+async fn send_then_reset(base: &str, token: &str, body: &Value, pause: Duration) {
+    use tokio::io::AsyncWriteExt;
+    let address = base.trim_start_matches("http://");
+    let Ok(mut stream) = tokio::net::TcpStream::connect(address).await else {
+        return;
+    };
+    let json = body.to_string();
+    let request = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+        json.len()
+    );
+    let _ = stream.write_all(request.as_bytes()).await;
+    tokio::time::sleep(pause).await;
+    let _ = stream.set_zero_linger();
 }
 
 async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
@@ -340,6 +377,7 @@ async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
         measure_from,
         deadline,
         budget,
+        reset_rate,
     } = &*plan;
     let (measure_from, deadline) = (*measure_from, *deadline);
     let mut rng = StdRng::seed_from_u64(seed);
@@ -360,8 +398,17 @@ async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
         if let Some(ticker) = &mut ticker {
             ticker.tick().await;
         }
-        let (from, body) = next_send(members, &mut rng);
+        let (from, mut body) = next_send(members, &mut rng);
         let started = Instant::now();
+        let mut was_reset = false;
+        if *reset_rate > 0.0 {
+            body["idempotency_key"] = json!(format!("lg-{seed}-{}", rng.random::<u64>()));
+            if rng.random_bool(*reset_rate) {
+                let pause = Duration::from_millis(rng.random_range(0..5));
+                send_then_reset(base, &members[from].token, &body, pause).await;
+                was_reset = true;
+            }
+        }
         let response = client
             .post(&url)
             .bearer_auth(&members[from].token)
@@ -376,11 +423,18 @@ async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
             Err(e) => Err(e),
         };
         let elapsed = started.elapsed();
+        if matches!(result, Ok((200 | 201, _))) {
+            tally.acked_all += 1;
+        }
+        if was_reset {
+            tally.resets += 1;
+            tally.replayed_after_reset += u64::from(matches!(result, Ok((200, _))));
+        }
         if started < measure_from {
             continue;
         }
         match result {
-            Ok((201, answer)) => {
+            Ok((200 | 201, answer)) => {
                 tally
                     .latencies
                     .push(elapsed.as_micros().min(u32::MAX as u128) as u32);
@@ -470,6 +524,7 @@ async fn main() {
         measure_from,
         deadline,
         budget: AtomicU64::new(o.count.unwrap_or(u64::MAX)),
+        reset_rate: o.reset_rate,
     });
     let mut tasks = Vec::new();
     for w in 0..o.concurrency {
@@ -481,6 +536,9 @@ async fn main() {
         let t = task.await.unwrap();
         total.latencies.extend(t.latencies);
         total.transport_errors += t.transport_errors;
+        total.resets += t.resets;
+        total.replayed_after_reset += t.replayed_after_reset;
+        total.acked_all += t.acked_all;
         for (k, v) in t.decisions {
             *total.decisions.entry(k).or_default() += v;
         }
@@ -534,5 +592,24 @@ async fn main() {
             .map(|(_, v)| v)
             .sum();
         println!("sends per flush: {:.1}", sends / flushes);
+    }
+    if o.reset_rate > 0.0 {
+        let stored: f64 = delta
+            .iter()
+            .filter(|(k, _)| k.starts_with("sendguard_sends_total"))
+            .map(|(_, v)| v)
+            .sum();
+        println!(
+            "resets: {} sends reset before their answer; the retry found {} already stored \
+             (replayed); server stored {stored} sends, clients acknowledged {} distinct sends: {}",
+            total.resets,
+            total.replayed_after_reset,
+            total.acked_all,
+            if stored as u64 == total.acked_all {
+                "exactly once"
+            } else {
+                "MISMATCH"
+            }
+        );
     }
 }

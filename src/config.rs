@@ -19,6 +19,7 @@ pub struct Config {
     pub messaging: MessagingConfig,
     pub policy: PolicyConfig,
     pub review: ReviewConfig,
+    pub reports: ReportsConfig,
     pub engine: EngineConfig,
     pub limits: crate::limits::LimitsConfig,
 }
@@ -41,6 +42,9 @@ impl Default for EngineConfig {
     }
 }
 
+/// hyper's smallest read buffer; a smaller head limit would make it panic.
+pub const MIN_HEADER_BYTES: usize = 8192;
+
 /// The shipped model, relative to the repository root.
 pub const DEFAULT_MODEL: &str = "models/default.sgnb";
 
@@ -62,6 +66,39 @@ impl Default for ReviewConfig {
     }
 }
 
+/// How recipients' reports turn into automated sanctions. Reports are evidence, not
+/// verdicts: one member cannot restrict another by reporting many times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportsConfig {
+    /// A reporter counts once per sender within this many days, however many messages
+    /// they report; older reports no longer count toward a sanction.
+    pub window_days: u32,
+    /// Distinct reporters, weighted by their standing, that a sender's reports need within
+    /// the window before they strike (each reporter then counts `strike_weight`); below it
+    /// reports only queue review.
+    pub min_reporters: f64,
+    /// Upheld reports every reporter starts with when their standing is weighed (a new
+    /// reporter weighs 1; each overturned report lowers the weight).
+    pub standing_prior: f64,
+    /// Strike points of a report that counts.
+    pub strike_weight: u32,
+    /// Most report entries kept per sender (oldest dropped first).
+    pub max_kept: usize,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        ReportsConfig {
+            window_days: 30,
+            min_reporters: 3.0,
+            standing_prior: 1.0,
+            strike_weight: 1,
+            max_kept: 200,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
@@ -74,6 +111,23 @@ pub struct ServerConfig {
     pub max_request_bytes: usize,
     /// `text` for humans on a terminal, `json` for log shippers.
     pub log_format: LogFormat,
+    /// A request's headers must arrive within this long of its first byte (or of the
+    /// previous response): a client dribbling header bytes cannot hold a socket forever.
+    pub header_read_timeout_secs: u64,
+    /// A request body must arrive in full within this long; 408 after it.
+    pub body_read_timeout_secs: u64,
+    /// A keep-alive connection with no request in flight is closed after this long.
+    pub idle_timeout_secs: u64,
+    /// Most connections served at once; beyond it a new connection gets 503 and is closed,
+    /// so descriptors stay bounded below the process limit.
+    pub max_connections: usize,
+    /// Most open `/v1/events` streams per member; one more gets 429.
+    pub max_event_streams_per_member: usize,
+    /// Largest request head (request line and headers) in bytes; larger gets 431. At
+    /// least 8192 (hyper's read buffer); it bounds the memory one request head can take.
+    pub max_header_bytes: usize,
+    /// Most header fields in one request; more gets 431.
+    pub max_headers: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,6 +165,13 @@ impl Default for ServerConfig {
             admin_token: None,
             max_request_bytes: 512 * 1024,
             log_format: LogFormat::Text,
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 1024,
+            max_event_streams_per_member: 4,
+            max_header_bytes: 256 * 1024,
+            max_headers: 100,
         }
     }
 }
@@ -184,6 +245,41 @@ impl Config {
                 self.server.max_request_bytes,
                 m.max_body_chars
             );
+        }
+        let server = &self.server;
+        if server.max_header_bytes < MIN_HEADER_BYTES {
+            anyhow::bail!("server.max_header_bytes must be at least {MIN_HEADER_BYTES}");
+        }
+        for (key, value) in [
+            ("server.max_headers", server.max_headers as u64),
+            (
+                "server.header_read_timeout_secs",
+                server.header_read_timeout_secs,
+            ),
+            (
+                "server.body_read_timeout_secs",
+                server.body_read_timeout_secs,
+            ),
+            ("server.idle_timeout_secs", server.idle_timeout_secs),
+            ("server.max_connections", server.max_connections as u64),
+            (
+                "server.max_event_streams_per_member",
+                server.max_event_streams_per_member as u64,
+            ),
+        ] {
+            if value == 0 {
+                anyhow::bail!("{key} must be at least 1");
+            }
+        }
+        let reports = &self.reports;
+        if reports.min_reporters.is_nan() || reports.min_reporters < 1.0 {
+            anyhow::bail!("reports.min_reporters must be at least 1");
+        }
+        if reports.standing_prior.is_nan() || reports.standing_prior <= 0.0 {
+            anyhow::bail!("reports.standing_prior must be above 0");
+        }
+        if reports.window_days == 0 || reports.max_kept == 0 {
+            anyhow::bail!("reports.window_days and reports.max_kept must be at least 1");
         }
         self.policy.validate().map_err(|e| anyhow::anyhow!(e))?;
         self.limits.validate().map_err(|e| anyhow::anyhow!(e))?;

@@ -22,8 +22,14 @@ pub enum ErrorKind {
     PayloadTooLarge,
     /// 422: well-formed, but breaks a product rule (too long, empty).
     Unprocessable,
+    /// 405: the route exists but not with this method; the answer lists the allowed ones.
+    MethodNotAllowed,
+    /// 408: the client did not send its request in time.
+    Timeout,
     /// 429: a rate limit tripped; `retry_after_secs` says when to come back.
     RateLimited,
+    /// 503: the server is at a configured capacity; try again shortly.
+    Unavailable,
     /// 500: our fault, never the caller's.
     Internal,
 }

@@ -27,12 +27,19 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    pub fn subscribe(&self, member: MemberId) -> broadcast::Receiver<Event> {
+    /// A new stream for `member`, unless they already have `max_streams` open: each
+    /// stream holds a connection and a buffer, so one member must not open them unbounded.
+    pub fn subscribe(
+        &self,
+        member: MemberId,
+        max_streams: usize,
+    ) -> Option<broadcast::Receiver<Event>> {
         let mut channels = self.channels.lock().unwrap_or_else(|e| e.into_inner());
-        channels
+        let sender = channels
             .entry(member)
-            .or_insert_with(|| broadcast::channel(STREAM_BUFFER).0)
-            .subscribe()
+            .or_insert_with(|| broadcast::channel(STREAM_BUFFER).0);
+        // Receivers of closed streams are dropped with them, so this counts open streams.
+        (sender.receiver_count() < max_streams).then(|| sender.subscribe())
     }
 
     pub fn publish(&self, member: MemberId, event: Event) {

@@ -321,3 +321,163 @@ async fn rate_limit_state_survives_a_restart() {
     let (status, body) = server.send(&alice, bob, "after the restart").await;
     error_of(status, &body, 429, "rate_limited");
 }
+
+/// A server with two members; returns (server, alice's token, bob's id).
+async fn two_members(dir: &std::path::Path) -> (Server, String, u64) {
+    let server = Server::start(&dir.join("data"), None);
+    let (_, alice) = server.member("alice", "free").await;
+    let (bob, _) = server.member("bob", "free").await;
+    (server, alice, bob)
+}
+
+#[tokio::test]
+async fn the_authorization_scheme_is_case_insensitive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, _) = two_members(dir.path()).await;
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let response = server
+            .client
+            .get(server.url("/v1/folders/inbox"))
+            .header("authorization", format!("{scheme} {alice}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "scheme {scheme}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405_with_allow_and_a_json_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, _) = two_members(dir.path()).await;
+    let response = server
+        .client
+        .put(server.url("/v1/messages"))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    let allow = response.headers()["allow"].to_str().unwrap().to_string();
+    assert!(allow.contains("POST"), "{allow}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    error_of(405, &body, 405, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn a_duplicated_json_key_is_reported_as_that_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, bob) = two_members(dir.path()).await;
+    let response = server
+        .client
+        .post(server.url("/v1/messages"))
+        .bearer_auth(&alice)
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"to": {bob}, "to": {bob}, "body": "hi"}}"#))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "to");
+}
+
+/// Links that would run or open something in the recipient's client are refused.
+#[tokio::test]
+async fn markdown_links_with_unsafe_schemes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, bob) = two_members(dir.path()).await;
+    for target in [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        "java&#x09;script:alert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+    ] {
+        let (status, body) = server
+            .post(
+                "/v1/messages",
+                &alice,
+                json!({"to": bob, "body": format!("see [my profile]({target})"),
+                       "format": "markdown"}),
+            )
+            .await;
+        let error = error_of(status, &body, 422, "unsafe_link");
+        assert_eq!(error["field"], "body", "{target}");
+    }
+    for target in ["https://example.com/a", "mailto:bob@example.com"] {
+        let (status, body) = server
+            .post(
+                "/v1/messages",
+                &alice,
+                json!({"to": bob, "body": format!("see [this]({target})"), "format": "markdown"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{target}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_send_that_triggers_a_restriction_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        "[limits.fanout]\nrecipients = 3\n[limits.strikes]\nrestrict_new_conversations_at = 1\n\
+                  [limits.young_rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n";
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let (_, alice) = server.member("alice", "free").await;
+    let text = "Exclusive opportunity for senior engineers: join our remote team, competitive \
+                salary, equity, flexible hours, apply today through our careers page";
+    let mut triggered = None;
+    for i in 0..3 {
+        let (to, _) = server.member(&format!("r{i}"), "free").await;
+        let (status, sent) = server.send(&alice, to, text).await;
+        assert_eq!(status, 201, "{sent}");
+        if sent["reasons"].to_string().contains("fan_out") {
+            triggered = Some(sent);
+            break;
+        }
+        assert_eq!(sent["sender_restricted"], false, "{sent}");
+    }
+    let sent = triggered.expect("the third recipient trips fan-out");
+    assert_eq!(sent["sender_restricted"], true, "{sent}");
+    let (stranger, _) = server.member("stranger", "free").await;
+    let (status, body) = server.send(&alice, stranger, "hello").await;
+    error_of(status, &body, 403, "sender_restricted");
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_sending_through_429_earns_a_strike() {
+    let dir = tempfile::tempdir().unwrap();
+    // One strike restricts here, so the strike shows over the API.
+    let config = "[limits.strikes]\nrestrict_new_conversations_at = 1\n";
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let (carol, _) = server.member("carol", "free").await;
+    server.connect(alice, carol).await;
+    server.connect(bob, carol).await;
+
+    // Bob hits the limit and retries a few times: a person, not restricted.
+    for i in 0..10 {
+        let (status, body) = server.send(&bob_token, carol, &format!("note {i}")).await;
+        assert!(status == 201 || status == 429, "{body}");
+    }
+    let (stranger, _) = server.member("stranger", "free").await;
+    let (status, body) = server.send(&bob_token, stranger, "hello").await;
+    error_of(status, &body, 429, "rate_limited");
+
+    // Alice ignores Retry-After: 45 refused attempts in a few seconds.
+    let mut refused = 0;
+    for i in 0..50 {
+        let (status, body) = server.send(&alice_token, carol, &format!("ping {i}")).await;
+        assert!(status == 201 || status == 429, "{body}");
+        refused += usize::from(status == 429);
+    }
+    assert_eq!(refused, 45);
+    let (status, body) = server.send(&alice_token, stranger, "hello").await;
+    error_of(status, &body, 403, "sender_restricted");
+    let (_, statements) = server.get("/v1/statements", &alice_token).await;
+    assert!(
+        statements.to_string().contains("ignored_retry_after"),
+        "{statements}"
+    );
+}

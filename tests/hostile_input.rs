@@ -303,6 +303,14 @@ async fn raw_status(server: &Server, request: Vec<u8>) -> Option<u16> {
     line.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
 }
 
+/// Writes `request` on a fresh connection and reads the whole answer, until the server
+/// closes the connection (it does after a refused head).
+async fn raw_answer(server: &Server, request: Vec<u8>) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr(server)).await.unwrap();
+    let _ = stream.write_all(&request).await;
+    read_until_closed(&mut stream).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_headers_are_refused_with_431() {
     let dir = tempfile::tempdir().unwrap();
@@ -326,8 +334,31 @@ async fn huge_headers_are_refused_with_431() {
         ("500 headers", many),
         ("a 600 KB bearer token", huge_token),
     ] {
-        let status = alongside(&server, &m, what, raw_status(&server, request.into_bytes())).await;
-        assert_eq!(status, Some(431), "{what}");
+        let answer = alongside(&server, &m, what, raw_answer(&server, request.into_bytes())).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 431"), "{what}: {text}");
+        // The same JSON error shape as every other refusal, naming the limit.
+        let body = json_body(&answer);
+        let error = error_of(431, &body, 431, "headers_too_large");
+        assert_eq!(error["field"], "headers", "{what}: {body}");
+        assert_eq!(error["limit"], 256 * 1024, "{what}: {body}");
+    }
+    // A head that is not HTTP at all: 400, also with a JSON body.
+    for (what, request) in [
+        ("a garbage request line", "NOT HTTP AT ALL\r\n\r\n"),
+        (
+            "a header without a colon",
+            "GET /healthz HTTP/1.1\r\nHost x\r\n\r\n",
+        ),
+    ] {
+        let answer = raw_answer(&server, request.as_bytes().to_vec()).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 400"), "{what}: {text}");
+        let body = json_body(&answer);
+        assert_eq!(
+            error_of(400, &body, 400, "malformed_request")["field"],
+            "headers"
+        );
     }
     // A long but legal token is simply unknown.
     let (status, answer) = server.get("/v1/folders/inbox", &"t".repeat(8_000)).await;
@@ -398,4 +429,260 @@ async fn slow_and_stalled_clients_do_not_hold_up_others() {
     drop(stalled);
     let (status, body) = server.send(&m.bystander, m.friend, "after").await;
     assert_eq!(status, 201, "{body}");
+}
+
+/// Open descriptors of the server process (Linux), to show stalled sockets are released.
+fn open_descriptors(server: &Server) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", server.pid()))
+        .map(|dir| dir.count())
+        .unwrap_or(0)
+}
+
+/// Polls `condition` until it holds or `deadline` passes; returns whether it held.
+async fn eventually(deadline: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        if condition() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Reads until the server closes the connection; returns what it sent.
+async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => return answer,
+            Ok(n) => answer.extend_from_slice(&buffer[..n]),
+        }
+    }
+}
+
+/// The JSON body of a raw HTTP answer.
+fn json_body(answer: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(answer);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(body).unwrap_or_else(|_| panic!("no JSON body in {text:?}"))
+}
+
+/// Short limits so the tests see them act; still long enough for a debug build.
+const TIMEOUTS: &str = "[server]\nheader_read_timeout_secs = 2\nbody_read_timeout_secs = 2\n\
+idle_timeout_secs = 30\n[limits.rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_header_sockets_are_dropped_and_their_descriptors_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(TIMEOUTS));
+    let m = members(&server).await;
+    let address = addr(&server);
+    let before = open_descriptors(&server);
+
+    // 200 clients that send one header byte, then another every half second, forever.
+    let started = tokio::time::Instant::now();
+    let mut stalled = Vec::new();
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        stream.write_all(b"P").await.unwrap();
+        stalled.push(tokio::spawn(async move {
+            let (mut reader, mut writer) = stream.into_split();
+            let mut bytes = b"OST /v1/messages HTTP/1.1\r\nHost: x\r\nX-Slow: "
+                .iter()
+                .cycle();
+            let mut buffer = [0u8; 256];
+            loop {
+                tokio::select! {
+                    read = reader.read(&mut buffer) => match read {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) => {}
+                    },
+                    () = tokio::time::sleep(Duration::from_millis(500)) => {
+                        let byte = *bytes.next().unwrap();
+                        if writer.write_all(&[byte]).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+            started.elapsed()
+        }));
+    }
+    assert!(
+        eventually(BOUND, || open_descriptors(&server) >= before + 200).await,
+        "the server holds the 200 stalled sockets ({} descriptors, {before} before)",
+        open_descriptors(&server)
+    );
+    let peak = open_descriptors(&server);
+    // A bystander is served meanwhile.
+    let (status, body) = server.send(&m.bystander, m.friend, "still here").await;
+    assert_eq!(status, 201, "{body}");
+
+    // Each stalled socket is closed by the server once its header time is up.
+    let mut slowest = Duration::ZERO;
+    for task in stalled {
+        let dropped_after = within("a stalled socket to be dropped", task)
+            .await
+            .unwrap();
+        slowest = slowest.max(dropped_after);
+    }
+    assert!(
+        slowest < Duration::from_secs(2) + BOUND,
+        "dropped after {slowest:?}"
+    );
+    assert!(
+        eventually(BOUND, || open_descriptors(&server) <= before + 5).await,
+        "descriptors return to {before}: {}",
+        open_descriptors(&server)
+    );
+    let after = open_descriptors(&server);
+    eprintln!(
+        "descriptors: {before} before, {peak} with 200 stalled sockets, {after} after; \
+         slowest stalled socket dropped after {slowest:.1?} (header timeout 2 s)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_body_gets_408_naming_the_body_and_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(TIMEOUTS));
+    let m = members(&server).await;
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    let partial = format!(
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"to\": ",
+        m.hostile
+    );
+    stream.write_all(partial.as_bytes()).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let answer = within("a stalled body", read_until_closed(&mut stream)).await;
+    let waited = started.elapsed();
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    let body = json_body(&answer);
+    let error = error_of(408, &body, 408, "request_timeout");
+    assert_eq!(error["field"], "body", "{body}");
+    assert_eq!(error["limit"], 2, "{body}");
+    assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[server]\nheader_read_timeout_secs = 30\nidle_timeout_secs = 1\n";
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    // The answer arrives, the connection stays open for the next request, then closes.
+    let answer = within("an idle connection", read_until_closed(&mut stream)).await;
+    let waited = started.elapsed();
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+        "{answer:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(10),
+        "closed after {waited:?}, idle timeout 1 s"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_get_503_until_one_closes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[server]\nmax_connections = 20\nheader_read_timeout_secs = 60\n";
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let address = addr(&server);
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        let mut stream = TcpStream::connect(&address).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+    let mut extra = TcpStream::connect(&address).await.unwrap();
+    let answer = within("the 21st connection", read_until_closed(&mut extra)).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    let body = json_body(&answer);
+    let error = error_of(503, &body, 503, "too_many_connections");
+    assert_eq!(error["limit"], 20, "{body}");
+
+    // Closing the held connections frees their places.
+    drop(held);
+    let deadline = tokio::time::Instant::now() + BOUND;
+    loop {
+        let status = raw_status(
+            &server,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+        )
+        .await;
+        if status == Some(200) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still refused: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_per_member_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[server]\nmax_event_streams_per_member = 2\n";
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let m = members(&server).await;
+    let open = || async {
+        server
+            .client
+            .get(server.url("/v1/events"))
+            .bearer_auth(&m.hostile)
+            .send()
+            .await
+            .unwrap()
+    };
+    let first = open().await;
+    let second = open().await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(second.status(), 200);
+    let third = open().await;
+    let status = third.status().as_u16();
+    let body: Value = third.json().await.unwrap();
+    let error = error_of(status, &body, 429, "too_many_streams");
+    assert_eq!(error["field"], "events", "{body}");
+    assert_eq!(error["limit"], 2, "{body}");
+
+    // Another member is not affected.
+    let other = server
+        .client
+        .get(server.url("/v1/events"))
+        .bearer_auth(&m.bystander)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+
+    // Closing a stream frees its place.
+    drop(first);
+    let deadline = tokio::time::Instant::now() + BOUND;
+    loop {
+        let again = open().await;
+        if again.status() == 200 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{}", again.status());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(second);
 }

@@ -521,3 +521,258 @@ async fn a_held_inmail_removed_as_spam_gets_its_credit_back() {
     );
     assert_eq!(sent["inmail"], true);
 }
+
+/// Many sends in a row are the setting here, not the abuse under test.
+const RELAXED: &str = "[limits.rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n\
+[limits.young_rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n\
+[limits.new_conversations]\nper_day = 0\nper_week = 0\n";
+
+async fn report(server: &Server, token: &str, message: u64) -> u16 {
+    let (status, body) = server
+        .post(
+            &format!("/v1/messages/{message}/report"),
+            token,
+            json!({"reason": "I do not like this person"}),
+        )
+        .await;
+    assert!(status == 202 || status == 404, "{status}: {body}");
+    status
+}
+
+/// Whether `token`'s member may still open a conversation with a stranger.
+async fn can_open_conversations(server: &Server, token: &str, stranger: &str) -> bool {
+    let (to, _) = server.member(stranger, "free").await;
+    let (status, body) = server.send(token, to, "Hello, glad to connect").await;
+    assert!(status == 201 || status == 403, "{status}: {body}");
+    status == 201
+}
+
+#[tokio::test]
+async fn one_member_reporting_fifty_times_restricts_nobody() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(RELAXED));
+    let (_, carol_token) = server.member("carol", "premium").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let rita = reviewer(&server, "Rita").await;
+    let mut messages = Vec::new();
+    for i in 0..5 {
+        let (status, sent) = server
+            .post(
+                "/v1/messages",
+                &carol_token,
+                json!({"to": bob, "body": format!("Hello Bob, following up on our chat ({i})"),
+                       "kind": "inmail"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{sent}");
+        messages.push(sent["message_id"].as_u64().unwrap());
+    }
+    let mut accepted = 0;
+    for round in 0..10 {
+        for &message in &messages {
+            accepted += usize::from(report(&server, &bob_token, message).await == 202);
+        }
+        assert!(round > 0 || accepted == 5, "each message can be reported");
+    }
+    assert!(accepted >= 5, "{accepted}");
+    assert!(
+        can_open_conversations(&server, &carol_token, "frank").await,
+        "one reporter restricted carol"
+    );
+    let (_, statements) = server.get("/v1/statements", &carol_token).await;
+    assert!(
+        !statements["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "restriction"),
+        "{statements}"
+    );
+    // The reports still reach a reviewer: each message is queued once.
+    let (_, queue) = server.get("/v1/review/queue?limit=100", &rita).await;
+    assert_eq!(items(&queue).len(), 5, "{queue}");
+}
+
+#[tokio::test]
+async fn a_reporter_whose_reports_are_overturned_counts_less() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(RELAXED));
+    let rita = reviewer(&server, "Rita").await;
+    let (_, carol_token) = server.member("carol", "free").await;
+    let (_, dave_token) = server.member("dave", "free").await;
+    let mut reporters = Vec::new();
+    for name in ["mallory", "bob", "erin", "gina"] {
+        reporters.push(server.member(name, "free").await);
+    }
+    // Mallory reports dave's harmless note; a reviewer overturns it.
+    let (mallory, mallory_token) = reporters[0].clone();
+    let (_, sent) = server
+        .send(&dave_token, mallory, "Hi Mallory, congrats on the new role")
+        .await;
+    let note = sent["message_id"].as_u64().unwrap();
+    assert_eq!(report(&server, &mallory_token, note).await, 202);
+    let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
+    let item = items(&queue)[0];
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &rita,
+            json!({"label": "ham", "action": "release", "note": "a friendly note"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    // Carol writes to all four; mallory (weight 1/2), bob and erin report her: 2.5 < 3.
+    let mut sent_to = Vec::new();
+    for (id, token) in &reporters {
+        let (status, sent) = server
+            .send(&carol_token, *id, "Hi, would you like to join our meetup?")
+            .await;
+        assert_eq!(status, 201, "{sent}");
+        sent_to.push((token.clone(), sent["message_id"].as_u64().unwrap()));
+    }
+    for (token, message) in &sent_to[..3] {
+        assert_eq!(report(&server, token, *message).await, 202);
+    }
+    assert!(
+        can_open_conversations(&server, &carol_token, "henry").await,
+        "2.5 weighted reporters are below the threshold of 3"
+    );
+    // A fourth reporter in good standing reaches it: every reporter's strike counts.
+    let (token, message) = &sent_to[3];
+    assert_eq!(report(&server, token, *message).await, 202);
+    assert!(
+        !can_open_conversations(&server, &carol_token, "ivan").await,
+        "3.5 weighted reporters restrict"
+    );
+}
+
+#[tokio::test]
+async fn recalling_a_held_message_tells_the_recipient_nothing_and_withdraws_its_review() {
+    use futures_util::StreamExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    server.connect(alice, bob).await;
+    let rita = reviewer(&server, "Rita").await;
+    let events = server
+        .client
+        .get(server.url("/v1/events"))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+
+    let (_, held) = server.send(&alice_token, bob, PHISHING).await;
+    assert_eq!(held["decision"], "held", "{held}");
+    let held_id = held["message_id"].as_u64().unwrap();
+    let (status, _) = server
+        .delete(&format!("/v1/messages/{held_id}"), &alice_token)
+        .await;
+    assert_eq!(status, 204);
+    // A later ordinary message marks the point by which any recall event would have come.
+    let (_, later) = server.send(&alice_token, bob, "lunch tomorrow?").await;
+    let later_id = later["message_id"].as_u64().unwrap();
+    let mut stream = events.bytes_stream();
+    let mut received = String::new();
+    let wanted = format!("\"message_id\":{later_id}");
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if received.contains(&wanted) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("the later delivery's event");
+    assert!(!received.contains("message.recalled"), "{received}");
+    assert!(
+        !received.contains(&format!("\"message_id\":{held_id}")),
+        "{received}"
+    );
+
+    // The review item left the queue, cannot be read or decided, and the audit says why.
+    let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
+    assert!(items(&queue).is_empty(), "{queue}");
+    let (_, audit) = server.get("/v1/review/audit", &rita).await;
+    let withdrawn = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "withdraw_item:recalled")
+        .cloned()
+        .unwrap_or_else(|| panic!("no withdrawal in {audit}"));
+    assert_eq!(withdrawn["message_id"].as_u64(), Some(held_id));
+    let item = withdrawn["item_id"].as_u64().unwrap();
+    let (status, body) = server
+        .get(
+            &format!(
+                "/v1/review/items/{item}?justification={}",
+                "checking+a+withdrawn+item"
+            ),
+            &rita,
+        )
+        .await;
+    error_of(status, &body, 409, "item_withdrawn");
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &rita,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    error_of(status, &body, 409, "item_withdrawn");
+}
+
+#[tokio::test]
+async fn an_overturned_restriction_keeps_its_statement_marked_overturned() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let rita = reviewer(&server, "Rita").await;
+    let (status, body) = server
+        .post(
+            &format!("/v1/admin/members/{alice}/restriction"),
+            ADMIN_TOKEN,
+            json!({"level": "full", "reason": "suspected account takeover"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, created) = server
+        .post(
+            "/v1/appeals",
+            &alice_token,
+            json!({"reason": "I secured my account and changed my password"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let appeal_id = created["appeal_id"].as_u64().unwrap();
+    let (status, _) = server
+        .post(
+            &format!("/v1/review/appeals/{appeal_id}/decision"),
+            &rita,
+            json!({"outcome": "overturned", "note": "account recovered"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+
+    let (_, statements) = server.get("/v1/statements", &alice_token).await;
+    let restriction = statements["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "restriction")
+        .cloned()
+        .unwrap_or_else(|| panic!("the statement is gone: {statements}"));
+    assert_eq!(restriction["status"], "overturned", "{restriction}");
+    assert_eq!(restriction["restriction"], "full");
+    assert_eq!(restriction["appeal"]["outcome"], "overturned");
+    assert_eq!(restriction["appeal"]["allowed"], false);
+    assert!(restriction["facts"]
+        .to_string()
+        .contains("suspected account takeover"));
+}

@@ -372,3 +372,41 @@ async fn a_retried_send_with_the_same_idempotency_key_delivers_once() {
     let thread = first["thread_id"].as_u64().unwrap();
     assert_eq!(server.thread_messages(&bob_token, thread).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_used_idempotency_key_with_a_different_request_is_refused_not_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let (carol, _) = server.member("carol", "free").await;
+    let first = json!({"to": bob, "body": "invoice attached", "idempotency_key": "k-1"});
+    let (status, sent) = server.post("/v1/messages", &alice_token, first).await;
+    assert_eq!(status, 201, "{sent}");
+    let thread = sent["thread_id"].as_u64().unwrap();
+
+    for (what, other) in [
+        (
+            "another body",
+            json!({"to": bob, "body": "a different message", "idempotency_key": "k-1"}),
+        ),
+        (
+            "another recipient",
+            json!({"to": carol, "body": "invoice attached", "idempotency_key": "k-1"}),
+        ),
+        (
+            "another format",
+            json!({"to": bob, "body": "invoice attached", "format": "markdown",
+                   "idempotency_key": "k-1"}),
+        ),
+    ] {
+        let (status, body) = server.post("/v1/messages", &alice_token, other).await;
+        let error = error_of(status, &body, 422, "idempotency_key_reused");
+        assert_eq!(error["field"], "idempotency_key", "{what}: {body}");
+    }
+    // The same request is still a replay, and nothing else was stored.
+    let same = json!({"to": bob, "body": "invoice attached", "idempotency_key": "k-1"});
+    let (status, again) = server.post("/v1/messages", &alice_token, same).await;
+    assert_eq!((status, &again["replayed"]), (200, &json!(true)), "{again}");
+    assert_eq!(server.thread_messages(&bob_token, thread).await.len(), 1);
+}

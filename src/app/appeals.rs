@@ -176,6 +176,19 @@ impl App {
                         }
                     }
                     AppealTarget::Restriction { .. } => {
+                        // Kept for the member's statements of reasons, marked overturned.
+                        if let Some(restriction) =
+                            txn.member(appeal.member)?.and_then(|m| m.restriction)
+                        {
+                            txn.put_overturned_restriction(
+                                appeal.member,
+                                &crate::domain::OverturnedRestriction {
+                                    restriction,
+                                    appeal_id,
+                                    overturned_at: now,
+                                },
+                            );
+                        }
                         self.clear_restriction(txn, appeal.member)?;
                     }
                 }

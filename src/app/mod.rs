@@ -12,6 +12,7 @@ mod folders;
 mod labels;
 mod recall;
 mod recipient_signals;
+mod report_evidence;
 mod review;
 mod sanctions;
 mod search;
@@ -21,7 +22,7 @@ mod statements;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{Config, MessagingConfig, ReviewConfig};
+use crate::config::{Config, MessagingConfig, ReportsConfig, ReviewConfig};
 use crate::engine::Engine;
 use crate::limits::Limiter;
 use crate::notify::EventHub;
@@ -45,6 +46,7 @@ pub struct App {
     pub events: EventHub,
     pub config: MessagingConfig,
     pub review: ReviewConfig,
+    pub reports: ReportsConfig,
     pub limiter: Limiter,
     pub clock: Arc<dyn Clock>,
 }
@@ -57,6 +59,7 @@ impl App {
             events: EventHub::default(),
             config: config.messaging.clone(),
             review: config.review.clone(),
+            reports: config.reports.clone(),
             limiter: Limiter::new(config.limits.clone()),
             clock,
         }

@@ -1,13 +1,15 @@
 //! Recall: the sender takes a message back within the configured window.
 //!
 //! The record is kept (status `recalled`, time noted) for review and audit; only the
-//! recipient's view loses it.
+//! recipient's view loses it. A held message was never shown to its recipient, so its
+//! recall tells them nothing (no event: that would reveal it existed), and its review item
+//! is withdrawn, audited, since there is nothing left to deliver or to read.
 
 use super::App;
-use crate::domain::{MemberId, MessageId, MessageStatus};
+use crate::domain::{Actor, AuditEntry, MemberId, MessageId, MessageStatus, ReviewOrigin};
 use crate::error::{Error, ErrorKind, Result};
 use crate::notify::Event;
-use crate::store::Reader;
+use crate::store::{Reader, ReviewReader};
 
 impl App {
     pub async fn recall(&self, member: MemberId, message_id: MessageId) -> Result<()> {
@@ -38,13 +40,34 @@ impl App {
                 )
                 .limit(self.config.recall_window_secs));
             }
+            let was_held = message.status == MessageStatus::Held;
             message.status = MessageStatus::Recalled;
             message.recalled_at = Some(now);
             txn.put_message(&message);
-            Ok(Some(message))
+            if was_held {
+                if let Some(open) = txn.open_review_item_for(message.id)? {
+                    if let Some(mut item) = txn.review_item(open)? {
+                        if item.origin == ReviewOrigin::Held {
+                            item.withdrawn_at = Some(now);
+                            txn.put_review_item(&item);
+                            txn.audit(AuditEntry {
+                                id: 0,
+                                at: now,
+                                actor: Actor::Member(member),
+                                action: "withdraw_item:recalled".into(),
+                                message_id: Some(message.id),
+                                member_id: Some(member),
+                                item_id: Some(item.id),
+                                why: None,
+                            })?;
+                        }
+                    }
+                }
+            }
+            Ok(Some((message, was_held)))
         })?;
         self.store.durable(ticket).await;
-        if let Some(message) = recalled {
+        if let Some((message, false)) = recalled {
             self.events.publish(
                 message.to,
                 Event {

@@ -1,5 +1,6 @@
 //! What recipients tell us: a report (spam, harassment) hides the conversation and queues
-//! the message for review; mark-safe is a ham label and lifts the thread into the Inbox.
+//! the message for review (and counts toward a sanction only as `report_evidence` allows);
+//! mark-safe is a ham label and lifts the thread into the Inbox.
 
 use super::App;
 use crate::domain::{
@@ -56,7 +57,7 @@ impl App {
                 item_id: Some(item),
                 why: Some(reason.to_string()),
             })?;
-            self.strike_for_report(txn, &message, now)?;
+            self.weigh_report(txn, member, &message, now)?;
             Ok::<_, Error>(item)
         })?;
         self.store.durable(ticket).await;

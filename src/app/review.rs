@@ -78,6 +78,19 @@ fn item_not_found() -> Error {
     Error::not_found("item_not_found", "no such review item")
 }
 
+/// A withdrawn item left the queue without a decision (its message was recalled by the
+/// sender or released by a rescore): nothing is left to read or decide.
+fn refuse_withdrawn(item: &ReviewItem) -> Result<()> {
+    if item.withdrawn_at.is_some() {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            "item_withdrawn",
+            "this item was withdrawn from review",
+        ));
+    }
+    Ok(())
+}
+
 fn check_note(field: &str, note: Option<&str>) -> Result<()> {
     if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
         return Err(
@@ -158,6 +171,7 @@ impl App {
         let now = self.clock.now();
         let (view, ticket) = self.store.write(|txn| {
             let mut item = txn.review_item(item_id)?.ok_or_else(item_not_found)?;
+            refuse_withdrawn(&item)?;
             if item.decision.is_none() {
                 self.take_claim(&mut item, reviewer, now)?;
                 txn.put_review_item(&item);
@@ -231,6 +245,7 @@ impl App {
         let now = self.clock.now();
         let (released, ticket) = self.store.write(|txn| {
             let mut item = txn.review_item(item_id)?.ok_or_else(item_not_found)?;
+            refuse_withdrawn(&item)?;
             if item.decision.is_some() {
                 return Err(Error::new(
                     ErrorKind::Conflict,
@@ -273,6 +288,8 @@ impl App {
                 at: now,
             });
             txn.put_review_item(&item);
+            // Whoever reported this message gains or loses standing by the decision.
+            self.judge_reporters(txn, message.from, message.id, request.label)?;
             txn.put_label(&LabelRecord {
                 message_id: message.id,
                 label: request.label,

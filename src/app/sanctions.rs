@@ -2,14 +2,10 @@
 //! this module applies what it decides to the member record, which every send checks.
 
 use super::App;
-use crate::domain::{
-    Actor, AuditEntry, MemberId, Message, Millis, Restriction, RestrictionLevel, Sanction,
-};
+use crate::domain::{Actor, AuditEntry, MemberId, Millis, Restriction, RestrictionLevel, Sanction};
 use crate::error::Result;
 use crate::store::{Reader, WriteTxn};
 
-/// Strike weight of a recipient's report.
-pub const REPORT_STRIKE: u32 = 1;
 /// Strike weight of a reviewer's removal.
 pub const REMOVAL_STRIKE: u32 = 2;
 
@@ -91,21 +87,24 @@ impl App {
         Ok(sanction)
     }
 
-    pub(super) fn strike_for_report(
-        &self,
-        txn: &mut WriteTxn<'_>,
-        message: &Message,
-        now: Millis,
-    ) -> Result<()> {
-        self.strike(
-            txn,
-            message.from,
-            REPORT_STRIKE,
-            "report",
-            &format!("a recipient reported message {}", message.id),
-            now,
-        )?;
-        Ok(())
+    /// Notes that `member` was refused for a rate limit; persistent sending through such
+    /// refusals strikes (see `limits::ignored_refusals`). Not awaited for durability: a
+    /// crash may lose the last few refusals noted, never an acknowledged send.
+    pub(super) fn note_rate_limit_refusal(&self, member: MemberId) {
+        let now = self.clock.now();
+        let result = self.store.write(|txn| {
+            let Some(mut state) = txn.sender_state(member)? else {
+                return Ok::<_, crate::error::Error>(());
+            };
+            if let Some(sanction) = self.limiter.note_refusal(&mut state, now) {
+                apply(txn, member, &sanction, now)?;
+            }
+            txn.put_sender_state(member, &state);
+            Ok(())
+        });
+        if let Err(error) = result {
+            tracing::warn!(%error, member, "rate-limit refusal not noted");
+        }
     }
 
     /// Clears the member's restriction and the strikes behind it.

@@ -40,6 +40,21 @@ pub struct SendRequest {
     pub idempotency_key: Option<String>,
 }
 
+/// SHA-256 of everything that makes a send what it is (not the key itself): a retry has
+/// the same hash, a different message under the same key does not.
+fn request_hash(request: &SendRequest) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let canonical = serde_json::json!({
+        "to": request.to,
+        "body": request.body,
+        "format": request.format,
+        "kind": request.kind,
+        "thread_id": request.thread_id,
+        "attachments": request.attachments,
+    });
+    Sha256::digest(canonical.to_string().as_bytes()).into()
+}
+
 /// What the sender is told: the stored message and its verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct SendOutcome {
@@ -70,7 +85,9 @@ impl SendOutcome {
                 .map(Reason::for_member)
                 .collect(),
             score: message.verdict.score,
-            sender_restricted: sender.restriction.is_some(),
+            // The send that triggers a restriction carries it as its sanction: the member
+            // record read before the write does not have it yet.
+            sender_restricted: sender.restriction.is_some() || message.verdict.sanction.is_some(),
             replayed,
         }
     }
@@ -126,16 +143,11 @@ impl App {
         let started = std::time::Instant::now();
         let result = self.send_inner(sender, request).await;
         metrics::histogram!("sendguard_send_seconds").record(started.elapsed().as_secs_f64());
-        match &result {
-            Ok(outcome) if !outcome.replayed => {
-                metrics::counter!("sendguard_sends_total", "decision" => outcome.decision.as_str())
-                    .increment(1)
-            }
-            Ok(_) => {}
-            Err(error) => {
-                metrics::counter!("sendguard_send_refusals_total", "code" => error.code)
-                    .increment(1);
-                self.count_refusal(error);
+        if let Err(error) = &result {
+            metrics::counter!("sendguard_send_refusals_total", "code" => error.code).increment(1);
+            self.count_refusal(error);
+            if error.kind == ErrorKind::RateLimited {
+                self.note_rate_limit_refusal(sender);
             }
         }
         result
@@ -160,6 +172,15 @@ impl App {
         self.validate(&request)?;
         let now = self.clock.now();
         let rendered = RenderedBody::render(request.format, &request.body);
+        if let Some(link) = rendered.links.iter().find(|link| !link.has_safe_scheme()) {
+            let shown: String = link.target.chars().take(40).collect();
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "unsafe_link",
+                format!("links must be http, https or mailto (or relative); not {shown:?}"),
+            )
+            .field("body"));
+        }
         let normalized = self.engine.normalize(&rendered);
 
         if let Some(replay) = self.replay(&self.store, sender, &request)? {
@@ -195,6 +216,12 @@ impl App {
             let outcome = SendOutcome::of(&message, &current.sender, false);
             Ok::<_, Error>((outcome, Some(message)))
         })?;
+        // Counted as soon as it is written, before the durability wait: a client that
+        // disconnects now cancels this future, but the message is stored all the same.
+        if message.is_some() {
+            metrics::counter!("sendguard_sends_total", "decision" => outcome.decision.as_str())
+                .increment(1);
+        }
         self.store.durable(ticket).await;
         metrics::histogram!("sendguard_stage_seconds", "stage" => "store")
             .record(store_started.elapsed().as_secs_f64());
@@ -276,9 +303,20 @@ impl App {
         let Some(key) = &request.idempotency_key else {
             return Ok(None);
         };
-        let Some(message_id) = reader.idempotent_send(sender, key)? else {
+        let Some((message_id, stored_hash)) = reader.idempotent_send(sender, key)? else {
             return Ok(None);
         };
+        // Another request under a used key is a client bug; replaying the first answer
+        // would silently drop the second message.
+        if stored_hash.is_some_and(|hash| hash != request_hash(request)) {
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "idempotency_key_reused",
+                "this idempotency_key was already used for a different request; \
+                 use a new key for a new message",
+            )
+            .field("idempotency_key"));
+        }
         let message = reader.message(message_id)?;
         let member = reader.member(sender)?;
         match (message, member) {
@@ -510,7 +548,7 @@ impl App {
             }
         }
         if let Some(key) = &request.idempotency_key {
-            txn.put_idempotent_send(sender, key, message.id);
+            txn.put_idempotent_send(sender, key, message.id, &request_hash(request));
         }
         Ok(message)
     }

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::App;
 use crate::domain::{
-    AppealOutcome, AppealTarget, MemberId, MessageId, MessageStatus, Millis, Reason,
+    AppealOutcome, AppealTarget, MemberId, MessageId, MessageStatus, Millis, Reason, Restriction,
     RestrictionLevel,
 };
 use crate::error::Result;
@@ -29,7 +29,8 @@ pub struct Statement {
     pub at: Millis,
     /// What was done, in one sentence.
     pub action: String,
-    /// Where it stands now (`held`, `removed`, `released`, `active`).
+    /// Where it stands now (`held`, `removed`, `released`, `recalled`, `active`, or
+    /// `overturned` for a restriction an appeal lifted).
     pub status: String,
     pub facts: Vec<Reason>,
     pub automated: bool,
@@ -81,38 +82,51 @@ impl App {
                 )?,
             });
         }
+        for past in self.store.overturned_restrictions(member) {
+            let past = past?;
+            statements.push(self.restriction_statement(member, &past.restriction, "overturned")?);
+        }
         if let Some(restriction) = self.store.member(member)?.and_then(|m| m.restriction) {
-            let target = AppealTarget::Restriction {
-                since: restriction.since,
-            };
-            let action = match restriction.level {
-                RestrictionLevel::NewConversations => {
-                    "You cannot start new conversations with members outside your network."
-                }
-                RestrictionLevel::Full => "You can only message your existing connections.",
-            };
-            statements.push(Statement {
-                kind: "restriction",
-                message_id: None,
-                restriction: Some(restriction.level),
-                at: restriction.since,
-                action: action.into(),
-                status: "active".into(),
-                facts: vec![Reason::new(
-                    "sanction",
-                    "restriction",
-                    restriction.reason.clone(),
-                )],
-                automated: restriction.automated,
-                appeal: self.appeal_status(
-                    member,
-                    &target,
-                    true,
-                    "POST /v1/appeals with {\"reason\": \"...\"}",
-                )?,
-            });
+            statements.push(self.restriction_statement(member, &restriction, "active")?);
         }
         Ok(statements)
+    }
+
+    fn restriction_statement(
+        &self,
+        member: MemberId,
+        restriction: &Restriction,
+        status: &str,
+    ) -> Result<Statement> {
+        let target = AppealTarget::Restriction {
+            since: restriction.since,
+        };
+        let action = match restriction.level {
+            RestrictionLevel::NewConversations => {
+                "You cannot start new conversations with members outside your network."
+            }
+            RestrictionLevel::Full => "You can only message your existing connections.",
+        };
+        Ok(Statement {
+            kind: "restriction",
+            message_id: None,
+            restriction: Some(restriction.level),
+            at: restriction.since,
+            action: action.into(),
+            status: status.into(),
+            facts: vec![Reason::new(
+                "sanction",
+                "restriction",
+                restriction.reason.clone(),
+            )],
+            automated: restriction.automated,
+            appeal: self.appeal_status(
+                member,
+                &target,
+                status == "active",
+                "POST /v1/appeals with {\"reason\": \"...\"}",
+            )?,
+        })
     }
 
     fn appeal_status(

@@ -16,6 +16,30 @@ pub struct Link {
     pub target: String,
 }
 
+impl Link {
+    /// Whether the target may be stored as a clickable link: relative, or http(s) or mailto.
+    /// Any other scheme (`javascript:`, `data:`, `file:`, ...) runs or opens something in the
+    /// recipient's client. Browsers skip ASCII whitespace and control characters in a URL
+    /// and ignore case, so those are removed first (`Java\tScript:` is `javascript:`).
+    pub fn has_safe_scheme(&self) -> bool {
+        let cleaned: String = self
+            .target
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+            .take(64)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let Some((scheme, _)) = cleaned.split_once(':') else {
+            return true;
+        };
+        let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        !is_scheme || matches!(scheme, "http" | "https" | "mailto")
+    }
+}
+
 /// The body as the recipient would see it, which is what every content check reads.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RenderedBody {
@@ -76,6 +100,36 @@ fn render_markdown(source: &str) -> RenderedBody {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_http_https_mailto_and_relative_links_are_safe() {
+        let safe = |target: &str| {
+            super::Link {
+                text: "x".into(),
+                target: target.into(),
+            }
+            .has_safe_scheme()
+        };
+        for ok in [
+            "https://a.example/x",
+            "HTTP://a.example",
+            "mailto:a@b.example",
+            "/path?q=a:b",
+            "page#x:y",
+        ] {
+            assert!(safe(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            " JavaScript:alert(1)",
+            "java\tscript:x",
+            "data:text/html,x",
+            "vbscript:x",
+            "file:///etc/passwd",
+        ] {
+            assert!(!safe(bad), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

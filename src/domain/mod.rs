@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 pub use body::{Link, RenderedBody};
 pub use review::{
     Actor, Appeal, AppealOutcome, AppealTarget, AuditEntry, Claim, Label, LabelRecord, LabelSource,
-    ReviewAction, ReviewDecision, ReviewItem, ReviewOrigin,
+    OverturnedRestriction, ReportEntry, ReporterStanding, ReportsAgainst, ReviewAction,
+    ReviewDecision, ReviewItem, ReviewOrigin,
 };
 pub use verdict::{Decision, Reason, Sanction, SendSignals, Verdict};
 

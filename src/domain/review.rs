@@ -80,6 +80,70 @@ impl ReviewItem {
     }
 }
 
+/// A restriction an appeal overturned, kept so the member's statement of reasons stays
+/// (marked overturned) after the restriction itself is lifted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverturnedRestriction {
+    pub restriction: super::Restriction,
+    pub appeal_id: u64,
+    pub overturned_at: Millis,
+}
+
+/// One member's report of one message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportEntry {
+    pub reporter: MemberId,
+    pub message_id: MessageId,
+    pub at: Millis,
+}
+
+/// Recent reports of a sender's messages: the evidence automated sanctions weigh, kept
+/// per reporter so that one member reporting many times counts once.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportsAgainst {
+    /// Oldest first; entries older than the report window are pruned on each report.
+    pub entries: Vec<ReportEntry>,
+}
+
+impl ReportsAgainst {
+    /// Keeps at most `max` entries. Entries of reporters who have another one go first
+    /// (oldest first), so one member reporting many messages cannot push the other
+    /// reporters out of the count; only then the oldest overall.
+    pub fn trim(&mut self, max: usize) {
+        while self.entries.len() > max {
+            let repeated = self.entries.iter().position(|entry| {
+                self.entries
+                    .iter()
+                    .filter(|other| other.reporter == entry.reporter)
+                    .count()
+                    > 1
+            });
+            self.entries.remove(repeated.unwrap_or(0));
+        }
+    }
+}
+
+/// How reviewers decided a member's reports: a reporter whose reports keep being
+/// overturned weighs less when reports are counted toward a sanction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReporterStanding {
+    /// Reports a reviewer confirmed (labelled spam).
+    pub upheld: u32,
+    /// Reports a reviewer overturned (labelled ham).
+    pub overturned: u32,
+}
+
+impl ReporterStanding {
+    /// The weight of this member's report, in (0, 1]: `(upheld + prior) / (upheld +
+    /// overturned + prior)`, so a new reporter counts fully and each overturn costs.
+    pub fn weight(&self, prior: f64) -> f64 {
+        let upheld = f64::from(self.upheld) + prior;
+        upheld / (upheld + f64::from(self.overturned))
+    }
+}
+
 /// Where a label came from; every source is exported, and training can filter on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,4 +213,29 @@ pub struct AuditEntry {
     pub item_id: Option<u64>,
     /// The reviewer's justification or note; never message text.
     pub why: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trimming_keeps_every_distinct_reporter_while_it_can() {
+        let entry = |reporter, message_id| ReportEntry {
+            reporter,
+            message_id,
+            at: 0,
+        };
+        let mut reports = ReportsAgainst {
+            entries: vec![entry(1, 10), entry(2, 11)],
+        };
+        // Member 3 reports 50 messages: members 1 and 2 stay.
+        for message in 0..50 {
+            reports.entries.push(entry(3, 100 + message));
+            reports.trim(5);
+        }
+        let reporters: Vec<u64> = reports.entries.iter().map(|e| e.reporter).collect();
+        assert_eq!(reporters, [1, 2, 3, 3, 3]);
+        assert_eq!(reports.entries[4].message_id, 149);
+    }
 }

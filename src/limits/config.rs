@@ -23,6 +23,8 @@ pub struct LimitsConfig {
     pub fanout: FanoutConfig,
     /// Machine-regular intervals between sends.
     pub cadence: CadenceConfig,
+    /// Sending on after 429 instead of waiting for `Retry-After`.
+    pub ignored_refusals: IgnoredRefusalsConfig,
     /// Strike points, their expiry and the restriction thresholds.
     pub strikes: StrikesConfig,
 }
@@ -41,6 +43,7 @@ impl Default for LimitsConfig {
             new_conversations: NewConversationsConfig::default(),
             fanout: FanoutConfig::default(),
             cadence: CadenceConfig::default(),
+            ignored_refusals: IgnoredRefusalsConfig::default(),
             strikes: StrikesConfig::default(),
         }
     }
@@ -162,6 +165,35 @@ impl Default for CadenceConfig {
     }
 }
 
+/// `[limits.ignored_refusals]`: a person told "429, retry after N seconds" waits; a client
+/// that keeps sending regardless is automation, which earns a strike.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IgnoredRefusalsConfig {
+    /// Rate-limit refusals within `window_secs` that count as ignoring them; 0 disables.
+    pub refusals: u32,
+    /// The window those refusals are counted over.
+    pub window_secs: u64,
+    /// Strike points when a sender reaches `refusals`.
+    pub strike_weight: u32,
+    /// No second strike for this within this many seconds of the last one.
+    pub strike_cooldown_secs: u64,
+}
+
+impl Default for IgnoredRefusalsConfig {
+    fn default() -> Self {
+        IgnoredRefusalsConfig {
+            refusals: 20,
+            window_secs: 60,
+            strike_weight: 1,
+            strike_cooldown_secs: 3600,
+        }
+    }
+}
+
+/// Most refusal times kept per sender (bounds `refusals`).
+pub const MAX_IGNORED_REFUSALS: u32 = 1000;
+
 /// `[limits.strikes]`: strikes add up to points; points reaching a threshold restrict the
 /// sender until a reviewer lifts it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +252,11 @@ impl LimitsConfig {
         }
         if self.fanout.max_hamming > 64 {
             return Err("limits.fanout.max_hamming must be at most 64".into());
+        }
+        if self.ignored_refusals.refusals > MAX_IGNORED_REFUSALS {
+            return Err(format!(
+                "limits.ignored_refusals.refusals must be at most {MAX_IGNORED_REFUSALS}"
+            ));
         }
         let s = &self.strikes;
         if s.restrict_new_conversations_at > 0

@@ -31,6 +31,7 @@ pub mod conversations;
 pub mod fanout;
 pub mod fingerprint;
 pub mod gcra;
+pub mod ignored_refusals;
 pub mod state;
 pub mod strikes;
 
@@ -280,6 +281,12 @@ impl Limiter {
             source,
             reason,
         )
+    }
+
+    /// Notes a rate-limit refusal of this sender; persistent hammering earns a strike
+    /// (`[limits.ignored_refusals]`). Returns the sanction if the restriction rose.
+    pub fn note_refusal(&self, state: &mut SenderState, now: Millis) -> Option<Sanction> {
+        ignored_refusals::note(&self.config, &mut state.refusals, &mut state.strikes, now)
     }
 
     /// A reviewer lifts the restriction (and clears the strikes behind it); returns it.

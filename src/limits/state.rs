@@ -16,6 +16,7 @@ use super::config::LimitsConfig;
 use super::conversations::{self, ConversationState};
 use super::fanout::{self, FanoutState, Sent};
 use super::gcra::RateState;
+use super::ignored_refusals::RefusalState;
 use super::strikes::{self, Restriction, Strike, StrikeState};
 use crate::domain::Millis;
 
@@ -31,6 +32,9 @@ pub struct SenderState {
     pub fanout: FanoutState,
     /// Recent send times.
     pub cadence: CadenceState,
+    /// Recent rate-limit refusals, to tell a waiting person from a hammering script.
+    #[serde(skip_serializing_if = "RefusalState::is_empty")]
+    pub refusals: RefusalState,
     /// Strikes and the restriction.
     pub strikes: StrikeState,
 }
@@ -59,6 +63,11 @@ impl SenderState {
             && copy.fanout.recent.is_empty()
             && copy.strikes == StrikeState::default()
             && copy
+                .refusals
+                .recent
+                .iter()
+                .all(|&at| now - at > config.ignored_refusals.window_secs as i64 * 1000)
+            && copy
                 .cadence
                 .sends
                 .back()
@@ -72,6 +81,7 @@ impl SenderState {
             + self.conversations.opened.capacity() * std::mem::size_of::<(u64, Millis)>()
             + self.fanout.recent.capacity() * std::mem::size_of::<Sent>()
             + self.cadence.sends.capacity() * std::mem::size_of::<Millis>()
+            + self.refusals.recent.capacity() * std::mem::size_of::<Millis>()
             + self.strikes.strikes.capacity() * std::mem::size_of::<Strike>()
             + self
                 .strikes

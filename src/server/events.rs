@@ -8,25 +8,36 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 use tokio_stream::wrappers::BroadcastStream;
 
+use super::error::ApiError;
 use super::extract::MemberCaller;
 use super::AppState;
+use crate::error::{Error, ErrorKind};
 
 pub async fn stream(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let max = state.max_event_streams_per_member;
     // Subscribe before answering, so nothing sent after the response starts is missed.
-    let events =
-        BroadcastStream::new(state.app.events.subscribe(me)).filter_map(|event| async move {
-            event.ok().map(|event| {
-                Ok(SseEvent::default()
-                    .event(event.kind)
-                    .data(event.data.to_string()))
-            })
-        });
+    let receiver = state.app.events.subscribe(me, max).ok_or_else(|| {
+        Error::new(
+            ErrorKind::RateLimited,
+            "too_many_streams",
+            format!("at most {max} event streams may be open at once; close one first"),
+        )
+        .field("events")
+        .limit(max as u64)
+    })?;
+    let events = BroadcastStream::new(receiver).filter_map(|event| async move {
+        event.ok().map(|event| {
+            Ok(SseEvent::default()
+                .event(event.kind)
+                .data(event.data.to_string()))
+        })
+    });
     let mut shutdown = state.shutdown.clone();
     let stopping = async move {
         let _ = shutdown.wait_for(|&stopping| stopping).await;
     };
-    Sse::new(events.take_until(Box::pin(stopping))).keep_alive(KeepAlive::default())
+    Ok(Sse::new(events.take_until(Box::pin(stopping))).keep_alive(KeepAlive::default()))
 }

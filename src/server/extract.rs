@@ -21,8 +21,11 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = value
         .to_str()
         .map_err(|_| Error::unauthorized("malformed Authorization header"))?;
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer` and `BEARER` are `Bearer`.
     let token = value
-        .strip_prefix("Bearer ")
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
         .ok_or_else(|| Error::unauthorized("Authorization must be 'Bearer <token>'"))?;
     Ok(token.trim())
 }
@@ -119,7 +122,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let limit = AppState::from_ref(state).max_request_bytes;
+        let state = AppState::from_ref(state);
+        let limit = state.max_request_bytes;
         let too_large = || {
             ApiError(
                 Error::new(
@@ -140,8 +144,24 @@ where
         if declared.is_some_and(|len| len > limit.saturating_mul(DRAIN_FACTOR) as u64) {
             return Err(too_large());
         }
-        let bytes = read_limited(request.into_body(), limit)
-            .await?
+        let timeout = state.body_read_timeout;
+        // A body trickling in byte by byte must not hold the request (and its socket) open.
+        let bytes = tokio::time::timeout(timeout, read_limited(request.into_body(), limit))
+            .await
+            .map_err(|_| {
+                ApiError(
+                    Error::new(
+                        ErrorKind::Timeout,
+                        "request_timeout",
+                        format!(
+                            "the request body did not arrive within {} seconds",
+                            timeout.as_secs()
+                        ),
+                    )
+                    .field("body")
+                    .limit(timeout.as_secs()),
+                )
+            })??
             .ok_or_else(too_large)?;
         parse_json(&bytes).map(JsonBody)
     }
@@ -211,9 +231,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// serde reports a missing field at the parent's path; the name is in the message.
+/// serde reports a missing or duplicated field at the parent's path; the name is in the
+/// message.
 fn missing_field_name(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("missing field `")?;
+    let rest = message
+        .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("duplicate field `"))?;
     Some(rest[..rest.find('`')?].to_string())
 }
 

@@ -5,9 +5,11 @@
 //! decisions live below them.
 
 mod admin;
+mod connections;
 pub mod error;
 mod events;
 pub mod extract;
+mod head_errors;
 mod member;
 pub mod openapi;
 mod ops;
@@ -41,6 +43,10 @@ pub struct AppState {
     pub app: Arc<App>,
     pub admin_token_hash: Option<[u8; 32]>,
     pub max_request_bytes: usize,
+    /// How long a request body may take to arrive in full.
+    pub body_read_timeout: Duration,
+    /// Most open event streams per member.
+    pub max_event_streams_per_member: usize,
     pub metrics: Option<PrometheusHandle>,
     /// Flips to true when shutdown starts, ending long-lived event streams.
     pub shutdown: watch::Receiver<bool>,
@@ -111,9 +117,10 @@ async fn not_found() -> ApiError {
     ApiError(Error::not_found("not_found", "no such route"))
 }
 
+/// 405; axum adds the `Allow` header listing the route's methods.
 async fn method_not_allowed() -> ApiError {
     ApiError(Error::new(
-        ErrorKind::Invalid,
+        ErrorKind::MethodNotAllowed,
         "method_not_allowed",
         "this route does not take that method",
     ))
@@ -140,6 +147,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         app,
         admin_token_hash: config.server.admin_token.as_deref().map(auth::hash_token),
         max_request_bytes: config.server.max_request_bytes,
+        body_read_timeout: Duration::from_secs(config.server.body_read_timeout_secs),
+        max_event_streams_per_member: config.server.max_event_streams_per_member,
         metrics,
         shutdown: shutdown_rx.clone(),
         rules_dir: config.engine.rules_dir.clone(),
@@ -161,16 +170,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(%addr, data = %config.store.data_dir.display(), "serving");
 
     let mut drained = shutdown_rx.clone();
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutdown requested: draining in-flight requests");
-        let _ = shutdown_tx.send(true);
-    });
-    let serving = tokio::spawn(async move { server.await });
+    let server = connections::serve(
+        listener,
+        router(state),
+        connections::Limits::of(&config.server),
+        async move {
+            shutdown_signal().await;
+            tracing::info!("shutdown requested: draining in-flight requests");
+            let _ = shutdown_tx.send(true);
+        },
+    );
+    let serving = tokio::spawn(server);
     // Once shutdown starts, in-flight requests get a bounded grace period.
     let _ = drained.wait_for(|&stopping| stopping).await;
     match tokio::time::timeout(SHUTDOWN_GRACE, serving).await {
-        Ok(result) => result??,
+        Ok(result) => result?,
         Err(_) => tracing::warn!("requests still running after the grace period; stopping"),
     }
     store.flush()?;

@@ -21,7 +21,7 @@
 //! | `view/` member thread | `ThreadView` |
 //! | `fld/` member folder !activity !thread | empty: folder listing, newest first (since schema 2, the newer thread first within one millisecond) |
 //! | `inm/` member yyyymm | InMail credits spent that month, u32 BE |
-//! | `idem/` member key bytes | message id of the send that used this idempotency key |
+//! | `idem/` member key bytes | message id of the send that used this idempotency key, then the SHA-256 of that request (absent in records written before it) |
 //! | `rvi/` item | `ReviewItem` |
 //! | `rvq/` item | empty: open review items, oldest first |
 //! | `rvm/` message | id of the message's open review item |
@@ -31,6 +31,9 @@
 //! | `aplk/` member target | appeal id: one appeal per held message or restriction |
 //! | `aud/` time id | `AuditEntry`, append-only, in time order |
 //! | `sent/held/` sender message | empty: a sender's held messages, for statements of reasons |
+//! | `rso/` member since | `OverturnedRestriction`: a restriction an appeal overturned, for statements |
+//! | `rpa/` sender | `ReportsAgainst`: who reported the sender's messages recently, one entry per reporter and message |
+//! | `rps/` member | `ReporterStanding`: how reviewers decided the member's reports |
 //! | `lim/` member | `SenderState`: the member's rate, fan-out, cadence and strike state |
 //! | `stat/refusal/` day reason | refused sends that day for that reason, u64 BE; `day` is days since 1970 (u64 BE), `reason` the error code, `rate_limited/<limit>` for rate limits (see `stats.rs`) |
 //! | `rescore/` mode | `Checkpoint` of an unfinished batch rescore (`dry` or `apply`) |
@@ -63,6 +66,9 @@ pub const APPEAL_KEY: &[u8] = b"aplk/";
 pub const AUDIT: &[u8] = b"aud/";
 pub const SENDER_HOLDS: &[u8] = b"sent/held/";
 pub const SENDER_STATE: &[u8] = b"lim/";
+pub const REPORTS_AGAINST: &[u8] = b"rpa/";
+pub const OVERTURNED_RESTRICTION: &[u8] = b"rso/";
+pub const REPORTER_STANDING: &[u8] = b"rps/";
 pub const STAT_REFUSAL: &[u8] = b"stat/refusal/";
 pub const RESCORE: &[u8] = b"rescore/";
 

@@ -101,10 +101,19 @@ pub trait Reader {
         self.json(&keys::ids(keys::SENDER_STATE, &[member]))
     }
 
-    fn idempotent_send(&self, member: MemberId, key: &str) -> StoreResult<Option<MessageId>> {
+    /// The message sent under `key`, and the hash of the request that sent it (none for
+    /// records older than the hash).
+    fn idempotent_send(
+        &self,
+        member: MemberId,
+        key: &str,
+    ) -> StoreResult<Option<(MessageId, Option<[u8; 32]>)>> {
         let mut record = keys::ids(keys::IDEMPOTENCY, &[member]);
         record.extend_from_slice(key.as_bytes());
-        Ok(self.raw(&record)?.map(|v| keys::u64_at(&v, 0)))
+        Ok(self.raw(&record)?.map(|v| {
+            let hash = v.get(8..40).and_then(|h| <[u8; 32]>::try_from(h).ok());
+            (keys::u64_at(&v, 0), hash)
+        }))
     }
 
     fn inmail_spent(&self, member: MemberId, month: u32) -> StoreResult<u32> {
@@ -519,10 +528,18 @@ impl WriteTxn<'_> {
         self.put(keys::ids(keys::SENDER_STATE, &[member]), encode(state));
     }
 
-    pub fn put_idempotent_send(&mut self, member: MemberId, key: &str, message: MessageId) {
+    pub fn put_idempotent_send(
+        &mut self,
+        member: MemberId,
+        key: &str,
+        message: MessageId,
+        request_hash: &[u8; 32],
+    ) {
         let mut record = keys::ids(keys::IDEMPOTENCY, &[member]);
         record.extend_from_slice(key.as_bytes());
-        self.put(record, message.to_be_bytes().to_vec());
+        let mut value = message.to_be_bytes().to_vec();
+        value.extend_from_slice(request_hash);
+        self.put(record, value);
     }
 
     /// Saves the checkpoint of an unfinished rescore (`mode` is `dry` or `apply`).

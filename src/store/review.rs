@@ -3,8 +3,8 @@
 
 use super::{decode, encode, keys, Reader, Store, StoreResult, WriteTxn};
 use crate::domain::{
-    Appeal, AppealTarget, AuditEntry, LabelRecord, MemberId, MessageId, Millis, ReviewItem,
-    ThreadView,
+    Appeal, AppealTarget, AuditEntry, LabelRecord, MemberId, MessageId, Millis,
+    OverturnedRestriction, ReporterStanding, ReportsAgainst, ReviewItem, ThreadView,
 };
 
 /// Key of the "one appeal per target" record.
@@ -47,6 +47,18 @@ pub trait ReviewReader: Reader {
     fn label(&self, message: MessageId) -> StoreResult<Option<LabelRecord>> {
         self.json(&keys::ids(keys::LABEL, &[message]))
     }
+
+    fn reports_against(&self, sender: MemberId) -> StoreResult<ReportsAgainst> {
+        Ok(self
+            .json(&keys::ids(keys::REPORTS_AGAINST, &[sender]))?
+            .unwrap_or_default())
+    }
+
+    fn reporter_standing(&self, member: MemberId) -> StoreResult<ReporterStanding> {
+        Ok(self
+            .json(&keys::ids(keys::REPORTER_STANDING, &[member]))?
+            .unwrap_or_default())
+    }
 }
 
 impl<R: Reader> ReviewReader for R {}
@@ -86,6 +98,18 @@ impl Store {
         })
     }
 
+    /// The member's restrictions that appeals overturned, oldest first.
+    pub fn overturned_restrictions(
+        &self,
+        member: MemberId,
+    ) -> impl Iterator<Item = StoreResult<OverturnedRestriction>> + '_ {
+        let prefix = keys::ids(keys::OVERTURNED_RESTRICTION, &[member]);
+        self.inner.db.scan_prefix(prefix).map(|entry| {
+            let (key, value) = entry?;
+            decode(&key, &value)
+        })
+    }
+
     /// Every human label, in message id order.
     pub fn labels(&self) -> impl Iterator<Item = StoreResult<LabelRecord>> + '_ {
         self.inner.db.scan_prefix(keys::LABEL).map(|entry| {
@@ -115,6 +139,25 @@ impl WriteTxn<'_> {
             self.delete(queued);
             self.delete(by_message);
         }
+    }
+
+    pub fn put_overturned_restriction(&mut self, member: MemberId, record: &OverturnedRestriction) {
+        let since = record.restriction.since as u64;
+        self.put(
+            keys::ids(keys::OVERTURNED_RESTRICTION, &[member, since]),
+            encode(record),
+        );
+    }
+
+    pub fn put_reports_against(&mut self, sender: MemberId, reports: &ReportsAgainst) {
+        self.put(keys::ids(keys::REPORTS_AGAINST, &[sender]), encode(reports));
+    }
+
+    pub fn put_reporter_standing(&mut self, member: MemberId, standing: &ReporterStanding) {
+        self.put(
+            keys::ids(keys::REPORTER_STANDING, &[member]),
+            encode(standing),
+        );
     }
 
     pub fn put_label(&mut self, label: &LabelRecord) {
