@@ -256,6 +256,38 @@ fn the_shipped_model_never_holds_what_it_knows_little_about() {
     }
 }
 
+/// A right-to-left override (a known way to disguise a link or a file name) is a reason of
+/// its own, while matching sees through it: the folded keyword still matches.
+#[test]
+fn bidi_controls_are_a_reason_and_folded_for_matching() {
+    let input = "Please open the attached invoice\u{202E}fdp.exe and verify your acc\u{202E}ount now\nPlease open the attached invoice.pdf before Friday\n";
+    let output = sendguard(&["classify", "--json"], Some(input));
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids = |line: &serde_json::Value| -> Vec<String> {
+        line["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let disguised = ids(&lines[0]);
+    assert!(
+        disguised.iter().any(|id| id == "phishing.bidi_control"),
+        "{disguised:?}"
+    );
+    assert!(
+        disguised.iter().any(|id| id.starts_with("phishing.")
+            && id != "phishing.bidi_control"),
+        "the folded text still matches the phishing keywords: {disguised:?}"
+    );
+    assert!(!ids(&lines[1]).iter().any(|id| id == "phishing.bidi_control"));
+}
+
 #[test]
 fn bad_training_data_is_reported_by_file_and_line() {
     let dir = tempfile::tempdir().unwrap();

@@ -12,6 +12,7 @@ pub const BUILTINS: &[(&str, u32)] = &[
     ("crypto_address", 1),
     ("phone_number", 1),
     ("email_address", 1),
+    ("bidi_control", 1),
 ];
 
 pub fn default_min(name: &str) -> Option<u32> {
@@ -35,6 +36,7 @@ pub fn evaluate(name: &str, min: u32, message: &Normalized) -> Option<String> {
         "crypto_address" => count(message, TokenKind::Crypto),
         "phone_number" => count(message, TokenKind::Phone),
         "email_address" => count(message, TokenKind::Email),
+        "bidi_control" => message.bidi_controls,
         _ => 0,
     };
     (seen >= min).then(|| format!("{name}: {seen} (threshold {min})"))
