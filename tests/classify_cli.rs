@@ -281,11 +281,14 @@ fn bidi_controls_are_a_reason_and_folded_for_matching() {
         "{disguised:?}"
     );
     assert!(
-        disguised.iter().any(|id| id.starts_with("phishing.")
-            && id != "phishing.bidi_control"),
+        disguised
+            .iter()
+            .any(|id| id.starts_with("phishing.") && id != "phishing.bidi_control"),
         "the folded text still matches the phishing keywords: {disguised:?}"
     );
-    assert!(!ids(&lines[1]).iter().any(|id| id == "phishing.bidi_control"));
+    assert!(!ids(&lines[1])
+        .iter()
+        .any(|id| id == "phishing.bidi_control"));
 }
 
 #[test]

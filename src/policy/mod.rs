@@ -136,6 +136,9 @@ pub struct PolicyConfig {
     /// The classifier alone holds a message only with at least this many known features;
     /// with fewer, a score over the hold threshold is a "possible spam" label.
     pub classifier_hold_min_known: u32,
+    /// Hold when the classifier's "possible spam" and rules scoring at least
+    /// `rule_other_score` agree: each alone only moves a message to Other.
+    pub corroborated_hold: bool,
 }
 
 impl Default for PolicyConfig {
@@ -149,6 +152,7 @@ impl Default for PolicyConfig {
             classifier_min_known: 3,
             classifier_min_coverage: 0.35,
             classifier_hold_min_known: 6,
+            corroborated_hold: true,
         }
     }
 }
@@ -243,7 +247,26 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         let inbox_route = route_of(signals.relationship, config).0 == Folder::Inbox;
         let language = signals.language.as_deref();
         if let Some((level, reason)) = judge_classifier(classifier, language, inbox_route, config) {
+            // Two independent detectors agreeing is hold-level evidence: the classifier's
+            // "possible spam" and rules that on their own would send the message to Other.
+            let corroborated = reason.id == "possible_spam"
+                && config.corroborated_hold
+                && rule_score >= config.rule_other_score;
             raise(level, reason, &mut reasons);
+            if corroborated {
+                raise(
+                    Suspicion::Hold,
+                    Reason::new(
+                        "policy",
+                        "corroborated_hold",
+                        format!(
+                            "the classifier's possible spam and rule score {rule_score:.2} >= {} agree",
+                            config.rule_other_score
+                        ),
+                    ),
+                    &mut reasons,
+                );
+            }
         }
     }
 

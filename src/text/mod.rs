@@ -101,7 +101,9 @@ fn count_bidi_controls(input: &str) -> u32 {
     }
     let count = input
         .chars()
-        .filter(|c| matches!(*c as u32, 0x202A..=0x202E | 0x2066..=0x2069 | 0x200E | 0x200F | 0x061C))
+        .filter(
+            |c| matches!(*c as u32, 0x202A..=0x202E | 0x2066..=0x2069 | 0x200E | 0x200F | 0x061C),
+        )
         .count();
     u32::try_from(count).unwrap_or(u32::MAX)
 }
