@@ -135,7 +135,8 @@ pub fn visit_features(input: &str, visitor: &mut impl FeatureVisitor) {
         }
     }
     let folded = fold::fold_chars(input);
-    tokens::emit_tokens(analyze(&folded.text), &[], &mut Keys(visitor));
+    let unspaced = tokens::may_hold_unspaced(&folded.text);
+    tokens::emit_tokens(analyze(&folded.text), &[], unspaced, &mut Keys(visitor));
 }
 
 /// Normalizes a rich-text (markdown) body: `visible` is the text as shown, `links` the

@@ -287,7 +287,8 @@ pub(crate) fn assemble(items: Vec<Item<'_>>, mismatches: &[(usize, String)]) -> 
         tokens: Vec::with_capacity(items.len() * 2),
         prev_word: 0,
     };
-    let url_count = emit_tokens(items, mismatches, &mut list);
+    let unspaced = may_hold_unspaced(&text);
+    let url_count = emit_tokens(items, mismatches, unspaced, &mut list);
     Assembled {
         text,
         tokens: list.tokens,
@@ -339,11 +340,21 @@ impl TokenSink for TokenList {
     }
 }
 
+/// Whether `folded` may hold a character of an unspaced script: each is three or four
+/// bytes in UTF-8, led by a byte of 0xE0 or more, so one scan of the whole text spares most
+/// messages a test per word.
+pub(crate) fn may_hold_unspaced(folded: &str) -> bool {
+    folded.bytes().any(|b| b >= 0xE0)
+}
+
 /// Emits the items' tokens in stream order and returns the number of URLs. An item's text
 /// is handed over as it is: a sink that only reads tokens copies nothing.
+/// `unspaced`: the text may hold a word of a script written without spaces (see
+/// [`may_hold_unspaced`]); when false, no word is tested for one.
 pub(crate) fn emit_tokens(
     items: Vec<Item<'_>>,
     mismatches: &[(usize, String)],
+    unspaced: bool,
     sink: &mut impl TokenSink,
 ) -> u32 {
     let mut url_count = 0;
@@ -353,7 +364,7 @@ pub(crate) fn emit_tokens(
         let position = u32::try_from(index).unwrap_or(u32::MAX);
         let is_word = item.is_wordlike();
         match item.kind {
-            ItemKind::Word if has_unspaced(&item.text) => {
+            ItemKind::Word if unspaced && has_unspaced(&item.text) => {
                 let mut after = after_word;
                 for_each_piece(&item.text, |piece| {
                     sink.word(Cow::Borrowed(piece), position, after);
