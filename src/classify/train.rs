@@ -414,3 +414,73 @@ pub fn train(
         None => model,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A doc of class `class` with `tokens` tokens (one feature repeated), fitting
+    /// thresholds or not.
+    fn doc(class: usize, tokens: u32, fit_thresholds: bool) -> Doc {
+        Doc {
+            class,
+            weight: 1,
+            features: vec![(0, tokens)],
+            fit_thresholds,
+        }
+    }
+
+    /// Each length band with enough threshold ham gets thresholds from its own ham; a band
+    /// without enough borrows the overall ones only when a later band has its own; spam
+    /// and messages outside the threshold files never move a threshold.
+    #[test]
+    fn band_thresholds_come_from_their_own_ham() {
+        let options = TrainOptions {
+            hold_target_fpr: 0.01,
+            other_target_fpr: 0.1,
+            ..TrainOptions::default()
+        };
+        let mut docs = Vec::new();
+        let mut scores = Vec::new();
+        // Short ham scores 0..300 (in hundredths), long ham (81..400 tokens) scores higher.
+        for i in 0..300 {
+            docs.push(doc(HAM, 10, true));
+            scores.push(f64::from(i) / 100.0);
+            docs.push(doc(HAM, 200, true));
+            scores.push(10.0 + f64::from(i) / 100.0);
+        }
+        // Too few ham of 25..80 tokens for a band of their own.
+        for i in 0..50 {
+            docs.push(doc(HAM, 50, true));
+            scores.push(f64::from(i));
+        }
+        // Spam and ham outside the threshold files score high and must not count.
+        for _ in 0..100 {
+            docs.push(doc(SPAM, 10, true));
+            scores.push(100.0);
+            docs.push(doc(HAM, 10, false));
+            scores.push(100.0);
+        }
+        let corpus = Corpus {
+            features: vec!["w:x".into()],
+            docs,
+        };
+        let t = choose_thresholds(&corpus, &scores, &options);
+        let bands: Vec<u32> = t.bands.iter().map(|b| b.max_tokens).collect();
+        assert_eq!(bands, [24, 80, 400]);
+        // Short band: 300 ham, 1 % above hold, 10 % above Other.
+        let short = &t.bands[0];
+        assert_eq!(short.ham, 300);
+        let above = |t: f64| (0..300).filter(|i| f64::from(*i) / 100.0 > t).count();
+        assert_eq!(above(short.hold_above), 3);
+        assert_eq!(above(short.other_above), 30);
+        // The thin middle band uses the overall thresholds, the long band its own.
+        assert_eq!(
+            (t.bands[1].hold_above, t.bands[1].other_above),
+            (t.hold_above, t.other_above)
+        );
+        assert!(t.bands[2].hold_above >= 10.0 && t.bands[2].hold_above < 13.0);
+        assert_eq!(t.for_tokens(10), (short.hold_above, short.other_above));
+        assert_eq!(t.for_tokens(5_000), (t.hold_above, t.other_above));
+    }
+}
