@@ -29,6 +29,21 @@ fn sendguard(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// `sendguard classify --json` on `input`: one JSON object per message.
+fn classify_json(input: &str) -> Vec<serde_json::Value> {
+    let output = sendguard(&["classify", "--json"], Some(input));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -192,17 +207,7 @@ fn eval_on_several_threads_gives_the_same_figures() {
 #[test]
 fn classify_json_answers_one_object_per_message_in_order() {
     let input = "spam\tYour account will be suspended. Verify your account now at http://linkedln-security.com/verify\nThanks for the intro to your colleague, I will reach out this week\n\nham\tCongrats on the new role!\n";
-    let output = sendguard(&["classify", "--json"], Some(input));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = classify_json(input);
     assert_eq!(lines.len(), 3);
     for (i, line) in lines.iter().enumerate() {
         assert_eq!(line["n"].as_u64(), Some(i as u64 + 1));
@@ -232,17 +237,7 @@ fn the_shipped_model_never_holds_what_it_knows_little_about() {
         "Diolch yn fawr am y cyfarfod ddoe, mi anfonaf y cytundeb atoch yfory",
         "Asante sana kwa msaada wako, tutaonana kesho ofisini",
     ];
-    let output = sendguard(&["classify", "--json"], Some(&messages.join("\n")));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = classify_json(&messages.join("\n"));
     assert_eq!(lines.len(), messages.len());
     for (message, line) in messages.iter().zip(&lines) {
         assert_ne!(line["decision"], "held", "{message:?}: {line}");
@@ -261,12 +256,7 @@ fn the_shipped_model_never_holds_what_it_knows_little_about() {
 #[test]
 fn bidi_controls_are_a_reason_and_folded_for_matching() {
     let input = "Please open the attached invoice\u{202E}fdp.exe and verify your acc\u{202E}ount now\nPlease open the attached invoice.pdf before Friday\n";
-    let output = sendguard(&["classify", "--json"], Some(input));
-    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = classify_json(input);
     let ids = |line: &serde_json::Value| -> Vec<String> {
         line["reasons"]
             .as_array()

@@ -58,12 +58,7 @@ pub fn train_svm(
         for &i in &order {
             let (indices, values) = rows.row(i);
             let y = if spam[i] { 1.0 } else { -1.0 };
-            let margin: f64 = indices
-                .iter()
-                .zip(values)
-                .map(|(&j, v)| w[j as usize] * v)
-                .sum::<f64>()
-                + bias;
+            let margin = margin(&w, bias, indices, values);
             let gradient = y * margin - 1.0 + diag[i] * alpha[i];
             let projected = if alpha[i] == 0.0 {
                 gradient.min(0.0)
@@ -87,6 +82,16 @@ pub fn train_svm(
         }
     }
     (w, bias)
+}
+
+/// A row's signed distance from the separating hyperplane (up to the weights' norm).
+fn margin(w: &[f64], bias: f64, indices: &[u32], values: &[f64]) -> f64 {
+    indices
+        .iter()
+        .zip(values)
+        .map(|(&j, v)| w[j as usize] * v)
+        .sum::<f64>()
+        + bias
 }
 
 /// Fisher–Yates with splitmix64: the same order for the same seed on every machine.
@@ -178,12 +183,7 @@ mod tests {
         let (w, bias) = train_svm(&rows, &spam, &[1.0; 4], 3, 10.0, 7);
         for (i, is_spam) in spam.iter().enumerate() {
             let (indices, values) = rows.row(i);
-            let margin: f64 = indices
-                .iter()
-                .zip(values)
-                .map(|(&j, v)| w[j as usize] * v)
-                .sum::<f64>()
-                + bias;
+            let margin = margin(&w, bias, indices, values);
             assert_eq!(margin > 0.0, *is_spam, "row {i}: {margin}");
         }
         // The same seed gives the same bits.
