@@ -27,17 +27,21 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
-    /// Directory of the rule packs (`*.toml`); reloaded on SIGHUP.
-    pub rules_dir: PathBuf,
-    /// The classifier model file; none disables the classifier.
+    /// Directory of the rule packs (`*.toml`), reloaded on SIGHUP; unset = the packs built
+    /// into the binary (`crate::shipped`), so the service runs from any directory.
+    pub rules_dir: Option<PathBuf>,
+    /// The classifier model file; unset = the model built into the binary.
     pub model: Option<PathBuf>,
+    /// Hold messages containing the GTUBE test string (`crate::test_pattern`).
+    pub test_pattern: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            rules_dir: PathBuf::from("rules"),
-            model: Some(PathBuf::from(DEFAULT_MODEL)),
+            rules_dir: None,
+            model: None,
+            test_pattern: true,
         }
     }
 }
@@ -45,7 +49,8 @@ impl Default for EngineConfig {
 /// hyper's smallest read buffer; a smaller head limit would make it panic.
 pub const MIN_HEADER_BYTES: usize = 8192;
 
-/// The shipped model, relative to the repository root.
+/// The shipped model's path in the repository, for commands that read it as a file (`eval`);
+/// the service and `classify` use the copy built into the binary.
 pub const DEFAULT_MODEL: &str = "models/default.sgnb";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

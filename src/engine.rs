@@ -175,6 +175,6 @@ impl Engine {
         let mut signals = self.content_signals(input.message);
         signals.relationship = input.relationship;
         signals.behaviour = input.behaviour.to_vec();
-        policy::decide(&signals, &self.policy)
+        crate::test_pattern::apply(input.message, policy::decide(&signals, &self.policy))
     }
 }

@@ -24,7 +24,9 @@ pub mod report;
 pub mod rules;
 pub mod seed;
 pub mod server;
+pub mod shipped;
 pub mod store;
+pub mod test_pattern;
 pub mod text;
 pub mod tsv;
 

@@ -40,7 +40,11 @@ enum Command {
         addr: Option<std::net::SocketAddr>,
     },
     /// Create demo members, connections and a reviewer in a new store and print their tokens.
+    ///
+    /// The tokens are also written as shell exports to DATA/demo.env, so any terminal can
+    /// `source` them later; to start over, stop the server and remove the store directory.
     Seed {
+        /// Store directory (created).
         #[arg(long, default_value = "data")]
         data: PathBuf,
         /// Print `export NAME=value` lines for a shell instead of JSON.
@@ -129,10 +133,13 @@ enum Command {
     },
     /// Verdicts (content checks only) for messages on stdin: TSV or one text per line.
     Classify {
-        #[arg(long, default_value = DEFAULT_MODEL)]
-        model: PathBuf,
-        #[arg(long, default_value = "rules")]
-        rules: PathBuf,
+        /// Model file [default: the model built into this binary].
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Rule pack directory [default: the packs built into this binary].
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Print one JSON object per message instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -144,10 +151,10 @@ enum Command {
         /// Store directory.
         #[arg(long)]
         data: PathBuf,
-        /// Model file [default: the config's engine.model, else the shipped model].
+        /// Model file [default: the config's engine.model, else the built-in model].
         #[arg(long)]
         model: Option<PathBuf>,
-        /// Rule pack directory [default: the config's engine.rules_dir, else rules/].
+        /// Rule pack directory [default: the config's engine.rules_dir, else the built-in packs].
         #[arg(long)]
         rules: Option<PathBuf>,
         /// Only messages sent on or after this day (YYYY-MM-DD, UTC) or epoch millisecond.
@@ -173,6 +180,7 @@ enum Command {
     },
     /// Trust-and-safety report of a store: HTML with charts, JSON or CSV.
     Report {
+        /// Store directory (must exist).
         #[arg(long, default_value = "data")]
         data: PathBuf,
         /// First day (YYYY-MM-DD, UTC) or time in ms; default: the first record.
@@ -184,6 +192,7 @@ enum Command {
         /// html, json or csv.
         #[arg(long)]
         format: String,
+        /// File to write the report to.
         #[arg(long)]
         out: PathBuf,
     },
@@ -198,15 +207,16 @@ enum Command {
 enum RulesCommand {
     /// Compile every pack and run every rule's examples.
     Check {
-        #[arg(default_value = "rules")]
-        dir: PathBuf,
+        /// Rule pack directory [default: the packs built into this binary].
+        dir: Option<PathBuf>,
     },
     /// How often each rule fires on the spam and ham rows of a labelled TSV file.
     Scan {
+        /// Labelled TSV file.
         #[arg(long)]
         data: PathBuf,
-        #[arg(default_value = "rules")]
-        dir: PathBuf,
+        /// Rule pack directory [default: the packs built into this binary].
+        dir: Option<PathBuf>,
     },
 }
 
@@ -214,8 +224,10 @@ enum RulesCommand {
 enum LabelsCommand {
     /// Write every human label (reviewer, mark-safe, appeal) as training TSV.
     Export {
+        /// Store directory (must exist).
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// TSV file to write the labels to.
         #[arg(long)]
         out: PathBuf,
     },
@@ -227,7 +239,7 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(error) => {
-            eprintln!("sendguard: {error:#}");
+            eprintln!("sendguard: {}", error_chain(&error));
             ExitCode::FAILURE
         }
     }
@@ -252,18 +264,27 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             runtime.block_on(sendguard::server::run(config))?;
         }
         Command::Seed { data, shell } => {
-            let app = offline_app(&data)?;
-            let demo = runtime.block_on(sendguard::seed::seed_demo(&app))?;
-            if shell {
-                for member in &demo.members {
-                    let name = member.handle.to_uppercase();
-                    println!("export {name}_ID={}", member.member_id);
-                    println!("export {name}_TOKEN={}", member.token);
+            let env_file = data.join(sendguard::seed::ENV_FILE);
+            let app = offline_app(Store::open(&data)?);
+            let demo = match runtime.block_on(sendguard::seed::seed_demo(&app)) {
+                Ok(demo) => demo,
+                Err(error) if error.code == "store_not_empty" => {
+                    anyhow::bail!("{}", sendguard::seed::already_seeded(&data))
                 }
-                println!("export REVIEWER_TOKEN={}", demo.reviewer_token);
+                Err(error) => return Err(error.into()),
+            };
+            let exports = sendguard::seed::shell_exports(&demo);
+            sendguard::seed::write_env_file(&env_file, &exports)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", env_file.display()))?;
+            if shell {
+                print!("{exports}");
             } else {
                 println!("{}", serde_json::to_string_pretty(&demo)?);
             }
+            eprintln!(
+                "wrote the demo tokens to {0}; in any terminal: source {0}",
+                env_file.display()
+            );
         }
         Command::Train {
             data,
@@ -367,7 +388,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             }
         }
         Command::Classify { model, rules, json } => {
-            let engine = Engine::load(Default::default(), &rules, Some(&model))?;
+            let engine =
+                sendguard::shipped::engine(Default::default(), rules.as_deref(), model.as_deref())?;
             let stdin = std::io::stdin();
             commands::classify::classify(&engine, stdin.lock(), &mut stdout.lock(), json)?;
         }
@@ -402,12 +424,12 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Rules {
             command: RulesCommand::Check { dir },
         } => {
-            return commands::rules::check(&dir, &mut stdout.lock());
+            return commands::rules::check(dir.as_deref(), &mut stdout.lock());
         }
         Command::Rules {
             command: RulesCommand::Scan { data, dir },
         } => {
-            commands::rules::scan(&dir, &data, &mut stdout.lock())?;
+            commands::rules::scan(dir.as_deref(), &data, &mut stdout.lock())?;
         }
         Command::Report {
             data,
@@ -432,7 +454,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         Command::Labels {
             command: LabelsCommand::Export { data, out },
         } => {
-            let app = offline_app(&data)?;
+            let app = offline_app(Store::open_existing(&data)?);
             let mut file = std::io::BufWriter::new(
                 std::fs::File::create(&out)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?,
@@ -447,26 +469,41 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
 
 /// The application over a store directory, for commands that run without the server (the
 /// store takes one process at a time) and need no rules or model.
-fn offline_app(data: &std::path::Path) -> anyhow::Result<App> {
-    let store = Store::open(data)?;
-    Ok(App::new(
+fn offline_app(store: Store) -> App {
+    App::new(
         store,
         Engine::default(),
         &Config::default(),
         Arc::new(SystemClock),
-    ))
+    )
 }
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SENDGUARD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a terminal: in a log file they are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+}
+
+/// The error and its causes, joined by ": ", leaving out a cause whose text the message
+/// before it already contains (errors that print their source would show it twice).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// `--alpha`: a finite number above 0. Without smoothing an unseen (class, feature) pair has

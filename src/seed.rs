@@ -76,3 +76,44 @@ pub async fn seed_demo(app: &App) -> Result<Demo> {
         reviewer_token: reviewer.token,
     })
 }
+
+/// The file, in the store directory, that keeps the demo tokens as shell exports: the
+/// store can be seeded once, and a second terminal needs the tokens too. It lives with the
+/// store so that removing the store to start over removes the stale tokens with it.
+pub const ENV_FILE: &str = "demo.env";
+
+/// `export NAME_ID=…` and `export NAME_TOKEN=…` per member, then `REVIEWER_TOKEN`.
+pub fn shell_exports(demo: &Demo) -> String {
+    let mut out = String::new();
+    for member in &demo.members {
+        let name = member.handle.to_uppercase();
+        out.push_str(&format!("export {name}_ID={}\n", member.member_id));
+        out.push_str(&format!("export {name}_TOKEN={}\n", member.token));
+    }
+    out.push_str(&format!("export REVIEWER_TOKEN={}\n", demo.reviewer_token));
+    out
+}
+
+/// Writes the exports readable by the owner only: they are bearer tokens.
+pub fn write_env_file(path: &std::path::Path, exports: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, exports.as_bytes())
+}
+
+/// What to do about a store that is already seeded: where its tokens are, how to start over.
+pub fn already_seeded(data: &std::path::Path) -> String {
+    let env = data.join(ENV_FILE);
+    let dir = data.display();
+    let tokens = if env.is_file() {
+        format!("its demo tokens are in {0}: `source {0}`; ", env.display())
+    } else {
+        String::new()
+    };
+    format!(
+        "{dir} already has members; {tokens}to start over, stop the server and remove the \
+         store: `rm -rf {dir}`, then seed again"
+    )
+}

@@ -20,11 +20,20 @@ pub struct Row {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
 pub struct TsvError {
     pub file: String,
+    /// 1-based; 0 when the file itself failed (missing, unreadable), before any line.
     pub line: usize,
     pub message: String,
+}
+
+impl std::fmt::Display for TsvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}: {}", self.file, self.message),
+        }
+    }
 }
 
 pub fn escape(text: &str) -> String {

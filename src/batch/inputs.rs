@@ -81,6 +81,97 @@ impl Inputs {
             fingerprint,
         })
     }
+
+    /// Like [`Inputs::load`], but a missing directory or file means the built-in packs or
+    /// model (`crate::shipped`), as the server and the CLI default to.
+    pub fn load_or_shipped(
+        policy: &PolicyConfig,
+        rules_dir: Option<&Path>,
+        model: Option<&Path>,
+        since: Option<Millis>,
+    ) -> Result<Inputs, InputError> {
+        if let (Some(rules_dir), Some(_)) = (rules_dir, model) {
+            return Inputs::load(policy, rules_dir, model, since);
+        }
+        let rules = crate::shipped::rules(rules_dir).map_err(|e| InputError {
+            field: "rules",
+            error: e.into(),
+        })?;
+        let classifier = crate::shipped::classifier(model).map_err(|e| InputError {
+            field: "model",
+            error: e.into(),
+        })?;
+        let packs = match rules_dir {
+            Some(dir) => read_packs(dir),
+            None => Ok(crate::shipped::rule_packs()
+                .into_iter()
+                .map(|(name, text)| (pack_file_name(&name), text.into_bytes()))
+                .collect()),
+        }
+        .map_err(|error| InputError {
+            field: "rules",
+            error,
+        })?;
+        let model_bytes = match model {
+            Some(path) => std::fs::read(path)
+                .with_context(|| format!("{}: reading", path.display()))
+                .map_err(|error| InputError {
+                    field: "model",
+                    error,
+                })?,
+            None => crate::shipped::model_bytes().to_vec(),
+        };
+        let fingerprint =
+            fingerprint_of(policy, &packs, Some(&model_bytes), since).map_err(|error| {
+                InputError {
+                    field: "rules",
+                    error,
+                }
+            })?;
+        Ok(Inputs {
+            engine: Engine::new(policy.clone(), rules, Some(classifier)),
+            describe: InputsSummary {
+                rules: rules_dir.map_or(crate::shipped::RULES_NAME.into(), |d| {
+                    d.display().to_string()
+                }),
+                model: Some(
+                    model.map_or(format!("built-in {}", crate::shipped::MODEL_NAME), |m| {
+                        m.display().to_string()
+                    }),
+                ),
+                since,
+                fingerprint: fingerprint.clone(),
+            },
+            fingerprint,
+        })
+    }
+}
+
+fn pack_file_name(name: &str) -> Vec<u8> {
+    name.rsplit('/').next().unwrap_or(name).as_bytes().to_vec()
+}
+
+/// The same files `rules::load_dir` compiles: `*.toml`, in name order, as (file name, bytes).
+fn read_packs(rules_dir: &Path) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut packs: Vec<PathBuf> = std::fs::read_dir(rules_dir)
+        .with_context(|| format!("{}: reading", rules_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    packs.sort();
+    packs
+        .into_iter()
+        .map(|path| {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("{}: reading", path.display()))?;
+            let name = path
+                .file_name()
+                .unwrap_or_default()
+                .as_encoded_bytes()
+                .to_vec();
+            Ok((name, bytes))
+        })
+        .collect()
 }
 
 fn fingerprint(
@@ -89,29 +180,37 @@ fn fingerprint(
     model: Option<&Path>,
     since: Option<Millis>,
 ) -> anyhow::Result<String> {
+    let model_bytes = model
+        .map(|path| std::fs::read(path).with_context(|| format!("{}: reading", path.display())))
+        .transpose()?;
+    fingerprint_of(
+        policy,
+        &read_packs(rules_dir)?,
+        model_bytes.as_deref(),
+        since,
+    )
+}
+
+/// Built-in and on-disk inputs with the same bytes fingerprint alike.
+fn fingerprint_of(
+    policy: &PolicyConfig,
+    packs: &[(Vec<u8>, Vec<u8>)],
+    model: Option<&[u8]>,
+    since: Option<Millis>,
+) -> anyhow::Result<String> {
     let mut hash = Sha256::new();
     match model {
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("{}: reading", path.display()))?;
+        Some(bytes) => {
             hash.update(b"model\0");
-            hash.update(Sha256::digest(&bytes));
+            hash.update(Sha256::digest(bytes));
         }
         None => hash.update(b"no model\0"),
     }
-    // The same files `rules::load_dir` compiles: `*.toml`, in name order.
-    let mut packs: Vec<PathBuf> = std::fs::read_dir(rules_dir)
-        .with_context(|| format!("{}: reading", rules_dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    packs.sort();
-    for path in packs {
-        let bytes = std::fs::read(&path).with_context(|| format!("{}: reading", path.display()))?;
+    for (name, bytes) in packs {
         hash.update(b"pack\0");
-        hash.update(path.file_name().unwrap_or_default().as_encoded_bytes());
+        hash.update(name);
         hash.update(b"\0");
-        hash.update(Sha256::digest(&bytes));
+        hash.update(Sha256::digest(bytes));
     }
     hash.update(b"policy\0");
     hash.update(serde_json::to_vec(policy)?);

@@ -27,7 +27,9 @@ use crate::store::{keys, Store};
 #[derive(Debug, Clone)]
 pub struct Defaults {
     pub policy: PolicyConfig,
-    pub rules_dir: PathBuf,
+    /// `None`: the built-in packs.
+    pub rules_dir: Option<PathBuf>,
+    /// `None`: the built-in model.
     pub model: Option<PathBuf>,
 }
 
@@ -127,13 +129,11 @@ impl Jobs {
     /// Loads the inputs (bad paths are the caller's error, answered before any work) and
     /// starts the job on its own thread. Blocking: call it off the async runtime.
     pub fn start(&self, store: &Store, request: JobRequest, now: Millis) -> Result<u64, Error> {
-        let rules = request
-            .rules
-            .unwrap_or_else(|| self.defaults.rules_dir.clone());
+        let rules = request.rules.or_else(|| self.defaults.rules_dir.clone());
         let model = request.model.or_else(|| self.defaults.model.clone());
-        let inputs = Inputs::load(
+        let inputs = Inputs::load_or_shipped(
             &self.defaults.policy,
-            &rules,
+            rules.as_deref(),
             model.as_deref(),
             request.since,
         )

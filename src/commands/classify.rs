@@ -18,8 +18,13 @@ struct Line<'a> {
     reasons: &'a [Reason],
 }
 
+/// The plain output's header: the columns are named so the table reads without the docs.
+pub const HEADER: &str = "n\tdecision\tscore\treasons";
+
 /// Reads messages from `input` and writes one verdict per message, in input order. A line
 /// that starts with `spam<TAB>` or `ham<TAB>` is read as TSV; any other line is the text.
+/// Plain output is a TSV table under [`HEADER`]: `score` is the classifier's spam
+/// probability and `reasons` the cited rule and classifier ids (`-` for none).
 pub fn classify(
     engine: &Engine,
     input: impl BufRead,
@@ -27,6 +32,9 @@ pub fn classify(
     json: bool,
 ) -> anyhow::Result<usize> {
     let mut n = 0;
+    if !json {
+        writeln!(out, "{HEADER}")?;
+    }
     for (index, line) in input.split(b'\n').enumerate() {
         let line = line?;
         let number = index + 1;
@@ -72,12 +80,16 @@ pub fn classify(
                 .skip(1)
                 .map(|r| r.id.as_str())
                 .collect();
+            let ids = if ids.is_empty() {
+                "-".to_string()
+            } else {
+                ids.join(",")
+            };
             writeln!(
                 out,
-                "{n}\t{}\t{:.4}\t{}",
+                "{n}\t{}\t{:.4}\t{ids}",
                 verdict.decision.as_str(),
                 verdict.score.unwrap_or(0.0),
-                ids.join(",")
             )?;
         }
     }

@@ -35,7 +35,7 @@ pub fn write(
     let Some(format) = Format::parse(format) else {
         bail!("--format must be html, json or csv, not {format:?}");
     };
-    let store = Store::open(data).with_context(|| format!("opening {}", data.display()))?;
+    let store = Store::open_existing(data)?;
     let text = report::render(&store, options, format)
         .with_context(|| format!("reading {}", data.display()))?;
     std::fs::write(out, &text).with_context(|| format!("writing {}", out.display()))?;

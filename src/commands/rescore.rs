@@ -32,9 +32,11 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
         .as_deref()
         .map(|text| crate::dates::parse_time(text).map_err(|e| anyhow::anyhow!("--since: {e}")))
         .transpose()?;
-    let rules = args.rules.clone().unwrap_or(config.engine.rules_dir);
+    let rules = args.rules.clone().or(config.engine.rules_dir);
     let model = args.model.clone().or(config.engine.model);
-    let inputs = Inputs::load(&config.policy, &rules, model.as_deref(), since)?;
+    crate::test_pattern::set_enabled(config.engine.test_pattern);
+    let inputs =
+        Inputs::load_or_shipped(&config.policy, rules.as_deref(), model.as_deref(), since)?;
     let store = open(&args.data)?;
     let options = Options {
         apply: args.apply,
@@ -58,7 +60,7 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
 }
 
 fn open(data: &Path) -> anyhow::Result<Store> {
-    Store::open(data).map_err(|error| match error {
+    Store::open_existing(data).map_err(|error| match error {
         StoreError::Locked { path } => anyhow::anyhow!(
             "store at {path} is in use by another process, most likely a running server \
              (sled allows one process per store); rescore a live store through the server \

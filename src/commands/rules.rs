@@ -1,13 +1,14 @@
-//! `sendguard rules check [DIR]`.
+//! `sendguard rules check [DIR]` and `sendguard rules scan --data FILE [DIR]`; without a
+//! directory they read the packs built into the binary.
 
 use std::io::Write;
 use std::path::Path;
 
-use crate::rules::{check_examples, load_dir};
+use crate::rules::check_examples;
 
 /// Compiles the packs and runs every example; prints failures; returns whether all passed.
-pub fn check(dir: &Path, out: &mut impl Write) -> anyhow::Result<bool> {
-    let set = load_dir(dir)?;
+pub fn check(dir: Option<&Path>, out: &mut impl Write) -> anyhow::Result<bool> {
+    let set = crate::shipped::rules(dir)?;
     let failures = check_examples(&set);
     let examples: usize = set
         .rules
@@ -22,15 +23,15 @@ pub fn check(dir: &Path, out: &mut impl Write) -> anyhow::Result<bool> {
         "{} rules, {examples} examples, {} failed ({})",
         set.len(),
         failures.len(),
-        dir.display()
+        set.source
     )?;
     Ok(failures.is_empty())
 }
 
 /// Per-rule hits on labelled data: how often each rule fires on spam and on ham rows.
-pub fn scan(dir: &Path, data: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+pub fn scan(dir: Option<&Path>, data: &Path, out: &mut impl Write) -> anyhow::Result<()> {
     use crate::domain::Label;
-    let set = load_dir(dir)?;
+    let set = crate::shipped::rules(dir)?;
     let rows = crate::tsv::read_file(data)?;
     let mut counts = vec![[0usize; 2]; set.len()];
     let mut ham_hits = Vec::new();

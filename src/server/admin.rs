@@ -32,9 +32,12 @@ pub async fn connect(
     State(state): State<AppState>,
     _: AdminCaller,
     JsonBody(pair): JsonBody<Connection>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     state.app.connect(pair.a, pair.b).await?;
-    Ok(StatusCode::NO_CONTENT)
+    // A body, so a curl shows what happened instead of nothing.
+    Ok(Json(
+        serde_json::json!({ "a": pair.a, "b": pair.b, "connected": true }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -107,7 +110,7 @@ pub async fn reload_rules(
     State(state): State<AppState>,
     _: AdminCaller,
 ) -> Result<impl IntoResponse, ApiError> {
-    match super::reload_rules(&state.app, &state.rules_dir) {
+    match super::reload_rules(&state.app, state.rules_dir.as_deref()) {
         Ok(count) => Ok(Json(serde_json::json!({ "rules": count }))),
         Err(error) => {
             let mut refusal = crate::error::Error::new(

@@ -30,7 +30,6 @@ use crate::auth;
 use crate::batch::{Defaults, Jobs};
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::engine::Engine;
 use crate::error::{Error, ErrorKind};
 use crate::store::Store;
 use error::ApiError;
@@ -50,8 +49,9 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
     /// Flips to true when shutdown starts, ending long-lived event streams.
     pub shutdown: watch::Receiver<bool>,
-    /// Where rule packs are reloaded from (SIGHUP, `POST /v1/admin/rules/reload`).
-    pub rules_dir: std::path::PathBuf,
+    /// Where rule packs are reloaded from (SIGHUP, `POST /v1/admin/rules/reload`); `None`
+    /// for the built-in packs, which a reload leaves as they are.
+    pub rules_dir: Option<std::path::PathBuf>,
     /// A model is configured, so `/readyz` waits for it.
     pub model_required: bool,
     /// Batch rescore jobs over this server's store.
@@ -60,6 +60,7 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(ops::index))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -130,11 +131,12 @@ async fn method_not_allowed() -> ApiError {
 /// SIGINT/SIGTERM; then drains in-flight requests and flushes the store.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.store.data_dir)?;
-    let engine = Engine::load(
+    let engine = crate::shipped::engine(
         config.policy.clone(),
-        &config.engine.rules_dir,
+        config.engine.rules_dir.as_deref(),
         config.engine.model.as_deref(),
     )?;
+    crate::test_pattern::set_enabled(config.engine.test_pattern);
     let app = Arc::new(App::new(
         store.clone(),
         engine,
@@ -152,7 +154,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         metrics,
         shutdown: shutdown_rx.clone(),
         rules_dir: config.engine.rules_dir.clone(),
-        model_required: config.engine.model.is_some(),
+        model_required: true,
         rescore: Arc::new(Jobs::new(Defaults {
             policy: config.policy.clone(),
             rules_dir: config.engine.rules_dir.clone(),
@@ -163,10 +165,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if state.admin_token_hash.is_none() {
         tracing::warn!("no admin token configured: the admin API is disabled");
     }
-    let listener = tokio::net::TcpListener::bind(config.server.addr).await?;
+    let listener = tokio::net::TcpListener::bind(config.server.addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("listening on {} (server.addr): {e}", config.server.addr))?;
     let addr = listener.local_addr()?;
-    // Tests and scripts read this line to learn the port when started on :0.
+    // Tests and scripts read this first line to learn the port when started on :0.
     println!("sendguard listening on http://{addr}");
+    println!("{}", ops::next_steps(addr, &config.store.data_dir));
     tracing::info!(%addr, data = %config.store.data_dir.display(), "serving");
 
     let mut drained = shutdown_rx.clone();
@@ -214,7 +219,7 @@ fn install_metrics() -> Option<PrometheusHandle> {
 
 /// SIGHUP recompiles the rule packs and swaps them in; a broken pack is refused with a log
 /// line naming the file and rule, and the running set keeps serving.
-fn spawn_reload_on_hangup(app: Arc<App>, rules_dir: std::path::PathBuf) {
+fn spawn_reload_on_hangup(app: Arc<App>, rules_dir: Option<std::path::PathBuf>) {
     #[cfg(unix)]
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
@@ -224,7 +229,7 @@ fn spawn_reload_on_hangup(app: Arc<App>, rules_dir: std::path::PathBuf) {
         };
         while hangups.recv().await.is_some() {
             // The outcome is logged and counted inside; nothing else to do here.
-            let _ = reload_rules(&app, &rules_dir);
+            let _ = reload_rules(&app, rules_dir.as_deref());
         }
     });
     #[cfg(not(unix))]
@@ -234,8 +239,12 @@ fn spawn_reload_on_hangup(app: Arc<App>, rules_dir: std::path::PathBuf) {
 /// Reloads the packs, logging the outcome; the error names the file and rule.
 pub fn reload_rules(
     app: &App,
-    rules_dir: &std::path::Path,
+    rules_dir: Option<&std::path::Path>,
 ) -> Result<usize, crate::rules::RulesError> {
+    let Some(rules_dir) = rules_dir else {
+        tracing::info!("built-in rule packs: nothing to reload");
+        return Ok(app.engine.rules().len());
+    };
     match app.engine.reload_rules(rules_dir) {
         Ok(count) => {
             tracing::info!(rules = count, dir = %rules_dir.display(), "rule packs reloaded");

@@ -40,6 +40,12 @@ const fn route(
 use Audience::{Admin, AdminOrService, Member, Public, Reviewer};
 
 pub const ROUTES: &[RouteDoc] = &[
+    route(
+        "get",
+        "/",
+        Public,
+        "Where to start: version and links to the API documents",
+    ),
     route("get", "/healthz", Public, "Liveness: the process answers"),
     route(
         "get",

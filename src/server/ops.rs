@@ -8,6 +8,35 @@ use axum::Json;
 
 use super::AppState;
 
+/// The project's HTTP and CLI reference, in the repository.
+pub const API_DOC: &str = "docs/API.md";
+
+/// `GET /`: what this is and where to read on, for someone who opens the address.
+pub async fn index() -> impl IntoResponse {
+    Json(serde_json::json!({
+        "service": "sendguard",
+        "version": env!("CARGO_PKG_VERSION"),
+        "openapi": "/openapi.json",
+        "docs": API_DOC,
+        "health": "/healthz",
+    }))
+}
+
+/// What `serve` prints after the address: the API documents and the next step.
+pub fn next_steps(addr: std::net::SocketAddr, data: &std::path::Path) -> String {
+    let env = data.join(crate::seed::ENV_FILE);
+    let next = if env.is_file() {
+        format!("demo tokens: source {}", env.display())
+    } else {
+        format!(
+            "no demo members yet: stop the server, run `sendguard seed --data {}`, serve \
+             again (the store takes one process at a time)",
+            data.display()
+        )
+    };
+    format!("API: http://{addr}/openapi.json (OpenAPI 3.1), {API_DOC} in the repository\n{next}")
+}
+
 pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }

@@ -44,6 +44,11 @@ pub enum StoreError {
     Schema { path: String, found: u32 },
     #[error("store at {path} is in use by another process (is a server running on it?)")]
     Locked { path: String },
+    #[error(
+        "{path} is not a sendguard store (no sled `conf` and `db` files there); check --data, \
+         or create a store with `sendguard seed --data {path}`"
+    )]
+    NotAStore { path: String },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -190,6 +195,17 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) the store in `dir`, checking the schema version.
+    /// Opens a store that must already exist. Commands that only read or change a store
+    /// use it, so a mistyped `--data` is refused instead of creating an empty store there.
+    pub fn open_existing(dir: &Path) -> StoreResult<Store> {
+        if !(dir.join("conf").is_file() && dir.join("db").is_file()) {
+            return Err(StoreError::NotAStore {
+                path: dir.display().to_string(),
+            });
+        }
+        Store::open(dir)
+    }
+
     pub fn open(dir: &Path) -> StoreResult<Store> {
         let path = dir.display().to_string();
         let db = sled::Config::new()

@@ -168,7 +168,7 @@ impl Server {
                 json!({"a": a, "b": b}),
             )
             .await;
-        assert_eq!(status, 204, "{body}");
+        assert_eq!(status, 200, "{body}");
     }
 
     pub async fn send(&self, token: &str, to: u64, body: &str) -> (u16, Value) {
