@@ -49,8 +49,8 @@ impl Default for EngineConfig {
 /// hyper's smallest read buffer; a smaller head limit would make it panic.
 pub const MIN_HEADER_BYTES: usize = 8192;
 
-/// The shipped model's path in the repository, for commands that read it as a file (`eval`);
-/// the service and `classify` use the copy built into the binary.
+/// The shipped model's path in the repository, for tools that read it as a file (the
+/// rescore bench); every command uses the copy built into the binary.
 pub const DEFAULT_MODEL: &str = "models/default.sgnb";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

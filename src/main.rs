@@ -11,7 +11,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use sendguard::classify::{ModelKind, TrainOptions};
 use sendguard::clock::SystemClock;
-use sendguard::config::{Config, LogFormat, DEFAULT_MODEL};
+use sendguard::config::{Config, LogFormat};
 use sendguard::{commands, App, Engine, Store};
 
 #[derive(Parser)]
@@ -56,6 +56,7 @@ enum Command {
         /// Training data (repeatable): TSV `label<TAB>text`.
         #[arg(long = "data", required = true)]
         data: Vec<PathBuf>,
+        /// Where to write the model file.
         #[arg(long)]
         out: PathBuf,
         /// Seed of the cross-validation folds that choose the thresholds.
@@ -108,8 +109,9 @@ enum Command {
     },
     /// Evaluate a model on labelled TSV data.
     Eval {
-        #[arg(long, default_value = DEFAULT_MODEL)]
-        model: PathBuf,
+        /// Model file (default: the built-in model).
+        #[arg(long)]
+        model: Option<PathBuf>,
         #[arg(long)]
         data: PathBuf,
         /// Threshold for the confusion counts: argmax (spam is the likelier class), hold or other.
@@ -124,9 +126,9 @@ enum Command {
         /// of summary, category, lang (the file's `category` and `lang` columns) and length.
         #[arg(long, value_delimiter = ',')]
         by: Vec<String>,
-        /// Rule packs for --by.
-        #[arg(long, default_value = "rules")]
-        rules: PathBuf,
+        /// Rule packs for --by (default: the built-in packs).
+        #[arg(long)]
+        rules: Option<PathBuf>,
         /// Print JSON: one object (the classifier's figures, and the groups under --by).
         #[arg(long)]
         json: bool,
@@ -346,7 +348,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             json,
         } => {
             if !by.is_empty() {
-                let engine = Engine::load(Default::default(), &rules, Some(&model))?;
+                let engine = sendguard::shipped::engine(
+                    Default::default(),
+                    rules.as_deref(),
+                    model.as_deref(),
+                )?;
                 let groups = commands::eval_groups::eval_groups(&engine, &data, &by)?;
                 let mut out = stdout.lock();
                 if json {
@@ -356,7 +362,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 }
                 return Ok(true);
             }
-            let model = sendguard::classify::load(&model)?;
+            let model = sendguard::shipped::classifier(model.as_deref())?.model;
             let threads = match threads {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
                 n => usize::from(n),
