@@ -24,7 +24,7 @@ pub struct Config {
     pub limits: crate::limits::LimitsConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     /// Directory of the rule packs (`*.toml`), reloaded on SIGHUP; unset = the packs built
@@ -32,18 +32,6 @@ pub struct EngineConfig {
     pub rules_dir: Option<PathBuf>,
     /// The classifier model file; unset = the model built into the binary.
     pub model: Option<PathBuf>,
-    /// Hold messages containing the GTUBE test string (`crate::test_pattern`).
-    pub test_pattern: bool,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            rules_dir: None,
-            model: None,
-            test_pattern: true,
-        }
-    }
 }
 
 /// hyper's smallest read buffer; a smaller head limit would make it panic.

@@ -175,6 +175,11 @@ impl Engine {
         let mut signals = self.content_signals(input.message);
         signals.relationship = input.relationship;
         signals.behaviour = input.behaviour.to_vec();
-        crate::test_pattern::apply(input.message, policy::decide(&signals, &self.policy))
+        let verdict = policy::decide(&signals, &self.policy);
+        if self.policy.test_pattern {
+            crate::test_pattern::apply(input.message, verdict)
+        } else {
+            verdict
+        }
     }
 }

@@ -4,11 +4,9 @@
 //! (source `test_pattern`), whatever the rules and the classifier say.
 //!
 //! The check runs on the engine's verdict (one call in `Engine::assess`), so every caller
-//! (sends, `/v1/assess`, `classify`, rescoring) sees it. `[engine] test_pattern = false`
-//! switches it off; the switch is process-wide because the engine's other inputs (policy,
-//! rules, model) are owned elsewhere and one process runs one config.
+//! (sends, `/v1/assess`, `classify`, rescoring) sees it. `[policy] test_pattern = false`
+//! switches it off, like any other policy setting (and a rescore's fingerprint covers it).
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::LazyLock;
 
 use crate::domain::{Decision, Reason, Verdict};
@@ -17,19 +15,12 @@ use crate::text::Normalized;
 /// The GTUBE string, as SpamAssassin publishes it.
 pub const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
 
-static ENABLED: AtomicBool = AtomicBool::new(true);
-
 /// GTUBE as the normalizer spells it, which is what a message's text is matched against.
 static NORMALIZED: LazyLock<String> = LazyLock::new(|| crate::text::normalize(GTUBE).text);
 
-/// Turns recognition on or off for this process (from `engine.test_pattern`).
-pub fn set_enabled(enabled: bool) {
-    ENABLED.store(enabled, Ordering::Relaxed);
-}
-
-/// Holds `verdict`'s message if it contains GTUBE and recognition is on.
+/// Holds `verdict`'s message if it contains GTUBE.
 pub fn apply(message: &Normalized, mut verdict: Verdict) -> Verdict {
-    if !ENABLED.load(Ordering::Relaxed) || !contains_gtube(message) {
+    if !contains_gtube(message) {
         return verdict;
     }
     verdict.decision = Decision::Held;

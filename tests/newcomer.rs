@@ -440,7 +440,7 @@ fn the_gtube_string_is_held_with_its_own_reason() {
 
 #[tokio::test]
 async fn the_config_switches_gtube_recognition_off() {
-    for (config, held) in [("", true), ("[engine]\ntest_pattern = false\n", false)] {
+    for (config, held) in [("", true), ("[policy]\ntest_pattern = false\n", false)] {
         let dir = tempfile::tempdir().unwrap();
         let server = Server::start(&dir.path().join("data"), Some(config));
         let (status, verdict) = server

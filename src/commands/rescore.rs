@@ -34,7 +34,6 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
         .transpose()?;
     let rules = args.rules.clone().or(config.engine.rules_dir);
     let model = args.model.clone().or(config.engine.model);
-    crate::test_pattern::set_enabled(config.engine.test_pattern);
     let inputs =
         Inputs::load_or_shipped(&config.policy, rules.as_deref(), model.as_deref(), since)?;
     let store = open(&args.data)?;

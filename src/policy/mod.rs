@@ -139,6 +139,9 @@ pub struct PolicyConfig {
     /// Hold when the classifier's "possible spam" and rules scoring at least
     /// `rule_other_score` agree: each alone only moves a message to Other.
     pub corroborated_hold: bool,
+    /// Hold messages containing the GTUBE test string (`crate::test_pattern`), so an
+    /// operator can check a deployment end to end.
+    pub test_pattern: bool,
 }
 
 impl Default for PolicyConfig {
@@ -153,6 +156,7 @@ impl Default for PolicyConfig {
             classifier_min_coverage: 0.35,
             classifier_hold_min_known: 6,
             corroborated_hold: true,
+            test_pattern: true,
         }
     }
 }

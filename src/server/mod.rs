@@ -136,7 +136,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.engine.rules_dir.as_deref(),
         config.engine.model.as_deref(),
     )?;
-    crate::test_pattern::set_enabled(config.engine.test_pattern);
     let app = Arc::new(App::new(
         store.clone(),
         engine,
