@@ -38,7 +38,7 @@ pub use send::{SendOutcome, SendRequest};
 pub use statements::Statement;
 
 /// The mailbox moves a batch rescore shares with review and sending (one implementation).
-pub(crate) use review::{enqueue, release_to};
+pub(crate) use review::{enqueue, release_to, withdraw_held_item};
 
 pub struct App {
     pub store: Store,

@@ -6,10 +6,10 @@
 //! is withdrawn, audited, since there is nothing left to deliver or to read.
 
 use super::App;
-use crate::domain::{Actor, AuditEntry, MemberId, MessageId, MessageStatus, ReviewOrigin};
+use crate::domain::{Actor, AuditEntry, MemberId, MessageId, MessageStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::notify::Event;
-use crate::store::{Reader, ReviewReader};
+use crate::store::Reader;
 
 impl App {
     pub async fn recall(&self, member: MemberId, message_id: MessageId) -> Result<()> {
@@ -45,23 +45,17 @@ impl App {
             message.recalled_at = Some(now);
             txn.put_message(&message);
             if was_held {
-                if let Some(open) = txn.open_review_item_for(message.id)? {
-                    if let Some(mut item) = txn.review_item(open)? {
-                        if item.origin == ReviewOrigin::Held {
-                            item.withdrawn_at = Some(now);
-                            txn.put_review_item(&item);
-                            txn.audit(AuditEntry {
-                                id: 0,
-                                at: now,
-                                actor: Actor::Member(member),
-                                action: "withdraw_item:recalled".into(),
-                                message_id: Some(message.id),
-                                member_id: Some(member),
-                                item_id: Some(item.id),
-                                why: None,
-                            })?;
-                        }
-                    }
+                if let Some(item_id) = super::withdraw_held_item(txn, message.id, now)? {
+                    txn.audit(AuditEntry {
+                        id: 0,
+                        at: now,
+                        actor: Actor::Member(member),
+                        action: "withdraw_item:recalled".into(),
+                        message_id: Some(message.id),
+                        member_id: Some(member),
+                        item_id: Some(item_id),
+                        why: None,
+                    })?;
                 }
             }
             Ok(Some((message, was_held)))

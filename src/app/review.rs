@@ -74,6 +74,27 @@ pub(crate) fn enqueue(
     Ok(item.id)
 }
 
+/// Withdraws the open review item of a held message (it left the queue undecided: the
+/// sender recalled it, or a rescore released it); a `reported` item stays open. Returns
+/// the withdrawn item's id.
+pub(crate) fn withdraw_held_item(
+    txn: &mut WriteTxn<'_>,
+    message_id: MessageId,
+    now: Millis,
+) -> Result<Option<u64>> {
+    let Some(open) = txn.open_review_item_for(message_id)? else {
+        return Ok(None);
+    };
+    match txn.review_item(open)? {
+        Some(mut item) if item.origin == ReviewOrigin::Held => {
+            item.withdrawn_at = Some(now);
+            txn.put_review_item(&item);
+            Ok(Some(item.id))
+        }
+        _ => Ok(None),
+    }
+}
+
 fn item_not_found() -> Error {
     Error::not_found("item_not_found", "no such review item")
 }

@@ -49,15 +49,7 @@ pub fn apply_change(
         (Place::Held, Some(folder)) => {
             crate::app::release_to(txn, &mut message, folder, now)?;
             txn.put_message(&message);
-            if let Some(open) = txn.open_review_item_for(message.id)? {
-                if let Some(mut item) = txn.review_item(open)? {
-                    if item.origin == ReviewOrigin::Held {
-                        item.withdrawn_at = Some(now);
-                        txn.put_review_item(&item);
-                        item_id = Some(item.id);
-                    }
-                }
-            }
+            item_id = crate::app::withdraw_held_item(txn, message.id, now)?;
         }
         (_, None) => {
             message.status = MessageStatus::Held;
