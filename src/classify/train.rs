@@ -319,7 +319,11 @@ fn choose_thresholds(corpus: &Corpus, scores: &[f64], options: &TrainOptions) ->
         .map(|(doc, s)| (doc.tokens(), *s))
         .collect();
     let all: Vec<f64> = ham.iter().map(|(_, s)| *s).collect();
-    let mut bands = Vec::new();
+    let overall = (
+        threshold_for_fpr(&all, options.hold_target_fpr),
+        threshold_for_fpr(&all, options.other_target_fpr),
+    );
+    let mut bands: Vec<(BandThresholds, bool)> = Vec::new();
     let mut lower = 0;
     for max_tokens in BAND_MAX_TOKENS {
         let band: Vec<f64> = ham
@@ -328,47 +332,36 @@ fn choose_thresholds(corpus: &Corpus, scores: &[f64], options: &TrainOptions) ->
             .map(|(_, s)| *s)
             .collect();
         lower = max_tokens;
-        if band.len() >= MIN_BAND_HAM {
-            bands.push(BandThresholds {
+        let own = band.len() >= MIN_BAND_HAM;
+        let (hold_above, other_above) = if own {
+            (
+                threshold_for_fpr(&band, options.hold_target_fpr),
+                threshold_for_fpr(&band, options.other_target_fpr),
+            )
+        } else {
+            overall
+        };
+        let ham = band.len() as u64;
+        bands.push((
+            BandThresholds {
                 max_tokens,
-                hold_above: threshold_for_fpr(&band, options.hold_target_fpr),
-                other_above: threshold_for_fpr(&band, options.other_target_fpr),
-                ham: band.len() as u64,
-            });
-        }
+                hold_above,
+                other_above,
+                ham,
+            },
+            own,
+        ));
     }
-    // A band without thresholds of its own must not borrow a later band's: fill its gap
-    // with the overall thresholds.
-    let overall = (
-        threshold_for_fpr(&all, options.hold_target_fpr),
-        threshold_for_fpr(&all, options.other_target_fpr),
-    );
-    let mut filled = Vec::new();
-    let mut lower = 0;
-    for max_tokens in BAND_MAX_TOKENS {
-        match bands.iter().find(|b| b.max_tokens == max_tokens) {
-            Some(band) => filled.push(band.clone()),
-            None if bands.iter().any(|b| b.max_tokens > max_tokens) => {
-                filled.push(BandThresholds {
-                    max_tokens,
-                    hold_above: overall.0,
-                    other_above: overall.1,
-                    ham: ham
-                        .iter()
-                        .filter(|(t, _)| *t > lower && *t <= max_tokens)
-                        .count() as u64,
-                })
-            }
-            None => {}
-        }
-        lower = max_tokens;
-    }
+    // Bands after the last with thresholds of its own add nothing to the overall ones; a
+    // thin band before it keeps the overall ones rather than borrowing a later band's.
+    let kept = bands.iter().rposition(|(_, own)| *own).map_or(0, |i| i + 1);
+    let bands = bands.into_iter().take(kept).map(|(band, _)| band).collect();
     Thresholds {
         hold_above: overall.0,
         other_above: overall.1,
         hold_target_fpr: options.hold_target_fpr,
         other_target_fpr: options.other_target_fpr,
-        bands: filled,
+        bands,
     }
 }
 

@@ -77,19 +77,15 @@ pub fn eval_groups(
         }
     }
     let name = data.display().to_string();
-    let header = std::fs::read_to_string(data)
-        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split('\t')
-        .map(str::to_string)
-        .collect::<Vec<_>>();
+    let bytes = std::fs::read(data).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    let header: Vec<&[u8]> = first_line.split(|b| *b == b'\t').collect();
+    // A named column's index among a row's extra columns (those after label and text).
     let column = |wanted: &str| {
         header
             .iter()
-            .position(|c| c == wanted)
-            .filter(|_| header.first().map(String::as_str) == Some("label"))
+            .position(|c| *c == wanted.as_bytes())
+            .filter(|_| header.first() == Some(&b"label".as_slice()))
             .map(|i| i - 2)
     };
     let (category, lang, variant) = (column("category"), column("lang"), column("variant"));
@@ -98,7 +94,7 @@ pub fn eval_groups(
             anyhow::bail!("{name}:1: --by {grouping} needs a `{grouping}` column in the header");
         }
     }
-    let rows = tsv::read_file(data)?;
+    let rows = tsv::read(bytes.as_slice(), &name)?;
     if rows.is_empty() {
         anyhow::bail!("{name}: no rows");
     }

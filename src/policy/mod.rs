@@ -247,8 +247,10 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         );
     }
 
+    let relationship = signals.relationship;
+    let (route, route_reason) = route_of(relationship, config);
     if let Some(classifier) = &signals.classifier {
-        let inbox_route = route_of(signals.relationship, config).0 == Folder::Inbox;
+        let inbox_route = route == Folder::Inbox;
         let language = signals.language.as_deref();
         if let Some((level, reason)) = judge_classifier(classifier, language, inbox_route, config) {
             // Two independent detectors agreeing is hold-level evidence: the classifier's
@@ -287,8 +289,6 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         );
     }
 
-    let relationship = signals.relationship;
-    let (route, route_reason) = route_of(relationship, config);
     reasons.insert(0, route_reason);
 
     let decision = match suspicion {
