@@ -9,10 +9,19 @@
 /// are misread often enough (`ok` as Hungarian) that no answer is better.
 const MIN_CONFIDENCE: f64 = 0.4;
 
+/// The detector reads at most this many bytes (cut at a character boundary): a message's
+/// opening says which language it is in, and the send path should not pay for a trigram
+/// count over a 28,000-character body.
+const MAX_BYTES: usize = 1024;
+
 /// The language of `visible` as an ISO 639-3 code (`eng`, `tur`, `cmn`), or `None` when the
 /// detector is not confident (short messages often are not).
 pub fn identify(visible: &str) -> Option<String> {
-    let info = whatlang::detect(visible)?;
+    let mut end = visible.len().min(MAX_BYTES);
+    while !visible.is_char_boundary(end) {
+        end -= 1;
+    }
+    let info = whatlang::detect(&visible[..end])?;
     (info.is_reliable() || info.confidence() >= MIN_CONFIDENCE)
         .then(|| info.lang().code().to_string())
 }
@@ -35,5 +44,8 @@ mod tests {
         assert_eq!(identify("谢谢你的帮助").as_deref(), Some("cmn"));
         assert_eq!(identify("🙏"), None);
         assert_eq!(identify("ok"), None);
+        let long = "Merci beaucoup pour votre aide, je vous envoie le contrat demain. ".repeat(400);
+        assert_eq!(identify(&long).as_deref(), Some("fra"));
+        assert_eq!(identify(&"é".repeat(2_000)), identify(&"é".repeat(512)));
     }
 }
