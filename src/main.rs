@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use sendguard::classify::{ModelKind, TrainOptions};
 use sendguard::clock::SystemClock;
 use sendguard::config::{Config, LogFormat};
@@ -52,61 +52,7 @@ enum Command {
         shell: bool,
     },
     /// Train the classifier on labelled TSV files.
-    Train {
-        /// Training data (repeatable): TSV `label<TAB>text`.
-        #[arg(long = "data", required = true)]
-        data: Vec<PathBuf>,
-        /// Where to write the model file.
-        #[arg(long)]
-        out: PathBuf,
-        /// Seed of the cross-validation folds that choose the thresholds.
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-        /// Lidstone smoothing, above 0.
-        #[arg(long, default_value_t = TrainOptions::default().alpha, value_parser = smoothing)]
-        alpha: f64,
-        /// Drop features seen fewer times than this.
-        #[arg(long, default_value_t = TrainOptions::default().min_count)]
-        min_count: u32,
-        /// Cap per-message feature counts (1 = presence; 0 = raw counts).
-        #[arg(long, default_value_t = TrainOptions::default().count_cap)]
-        count_cap: u32,
-        /// Target ham false-positive rate of the hold threshold.
-        #[arg(long, default_value_t = TrainOptions::default().hold_target_fpr)]
-        hold_fpr: f64,
-        /// Target ham false-positive rate of the Other threshold.
-        #[arg(long, default_value_t = TrainOptions::default().other_target_fpr)]
-        other_fpr: f64,
-        /// Length normalization exponent of the decision score (0 = raw log-odds).
-        #[arg(long, default_value_t = TrainOptions::default().length_norm)]
-        length_norm: f64,
-        /// The scorer: nbsvm (Naive Bayes ratios feeding a linear SVM) or naive-bayes.
-        #[arg(long, default_value = "nbsvm", value_parser = ["nbsvm", "naive-bayes"])]
-        kind: String,
-        /// NBSVM: the SVM's cost C.
-        #[arg(long, default_value_t = TrainOptions::default().svm_cost)]
-        svm_cost: f64,
-        /// NBSVM: weight of the SVM's weights against their mean (β), 0 to 1.
-        #[arg(long, default_value_t = TrainOptions::default().interpolation)]
-        interpolation: f64,
-        /// NBSVM: evidence assumed before any feature is seen (squared-ratio units).
-        #[arg(long, default_value_t = TrainOptions::default().prior_strength)]
-        prior_strength: f64,
-        /// NBSVM: how much each unknown token dilutes the evidence (squared-ratio units).
-        #[arg(long, default_value_t = TrainOptions::default().unknown_weight)]
-        unknown_weight: f64,
-        /// NBSVM: cost of a ham training error relative to a spam one.
-        #[arg(long, default_value_t = TrainOptions::default().ham_cost)]
-        ham_cost: f64,
-        /// Character trigrams of the words of short messages.
-        #[arg(long)]
-        char_ngrams: bool,
-        /// Training files (as given to --data, without @WEIGHT) whose messages choose the
-        /// thresholds (repeatable; default: all). Thresholds belong to the traffic they
-        /// will judge: fit them on in-domain messages, not on e-mails.
-        #[arg(long = "thresholds-from")]
-        thresholds_from: Vec<PathBuf>,
-    },
+    Train(TrainArgs),
     /// Evaluate a model on labelled TSV data.
     Eval {
         /// Model file (default: the built-in model).
@@ -205,6 +151,89 @@ enum Command {
     },
 }
 
+/// `sendguard train`'s arguments: the data, and every training option.
+#[derive(Args)]
+struct TrainArgs {
+    /// Training data (repeatable): TSV `label<TAB>text`.
+    #[arg(long = "data", required = true)]
+    data: Vec<PathBuf>,
+    /// Where to write the model file.
+    #[arg(long)]
+    out: PathBuf,
+    /// Seed of the cross-validation folds that choose the thresholds.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Lidstone smoothing, above 0.
+    #[arg(long, default_value_t = TrainOptions::default().alpha, value_parser = smoothing)]
+    alpha: f64,
+    /// Drop features seen fewer times than this.
+    #[arg(long, default_value_t = TrainOptions::default().min_count)]
+    min_count: u32,
+    /// Cap per-message feature counts (1 = presence; 0 = raw counts).
+    #[arg(long, default_value_t = TrainOptions::default().count_cap)]
+    count_cap: u32,
+    /// Target ham false-positive rate of the hold threshold.
+    #[arg(long, default_value_t = TrainOptions::default().hold_target_fpr)]
+    hold_fpr: f64,
+    /// Target ham false-positive rate of the Other threshold.
+    #[arg(long, default_value_t = TrainOptions::default().other_target_fpr)]
+    other_fpr: f64,
+    /// Length normalization exponent of the decision score (0 = raw log-odds).
+    #[arg(long, default_value_t = TrainOptions::default().length_norm)]
+    length_norm: f64,
+    /// The scorer: nbsvm (Naive Bayes ratios feeding a linear SVM) or naive-bayes.
+    #[arg(long, default_value = "nbsvm", value_parser = ["nbsvm", "naive-bayes"])]
+    kind: String,
+    /// NBSVM: the SVM's cost C.
+    #[arg(long, default_value_t = TrainOptions::default().svm_cost)]
+    svm_cost: f64,
+    /// NBSVM: weight of the SVM's weights against their mean (β), 0 to 1.
+    #[arg(long, default_value_t = TrainOptions::default().interpolation)]
+    interpolation: f64,
+    /// NBSVM: evidence assumed before any feature is seen (squared-ratio units).
+    #[arg(long, default_value_t = TrainOptions::default().prior_strength)]
+    prior_strength: f64,
+    /// NBSVM: how much each unknown token dilutes the evidence (squared-ratio units).
+    #[arg(long, default_value_t = TrainOptions::default().unknown_weight)]
+    unknown_weight: f64,
+    /// NBSVM: cost of a ham training error relative to a spam one.
+    #[arg(long, default_value_t = TrainOptions::default().ham_cost)]
+    ham_cost: f64,
+    /// Character trigrams of the words of short messages.
+    #[arg(long)]
+    char_ngrams: bool,
+    /// Training files (as given to --data, without @WEIGHT) whose messages choose the
+    /// thresholds (repeatable; default: all). Thresholds belong to the traffic they
+    /// will judge: fit them on in-domain messages, not on e-mails.
+    #[arg(long = "thresholds-from")]
+    thresholds_from: Vec<PathBuf>,
+}
+
+impl TrainArgs {
+    fn options(&self) -> TrainOptions {
+        TrainOptions {
+            alpha: self.alpha,
+            min_count: self.min_count,
+            count_cap: self.count_cap,
+            seed: self.seed,
+            hold_target_fpr: self.hold_fpr,
+            other_target_fpr: self.other_fpr,
+            length_norm: self.length_norm,
+            kind: match self.kind.as_str() {
+                "naive-bayes" => ModelKind::NaiveBayes,
+                _ => ModelKind::NbSvm,
+            },
+            svm_cost: self.svm_cost,
+            interpolation: self.interpolation,
+            prior_strength: self.prior_strength,
+            unknown_weight: self.unknown_weight,
+            ham_cost: self.ham_cost,
+            char_ngrams: self.char_ngrams,
+            ..TrainOptions::default()
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum RulesCommand {
     /// Compile every pack and run every rule's examples.
@@ -288,54 +317,18 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 env_file.display()
             );
         }
-        Command::Train {
-            data,
-            out,
-            seed,
-            alpha,
-            min_count,
-            count_cap,
-            hold_fpr,
-            other_fpr,
-            length_norm,
-            kind,
-            svm_cost,
-            interpolation,
-            prior_strength,
-            unknown_weight,
-            ham_cost,
-            char_ngrams,
-            thresholds_from,
-        } => {
-            let options = TrainOptions {
-                alpha,
-                min_count,
-                count_cap,
-                seed,
-                hold_target_fpr: hold_fpr,
-                other_target_fpr: other_fpr,
-                length_norm,
-                kind: match kind.as_str() {
-                    "naive-bayes" => ModelKind::NaiveBayes,
-                    _ => ModelKind::NbSvm,
-                },
-                svm_cost,
-                interpolation,
-                prior_strength,
-                unknown_weight,
-                ham_cost,
-                char_ngrams,
-                ..TrainOptions::default()
-            };
-            let model = commands::train::train(&data, &out, &options, &thresholds_from)?;
+        Command::Train(args) => {
+            let options = args.options();
+            let model =
+                commands::train::train(&args.data, &args.out, &options, &args.thresholds_from)?;
             eprintln!(
-                "trained on {} ham / {} spam; {} features; hold above log-odds {:.3}, other above {:.3}; wrote {}",
+                "trained on {} ham / {} spam; {} features; hold above decision score {:.3}, Other above {:.3}; wrote {}",
                 model.class_counts[0],
                 model.class_counts[1],
                 model.vocabulary.len(),
                 model.thresholds.hold_above,
                 model.thresholds.other_above,
-                out.display()
+                args.out.display()
             );
         }
         Command::Eval {
