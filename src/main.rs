@@ -196,12 +196,6 @@ struct TrainArgs {
     /// NBSVM: how much each unknown token dilutes the evidence (squared-ratio units).
     #[arg(long, default_value_t = TrainOptions::default().unknown_weight)]
     unknown_weight: f64,
-    /// NBSVM: cost of a ham training error relative to a spam one.
-    #[arg(long, default_value_t = TrainOptions::default().ham_cost)]
-    ham_cost: f64,
-    /// Character trigrams of the words of short messages.
-    #[arg(long)]
-    char_ngrams: bool,
     /// Training files (as given to --data, without @WEIGHT) whose messages choose the
     /// thresholds (repeatable; default: all). Thresholds belong to the traffic they
     /// will judge: fit them on in-domain messages, not on e-mails.
@@ -227,8 +221,6 @@ impl TrainArgs {
             interpolation: self.interpolation,
             prior_strength: self.prior_strength,
             unknown_weight: self.unknown_weight,
-            ham_cost: self.ham_cost,
-            char_ngrams: self.char_ngrams,
             ..TrainOptions::default()
         }
     }

@@ -51,7 +51,7 @@ impl App {
                     new_conversation: thread.is_none(),
                     fingerprint: self
                         .limiter
-                        .fingerprint(&crate::classify::features(&message, false)),
+                        .fingerprint(&crate::classify::features(&message)),
                 };
                 match self.limiter.check(&state, &facts) {
                     Check::Refuse(refusal) => return Err(super::send::refusal_error(refusal)),

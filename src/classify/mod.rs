@@ -7,7 +7,6 @@
 //! computed on sparse counts in log space; by default each feature counts once per message
 //! (`count_cap = 1`), which measured better on both corpora (see `models/MODEL.md`).
 
-mod chargrams;
 pub mod file;
 mod ids;
 pub mod index;
@@ -22,19 +21,7 @@ pub use metrics::{evaluate, Evaluation};
 pub use model::{BandThresholds, LinearHead, Model, ModelKind, Score, Thresholds, TrainOptions};
 pub use train::{train, Corpus};
 
-/// The classifier's features of a normalized message, as training counts them: its tokens'
-/// features and, with `char_grams` and a short message, its words' character trigrams.
-pub fn features(message: &crate::text::Normalized, char_grams: bool) -> Vec<String> {
-    use crate::text::TokenKind;
-    let mut features: Vec<String> = message.tokens.iter().map(|t| t.feature()).collect();
-    let words = || message.tokens.iter().filter(|t| t.kind == TokenKind::Word);
-    if char_grams && words().count() <= chargrams::MAX_WORDS {
-        let mut buffer = String::new();
-        for word in words() {
-            chargrams::for_each_gram(&word.text, &mut buffer, |gram| {
-                features.push(format!("c:{gram}"));
-            });
-        }
-    }
-    features
+/// The classifier's features of a normalized message, as training counts them.
+pub fn features(message: &crate::text::Normalized) -> Vec<String> {
+    message.tokens.iter().map(|t| t.feature()).collect()
 }

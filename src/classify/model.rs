@@ -9,7 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::chargrams::{for_each_gram, MAX_WORDS};
 use super::ids::{for_each_marking_repeats, sort_ids};
 use super::index::{pair_hash, prefetch, FeatureIndex, VocabularyError};
 
@@ -133,17 +132,6 @@ pub struct TrainOptions {
     /// as "not known", not as whatever its few known words say.
     #[serde(default)]
     pub unknown_weight: f64,
-    /// Character trigrams of the words of short messages (see `chargrams.rs`).
-    #[serde(default)]
-    pub char_ngrams: bool,
-    /// NBSVM: the cost of a ham training error relative to a spam one. Holding a
-    /// member's ordinary message costs more than letting one spam through to Other.
-    #[serde(default = "default_ham_cost")]
-    pub ham_cost: f64,
-}
-
-fn default_ham_cost() -> f64 {
-    1.0
 }
 
 fn default_svm_cost() -> f64 {
@@ -170,8 +158,6 @@ impl Default for TrainOptions {
             interpolation: default_interpolation(),
             prior_strength: 8.0,
             unknown_weight: 2.0,
-            char_ngrams: false,
-            ham_cost: default_ham_cost(),
         }
     }
 }
@@ -346,17 +332,6 @@ impl Model {
             };
             hashes.push(hash);
         }
-        if self.options.char_ngrams {
-            let mut words = tokens.iter().filter(|t| t.kind == TokenKind::Word);
-            if words.clone().count() <= MAX_WORDS {
-                let mut buffer = String::new();
-                for word in words.by_ref() {
-                    for_each_gram(&word.text, &mut buffer, |gram| {
-                        hashes.push(self.index.hash((TokenKind::CharGram as u8, gram)));
-                    });
-                }
-            }
-        }
         let mut ids: Vec<u32> = Vec::with_capacity(tokens.len());
         self.index.lookup_many(&hashes, &mut ids);
         self.score_ids_among(&mut ids, count(hashes.len()))
@@ -370,18 +345,8 @@ impl Model {
             index: &self.index,
             hashes: Vec::with_capacity(input.len() / 4 + 1),
             last_word: 0,
-            grams: self.options.char_ngrams.then(|| CharGrams {
-                words: 0,
-                hashes: Vec::new(),
-                buffer: String::new(),
-            }),
         };
         crate::text::visit_features(input, &mut hashes);
-        if let Some(grams) = hashes.grams.take() {
-            if grams.words <= MAX_WORDS {
-                hashes.hashes.extend_from_slice(&grams.hashes);
-            }
-        }
         let mut ids: Vec<u32> = Vec::with_capacity(hashes.hashes.len());
         self.index.lookup_many(&hashes.hashes, &mut ids);
         self.score_ids_among(&mut ids, count(hashes.hashes.len()))
@@ -540,27 +505,10 @@ struct FeatureHashes<'m> {
     index: &'m FeatureIndex,
     hashes: Vec<u64>,
     last_word: u64,
-    /// The words' character trigrams, while the message may still prove short.
-    grams: Option<CharGrams>,
-}
-
-struct CharGrams {
-    words: usize,
-    hashes: Vec<u64>,
-    buffer: String,
 }
 
 impl crate::text::FeatureVisitor for FeatureHashes<'_> {
     fn word(&mut self, text: &str, after_word: bool) {
-        if let Some(grams) = &mut self.grams {
-            grams.words += 1;
-            if grams.words <= MAX_WORDS {
-                let (index, hashes) = (self.index, &mut grams.hashes);
-                for_each_gram(text, &mut grams.buffer, |gram| {
-                    hashes.push(index.hash((crate::text::TokenKind::CharGram as u8, gram)));
-                });
-            }
-        }
         let hash = self.index.word_hash(text);
         if after_word {
             self.hashes.push(pair_hash(self.last_word, hash));

@@ -211,12 +211,7 @@ fn fit_nbsvm(
         }
         rows.starts.push(rows.indices.len());
         labels.push(doc.class == SPAM);
-        let cost = if doc.class == HAM {
-            options.ham_cost
-        } else {
-            1.0
-        };
-        weights.push(f64::from(doc.weight) * cost);
+        weights.push(f64::from(doc.weight));
     }
     let (w, bias) = train_svm(
         &rows,

@@ -111,7 +111,7 @@ pub fn train(
                 row.label,
                 *weight,
                 *fits_thresholds,
-                classify::features(&text::normalize(&row.text), options.char_ngrams),
+                classify::features(&text::normalize(&row.text)),
             )
         }));
     bar.finish_and_clear();

@@ -496,7 +496,7 @@ mod token_fingerprint_tests {
             "Hi Dana, our agency places senior engineers at top startups; reply with your CV and \
              we will match you this week. Visit https://jobs.example.com/apply for details.",
         );
-        let features = crate::classify::features(&message, false);
+        let features = crate::classify::features(&message);
         assert!(features.len() >= limiter.config().fanout.min_features as usize);
         assert!(limiter.fingerprint_tokens(&message.tokens).is_some());
         assert_eq!(

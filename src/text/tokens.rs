@@ -40,10 +40,6 @@ pub enum TokenKind {
     Crypto,
     /// One emoji.
     Emoji,
-    /// A character n-gram of a word of a short message. The normalizer never emits one:
-    /// the classifier derives them from a short message's words (`classify::chargrams`),
-    /// and they are spelled and hashed like every other feature.
-    CharGram,
 }
 
 /// One token of the stream the rules and the classifier consume.
@@ -91,7 +87,7 @@ pub(crate) fn token_feature_key(kind: TokenKind, text: &str) -> (u8, &str) {
 }
 
 /// Every kind's feature prefix, and whether the token's text follows it.
-const FEATURE_SPELLINGS: [(TokenKind, &str, bool); 12] = [
+const FEATURE_SPELLINGS: [(TokenKind, &str, bool); 11] = [
     (TokenKind::Word, "w:", true),
     (TokenKind::Pair, "p:", true),
     (TokenKind::Url, "url:", true),
@@ -103,7 +99,6 @@ const FEATURE_SPELLINGS: [(TokenKind, &str, bool); 12] = [
     (TokenKind::Money, "money", false),
     (TokenKind::Crypto, "crypto", false),
     (TokenKind::Emoji, "emoji:", true),
-    (TokenKind::CharGram, "c:", true),
 ];
 
 fn feature_spelling(kind: TokenKind) -> (&'static str, bool) {
