@@ -1,4 +1,5 @@
-//! Sending: validate → relationship → engine → store → notify.
+//! Sending: validate → the judging pipeline (`pipeline.rs`: prepare, send context, judge)
+//! → store (placed by `mailbox.rs`) → notify.
 //!
 //! The relationship is read and the message assessed *outside* the write lock (scoring is
 //! the expensive part); inside the lock the relationship is read again and the message
