@@ -14,11 +14,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
+use sendguard::domain::Relationship;
 use sendguard::domain::{
     Member, Message, MessageStatus, Plan, RenderedBody, SendSignals, Thread, Verdict,
 };
 use sendguard::engine::AssessInput;
-use sendguard::policy::{PolicyConfig, Relationship};
+use sendguard::policy::PolicyConfig;
 use sendguard::store::StoreError;
 use sendguard::{Engine, Store};
 

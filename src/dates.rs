@@ -19,6 +19,12 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Month bucket for InMail credits, e.g. 202611.
+pub fn month_of(time: Millis) -> u32 {
+    let (year, month, _) = civil_from_days(time.div_euclid(DAY_MS));
+    (year as u32) * 100 + month
+}
+
 /// Days since 1970-01-01 of a Gregorian date (inverse of [`civil_from_days`]).
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
@@ -62,6 +68,14 @@ pub fn parse_time(text: &str) -> Result<Millis, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_follow_the_calendar() {
+        assert_eq!(month_of(0), 197001);
+        // 2026-11-30T23:59:59.999Z and the next millisecond.
+        assert_eq!(month_of(1_796_083_199_999), 202611);
+        assert_eq!(month_of(1_796_083_200_000), 202612);
+    }
 
     #[test]
     fn civil_dates_round_trip() {

@@ -12,8 +12,9 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 
 use crate::classify::Model;
+use crate::domain::{BehaviourSignal, ClassifierSignal, Relationship};
 use crate::domain::{RenderedBody, Verdict};
-use crate::policy::{self, BehaviourSignal, ClassifierSignal, PolicyConfig, Relationship, Signals};
+use crate::policy::{self, PolicyConfig, Signals};
 use crate::rules::{self, RuleSet, RulesError};
 use crate::text::{self, Normalized};
 

@@ -3,10 +3,14 @@
 //! Data flow (see `docs/ARCHITECTURE.md`): a request is authenticated and validated by
 //! [`server`], the [`app`] reads the relationship from the [`store`], the [`engine`] scores
 //! the message and [`policy::decide`] turns the signals into a [`domain::Verdict`], which the
-//! store applies durably before [`notify`] tells the recipient.
+//! store applies durably before the notification hub tells the recipient.
+//!
+//! Modules the binary, the tests and the benches use are `pub`; the rest are `pub(crate)`.
+//! The layer order (no module imports one above it, no import circles) is checked by
+//! `tests/module_boundaries.rs` and drawn in `docs/ARCHITECTURE.md`.
 
 pub mod app;
-pub mod auth;
+pub(crate) mod auth;
 pub mod batch;
 pub mod classify;
 pub mod clock;
@@ -15,10 +19,10 @@ pub mod config;
 pub mod dates;
 pub mod domain;
 pub mod engine;
-pub mod error;
-pub mod language;
+pub(crate) mod error;
+pub(crate) mod language;
 pub mod limits;
-pub mod notify;
+pub(crate) mod notify;
 pub mod policy;
 pub mod report;
 pub mod rules;
@@ -26,7 +30,7 @@ pub mod seed;
 pub mod server;
 pub mod shipped;
 pub mod store;
-pub mod test_pattern;
+pub(crate) mod test_pattern;
 pub mod text;
 pub mod tsv;
 

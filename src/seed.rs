@@ -6,7 +6,6 @@ use serde::Serialize;
 use crate::app::{App, NewMember};
 use crate::domain::Plan;
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::keys;
 
 #[derive(Debug, Serialize)]
 pub struct DemoAccount {
@@ -25,7 +24,7 @@ pub struct Demo {
 
 /// Creates alice (premium), bob, carol and dave; alice–bob and bob–carol are connected.
 pub async fn seed_demo(app: &App) -> Result<Demo> {
-    if app.store.count(keys::MEMBER) > 0 {
+    if app.has_members()? {
         return Err(Error::new(
             ErrorKind::Conflict,
             "store_not_empty",

@@ -37,13 +37,8 @@ async fn member(app: &App, handle: &str, plan: Plan) -> u64 {
 
 fn message(to: u64, kind: MessageKind) -> SendRequest {
     SendRequest {
-        to,
-        body: "hello".into(),
-        format: Default::default(),
         kind,
-        thread_id: None,
-        attachments: Vec::new(),
-        idempotency_key: None,
+        ..SendRequest::text(to, "hello")
     }
 }
 

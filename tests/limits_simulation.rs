@@ -7,7 +7,7 @@
 
 mod limits_common;
 
-use limits_common::{features, SplitMix};
+use limits_common::{fingerprint, SplitMix};
 use sendguard::domain::{MemberId, Millis};
 use sendguard::limits::{Check, Limiter, LimitsConfig, SendFacts, SenderState};
 
@@ -227,14 +227,13 @@ fn run(limiter: &Limiter, created_at: Millis, sends: &[Send]) -> Outcome {
     let mut out = Outcome::default();
     for send in sends {
         out.attempts += 1;
-        let feats = features(&send.text);
         let facts = SendFacts {
             now: send.at,
             account_created_at: created_at,
             recipient: send.recipient,
             connected: send.connected,
             new_conversation: send.new_conversation,
-            fingerprint: limiter.fingerprint(&feats),
+            fingerprint: fingerprint(limiter, &send.text),
         };
         match limiter.check(&state, &facts) {
             Check::Refuse(refusal) => {

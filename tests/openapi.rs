@@ -1,5 +1,5 @@
 //! `/openapi.json` documents every route the router serves, and serves every route it
-//! documents.
+//! documents; `docs/API.md`, the contract, lists every route the router serves.
 
 mod common;
 
@@ -97,4 +97,29 @@ async fn every_route_is_documented_and_every_documented_route_is_served() {
         .request(reqwest::Method::GET, "/v1/events", None, None)
         .await;
     assert_eq!(status, 401);
+}
+
+#[test]
+fn every_route_is_in_the_api_document() {
+    let document = include_str!("../docs/API.md").replace('\\', "");
+    let served = routes_in_router();
+    assert!(served.len() >= 30, "parsed too few routes: {served:?}");
+    let missing: Vec<String> = served
+        .iter()
+        .map(|(method, path)| format!("{} {path}", method.to_uppercase()))
+        .filter(|route| {
+            // Listed as itself: followed by a backtick, a query string or the end of a word.
+            ![
+                format!("{route}`"),
+                format!("{route}?"),
+                format!("{route} "),
+            ]
+            .iter()
+            .any(|spelled| document.contains(spelled.as_str()))
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from docs/API.md (list them as `METHOD /path`): {missing:?}"
+    );
 }

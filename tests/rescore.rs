@@ -31,7 +31,7 @@ use sendguard::config::{Config, MessagingConfig};
 use sendguard::domain::{Folder, Label, MessageStatus, Plan, ReviewAction};
 use sendguard::limits::LimitsConfig;
 use sendguard::policy::PolicyConfig;
-use sendguard::store::{keys, Reader, ReviewReader};
+use sendguard::store::{Reader, ReviewReader};
 use sendguard::{App, Engine, Store};
 
 const START: i64 = 1_790_000_000_000;
@@ -102,16 +102,15 @@ fn relaxed() -> Config {
     }
 }
 
-fn send(to: u64, body: String) -> SendRequest {
-    SendRequest {
-        to,
-        body,
-        format: Default::default(),
-        kind: Default::default(),
-        thread_id: None,
-        attachments: Vec::new(),
-        idempotency_key: None,
-    }
+/// Whether a dry-run and an apply checkpoint are stored.
+fn checkpoints(store: &Store) -> (bool, bool) {
+    let held = |mode| {
+        store
+            .rescore_checkpoint::<serde_json::Value>(mode)
+            .unwrap()
+            .is_some()
+    };
+    (held("dry"), held("apply"))
 }
 
 /// Seeds `dir` with the plan above, sent through `App::send` under the old pack.
@@ -147,7 +146,10 @@ async fn seed(dir: &Path) {
         clock.advance_ms(1000);
         let outcomes = join_all((0..PAIRS).map(|j| {
             let (from, to) = (members[2 * j as usize], members[2 * j as usize + 1]);
-            app.send(from, send(to, body(template, round * PAIRS + j)))
+            app.send(
+                from,
+                SendRequest::text(to, body(template, round * PAIRS + j)),
+            )
         }))
         .await;
         for (j, outcome) in outcomes.into_iter().enumerate() {
@@ -157,7 +159,9 @@ async fn seed(dir: &Path) {
     }
     for (j, template) in [(PAIRS, 1), (PAIRS + 1, 2)] {
         let (from, to) = (members[2 * j as usize], members[2 * j as usize + 1]);
-        app.send(from, send(to, body(template, 0))).await.unwrap();
+        app.send(from, SendRequest::text(to, body(template, 0)))
+            .await
+            .unwrap();
     }
     // Pair 2 (connected) recalls its zorblax messages.
     for &id in &sent[&(2, 1)] {
@@ -167,7 +171,7 @@ async fn seed(dir: &Path) {
     let decide = |id: u64, label: Label, action: ReviewAction| {
         let app = &app;
         async move {
-            let item = app.store.open_review_item_for(id).unwrap().unwrap();
+            let item = app.open_review_item_for(id).unwrap().unwrap();
             let request = DecisionRequest {
                 label,
                 action,
@@ -182,7 +186,7 @@ async fn seed(dir: &Path) {
     for &id in &sent[&(0, 4)] {
         decide(id, Label::Ham, ReviewAction::Release).await;
     }
-    app.store.flush().unwrap();
+    app.flush().unwrap();
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -364,8 +368,8 @@ async fn rescore_diffs_applies_once_and_resumes_to_the_same_result() {
         .unwrap()
         .is_some());
     assert_eq!(
-        store.count(keys::RESCORE),
-        0,
+        checkpoints(&store),
+        (false, false),
         "a finished run leaves no checkpoint"
     );
 
@@ -383,7 +387,7 @@ async fn rescore_diffs_applies_once_and_resumes_to_the_same_result() {
     let first = run(&store, &inputs, true, Some(1000));
     assert!(!first.complete && !first.resumed);
     assert_eq!(first.processed, 1000);
-    assert_eq!(store.count(keys::RESCORE), 1);
+    assert_eq!(checkpoints(&store), (false, true));
     drop(store);
     let store = Store::open(&b).unwrap();
     let rest = run(&store, &inputs, true, None);
@@ -416,7 +420,9 @@ async fn changed_inputs_discard_the_checkpoint_and_start_over() {
         ids.push(app.create_member(new).await.unwrap().member_id);
     }
     for n in 0..10 {
-        app.send(ids[0], send(ids[1], body(2, n))).await.unwrap();
+        app.send(ids[0], SendRequest::text(ids[1], body(2, n)))
+            .await
+            .unwrap();
     }
     let stopped = run(&store, &new_inputs(&rules), false, Some(4));
     assert!(!stopped.complete);

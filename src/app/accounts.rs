@@ -50,37 +50,32 @@ impl App {
             .limit(MAX_HANDLE_CHARS as u64));
         }
         let display_name = new.display_name.unwrap_or_else(|| handle.clone());
-        if display_name.chars().count() > MAX_NAME_CHARS {
-            return Err(Error::invalid_field(
-                "display_name",
-                "display_name is longer than 128 characters",
-            )
-            .limit(MAX_NAME_CHARS as u64));
-        }
+        super::text_fields::bounded_text("display_name", &display_name, 0, MAX_NAME_CHARS)?;
         let token = auth::new_token("sgm");
         let now = self.clock.now();
-        let (member_id, ticket) = self.store.write(|txn| {
-            if self.store.member_by_handle(&handle)?.is_some() {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    "handle_taken",
-                    format!("handle {handle:?} is already taken"),
-                )
-                .field("handle"));
-            }
-            let id = txn.next_id()?;
-            txn.put_member(&Member {
-                id,
-                handle: handle.clone(),
-                display_name,
-                plan: new.plan,
-                created_at: now,
-                restriction: None,
-            });
-            txn.put_token(&auth::hash_token(&token), &Principal::Member(id));
-            Ok(id)
-        })?;
-        self.store.durable(ticket).await;
+        let member_id = self
+            .commit(|txn| {
+                if self.store.member_by_handle(&handle)?.is_some() {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "handle_taken",
+                        format!("handle {handle:?} is already taken"),
+                    )
+                    .field("handle"));
+                }
+                let id = txn.next_id()?;
+                txn.put_member(&Member {
+                    id,
+                    handle: handle.clone(),
+                    display_name,
+                    plan: new.plan,
+                    created_at: now,
+                    restriction: None,
+                });
+                txn.put_token(&auth::hash_token(&token), &Principal::Member(id));
+                Ok(id)
+            })
+            .await?;
         Ok(CreatedMember { member_id, token })
     }
 
@@ -92,7 +87,7 @@ impl App {
                 "a member cannot connect to themselves",
             ));
         }
-        let (_, ticket) = self.store.write(|txn| {
+        self.commit(|txn| {
             for (field, id) in [("a", a), ("b", b)] {
                 if txn.member(id)?.is_none() {
                     return Err(
@@ -102,32 +97,28 @@ impl App {
             }
             txn.connect(a, b);
             Ok(())
-        })?;
-        self.store.durable(ticket).await;
+        })
+        .await?;
         Ok(())
     }
 
     pub async fn create_reviewer(&self, name: &str) -> Result<CreatedReviewer> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Err(
-                Error::invalid_field("name", "name must be 1-128 characters")
-                    .limit(MAX_NAME_CHARS as u64),
-            );
-        }
+        super::text_fields::bounded_text("name", name, 1, MAX_NAME_CHARS)?;
         let token = auth::new_token("sgr");
         let now = self.clock.now();
-        let (reviewer_id, ticket) = self.store.write(|txn| {
-            let id = txn.next_id()?;
-            txn.put_reviewer(&Reviewer {
-                id,
-                name: name.to_string(),
-                created_at: now,
-            });
-            txn.put_token(&auth::hash_token(&token), &Principal::Reviewer(id));
-            Ok::<_, Error>(id)
-        })?;
-        self.store.durable(ticket).await;
+        let reviewer_id = self
+            .commit(|txn| {
+                let id = txn.next_id()?;
+                txn.put_reviewer(&Reviewer {
+                    id,
+                    name: name.to_string(),
+                    created_at: now,
+                });
+                txn.put_token(&auth::hash_token(&token), &Principal::Reviewer(id));
+                Ok::<_, Error>(id)
+            })
+            .await?;
         Ok(CreatedReviewer { reviewer_id, token })
     }
 
@@ -139,7 +130,7 @@ impl App {
         reason: &str,
     ) -> Result<()> {
         let now = self.clock.now();
-        let (_, ticket) = self.store.write(|txn| {
+        self.commit(|txn| {
             let mut record = txn
                 .member(member)?
                 .ok_or_else(|| Error::not_found("unknown_member", format!("no member {member}")))?;
@@ -157,23 +148,22 @@ impl App {
                     self.clear_restriction(txn, member)?;
                 }
             }
-            txn.audit(AuditEntry {
-                id: 0,
-                at: now,
-                actor: Actor::Admin,
-                action: if level.is_some() {
-                    "restrict".into()
-                } else {
-                    "lift_restriction".into()
-                },
-                message_id: None,
-                member_id: Some(member),
-                item_id: None,
-                why: Some(reason.to_string()),
-            })?;
+            txn.audit(
+                AuditEntry::new(
+                    now,
+                    Actor::Admin,
+                    if level.is_some() {
+                        "restrict"
+                    } else {
+                        "lift_restriction"
+                    },
+                )
+                .member(member)
+                .why(reason.to_string()),
+            )?;
             Ok::<_, Error>(())
-        })?;
-        self.store.durable(ticket).await;
+        })
+        .await?;
         Ok(())
     }
 
@@ -196,19 +186,15 @@ impl App {
     /// A token for another service of the platform, allowed to call `/v1/assess`.
     pub async fn create_service(&self, name: &str) -> Result<CreatedService> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-            return Err(
-                Error::invalid_field("name", "name must be 1-128 characters")
-                    .limit(MAX_NAME_CHARS as u64),
-            );
-        }
+        super::text_fields::bounded_text("name", name, 1, MAX_NAME_CHARS)?;
         let token = auth::new_token("sgs");
-        let (service_id, ticket) = self.store.write(|txn| {
-            let id = txn.next_id()?;
-            txn.put_token(&auth::hash_token(&token), &Principal::Service(id));
-            Ok::<_, Error>(id)
-        })?;
-        self.store.durable(ticket).await;
+        let service_id = self
+            .commit(|txn| {
+                let id = txn.next_id()?;
+                txn.put_token(&auth::hash_token(&token), &Principal::Service(id));
+                Ok::<_, Error>(id)
+            })
+            .await?;
         Ok(CreatedService { service_id, token })
     }
 }

@@ -39,74 +39,66 @@ fn conflict(code: &'static str, message: &str) -> Error {
 impl App {
     pub async fn appeal(&self, member: MemberId, request: AppealRequest) -> Result<CreatedAppeal> {
         let reason = request.reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-            return Err(
-                Error::invalid_field("reason", "reason must be 1-2000 characters")
-                    .limit(MAX_REASON_CHARS as u64),
-            );
-        }
+        super::text_fields::bounded_text("reason", reason, 1, MAX_REASON_CHARS)?;
         let now = self.clock.now();
-        let (appeal_id, ticket) = self.store.write(|txn| {
-            let target = match request.message_id {
-                Some(message_id) => {
-                    let message = txn
-                        .message(message_id)?
-                        .filter(|m| m.from == member)
-                        .ok_or_else(|| {
-                            Error::not_found("message_not_found", "no such message")
-                                .field("message_id")
+        let appeal_id = self
+            .commit(|txn| {
+                let target = match request.message_id {
+                    Some(message_id) => {
+                        let message = txn
+                            .message(message_id)?
+                            .filter(|m| m.from == member)
+                            .ok_or_else(|| {
+                                Error::not_found("message_not_found", "no such message")
+                                    .field("message_id")
+                            })?;
+                        if !matches!(message.status, MessageStatus::Held | MessageStatus::Removed) {
+                            return Err(conflict(
+                                "not_appealable",
+                                "only held or removed messages can be appealed",
+                            ));
+                        }
+                        AppealTarget::Message { message_id }
+                    }
+                    None => {
+                        let record = txn
+                            .member(member)?
+                            .ok_or_else(|| Error::unauthorized("no such member"))?;
+                        let restriction = record.restriction.ok_or_else(|| {
+                            conflict("not_restricted", "your account is not restricted")
                         })?;
-                    if !matches!(message.status, MessageStatus::Held | MessageStatus::Removed) {
-                        return Err(conflict(
-                            "not_appealable",
-                            "only held or removed messages can be appealed",
-                        ));
+                        AppealTarget::Restriction {
+                            since: restriction.since,
+                        }
                     }
-                    AppealTarget::Message { message_id }
+                };
+                if txn.appeal_for(member, &target)?.is_some() {
+                    return Err(conflict(
+                        "already_appealed",
+                        "this decision has already been appealed",
+                    ));
                 }
-                None => {
-                    let record = txn
-                        .member(member)?
-                        .ok_or_else(|| Error::unauthorized("no such member"))?;
-                    let restriction = record.restriction.ok_or_else(|| {
-                        conflict("not_restricted", "your account is not restricted")
-                    })?;
-                    AppealTarget::Restriction {
-                        since: restriction.since,
-                    }
-                }
-            };
-            if txn.appeal_for(member, &target)?.is_some() {
-                return Err(conflict(
-                    "already_appealed",
-                    "this decision has already been appealed",
-                ));
-            }
-            let appeal = Appeal {
-                id: txn.next_id()?,
-                member,
-                target,
-                reason: reason.to_string(),
-                created_at: now,
-                outcome: None,
-                decided_by: None,
-                note: None,
-                decided_at: None,
-            };
-            txn.put_appeal(&appeal);
-            txn.audit(AuditEntry {
-                id: 0,
-                at: now,
-                actor: Actor::Member(member),
-                action: "appeal".into(),
-                message_id: request.message_id,
-                member_id: Some(member),
-                item_id: Some(appeal.id),
-                why: None,
-            })?;
-            Ok::<_, Error>(appeal.id)
-        })?;
-        self.store.durable(ticket).await;
+                let appeal = Appeal {
+                    id: txn.next_id()?,
+                    member,
+                    target,
+                    reason: reason.to_string(),
+                    created_at: now,
+                    outcome: None,
+                    decided_by: None,
+                    note: None,
+                    decided_at: None,
+                };
+                txn.put_appeal(&appeal);
+                txn.audit(
+                    AuditEntry::new(now, Actor::Member(member), "appeal")
+                        .message(request.message_id)
+                        .member(member)
+                        .item(appeal.id),
+                )?;
+                Ok::<_, Error>(appeal.id)
+            })
+            .await?;
         Ok(CreatedAppeal { appeal_id })
     }
 
@@ -127,96 +119,91 @@ impl App {
         appeal_id: u64,
         request: AppealDecisionRequest,
     ) -> Result<()> {
-        if request
-            .note
-            .as_ref()
-            .is_some_and(|n| n.chars().count() > MAX_REASON_CHARS)
-        {
-            return Err(Error::invalid_field("note", "at most 2000 characters")
-                .limit(MAX_REASON_CHARS as u64));
-        }
+        super::text_fields::bounded_optional("note", request.note.as_deref(), MAX_REASON_CHARS)?;
         let now = self.clock.now();
-        let (released, ticket) = self.store.write(|txn| {
-            let mut appeal = txn
-                .appeal(appeal_id)?
-                .ok_or_else(|| Error::not_found("appeal_not_found", "no such appeal"))?;
-            if appeal.outcome.is_some() {
-                return Err(conflict(
-                    "already_decided",
-                    "this appeal already has an outcome",
-                ));
-            }
-            let mut released = None;
-            if request.outcome == AppealOutcome::Overturned {
-                match appeal.target {
-                    AppealTarget::Message { message_id } => {
-                        if let Some(mut message) = txn.message(message_id)? {
-                            if super::review::release(txn, &mut message, now)? {
-                                released = Some(message.clone());
-                            }
-                            txn.put_label(&LabelRecord {
-                                message_id,
-                                label: Label::Ham,
-                                source: LabelSource::Appeal,
-                                at: now,
-                            });
-                            // An open review item for the message is settled by the appeal.
-                            if let Some(item_id) = txn.open_review_item_for(message_id)? {
-                                if let Some(mut item) = txn.review_item(item_id)? {
-                                    item.decision = Some(crate::domain::ReviewDecision {
-                                        reviewer,
-                                        label: Label::Ham,
-                                        action: crate::domain::ReviewAction::Release,
-                                        note: Some(format!("released by appeal {appeal_id}")),
-                                        at: now,
-                                    });
-                                    txn.put_review_item(&item);
+        let released = self
+            .commit(|txn| {
+                let mut appeal = txn
+                    .appeal(appeal_id)?
+                    .ok_or_else(|| Error::not_found("appeal_not_found", "no such appeal"))?;
+                if appeal.outcome.is_some() {
+                    return Err(conflict(
+                        "already_decided",
+                        "this appeal already has an outcome",
+                    ));
+                }
+                let mut released = None;
+                if request.outcome == AppealOutcome::Overturned {
+                    match appeal.target {
+                        AppealTarget::Message { message_id } => {
+                            if let Some(mut message) = txn.message(message_id)? {
+                                if super::mailbox::release(txn, &mut message, now)? {
+                                    released = Some(message.clone());
+                                }
+                                txn.put_label(&LabelRecord {
+                                    message_id,
+                                    label: Label::Ham,
+                                    source: LabelSource::Appeal,
+                                    at: now,
+                                });
+                                // An open review item for the message is settled by the appeal.
+                                if let Some(item_id) = txn.open_review_item_for(message_id)? {
+                                    if let Some(mut item) = txn.review_item(item_id)? {
+                                        item.decision = Some(crate::domain::ReviewDecision {
+                                            reviewer,
+                                            label: Label::Ham,
+                                            action: crate::domain::ReviewAction::Release,
+                                            note: Some(format!("released by appeal {appeal_id}")),
+                                            at: now,
+                                        });
+                                        txn.put_review_item(&item);
+                                    }
                                 }
                             }
                         }
-                    }
-                    AppealTarget::Restriction { .. } => {
-                        // Kept for the member's statements of reasons, marked overturned.
-                        if let Some(restriction) =
-                            txn.member(appeal.member)?.and_then(|m| m.restriction)
-                        {
-                            txn.put_overturned_restriction(
-                                appeal.member,
-                                &crate::domain::OverturnedRestriction {
-                                    restriction,
-                                    appeal_id,
-                                    overturned_at: now,
-                                },
-                            );
+                        AppealTarget::Restriction { .. } => {
+                            // Kept for the member's statements of reasons, marked overturned.
+                            if let Some(restriction) =
+                                txn.member(appeal.member)?.and_then(|m| m.restriction)
+                            {
+                                txn.put_overturned_restriction(
+                                    appeal.member,
+                                    &crate::domain::OverturnedRestriction {
+                                        restriction,
+                                        appeal_id,
+                                        overturned_at: now,
+                                    },
+                                );
+                            }
+                            self.clear_restriction(txn, appeal.member)?;
                         }
-                        self.clear_restriction(txn, appeal.member)?;
                     }
                 }
-            }
-            appeal.outcome = Some(request.outcome);
-            appeal.decided_by = Some(reviewer);
-            appeal.note = request.note.clone();
-            appeal.decided_at = Some(now);
-            txn.put_appeal(&appeal);
-            txn.audit(AuditEntry {
-                id: 0,
-                at: now,
-                actor: Actor::Reviewer(reviewer),
-                action: match request.outcome {
-                    AppealOutcome::Upheld => "decide_appeal:upheld".into(),
-                    AppealOutcome::Overturned => "decide_appeal:overturned".into(),
-                },
-                message_id: match appeal.target {
-                    AppealTarget::Message { message_id } => Some(message_id),
-                    AppealTarget::Restriction { .. } => None,
-                },
-                member_id: Some(appeal.member),
-                item_id: Some(appeal.id),
-                why: request.note.clone(),
-            })?;
-            Ok::<_, Error>(released)
-        })?;
-        self.store.durable(ticket).await;
+                appeal.outcome = Some(request.outcome);
+                appeal.decided_by = Some(reviewer);
+                appeal.note = request.note.clone();
+                appeal.decided_at = Some(now);
+                txn.put_appeal(&appeal);
+                txn.audit(
+                    AuditEntry::new(
+                        now,
+                        Actor::Reviewer(reviewer),
+                        match request.outcome {
+                            AppealOutcome::Upheld => "decide_appeal:upheld",
+                            AppealOutcome::Overturned => "decide_appeal:overturned",
+                        },
+                    )
+                    .message(match appeal.target {
+                        AppealTarget::Message { message_id } => Some(message_id),
+                        AppealTarget::Restriction { .. } => None,
+                    })
+                    .member(appeal.member)
+                    .item(appeal.id)
+                    .why(request.note.clone()),
+                )?;
+                Ok::<_, Error>(released)
+            })
+            .await?;
         if let Some(message) = released {
             self.notify_delivered(&message);
         }

@@ -1,14 +1,15 @@
 //! `assess`: the verdict a send would get, with nothing stored. Other services of the
-//! platform (profiles, posts) reuse the same checks through it.
+//! platform (profiles, posts) reuse the same checks through it. It runs the send path's own
+//! pipeline (`pipeline.rs`): with `from` and `to` the same context a send reads (blocks,
+//! restriction, thread, InMail credit, limits), so the answer is the send's verdict, or the
+//! error the send would get.
 
 use serde::Deserialize;
 
+use super::pipeline::Draft;
 use super::App;
-use crate::domain::{Format, MemberId, RenderedBody, Verdict};
-use crate::engine::AssessInput;
+use crate::domain::{Format, MemberId, MessageKind, ThreadId, Verdict};
 use crate::error::{Error, Result};
-use crate::limits::{Check, SendFacts};
-use crate::policy::Relationship;
 use crate::store::Reader;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -20,6 +21,12 @@ pub struct AssessRequest {
     pub from: Option<MemberId>,
     #[serde(default)]
     pub to: Option<MemberId>,
+    /// As on a send: `inmail` spends a credit of `from` toward a non-connection.
+    #[serde(default)]
+    pub kind: MessageKind,
+    /// As on a send: the thread the message would be written in.
+    #[serde(default)]
+    pub thread_id: Option<ThreadId>,
 }
 
 impl App {
@@ -34,46 +41,19 @@ impl App {
                 }
             }
         }
-        let rendered = RenderedBody::render(request.format, &request.body);
-        let message = self.engine.normalize(&rendered);
-        let mut behaviour = Vec::new();
-        let relationship = match (request.from, request.to) {
+        let prepared = self.prepare(request.format, &request.body)?;
+        let context = match (request.from, request.to) {
             (Some(from), Some(to)) => {
-                let thread = self.store.thread_between(from, to)?;
-                let connected = self.store.connected(from, to)?;
-                let sender = self.store.member(from)?;
-                let state = self.store.sender_state(from)?.unwrap_or_default();
-                let facts = SendFacts {
-                    now: self.clock.now(),
-                    account_created_at: sender.map_or(0, |s| s.created_at),
-                    recipient: to,
-                    connected,
-                    new_conversation: thread.is_none(),
-                    fingerprint: self
-                        .limiter
-                        .fingerprint(&crate::classify::features(&message)),
+                let draft = Draft {
+                    to,
+                    thread_id: request.thread_id,
+                    kind: request.kind,
                 };
-                match self.limiter.check(&state, &facts) {
-                    Check::Refuse(refusal) => return Err(super::send::refusal_error(refusal)),
-                    Check::Proceed(signals) => {
-                        behaviour = signals.iter().map(super::send::behaviour_signal).collect();
-                    }
-                }
-                Relationship {
-                    connected,
-                    recipient_replied: match thread {
-                        Some(thread) => self.store.view(to, thread)?.is_some_and(|v| v.sent_any),
-                        None => false,
-                    },
-                    inmail: false,
-                }
+                let now = self.clock.now();
+                Some(self.send_context(&self.store, from, &draft, now, prepared.fingerprint)?)
             }
-            _ => Relationship::default(),
+            _ => None,
         };
-        Ok(self.engine.assess(&AssessInput {
-            message: &message,
-            relationship,
-            behaviour: &behaviour,
-        }))
+        Ok(self.judge(&prepared.message, context.as_ref()))
     }
 }

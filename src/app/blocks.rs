@@ -14,7 +14,7 @@ impl App {
                 "a member cannot block themselves",
             ));
         }
-        let (_, ticket) = self.store.write(|txn| {
+        self.commit(|txn| {
             if txn.member(target)?.is_none() {
                 return Err(
                     Error::not_found("unknown_member", format!("no member {target}"))
@@ -23,8 +23,8 @@ impl App {
             }
             txn.set_block(member, target, blocked);
             Ok(())
-        })?;
-        self.store.durable(ticket).await;
+        })
+        .await?;
         Ok(())
     }
 }

@@ -186,7 +186,7 @@ impl App {
         archived: bool,
     ) -> Result<()> {
         self.visible_view(member, thread)?;
-        let (_, ticket) = self.store.write(|txn| {
+        self.commit(|txn| {
             let current = txn.view(member, thread)?.ok_or_else(thread_not_found)?;
             if current.archived != archived {
                 let mut updated = current.clone();
@@ -194,8 +194,8 @@ impl App {
                 txn.put_view(Some(&current), &updated);
             }
             Ok::<_, Error>(())
-        })?;
-        self.store.durable(ticket).await;
+        })
+        .await?;
         Ok(())
     }
 

@@ -2,7 +2,16 @@
 //! of the store, the engine and the notification hub.
 //!
 //! The HTTP server and the CLI are thin adapters over [`App`]; a Rust caller can embed it
-//! directly. One file per concern: accounts, sending, folders, recall, blocks, search.
+//! directly. `App`'s fields are private: callers ask for operations. One file per concern:
+//!
+//! - `pipeline`: the judging pipeline, top-down, shared by `send` and `assess`;
+//! - `send` (a send and its writes), `assess` (the same verdict, nothing stored);
+//! - `mailbox`: deliver, hold, enqueue, release, remove, view refresh (the placement rule);
+//! - `accounts`, `folders`, `recall`, `blocks`, `search`;
+//! - `review` (the queue and decisions), `appeals`, `recipient_signals` (report,
+//!   mark-safe), `report_evidence` (when reports count), `sanctions`, `statements`, `labels`;
+//! - `operations`: readiness, store gauges, events, rule reloads and reports for the server;
+//! - `text_fields`: the one bounded-text validator.
 
 mod accounts;
 mod appeals;
@@ -10,6 +19,9 @@ mod assess;
 mod blocks;
 mod folders;
 mod labels;
+pub(crate) mod mailbox;
+mod operations;
+mod pipeline;
 mod recall;
 mod recipient_signals;
 mod report_evidence;
@@ -18,40 +30,52 @@ mod sanctions;
 mod search;
 mod send;
 mod statements;
+mod text_fields;
 
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{Config, MessagingConfig, ReportsConfig, ReviewConfig};
 use crate::engine::Engine;
+use crate::error::Result;
 use crate::limits::Limiter;
 use crate::notify::EventHub;
-use crate::store::Store;
+use crate::store::{Store, WriteTxn};
 
 pub use accounts::{CreatedMember, CreatedReviewer, CreatedService, NewMember};
 pub use appeals::{AppealDecisionRequest, AppealRequest, CreatedAppeal};
 pub use assess::AssessRequest;
 pub use folders::{FolderPage, MessageView, ThreadPage, ThreadSummary};
+pub use operations::{Readiness, StoreFigures};
 pub use review::{DecisionRequest, ItemView, QueueEntry};
 pub use search::SearchHit;
 pub use send::{SendOutcome, SendRequest};
 pub use statements::Statement;
 
-/// The mailbox moves a batch rescore shares with review and sending (one implementation).
-pub(crate) use review::{enqueue, release_to, withdraw_held_item};
-
+/// The operations, over the store, the engine and the notification hub. The fields are
+/// private: callers (the HTTP handlers, the CLI, batch jobs) ask for an operation, so every
+/// rule about the store, the clock and the engine is kept here.
 pub struct App {
-    pub store: Store,
-    pub engine: Arc<Engine>,
-    pub events: EventHub,
-    pub config: MessagingConfig,
-    pub review: ReviewConfig,
-    pub reports: ReportsConfig,
-    pub limiter: Limiter,
-    pub clock: Arc<dyn Clock>,
+    store: Store,
+    engine: Arc<Engine>,
+    events: EventHub,
+    config: MessagingConfig,
+    review: ReviewConfig,
+    reports: ReportsConfig,
+    limiter: Limiter,
+    clock: Arc<dyn Clock>,
 }
 
 impl App {
+    /// Builds one atomic batch under the write lock and waits until it is durable, so an
+    /// operation is acknowledged only once it would survive a crash. Nothing is written
+    /// when `build` fails.
+    async fn commit<T>(&self, build: impl FnOnce(&mut WriteTxn<'_>) -> Result<T>) -> Result<T> {
+        let (value, ticket) = self.store.write(build)?;
+        self.store.durable(ticket).await;
+        Ok(value)
+    }
+
     pub fn new(store: Store, engine: Engine, config: &Config, clock: Arc<dyn Clock>) -> App {
         App {
             store,

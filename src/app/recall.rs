@@ -15,52 +15,50 @@ impl App {
     pub async fn recall(&self, member: MemberId, message_id: MessageId) -> Result<()> {
         let now = self.clock.now();
         let window_ms = self.config.recall_window_secs.saturating_mul(1000);
-        let (recalled, ticket) = self.store.write(|txn| {
-            let mut message = txn
-                .message(message_id)?
-                .filter(|m| m.from == member || (m.to == member && m.visible_to(member)))
-                .ok_or_else(|| Error::not_found("message_not_found", "no such message"))?;
-            if message.from != member {
-                return Err(Error::forbidden(
-                    "not_sender",
-                    "only the sender can recall a message",
-                ));
-            }
-            if message.status == MessageStatus::Recalled {
-                return Ok(None);
-            }
-            if (now - message.created_at) as u64 > window_ms {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    "recall_window_expired",
-                    format!(
-                        "messages can be recalled for {} seconds after sending",
-                        self.config.recall_window_secs
-                    ),
-                )
-                .limit(self.config.recall_window_secs));
-            }
-            let was_held = message.status == MessageStatus::Held;
-            message.status = MessageStatus::Recalled;
-            message.recalled_at = Some(now);
-            txn.put_message(&message);
-            if was_held {
-                if let Some(item_id) = super::withdraw_held_item(txn, message.id, now)? {
-                    txn.audit(AuditEntry {
-                        id: 0,
-                        at: now,
-                        actor: Actor::Member(member),
-                        action: "withdraw_item:recalled".into(),
-                        message_id: Some(message.id),
-                        member_id: Some(member),
-                        item_id: Some(item_id),
-                        why: None,
-                    })?;
+        let recalled = self
+            .commit(|txn| {
+                let mut message = txn
+                    .message(message_id)?
+                    .filter(|m| m.from == member || (m.to == member && m.visible_to(member)))
+                    .ok_or_else(|| Error::not_found("message_not_found", "no such message"))?;
+                if message.from != member {
+                    return Err(Error::forbidden(
+                        "not_sender",
+                        "only the sender can recall a message",
+                    ));
                 }
-            }
-            Ok(Some((message, was_held)))
-        })?;
-        self.store.durable(ticket).await;
+                if message.status == MessageStatus::Recalled {
+                    return Ok(None);
+                }
+                if (now - message.created_at) as u64 > window_ms {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "recall_window_expired",
+                        format!(
+                            "messages can be recalled for {} seconds after sending",
+                            self.config.recall_window_secs
+                        ),
+                    )
+                    .limit(self.config.recall_window_secs));
+                }
+                let was_held = message.status == MessageStatus::Held;
+                message.status = MessageStatus::Recalled;
+                message.recalled_at = Some(now);
+                txn.put_message(&message);
+                if was_held {
+                    if let Some(item_id) = super::mailbox::withdraw_held_item(txn, message.id, now)?
+                    {
+                        txn.audit(
+                            AuditEntry::new(now, Actor::Member(member), "withdraw_item:recalled")
+                                .message(message.id)
+                                .member(member)
+                                .item(item_id),
+                        )?;
+                    }
+                }
+                Ok(Some((message, was_held)))
+            })
+            .await?;
         if let Some((message, false)) = recalled {
             self.events.publish(
                 message.to,

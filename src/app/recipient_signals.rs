@@ -28,45 +28,38 @@ impl App {
         reason: &str,
     ) -> Result<u64> {
         let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-            return Err(
-                Error::invalid_field("reason", "reason must be 1-500 characters")
-                    .limit(MAX_REASON_CHARS as u64),
-            );
-        }
+        super::text_fields::bounded_text("reason", reason, 1, MAX_REASON_CHARS)?;
         let now = self.clock.now();
-        let (item, ticket) = self.store.write(|txn| {
-            let message = received(txn, member, message_id)?;
-            if let Some(view) = txn.view(member, message.thread_id)? {
-                txn.delete_view(&view);
-            }
-            let item = super::review::enqueue(
-                txn,
-                &message,
-                ReviewOrigin::Reported,
-                Some(reason.to_string()),
-                now,
-            )?;
-            txn.audit(AuditEntry {
-                id: 0,
-                at: now,
-                actor: Actor::Member(member),
-                action: "report".into(),
-                message_id: Some(message.id),
-                member_id: Some(message.from),
-                item_id: Some(item),
-                why: Some(reason.to_string()),
-            })?;
-            self.weigh_report(txn, member, &message, now)?;
-            Ok::<_, Error>(item)
-        })?;
-        self.store.durable(ticket).await;
+        let item = self
+            .commit(|txn| {
+                let message = received(txn, member, message_id)?;
+                if let Some(view) = txn.view(member, message.thread_id)? {
+                    txn.delete_view(&view);
+                }
+                let item = super::mailbox::enqueue(
+                    txn,
+                    &message,
+                    ReviewOrigin::Reported,
+                    Some(reason.to_string()),
+                    now,
+                )?;
+                txn.audit(
+                    AuditEntry::new(now, Actor::Member(member), "report")
+                        .message(message.id)
+                        .member(message.from)
+                        .item(item)
+                        .why(reason.to_string()),
+                )?;
+                self.weigh_report(txn, member, &message, now)?;
+                Ok::<_, Error>(item)
+            })
+            .await?;
         Ok(item)
     }
 
     pub async fn mark_safe(&self, member: MemberId, message_id: MessageId) -> Result<()> {
         let now = self.clock.now();
-        let (_, ticket) = self.store.write(|txn| {
+        self.commit(|txn| {
             let message = received(txn, member, message_id)?;
             txn.put_label(&LabelRecord {
                 message_id: message.id,
@@ -82,8 +75,8 @@ impl App {
                 }
             }
             Ok::<_, Error>(())
-        })?;
-        self.store.durable(ticket).await;
+        })
+        .await?;
         Ok(())
     }
 }

@@ -4,15 +4,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::folders::MessageView;
+use super::mailbox;
 use super::App;
 use crate::domain::{
-    Actor, AuditEntry, Claim, Folder, Label, LabelRecord, LabelSource, MemberId, Message,
-    MessageId, MessageStatus, Millis, Reason, RestrictionLevel, ReviewAction, ReviewDecision,
-    ReviewItem, ReviewOrigin, ReviewerId, Verdict,
+    Actor, AuditEntry, Claim, Label, LabelRecord, LabelSource, MemberId, Message, MessageId,
+    MessageStatus, Millis, Reason, RestrictionLevel, ReviewAction, ReviewDecision, ReviewItem,
+    ReviewOrigin, ReviewerId, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::notify::Event;
-use crate::store::{keys, Reader, ReviewReader, WriteTxn};
+use crate::store::{Reader, ReviewReader};
 
 const MAX_NOTE_CHARS: usize = 2000;
 pub const MAX_QUEUE_PAGE: usize = 100;
@@ -48,53 +49,6 @@ pub struct DecisionRequest {
     pub note: Option<String>,
 }
 
-/// Queues `message` for review (once: an open item for it is reused).
-pub(crate) fn enqueue(
-    txn: &mut WriteTxn<'_>,
-    message: &Message,
-    origin: ReviewOrigin,
-    report_reason: Option<String>,
-    now: Millis,
-) -> Result<u64> {
-    if let Some(open) = txn.open_review_item_for(message.id)? {
-        return Ok(open);
-    }
-    let item = ReviewItem {
-        id: txn.next_id()?,
-        message_id: message.id,
-        sender: message.from,
-        origin,
-        report_reason,
-        created_at: now,
-        claim: None,
-        decision: None,
-        withdrawn_at: None,
-    };
-    txn.put_review_item(&item);
-    Ok(item.id)
-}
-
-/// Withdraws the open review item of a held message (it left the queue undecided: the
-/// sender recalled it, or a rescore released it); a `reported` item stays open. Returns
-/// the withdrawn item's id.
-pub(crate) fn withdraw_held_item(
-    txn: &mut WriteTxn<'_>,
-    message_id: MessageId,
-    now: Millis,
-) -> Result<Option<u64>> {
-    let Some(open) = txn.open_review_item_for(message_id)? else {
-        return Ok(None);
-    };
-    match txn.review_item(open)? {
-        Some(mut item) if item.origin == ReviewOrigin::Held => {
-            item.withdrawn_at = Some(now);
-            txn.put_review_item(&item);
-            Ok(Some(item.id))
-        }
-        _ => Ok(None),
-    }
-}
-
 fn item_not_found() -> Error {
     Error::not_found("item_not_found", "no such review item")
 }
@@ -113,12 +67,7 @@ fn refuse_withdrawn(item: &ReviewItem) -> Result<()> {
 }
 
 fn check_note(field: &str, note: Option<&str>) -> Result<()> {
-    if note.is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
-        return Err(
-            Error::invalid_field(field, "at most 2000 characters").limit(MAX_NOTE_CHARS as u64)
-        );
-    }
-    Ok(())
+    super::text_fields::bounded_optional(field, note, MAX_NOTE_CHARS)
 }
 
 impl App {
@@ -190,40 +139,38 @@ impl App {
         }
         check_note("justification", Some(justification))?;
         let now = self.clock.now();
-        let (view, ticket) = self.store.write(|txn| {
-            let mut item = txn.review_item(item_id)?.ok_or_else(item_not_found)?;
-            refuse_withdrawn(&item)?;
-            if item.decision.is_none() {
-                self.take_claim(&mut item, reviewer, now)?;
-                txn.put_review_item(&item);
-            }
-            let message = txn.message(item.message_id)?.ok_or_else(item_not_found)?;
-            let thread = self
-                .store
-                .thread_messages(message.thread_id)?
-                .iter()
-                .filter(|m| m.status != MessageStatus::Recalled || m.id == message.id)
-                .map(MessageView::of)
-                .collect();
-            txn.audit(AuditEntry {
-                id: 0,
-                at: now,
-                actor: Actor::Reviewer(reviewer),
-                action: "read_item".into(),
-                message_id: Some(message.id),
-                member_id: Some(message.from),
-                item_id: Some(item.id),
-                why: Some(justification.to_string()),
-            })?;
-            Ok::<_, Error>(ItemView {
-                message: MessageView::of(&message),
-                verdict: message.verdict.clone(),
-                item,
-                thread,
-            })
-        })?;
         // The read is acknowledged only once its audit record is durable.
-        self.store.durable(ticket).await;
+        let view = self
+            .commit(|txn| {
+                let mut item = txn.review_item(item_id)?.ok_or_else(item_not_found)?;
+                refuse_withdrawn(&item)?;
+                if item.decision.is_none() {
+                    self.take_claim(&mut item, reviewer, now)?;
+                    txn.put_review_item(&item);
+                }
+                let message = txn.message(item.message_id)?.ok_or_else(item_not_found)?;
+                let thread = self
+                    .store
+                    .thread_messages(message.thread_id)?
+                    .iter()
+                    .filter(|m| m.status != MessageStatus::Recalled || m.id == message.id)
+                    .map(MessageView::of)
+                    .collect();
+                txn.audit(
+                    AuditEntry::new(now, Actor::Reviewer(reviewer), "read_item")
+                        .message(message.id)
+                        .member(message.from)
+                        .item(item.id)
+                        .why(justification.to_string()),
+                )?;
+                Ok::<_, Error>(ItemView {
+                    message: MessageView::of(&message),
+                    verdict: message.verdict.clone(),
+                    item,
+                    thread,
+                })
+            })
+            .await?;
         Ok(view)
     }
 
@@ -264,72 +211,74 @@ impl App {
         }
         check_note("note", request.note.as_deref())?;
         let now = self.clock.now();
-        let (released, ticket) = self.store.write(|txn| {
-            let mut item = txn.review_item(item_id)?.ok_or_else(item_not_found)?;
-            refuse_withdrawn(&item)?;
-            if item.decision.is_some() {
-                return Err(Error::new(
-                    ErrorKind::Conflict,
-                    "already_decided",
-                    "this item already has a decision",
-                ));
-            }
-            self.take_claim(&mut item, reviewer, now)?;
-            let mut message = txn.message(item.message_id)?.ok_or_else(item_not_found)?;
-            let released = match request.action {
-                ReviewAction::Release => release(txn, &mut message, now)?,
-                ReviewAction::Remove | ReviewAction::RestrictSender => {
-                    remove(txn, &mut message)?;
-                    self.strike(
+        let released = self
+            .commit(|txn| {
+                let mut item = txn.review_item(item_id)?.ok_or_else(item_not_found)?;
+                refuse_withdrawn(&item)?;
+                if item.decision.is_some() {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        "already_decided",
+                        "this item already has a decision",
+                    ));
+                }
+                self.take_claim(&mut item, reviewer, now)?;
+                let mut message = txn.message(item.message_id)?.ok_or_else(item_not_found)?;
+                let released = match request.action {
+                    ReviewAction::Release => mailbox::release(txn, &mut message, now)?,
+                    ReviewAction::Remove | ReviewAction::RestrictSender => {
+                        mailbox::remove(txn, &mut message)?;
+                        self.strike(
+                            txn,
+                            message.from,
+                            super::sanctions::REMOVAL_STRIKE,
+                            "reviewer",
+                            &format!("a reviewer removed message {}", message.id),
+                            now,
+                        )?;
+                        false
+                    }
+                };
+                if request.action == ReviewAction::RestrictSender {
+                    super::sanctions::raise_restriction(
                         txn,
                         message.from,
-                        super::sanctions::REMOVAL_STRIKE,
-                        "reviewer",
-                        &format!("a reviewer removed message {}", message.id),
+                        RestrictionLevel::Full,
+                        &format!("restricted by a reviewer (review item {})", item.id),
+                        false,
                         now,
                     )?;
-                    false
                 }
-            };
-            if request.action == ReviewAction::RestrictSender {
-                super::sanctions::raise_restriction(
-                    txn,
-                    message.from,
-                    RestrictionLevel::Full,
-                    &format!("restricted by a reviewer (review item {})", item.id),
-                    false,
-                    now,
+                item.decision = Some(ReviewDecision {
+                    reviewer,
+                    label: request.label,
+                    action: request.action,
+                    note: request.note.clone(),
+                    at: now,
+                });
+                txn.put_review_item(&item);
+                // Whoever reported this message gains or loses standing by the decision.
+                self.judge_reporters(txn, message.from, message.id, request.label)?;
+                txn.put_label(&LabelRecord {
+                    message_id: message.id,
+                    label: request.label,
+                    source: LabelSource::Reviewer,
+                    at: now,
+                });
+                txn.audit(
+                    AuditEntry::new(
+                        now,
+                        Actor::Reviewer(reviewer),
+                        format!("decide_item:{}", action_name(request.action)),
+                    )
+                    .message(message.id)
+                    .member(message.from)
+                    .item(item.id)
+                    .why(request.note.clone()),
                 )?;
-            }
-            item.decision = Some(ReviewDecision {
-                reviewer,
-                label: request.label,
-                action: request.action,
-                note: request.note.clone(),
-                at: now,
-            });
-            txn.put_review_item(&item);
-            // Whoever reported this message gains or loses standing by the decision.
-            self.judge_reporters(txn, message.from, message.id, request.label)?;
-            txn.put_label(&LabelRecord {
-                message_id: message.id,
-                label: request.label,
-                source: LabelSource::Reviewer,
-                at: now,
-            });
-            txn.audit(AuditEntry {
-                id: 0,
-                at: now,
-                actor: Actor::Reviewer(reviewer),
-                action: format!("decide_item:{}", action_name(request.action)),
-                message_id: Some(message.id),
-                member_id: Some(message.from),
-                item_id: Some(item.id),
-                why: request.note.clone(),
-            })?;
-            Ok::<_, Error>(released.then_some(message))
-        })?;
-        self.store.durable(ticket).await;
+                Ok::<_, Error>(released.then_some(message))
+            })
+            .await?;
         if let Some(message) = released {
             self.notify_delivered(&message);
         }
@@ -344,7 +293,7 @@ impl App {
     ) -> Result<()> {
         check_note("note", Some(note))?;
         let now = self.clock.now();
-        let (_, ticket) = self.store.write(|txn| {
+        self.commit(|txn| {
             if txn.member(member)?.is_none() {
                 return Err(Error::not_found(
                     "unknown_member",
@@ -358,19 +307,14 @@ impl App {
                     "the member is not restricted",
                 ));
             }
-            txn.audit(AuditEntry {
-                id: 0,
-                at: now,
-                actor: Actor::Reviewer(reviewer),
-                action: "lift_restriction".into(),
-                message_id: None,
-                member_id: Some(member),
-                item_id: None,
-                why: Some(note.to_string()),
-            })?;
+            txn.audit(
+                AuditEntry::new(now, Actor::Reviewer(reviewer), "lift_restriction")
+                    .member(member)
+                    .why(note.to_string()),
+            )?;
             Ok::<_, Error>(())
-        })?;
-        self.store.durable(ticket).await;
+        })
+        .await?;
         Ok(())
     }
 
@@ -423,56 +367,4 @@ fn action_name(action: ReviewAction) -> &'static str {
         ReviewAction::Remove => "remove",
         ReviewAction::RestrictSender => "restrict_sender",
     }
-}
-
-/// Shows a held (or reported) message to its recipient in the folder its relationship gives.
-/// Returns whether the recipient now sees something new.
-pub(super) fn release(txn: &mut WriteTxn<'_>, message: &mut Message, now: Millis) -> Result<bool> {
-    let folder = message.verdict.route;
-    release_to(txn, message, folder, now)
-}
-
-/// [`release`] into a given folder: a batch rescore releases into the folder of the new
-/// verdict, which may be Other for a mildly suspicious message from a connection.
-pub(crate) fn release_to(
-    txn: &mut WriteTxn<'_>,
-    message: &mut Message,
-    folder: Folder,
-    now: Millis,
-) -> Result<bool> {
-    match message.status {
-        MessageStatus::Held | MessageStatus::Removed => {
-            message.status = MessageStatus::Delivered;
-            txn.put_message(message);
-        }
-        MessageStatus::Delivered => {}
-        MessageStatus::Recalled => return Ok(false),
-    }
-    super::send::deliver_to_recipient(txn, message, folder, now)?;
-    if let Some(previous) = txn.view(message.from, message.thread_id)? {
-        if !previous.sent_any {
-            let mut view = previous.clone();
-            view.sent_any = true;
-            txn.put_view(Some(&previous), &view);
-        }
-    }
-    Ok(true)
-}
-
-/// Keeps a message out of the recipient's view for good; a held InMail's credit is refunded.
-pub(super) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message) -> Result<()> {
-    let was_held = message.status == MessageStatus::Held;
-    if matches!(
-        message.status,
-        MessageStatus::Held | MessageStatus::Delivered
-    ) {
-        message.status = MessageStatus::Removed;
-        txn.put_message(message);
-    }
-    if was_held && message.verdict.inmail {
-        let month = keys::month_of(message.created_at);
-        let spent = txn.inmail_spent(message.from, month)?;
-        txn.set_inmail_spent(message.from, month, spent.saturating_sub(1));
-    }
-    Ok(())
 }

@@ -51,16 +51,11 @@ pub(super) fn apply(
 ) -> Result<()> {
     if raise_restriction(txn, member, sanction.restrict, &sanction.reason, true, now)? {
         // Recorded so reports and audits see every restriction, not just reviewers'.
-        txn.audit(AuditEntry {
-            id: 0,
-            at: now,
-            actor: Actor::System,
-            action: "restrict:automated".into(),
-            message_id: None,
-            member_id: Some(member),
-            item_id: None,
-            why: Some(sanction.reason.clone()),
-        })?;
+        txn.audit(
+            AuditEntry::new(now, Actor::System, "restrict:automated")
+                .member(member)
+                .why(sanction.reason.clone()),
+        )?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::App;
 use crate::domain::{Folder, MemberId, MessageId, MessageStatus, Millis, ThreadId};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::Reader;
 
 const MAX_QUERY_CHARS: usize = 200;
@@ -29,10 +29,7 @@ pub struct SearchHit {
 impl App {
     pub fn search(&self, member: MemberId, query: &str) -> Result<Vec<SearchHit>> {
         let query = query.trim().to_lowercase();
-        if query.is_empty() || query.chars().count() > MAX_QUERY_CHARS {
-            return Err(Error::invalid_field("q", "q must be 1-200 characters")
-                .limit(MAX_QUERY_CHARS as u64));
-        }
+        super::text_fields::bounded_text("q", &query, 1, MAX_QUERY_CHARS)?;
         let mut hits = Vec::new();
         for view in self.store.views_of(member) {
             let view = view?;

@@ -1,4 +1,5 @@
-//! Sending: validate → relationship → engine → store → notify.
+//! Sending: validate → the judging pipeline (`pipeline.rs`: prepare, send context, judge)
+//! → store (placed by `mailbox.rs`) → notify.
 //!
 //! The relationship is read and the message assessed *outside* the write lock (scoring is
 //! the expensive part); inside the lock the relationship is read again and the message
@@ -7,19 +8,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::App;
-use crate::domain::ReviewOrigin;
+use super::pipeline::{Draft, SendContext};
+use super::{mailbox, App};
 use crate::domain::{
     Attachment, AttachmentType, Decision, Folder, Format, Member, MemberId, Message, MessageKind,
-    MessageStatus, Millis, Reason, RenderedBody, RestrictionLevel, SendSignals, Thread, ThreadId,
-    ThreadView, Verdict,
+    MessageStatus, Millis, Reason, SendSignals, Thread, ThreadId, Verdict,
 };
-use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::{Check, Fingerprint, LimitSignal, Refusal, SendFacts, SenderState};
-use crate::policy::{BehaviourSignal, Relationship};
-use crate::store::{keys, Reader, WriteTxn};
-use crate::text::Normalized;
+use crate::store::{Reader, WriteTxn};
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 const MAX_ATTACHMENT_URL_CHARS: usize = 2048;
@@ -38,6 +34,22 @@ pub struct SendRequest {
     pub attachments: Vec<Attachment>,
     #[serde(default)]
     pub idempotency_key: Option<String>,
+}
+
+impl SendRequest {
+    /// A plain-text message to `to` with everything else at its default: what most callers
+    /// that embed the `App` (and the tests) send.
+    pub fn text(to: MemberId, body: impl Into<String>) -> SendRequest {
+        SendRequest {
+            to,
+            body: body.into(),
+            format: Format::default(),
+            kind: MessageKind::default(),
+            thread_id: None,
+            attachments: Vec::new(),
+            idempotency_key: None,
+        }
+    }
 }
 
 /// SHA-256 of everything that makes a send what it is (not the key itself): a retry has
@@ -93,48 +105,13 @@ impl SendOutcome {
     }
 }
 
-/// The facts a send is decided on, read from the store.
-#[derive(Debug, Clone, PartialEq)]
-struct SendContext {
-    sender: Member,
-    thread: Option<Thread>,
-    relationship: Relationship,
-    /// The InMail credit month to charge, when this send spends a credit.
-    charge_month: Option<u32>,
-    /// What the limiter knows of this send, and the behaviour signals it raised.
-    facts: SendFacts,
-    limit_signals: Vec<LimitSignal>,
-    /// The sender's limiter state the check ran on; under the write lock it is the current
-    /// one, so the write records onto it without reading it again.
-    limiter_state: SenderState,
-}
-
-impl SendContext {
-    fn behaviour(&self) -> Vec<BehaviourSignal> {
-        self.limit_signals.iter().map(behaviour_signal).collect()
-    }
-}
-
-/// A limiter signal as the policy reads it.
-pub(super) fn behaviour_signal(signal: &LimitSignal) -> BehaviourSignal {
-    BehaviourSignal {
-        id: signal.id.to_string(),
-        hold: signal.hold,
-        score: signal.score,
-        detail: signal.detail.clone(),
-    }
-}
-
-/// A limiter refusal as an API error: 429 with Retry-After, or 403 for a restriction.
-pub(super) fn refusal_error(refusal: Refusal) -> Error {
-    metrics::counter!("sendguard_limit_trips_total", "limit" => refusal.limit_name).increment(1);
-    if refusal.code == "rate_limited" {
-        Error::new(ErrorKind::RateLimited, "rate_limited", refusal.detail)
-            .limit(refusal.limit)
-            .retry_after(refusal.retry_after_secs)
-            .field(refusal.limit_name)
-    } else {
-        Error::forbidden("sender_restricted", refusal.detail)
+impl Draft {
+    fn of(request: &SendRequest) -> Draft {
+        Draft {
+            to: request.to,
+            thread_id: request.thread_id,
+            kind: request.kind,
+        }
     }
 }
 
@@ -171,35 +148,24 @@ impl App {
     async fn send_inner(&self, sender: MemberId, request: SendRequest) -> Result<SendOutcome> {
         self.validate(&request)?;
         let now = self.clock.now();
-        let rendered = RenderedBody::render(request.format, &request.body);
-        if let Some(link) = rendered.links.iter().find(|link| !link.has_safe_scheme()) {
-            let shown: String = link.target.chars().take(40).collect();
-            return Err(Error::new(
-                ErrorKind::Unprocessable,
-                "unsafe_link",
-                format!("links must be http, https or mailto (or relative); not {shown:?}"),
-            )
-            .field("body"));
-        }
-        let normalized = self.engine.normalize(&rendered);
-
+        let prepared = self.prepare(request.format, &request.body)?;
         if let Some(replay) = self.replay(&self.store, sender, &request)? {
             return Ok(replay);
         }
-        let fingerprint = self.limiter.fingerprint_tokens(&normalized.tokens);
-        let context = self.send_context(&self.store, sender, &request, now, fingerprint)?;
-        let verdict = self.assess_send(&normalized, &context);
+        let draft = Draft::of(&request);
+        let context = self.send_context(&self.store, sender, &draft, now, prepared.fingerprint)?;
+        let verdict = self.judge(&prepared.message, Some(&context));
 
         let store_started = std::time::Instant::now();
         let ((outcome, message), ticket) = self.store.write(|txn| {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
-            let current = self.send_context(txn, sender, &request, now, fingerprint)?;
+            let current = self.send_context(txn, sender, &draft, now, prepared.fingerprint)?;
             let verdict = if current == context {
                 verdict
             } else {
-                self.assess_send(&normalized, &current)
+                self.judge(&prepared.message, Some(&current))
             };
             if let Some(reason) = &verdict.refused {
                 return Err(Error::new(
@@ -234,14 +200,6 @@ impl App {
         Ok(outcome)
     }
 
-    fn assess_send(&self, message: &Normalized, context: &SendContext) -> Verdict {
-        self.engine.assess(&AssessInput {
-            message,
-            relationship: context.relationship,
-            behaviour: &context.behaviour(),
-        })
-    }
-
     fn validate(&self, request: &SendRequest) -> Result<()> {
         self.validate_body(&request.body, !request.attachments.is_empty())?;
         if request.attachments.len() > self.config.max_attachments {
@@ -261,34 +219,7 @@ impl App {
             }
         }
         if let Some(key) = &request.idempotency_key {
-            if key.is_empty() || key.chars().count() > MAX_IDEMPOTENCY_KEY_CHARS {
-                return Err(Error::invalid_field(
-                    "idempotency_key",
-                    "idempotency_key must be 1-128 characters",
-                )
-                .limit(MAX_IDEMPOTENCY_KEY_CHARS as u64));
-            }
-        }
-        Ok(())
-    }
-
-    /// The product's body rules, shared by sending and assessing.
-    pub(super) fn validate_body(&self, body: &str, has_attachments: bool) -> Result<()> {
-        let limit = self.config.max_body_chars;
-        // Unicode scalar values, as the product counts: 28,000 emoji fit, 28,001 letters don't.
-        if body.chars().nth(limit).is_some() {
-            return Err(Error::new(
-                ErrorKind::Unprocessable,
-                "too_long",
-                format!("body is longer than {limit} characters"),
-            )
-            .field("body")
-            .limit(limit as u64));
-        }
-        if body.trim().is_empty() && !has_attachments {
-            return Err(
-                Error::new(ErrorKind::Unprocessable, "empty_body", "body is empty").field("body"),
-            );
+            super::text_fields::bounded_text("idempotency_key", key, 1, MAX_IDEMPOTENCY_KEY_CHARS)?;
         }
         Ok(())
     }
@@ -323,135 +254,6 @@ impl App {
             (Some(message), Some(member)) => Ok(Some(SendOutcome::of(&message, &member, true))),
             _ => Ok(None),
         }
-    }
-
-    fn send_context(
-        &self,
-        reader: &impl Reader,
-        sender_id: MemberId,
-        request: &SendRequest,
-        now: Millis,
-        fingerprint: Option<Fingerprint>,
-    ) -> Result<SendContext> {
-        let sender = reader
-            .member(sender_id)?
-            .ok_or_else(|| Error::unauthorized("the token's member no longer exists"))?;
-        let to = request.to;
-        if to == sender_id {
-            return Err(Error::invalid_field(
-                "to",
-                "a member cannot message themselves",
-            ));
-        }
-        if reader.member(to)?.is_none() {
-            return Err(
-                Error::not_found("unknown_recipient", format!("no member {to}")).field("to"),
-            );
-        }
-        let thread = match request.thread_id {
-            Some(id) => {
-                let thread = reader
-                    .thread(id)?
-                    .filter(|t| t.has(sender_id))
-                    .ok_or_else(|| {
-                        Error::not_found("thread_not_found", format!("no thread {id}"))
-                            .field("thread_id")
-                    })?;
-                if thread.other(sender_id) != to {
-                    return Err(Error::invalid_field(
-                        "to",
-                        "to must be the other participant of thread_id",
-                    ));
-                }
-                Some(thread)
-            }
-            None => match reader.thread_between(sender_id, to)? {
-                Some(id) => reader.thread(id)?,
-                None => None,
-            },
-        };
-        if reader.blocked(to, sender_id)? {
-            return Err(Error::forbidden(
-                "blocked",
-                "this member cannot be messaged",
-            ));
-        }
-        if reader.blocked(sender_id, to)? {
-            return Err(Error::forbidden(
-                "blocked",
-                "you have blocked this member; unblock them to send",
-            ));
-        }
-        let connected = reader.connected(sender_id, to)?;
-        let recipient_replied = match &thread {
-            Some(thread) => reader
-                .view(to, thread.id)?
-                .is_some_and(|view| view.sent_any),
-            None => false,
-        };
-        if let Some(restriction) = &sender.restriction {
-            let refused = match restriction.level {
-                RestrictionLevel::Full => !connected,
-                RestrictionLevel::NewConversations => !connected && thread.is_none(),
-            };
-            if refused {
-                return Err(Error::forbidden(
-                    "sender_restricted",
-                    "your account is restricted from this conversation; see your appeal options",
-                ));
-            }
-        }
-        let mut charge_month = None;
-        if request.kind == MessageKind::Inmail && !connected {
-            let credits = self.config.inmail_credits(sender.plan);
-            if credits == 0 {
-                return Err(Error::forbidden(
-                    "inmail_not_allowed",
-                    "your plan does not include InMail",
-                )
-                .field("kind"));
-            }
-            let month = keys::month_of(now);
-            if reader.inmail_spent(sender_id, month)? >= credits {
-                return Err(Error::forbidden(
-                    "inmail_quota_exhausted",
-                    format!("all {credits} InMail credits of this month are spent"),
-                )
-                .field("kind")
-                .limit(u64::from(credits)));
-            }
-            charge_month = Some(month);
-        }
-        let facts = SendFacts {
-            now,
-            account_created_at: sender.created_at,
-            recipient: to,
-            connected,
-            new_conversation: thread.is_none(),
-            fingerprint,
-        };
-        let limits_started = std::time::Instant::now();
-        let state = reader.sender_state(sender_id)?.unwrap_or_default();
-        let checked = self.limiter.check(&state, &facts);
-        metrics::histogram!("sendguard_stage_seconds", "stage" => "limits")
-            .record(limits_started.elapsed().as_secs_f64());
-        let limit_signals = match checked {
-            Check::Refuse(refusal) => return Err(refusal_error(refusal)),
-            Check::Proceed(signals) => signals,
-        };
-        Ok(SendContext {
-            relationship: Relationship {
-                connected,
-                recipient_replied,
-                inmail: charge_month.is_some(),
-            },
-            sender,
-            thread,
-            charge_month,
-            facts,
-            limit_signals,
-            limiter_state: state,
-        })
     }
 }
 
@@ -515,31 +317,12 @@ impl App {
         };
         txn.put_message(&message);
 
-        // The sender's own view: their conversation is in their Inbox once they write in it.
-        let previous = txn.view(sender, thread.id)?;
-        let mut view = previous.clone().unwrap_or(ThreadView {
-            thread_id: thread.id,
-            member: sender,
-            other: recipient,
-            placement: Folder::Inbox,
-            archived: false,
-            last_activity: now,
-            last_read: 0,
-            sent_any: false,
-        });
-        view.placement = Folder::Inbox;
-        view.archived = false;
-        view.last_activity = now;
-        view.last_read = message.id;
-        view.sent_any |= delivered;
-        txn.put_view(previous.as_ref(), &view);
-
+        mailbox::record_sent(txn, &message, now)?;
         if delivered {
             let folder = message.verdict.folder().unwrap_or(message.verdict.route);
-            deliver_to_recipient(txn, &message, folder, now)?;
+            mailbox::deliver(txn, &message, folder, now)?;
         } else {
-            super::review::enqueue(txn, &message, ReviewOrigin::Held, None, now)?;
-            txn.note_sender_hold(sender, message.id);
+            mailbox::queue_held(txn, &message, now)?;
         }
         if let Some(month) = context.charge_month {
             if message.verdict.inmail {
@@ -552,32 +335,4 @@ impl App {
         }
         Ok(message)
     }
-}
-
-/// Shows a delivered message to its recipient: the thread lands in (or returns to) the
-/// verdict's folder, or stays in the Inbox once it is there.
-pub(super) fn deliver_to_recipient(
-    txn: &mut WriteTxn<'_>,
-    message: &Message,
-    folder: Folder,
-    now: Millis,
-) -> Result<()> {
-    let previous = txn.view(message.to, message.thread_id)?;
-    let mut view = previous.clone().unwrap_or(ThreadView {
-        thread_id: message.thread_id,
-        member: message.to,
-        other: message.from,
-        placement: folder,
-        archived: false,
-        last_activity: now,
-        last_read: 0,
-        sent_any: false,
-    });
-    if view.placement != Folder::Inbox {
-        view.placement = folder;
-    }
-    view.archived = false;
-    view.last_activity = now;
-    txn.put_view(previous.as_ref(), &view);
-    Ok(())
 }

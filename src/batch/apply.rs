@@ -10,19 +10,16 @@
 //!   that something arrived), otherwise kept with its placement recomputed.
 //! - **inbox ↔ other** recomputes the recipient's thread placement.
 //!
-//! Placement follows the send path's rule, order-free: a thread sits in the recipient's
-//! Inbox once they wrote in it or once any delivered message to them in it was routed to
-//! the Inbox, otherwise in Other. The new verdict replaces the stored one, the old one is
+//! Every move goes through [`crate::app::mailbox`], which states the placement rule the send
+//! path follows; here it is recomputed from the whole thread. The new verdict replaces the stored one, the old one is
 //! kept in `previous_verdicts`, and each change gets a `rescore_change` audit entry.
 //! Before anything, the message is read again under the write lock: if it is not as it
 //! was scored (a reviewer, a recall, a report) or a person labelled it, nothing is done.
 
-use crate::domain::{
-    Actor, AuditEntry, Folder, MemberId, Message, MessageStatus, Millis, ReviewOrigin, ThreadId,
-    Verdict,
-};
+use crate::app::mailbox;
+use crate::domain::{Actor, AuditEntry, Message, MessageStatus, Millis, Verdict};
 use crate::error::Result;
-use crate::store::{Reader, ReviewReader, Store, WriteTxn};
+use crate::store::{Reader, ReviewReader, WriteTxn};
 
 use super::diff::{transition_name, Place};
 
@@ -30,7 +27,6 @@ use super::diff::{transition_name, Place};
 /// when the message changed since it was scored or a person has labelled it.
 pub fn apply_change(
     txn: &mut WriteTxn<'_>,
-    store: &Store,
     scored: &Message,
     new: &Verdict,
     run: &str,
@@ -47,76 +43,28 @@ pub fn apply_change(
     let mut item_id = None;
     match (before, after.folder()) {
         (Place::Held, Some(folder)) => {
-            crate::app::release_to(txn, &mut message, folder, now)?;
+            mailbox::release_to(txn, &mut message, folder, now)?;
             txn.put_message(&message);
-            item_id = crate::app::withdraw_held_item(txn, message.id, now)?;
+            item_id = mailbox::withdraw_held_item(txn, message.id, now)?;
         }
         (_, None) => {
             message.status = MessageStatus::Held;
             txn.put_message(&message);
-            item_id = Some(crate::app::enqueue(
-                txn,
-                &message,
-                ReviewOrigin::Held,
-                None,
-                now,
-            )?);
-            txn.note_sender_hold(message.from, message.id);
-            refresh_view(txn, store, message.to, message.thread_id)?;
+            item_id = Some(mailbox::queue_held(txn, &message, now)?);
+            mailbox::refresh_view(txn, message.to, message.thread_id)?;
         }
         (_, Some(_)) => {
             txn.put_message(&message);
-            refresh_view(txn, store, message.to, message.thread_id)?;
+            mailbox::refresh_view(txn, message.to, message.thread_id)?;
         }
     }
-    txn.audit(AuditEntry {
-        id: 0,
-        at: now,
-        actor: Actor::System,
-        action: "rescore_change".into(),
-        message_id: Some(message.id),
-        member_id: Some(message.from),
-        item_id,
-        why: Some(format!(
-            "{} by rescore {run}",
-            transition_name(before, after)
-        )),
-    })?;
+    let why = format!("{} by rescore {run}", transition_name(before, after));
+    txn.audit(
+        AuditEntry::new(now, Actor::System, "rescore_change")
+            .message(message.id)
+            .member(message.from)
+            .item(item_id)
+            .why(why),
+    )?;
     Ok(true)
-}
-
-/// Recomputes `member`'s view of a thread after one of its messages changed place.
-fn refresh_view(
-    txn: &mut WriteTxn<'_>,
-    store: &Store,
-    member: MemberId,
-    thread: ThreadId,
-) -> Result<()> {
-    let Some(previous) = txn.view(member, thread)? else {
-        return Ok(());
-    };
-    let mut visible = false;
-    let mut inbox = false;
-    for id in store.thread_message_ids(thread, false) {
-        let Some(message) = txn.message(id?)? else {
-            continue;
-        };
-        visible |= message.visible_to(member);
-        if message.from == member {
-            inbox = true;
-        } else if message.status == MessageStatus::Delivered {
-            inbox |= message.verdict.route_or_folder() == Folder::Inbox;
-        }
-    }
-    if !visible {
-        txn.delete_view(&previous);
-        return Ok(());
-    }
-    let placement = if inbox { Folder::Inbox } else { Folder::Other };
-    if placement != previous.placement {
-        let mut view = previous.clone();
-        view.placement = placement;
-        txn.put_view(Some(&previous), &view);
-    }
-    Ok(())
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::diff::Diff;
 use crate::domain::{MessageId, Millis};
-use crate::store::{keys, Reader, StoreResult, WriteTxn};
+use crate::store::{Reader, StoreResult, WriteTxn};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -44,14 +44,15 @@ pub enum Start {
 }
 
 pub fn load(reader: &impl Reader, apply: bool, fingerprint: &str) -> StoreResult<Start> {
-    let key = keys::with_bytes(keys::RESCORE, mode(apply).as_bytes());
-    Ok(match reader.json::<Checkpoint>(&key)? {
-        None => Start::Fresh,
-        Some(checkpoint) if checkpoint.fingerprint == fingerprint => Start::Resume(checkpoint),
-        Some(checkpoint) => Start::Discard {
-            fingerprint: checkpoint.fingerprint,
+    Ok(
+        match reader.rescore_checkpoint::<Checkpoint>(mode(apply))? {
+            None => Start::Fresh,
+            Some(checkpoint) if checkpoint.fingerprint == fingerprint => Start::Resume(checkpoint),
+            Some(checkpoint) => Start::Discard {
+                fingerprint: checkpoint.fingerprint,
+            },
         },
-    })
+    )
 }
 
 pub fn save(txn: &mut WriteTxn<'_>, apply: bool, checkpoint: &Checkpoint) {

@@ -21,7 +21,7 @@ use super::run::{rescore, Options, Report};
 use crate::domain::Millis;
 use crate::error::{Error, ErrorKind};
 use crate::policy::PolicyConfig;
-use crate::store::{keys, Store};
+use crate::store::Store;
 
 /// What a job runs with when the request names no model or rules: the server's own.
 #[derive(Debug, Clone)]
@@ -112,23 +112,25 @@ impl Job {
     }
 }
 
-/// The server's rescore jobs.
+/// The server's rescore jobs, over the store the server opened.
 pub struct Jobs {
     defaults: Defaults,
+    store: Store,
     jobs: Mutex<BTreeMap<u64, Arc<Job>>>,
 }
 
 impl Jobs {
-    pub fn new(defaults: Defaults) -> Jobs {
+    pub fn new(defaults: Defaults, store: Store) -> Jobs {
         Jobs {
             defaults,
+            store,
             jobs: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// Loads the inputs (bad paths are the caller's error, answered before any work) and
     /// starts the job on its own thread. Blocking: call it off the async runtime.
-    pub fn start(&self, store: &Store, request: JobRequest, now: Millis) -> Result<u64, Error> {
+    pub fn start(&self, request: JobRequest, now: Millis) -> Result<u64, Error> {
         let rules = request.rules.or_else(|| self.defaults.rules_dir.clone());
         let model = request.model.or_else(|| self.defaults.model.clone());
         let inputs = Inputs::load_or_shipped(
@@ -146,13 +148,14 @@ impl Jobs {
                 format!("rescore job {} is still running", running.id),
             ));
         }
+        let store = &self.store;
         let job = Arc::new(Job {
             id: store.next_id()?,
             dry_run: request.dry_run,
             started: Instant::now(),
             resumed_from: AtomicU64::new(0),
             processed: AtomicU64::new(0),
-            total: store.count(keys::MESSAGE) as u64,
+            total: store.message_count() as u64,
             outcome: Mutex::new(None),
         });
         jobs.insert(job.id, Arc::clone(&job));

@@ -118,7 +118,7 @@ pub fn rescore(
             if apply {
                 for item in scored.iter_mut().filter(|s| s.fate == Fate::Changed) {
                     let verdict = item.verdict.as_ref().expect("changed messages have one");
-                    if !apply_change(txn, store, &item.message, verdict, run, options.now)? {
+                    if !apply_change(txn, &item.message, verdict, run, options.now)? {
                         item.fate = Fate::Conflict;
                     }
                 }

@@ -6,6 +6,11 @@
 //! math is linfa-bayes's multinomial NB (tested against it in `tests/classify_parity.rs`),
 //! computed on sparse counts in log space; by default each feature counts once per message
 //! (`count_cap = 1`), which measured better on both corpora (see `models/MODEL.md`).
+//!
+//! Files: [`train`] (interned counts, k-fold thresholds), `linear` (the NBSVM's linear SVM),
+//! [`model`] (the sparse scorer), [`index`] (the vocabulary's hash-tag table), `ids`
+//! (repeats marked in a per-thread bitmap, or radix-sorted), [`file`] (the versioned,
+//! checksummed format), [`thresholds`], [`metrics`].
 
 pub mod file;
 mod ids;

@@ -4,9 +4,9 @@ use std::io::{BufRead, Write};
 
 use serde::Serialize;
 
+use crate::domain::Relationship;
 use crate::domain::{Decision, Format, Reason, RenderedBody};
 use crate::engine::{AssessInput, Engine};
-use crate::policy::Relationship;
 use crate::tsv;
 
 #[derive(Serialize)]

@@ -12,9 +12,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::domain::Relationship;
 use crate::domain::{Decision, Format, Label, RenderedBody, Verdict};
 use crate::engine::{AssessInput, Engine};
-use crate::policy::Relationship;
 use crate::tsv;
 
 /// What may be grouped on: the file's `category` and `lang` columns, the length band, and

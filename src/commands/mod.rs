@@ -1,5 +1,7 @@
 //! The CLI's commands as library functions: `main.rs` parses arguments and calls these, and
 //! tests call them directly. Each reports bad input with the file (and line) at fault.
+//! Files: [`train`], [`eval_groups`] (`eval --by`), [`classify`], [`rules`] (`check`,
+//! `scan`), [`report`], [`rescore`].
 
 pub mod classify;
 pub mod eval_groups;

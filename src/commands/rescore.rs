@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::batch::{self, Inputs, Options, Report};
 use crate::config::Config;
 use crate::domain::Millis;
-use crate::store::{keys, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// The command's arguments, as parsed by `main.rs`.
 #[derive(Debug, Clone, Default)]
@@ -46,7 +46,7 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
     // Counting costs a pass over the keys: only worth it when a bar shows the ETA.
     let bar = std::io::stderr()
         .is_terminal()
-        .then(|| super::train::progress(store.count(keys::MESSAGE), "rescoring"));
+        .then(|| super::train::progress(store.message_count(), "rescoring"));
     let report = batch::rescore(&store, &inputs, &options, &mut |done| {
         if let Some(bar) = &bar {
             bar.set_position(done);

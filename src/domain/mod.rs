@@ -1,10 +1,14 @@
-//! The product's vocabulary: members, threads, messages, folders and the verdict.
+//! The product's vocabulary: members, threads, messages, folders (here), the verdict
+//! ([`verdict`]), the signals the stages report ([`signals`]), review, appeal, label and
+//! audit records ([`review`]) and rendered message bodies ([`body`]).
 //!
 //! Plain data with serde derives, shared by every stage; no I/O and no policy lives here,
-//! so the store, the engine and the HTTP layer all speak the same types.
+//! and nothing else of the crate is imported, so the store, the engine and the HTTP layer
+//! all speak the same types.
 
 pub mod body;
 pub mod review;
+pub mod signals;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};
@@ -15,6 +19,7 @@ pub use review::{
     OverturnedRestriction, ReportEntry, ReporterStanding, ReportsAgainst, ReviewAction,
     ReviewDecision, ReviewItem, ReviewOrigin,
 };
+pub use signals::{BehaviourSignal, ClassifierSignal, Relationship, RuleAction, RuleHit};
 pub use verdict::{Decision, Reason, Sanction, SendSignals, Verdict};
 
 /// Member, thread and message ids: `u64`s handed out by the store, never reused.

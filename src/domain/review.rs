@@ -215,6 +215,42 @@ pub struct AuditEntry {
     pub why: Option<String>,
 }
 
+impl AuditEntry {
+    /// An entry with no subject yet; the store gives it its id when it is appended.
+    pub fn new(at: Millis, actor: Actor, action: impl Into<String>) -> AuditEntry {
+        AuditEntry {
+            id: 0,
+            at,
+            actor,
+            action: action.into(),
+            message_id: None,
+            member_id: None,
+            item_id: None,
+            why: None,
+        }
+    }
+
+    pub fn message(mut self, id: impl Into<Option<MessageId>>) -> AuditEntry {
+        self.message_id = id.into();
+        self
+    }
+
+    pub fn member(mut self, id: impl Into<Option<MemberId>>) -> AuditEntry {
+        self.member_id = id.into();
+        self
+    }
+
+    pub fn item(mut self, id: impl Into<Option<u64>>) -> AuditEntry {
+        self.item_id = id.into();
+        self
+    }
+
+    pub fn why(mut self, why: impl Into<Option<String>>) -> AuditEntry {
+        self.why = why.into();
+        self
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

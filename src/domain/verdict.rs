@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Folder, RestrictionLevel};
+use super::{BehaviourSignal, Folder, Relationship, RestrictionLevel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "snake_case")]
@@ -111,7 +111,7 @@ impl Verdict {
 /// replay the decision with new rules or a new model but the same context.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SendSignals {
-    pub relationship: crate::policy::Relationship,
+    pub relationship: Relationship,
     #[serde(default)]
-    pub behaviour: Vec<crate::policy::BehaviourSignal>,
+    pub behaviour: Vec<BehaviourSignal>,
 }

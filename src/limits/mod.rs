@@ -11,6 +11,9 @@
 //! | same content ([`fingerprint`], 64-bit SimHash) to N recipients in a window | [`fanout`] | hold + strike |
 //! | too-regular intervals over the last N sends | [`cadence`] | signal with score (+ strike) |
 //! | strike points reaching thresholds | [`strikes`] | restriction, with its reason |
+//! | sending on through rate-limit refusals | [`ignored_refusals`] | strike |
+//!
+//! The per-sender value is in [`state`], the `[limits]` tables in [`config`].
 //!
 //! **Time is an input** and **state is a value**: the [`Limiter`] holds only its
 //! [`LimitsConfig`]; every call takes the sender's [`SenderState`] and `now`. The store loads
@@ -340,9 +343,9 @@ impl Limiter {
         !facts.connected && facts.new_conversation
     }
 
-    /// The fingerprint for [`SendFacts::fingerprint`]: SimHash of the body's normalized
-    /// features (for now lowercase words and adjacent word pairs), or `None` when there are
-    /// fewer than `fanout.min_features` of them.
+    /// A fingerprint for [`SendFacts::fingerprint`] from features already spelled out:
+    /// their SimHash, or `None` when there are fewer than `fanout.min_features` of them.
+    /// The send path uses [`Limiter::fingerprint_tokens`] on the normalized message.
     pub fn fingerprint<S: AsRef<str>>(&self, features: &[S]) -> Option<Fingerprint> {
         (!features.is_empty() && features.len() >= self.config.fanout.min_features as usize)
             .then(|| simhash(features))

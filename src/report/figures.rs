@@ -23,10 +23,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::dates::{format_day, DAY_MS};
 use crate::domain::{
-    Actor, Appeal, AppealOutcome, AppealTarget, Decision, Label, LabelSource, MemberId, MessageId,
-    Millis, ReviewAction, ReviewItem, ReviewOrigin,
+    Actor, AppealOutcome, AppealTarget, Decision, Label, LabelSource, MemberId, MessageId, Millis,
+    ReviewAction, ReviewOrigin,
 };
-use crate::store::{keys, StoreResult};
+use crate::store::StoreResult;
 use crate::Store;
 
 /// Version of the JSON layout; bumped when a field changes meaning or goes away.
@@ -366,7 +366,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> StoreResult<Report> {
     let mut signals: BTreeMap<String, SignalRow> = BTreeMap::new();
     let mut held_senders: HashMap<MemberId, HeldAgg> = HashMap::new();
 
-    for message in store.records::<MessageFacts>(keys::MESSAGE) {
+    for message in store.message_facts::<MessageFacts>() {
         let message = message?;
         if !options.contains(message.created_at) {
             continue;
@@ -649,7 +649,7 @@ fn review_figures(
     let mut waits = Vec::new();
     let as_of = options.now.min(options.end());
     let mut oldest_open: Option<Millis> = None;
-    for item in store.records::<ReviewItem>(keys::REVIEW_ITEM) {
+    for item in store.review_items() {
         let item = item?;
         *deltas.entry(day_of(item.created_at)).or_default() += 1;
         if let Some(decision) = &item.decision {
@@ -692,7 +692,7 @@ fn review_figures(
 fn appeal_figures(store: &Store, options: &ReportOptions) -> StoreResult<AppealFigures> {
     let mut figures = AppealFigures::default();
     let mut waits = Vec::new();
-    for appeal in store.records::<Appeal>(keys::APPEAL) {
+    for appeal in store.appeals() {
         let appeal = appeal?;
         if !options.contains(appeal.created_at) {
             continue;

@@ -9,7 +9,7 @@ use regex::RegexSetBuilder;
 
 use super::pack::{Matcher, PackSpec};
 use super::{builtins, Allow, Rule, RuleSet};
-use crate::policy::RuleAction;
+use crate::domain::RuleAction;
 use crate::text::{normalize, registrable_domain};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

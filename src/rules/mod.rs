@@ -5,6 +5,9 @@
 //! Hits carry the rule's id, category, action, score and whether it is in shadow mode; the
 //! policy decides what they mean. Compilation is all-or-nothing, so a broken pack can never
 //! replace a working set (hot reload keeps the old one and logs why).
+//!
+//! Files: [`pack`] (the TOML format), `compile` (packs into matchers), [`builtins`]
+//! (structural checks), `check` (running each rule's examples), and matching here.
 
 pub mod builtins;
 mod check;
@@ -16,7 +19,7 @@ use std::collections::HashMap;
 use aho_corasick::AhoCorasick;
 use regex::RegexSet;
 
-use crate::policy::{RuleAction, RuleHit};
+use crate::domain::{RuleAction, RuleHit};
 use crate::text::{Normalized, TokenKind};
 
 pub use check::{check_examples, ExampleFailure};

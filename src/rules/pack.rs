@@ -26,7 +26,7 @@
 
 use serde::Deserialize;
 
-use crate::policy::RuleAction;
+use crate::domain::RuleAction;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

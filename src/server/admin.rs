@@ -1,14 +1,13 @@
 //! Admin routes: members, connections, reviewers, restrictions.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{path_id, AdminCaller, AssessCaller, JsonBody};
+use super::extract::{AdminCaller, AssessCaller, JsonBody, MemberPath};
 use super::AppState;
 use crate::app::{AssessRequest, NewMember};
 use crate::domain::{MemberId, RestrictionLevel};
@@ -63,10 +62,9 @@ pub struct RestrictionRequest {
 pub async fn restrict(
     State(state): State<AppState>,
     _: AdminCaller,
-    member: Result<Path<u64>, PathRejection>,
+    MemberPath(member): MemberPath,
     JsonBody(request): JsonBody<RestrictionRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let member = path_id(member, "unknown_member")?;
     state
         .app
         .set_restriction(member, Some(request.level), &request.reason)
@@ -77,9 +75,8 @@ pub async fn restrict(
 pub async fn lift(
     State(state): State<AppState>,
     _: AdminCaller,
-    member: Result<Path<u64>, PathRejection>,
+    MemberPath(member): MemberPath,
 ) -> Result<StatusCode, ApiError> {
-    let member = path_id(member, "unknown_member")?;
     state
         .app
         .set_restriction(member, None, "lifted by admin")

@@ -19,7 +19,7 @@ pub async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let max = state.max_event_streams_per_member;
     // Subscribe before answering, so nothing sent after the response starts is missed.
-    let receiver = state.app.events.subscribe(me, max).ok_or_else(|| {
+    let receiver = state.app.subscribe(me, max).ok_or_else(|| {
         Error::new(
             ErrorKind::RateLimited,
             "too_many_streams",

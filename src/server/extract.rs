@@ -1,6 +1,6 @@
 //! Request extractors that fail with the API's JSON errors instead of axum's plain text:
 //! bearer-token callers by role, size-limited JSON bodies with the offending field named,
-//! and ids in paths.
+//! ids in paths, and typed query strings.
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Request};
@@ -249,33 +249,97 @@ pub fn path_id(
         .map_err(|_| ApiError(Error::not_found(code, "no such resource")))
 }
 
-/// Parses an optional query parameter, naming it in the error.
-pub fn query_param<T: std::str::FromStr>(
-    query: &std::collections::HashMap<String, String>,
-    name: &str,
-    default: T,
-    expected: &str,
-) -> Result<T, ApiError> {
-    match query.get(name) {
-        None => Ok(default),
-        Some(text) => text.parse().map_err(|_| {
-            ApiError(Error::invalid_field(
-                name,
-                format!("{name} must be {expected}"),
-            ))
-        }),
+/// One extractor per kind of id in a path, each answering 404 with its own code when the
+/// segment is not an id (a member never learns whether a malformed id could exist).
+macro_rules! path_ids {
+    ($($(#[$doc:meta])* $name:ident => $code:literal),* $(,)?) => {$(
+        $(#[$doc])*
+        pub struct $name(pub u64);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                path_id(Path::<u64>::from_request_parts(parts, state).await, $code).map($name)
+            }
+        }
+    )*};
+}
+
+path_ids! {
+    /// `{message_id}`.
+    MessagePath => "message_not_found",
+    /// `{thread_id}`.
+    ThreadPath => "thread_not_found",
+    /// `{member_id}`.
+    MemberPath => "unknown_member",
+    /// `{item_id}` of a review item.
+    ItemPath => "item_not_found",
+    /// `{appeal_id}`.
+    AppealPath => "appeal_not_found",
+    /// `{job_id}` of a rescore job.
+    JobPath => "job_not_found",
+}
+
+/// A query string's parameters as a typed struct. A value that does not parse is 400
+/// `invalid_field` naming the parameter and what it must be ([`QueryFields::expected`], or
+/// the field's own parse error); a missing required one says it is required. A parameter
+/// given twice counts once, the last, and unknown parameters are ignored.
+pub struct QueryParams<T>(pub T);
+
+/// What each parameter of a query struct must be, for the error of a value that does not
+/// parse (`None`: the field's own error message, as for dates).
+pub trait QueryFields: DeserializeOwned {
+    fn expected(field: &str) -> Option<&'static str>;
+}
+
+impl<S, T> FromRequestParts<S> for QueryParams<T>
+where
+    S: Send + Sync,
+    T: QueryFields,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parse_query(parts.uri.query().unwrap_or("")).map(QueryParams)
     }
 }
 
-/// Parses an optional time query parameter (`YYYY-MM-DD` or epoch milliseconds).
-pub fn time_param(
-    query: &std::collections::HashMap<String, String>,
-    name: &str,
-) -> Result<Option<i64>, ApiError> {
-    query
-        .get(name)
-        .map(|text| {
-            crate::dates::parse_time(text).map_err(|e| ApiError(Error::invalid_field(name, e)))
-        })
+fn parse_query<T: QueryFields>(query: &str) -> Result<T, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|e| ApiError(Error::invalid_field("query", e.to_string())))?;
+    // Last one wins, as it did for every route before typed queries.
+    let mut last: Vec<(String, String)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match last.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => last.push((key, value)),
+        }
+    }
+    let canonical = serde_urlencoded::to_string(&last)
+        .map_err(|e| ApiError(Error::invalid_field("query", e.to_string())))?;
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(canonical.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let message = error.inner().to_string();
+        if let Some(name) = missing_field_name(&message) {
+            return ApiError(Error::invalid_field(&name, format!("{name} is required")));
+        }
+        let field = error.path().to_string();
+        let message = match T::expected(&field) {
+            Some(expected) => format!("{field} must be {expected}"),
+            None => message,
+        };
+        ApiError(Error::invalid_field(&field, message))
+    })
+}
+
+/// Deserializes an optional time parameter (`YYYY-MM-DD` or epoch milliseconds); the
+/// error is the date parser's own sentence.
+pub fn time_param<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<i64>, D::Error> {
+    let text = <Option<String> as serde::Deserialize>::deserialize(deserializer)?;
+    text.map(|text| crate::dates::parse_time(&text).map_err(serde::de::Error::custom))
         .transpose()
 }

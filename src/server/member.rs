@@ -1,23 +1,47 @@
 //! Member routes: send, recall, folders, threads, archive, blocks, search. A member only
 //! ever reaches their own data; anything else answers 404.
 
-use std::collections::HashMap;
-
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{path_id, query_param, JsonBody, MemberCaller};
+use super::extract::{
+    JsonBody, MemberCaller, MemberPath, MessagePath, QueryFields, QueryParams, ThreadPath,
+};
 use super::AppState;
 use crate::app::{AppealRequest, SendRequest};
 use crate::domain::{Folder, MemberId};
 use crate::error::Error;
 
 const DEFAULT_PAGE: usize = 20;
+
+/// `?limit=&cursor=` of a folder listing.
+#[derive(Deserialize)]
+pub struct PageQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+impl QueryFields for PageQuery {
+    fn expected(field: &str) -> Option<&'static str> {
+        (field == "limit").then_some("a number from 1 to 100")
+    }
+}
+
+/// `?q=` of a search; required.
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    q: String,
+}
+
+impl QueryFields for SearchQuery {
+    fn expected(_: &str) -> Option<&'static str> {
+        None
+    }
+}
 
 pub async fn send(
     State(state): State<AppState>,
@@ -36,9 +60,8 @@ pub async fn send(
 pub async fn recall(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
-    message: Result<Path<u64>, PathRejection>,
+    MessagePath(message): MessagePath,
 ) -> Result<StatusCode, ApiError> {
-    let message = path_id(message, "message_not_found")?;
     state.app.recall(me, message).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -47,32 +70,30 @@ pub async fn list_folder(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
     Path(folder): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let folder = Folder::parse(&folder)
         .ok_or_else(|| Error::not_found("unknown_folder", "folders are inbox, other, archived"))?;
-    let limit = query_param(&query, "limit", DEFAULT_PAGE, "a number from 1 to 100")?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     let page = state
         .app
-        .list_folder(me, folder, query.get("cursor").map(String::as_str), limit)?;
+        .list_folder(me, folder, query.cursor.as_deref(), limit)?;
     Ok(Json(page))
 }
 
 pub async fn read_thread(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
-    thread: Result<Path<u64>, PathRejection>,
+    ThreadPath(thread): ThreadPath,
 ) -> Result<impl IntoResponse, ApiError> {
-    let thread = path_id(thread, "thread_not_found")?;
     Ok(Json(state.app.read_thread(me, thread)?))
 }
 
 pub async fn archive(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
-    thread: Result<Path<u64>, PathRejection>,
+    ThreadPath(thread): ThreadPath,
 ) -> Result<StatusCode, ApiError> {
-    let thread = path_id(thread, "thread_not_found")?;
     state.app.set_archived(me, thread, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -80,9 +101,8 @@ pub async fn archive(
 pub async fn unarchive(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
-    thread: Result<Path<u64>, PathRejection>,
+    ThreadPath(thread): ThreadPath,
 ) -> Result<StatusCode, ApiError> {
-    let thread = path_id(thread, "thread_not_found")?;
     state.app.set_archived(me, thread, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -104,9 +124,8 @@ pub async fn block(
 pub async fn unblock(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
-    member: Result<Path<u64>, PathRejection>,
+    MemberPath(member): MemberPath,
 ) -> Result<StatusCode, ApiError> {
-    let member = path_id(member, "unknown_member")?;
     state.app.set_block(me, member, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -114,12 +133,9 @@ pub async fn unblock(
 pub async fn search(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<SearchQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let q = query
-        .get("q")
-        .ok_or_else(|| Error::invalid_field("q", "q is required"))?;
-    let hits = state.app.search(me, q)?;
+    let hits = state.app.search(me, &query.q)?;
     Ok(Json(serde_json::json!({ "results": hits })))
 }
 
@@ -131,10 +147,9 @@ pub struct ReportRequest {
 pub async fn report(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
-    message: Result<Path<u64>, PathRejection>,
+    MessagePath(message): MessagePath,
     JsonBody(request): JsonBody<ReportRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let message = path_id(message, "message_not_found")?;
     state.app.report(me, message, &request.reason).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -145,9 +160,8 @@ pub async fn report(
 pub async fn mark_safe(
     State(state): State<AppState>,
     MemberCaller(me): MemberCaller,
-    message: Result<Path<u64>, PathRejection>,
+    MessagePath(message): MessagePath,
 ) -> Result<StatusCode, ApiError> {
-    let message = path_id(message, "message_not_found")?;
     state.app.mark_safe(me, message).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,16 @@
 //! The HTTP service: axum on tokio.
 //!
-//! Routes are declared here, in one table, and handled in one file per audience (admin,
-//! member, events, operations). Handlers only translate HTTP to [`App`] calls and back; all
+//! Routes are declared here, in one table (every route is listed in `docs/API.md` and
+//! `openapi.rs`), and handled in one file per audience: `admin` (members, connections,
+//! reviewers, services, restrictions, rule reload, `/v1/assess`), `rescore` (admin batch
+//! jobs), `member` (messages, folders, threads, blocks, search, reports, mark-safe,
+//! appeals, statements), `events` (the SSE stream), `review` (queue, items, decisions,
+//! restrictions, appeals, audit, report) and `ops` (`/`, health, readiness, metrics,
+//! `/openapi.json`). Around them: `extract` (callers, JSON bodies, path ids, typed queries),
+//! `error` (the JSON error shape), `request_log`, `connections` (timeouts and limits per
+//! connection) and `head_errors` (JSON bodies for hyper's own head errors).
+//!
+//! Handlers only translate HTTP to [`App`] calls and back (`App`'s fields are private); all
 //! decisions live below them.
 
 mod admin;
@@ -154,11 +163,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown: shutdown_rx.clone(),
         rules_dir: config.engine.rules_dir.clone(),
         model_required: true,
-        rescore: Arc::new(Jobs::new(Defaults {
-            policy: config.policy.clone(),
-            rules_dir: config.engine.rules_dir.clone(),
-            model: config.engine.model.clone(),
-        })),
+        rescore: Arc::new(Jobs::new(
+            Defaults {
+                policy: config.policy.clone(),
+                rules_dir: config.engine.rules_dir.clone(),
+                model: config.engine.model.clone(),
+            },
+            store.clone(),
+        )),
     };
     spawn_reload_on_hangup(state.app.clone(), config.engine.rules_dir.clone());
     if state.admin_token_hash.is_none() {
@@ -242,9 +254,9 @@ pub fn reload_rules(
 ) -> Result<usize, crate::rules::RulesError> {
     let Some(rules_dir) = rules_dir else {
         tracing::info!("built-in rule packs: nothing to reload");
-        return Ok(app.engine.rules().len());
+        return Ok(app.rule_count());
     };
-    match app.engine.reload_rules(rules_dir) {
+    match app.reload_rules(rules_dir) {
         Ok(count) => {
             tracing::info!(rules = count, dir = %rules_dir.display(), "rule packs reloaded");
             metrics::counter!("sendguard_rule_reloads_total", "outcome" => "ok").increment(1);

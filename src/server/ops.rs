@@ -7,6 +7,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 
 use super::AppState;
+use crate::app::Readiness;
 
 /// The project's HTTP and CLI reference, in the repository.
 pub const API_DOC: &str = "docs/API.md";
@@ -43,10 +44,11 @@ pub async fn healthz() -> impl IntoResponse {
 
 /// Ready when the store is open, rule packs are loaded and the model (if configured) is.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let engine = &state.app.engine;
-    let store_ok = state.app.store.size_on_disk() > 0;
-    let rules = engine.rules().len();
-    let model = engine.classifier().map(|c| c.name.clone());
+    let Readiness {
+        store: store_ok,
+        rules,
+        model,
+    } = state.app.readiness();
     let ready = store_ok && rules > 0 && (model.is_some() || !state.model_required);
     let status = if ready {
         StatusCode::OK
@@ -59,8 +61,9 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    metrics::gauge!("sendguard_store_bytes").set(state.app.store.size_on_disk() as f64);
-    metrics::gauge!("sendguard_store_flushes").set(state.app.store.flush_count() as f64);
+    let store = state.app.store_figures();
+    metrics::gauge!("sendguard_store_bytes").set(store.bytes as f64);
+    metrics::gauge!("sendguard_store_flushes").set(store.flushes as f64);
     if let Ok((depth, oldest)) = state.app.review_queue_stats() {
         metrics::gauge!("sendguard_review_queue_depth").set(depth as f64);
         metrics::gauge!("sendguard_review_queue_oldest_seconds").set(oldest);

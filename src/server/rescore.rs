@@ -5,15 +5,14 @@
 
 use std::path::PathBuf;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{path_id, AdminCaller, JsonBody};
+use super::extract::{AdminCaller, JobPath, JsonBody};
 use super::AppState;
 use crate::batch::JobRequest;
 use crate::error::{Error, ErrorKind};
@@ -56,11 +55,10 @@ pub async fn start(
         rules: request.rules,
         since,
     };
-    let app = state.app.clone();
     let jobs = state.rescore.clone();
-    let now = app.clock.now();
+    let now = state.app.now();
     // Loading a model and rule packs, and counting the messages, is blocking work.
-    let job_id = tokio::task::spawn_blocking(move || jobs.start(&app.store, job, now))
+    let job_id = tokio::task::spawn_blocking(move || jobs.start(job, now))
         .await
         .map_err(|e| Error::new(ErrorKind::Internal, "internal", e.to_string()))??;
     Ok((
@@ -73,9 +71,8 @@ pub async fn start(
 pub async fn status(
     State(state): State<AppState>,
     _: AdminCaller,
-    job: Result<Path<u64>, PathRejection>,
+    JobPath(id): JobPath,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = path_id(job, "job_not_found")?;
     let view = state
         .rescore
         .view(id)

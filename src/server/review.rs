@@ -1,27 +1,96 @@
 //! Reviewer routes: the queue, audited reads, decisions, restrictions, appeals, the audit log.
 
-use std::collections::HashMap;
-
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{path_id, query_param, time_param, JsonBody, ReviewerCaller};
+use super::extract::{
+    time_param, AppealPath, ItemPath, JsonBody, MemberPath, QueryFields, QueryParams,
+    ReviewerCaller,
+};
 use super::AppState;
 use crate::app::{AppealDecisionRequest, DecisionRequest};
+use crate::domain::Millis;
 use crate::error::{Error, ErrorKind};
-use crate::report::{self, Format, ReportOptions};
+
+/// `?limit=` of the queue.
+#[derive(Deserialize)]
+pub struct QueueQuery {
+    limit: Option<usize>,
+}
+
+impl QueryFields for QueueQuery {
+    fn expected(_: &str) -> Option<&'static str> {
+        Some("a number from 1 to 100")
+    }
+}
+
+/// `?justification=` of an audited read.
+#[derive(Deserialize)]
+pub struct ItemQuery {
+    justification: Option<String>,
+}
+
+impl QueryFields for ItemQuery {
+    fn expected(_: &str) -> Option<&'static str> {
+        None
+    }
+}
+
+/// `?limit=` of the appeals queue.
+#[derive(Deserialize)]
+pub struct AppealsQuery {
+    limit: Option<usize>,
+}
+
+impl QueryFields for AppealsQuery {
+    fn expected(_: &str) -> Option<&'static str> {
+        Some("a number")
+    }
+}
+
+/// `?from=&to=&limit=` of the audit log; times are `YYYY-MM-DD` or epoch milliseconds.
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(default, deserialize_with = "time_param")]
+    from: Option<Millis>,
+    #[serde(default, deserialize_with = "time_param")]
+    to: Option<Millis>,
+    limit: Option<usize>,
+}
+
+impl QueryFields for AuditQuery {
+    fn expected(field: &str) -> Option<&'static str> {
+        (field == "limit").then_some("a number")
+    }
+}
+
+/// `?from=&to=&format=` of the report.
+#[derive(Deserialize)]
+pub struct ReportQuery {
+    #[serde(default, deserialize_with = "time_param")]
+    from: Option<Millis>,
+    #[serde(default, deserialize_with = "time_param")]
+    to: Option<Millis>,
+    format: Option<String>,
+}
+
+impl QueryFields for ReportQuery {
+    fn expected(_: &str) -> Option<&'static str> {
+        None
+    }
+}
+use crate::report::{Format, ReportOptions};
 
 pub async fn queue(
     State(state): State<AppState>,
     ReviewerCaller(me): ReviewerCaller,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<QueueQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let limit = query_param(&query, "limit", 20usize, "a number from 1 to 100")?;
+    let limit = query.limit.unwrap_or(20);
     let items = state.app.review_queue(me, limit)?;
     Ok(Json(serde_json::json!({ "items": items })))
 }
@@ -29,13 +98,12 @@ pub async fn queue(
 pub async fn item(
     State(state): State<AppState>,
     ReviewerCaller(me): ReviewerCaller,
-    item: Result<Path<u64>, PathRejection>,
-    Query(query): Query<HashMap<String, String>>,
+    ItemPath(item): ItemPath,
+    QueryParams(query): QueryParams<ItemQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let item = path_id(item, "item_not_found")?;
     let view = state
         .app
-        .review_item(me, item, query.get("justification").map(String::as_str))
+        .review_item(me, item, query.justification.as_deref())
         .await?;
     Ok(Json(view))
 }
@@ -43,10 +111,9 @@ pub async fn item(
 pub async fn decide(
     State(state): State<AppState>,
     ReviewerCaller(me): ReviewerCaller,
-    item: Result<Path<u64>, PathRejection>,
+    ItemPath(item): ItemPath,
     JsonBody(request): JsonBody<DecisionRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let item = path_id(item, "item_not_found")?;
     state.app.decide_item(me, item, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -59,10 +126,9 @@ pub struct LiftRequest {
 pub async fn lift_restriction(
     State(state): State<AppState>,
     ReviewerCaller(me): ReviewerCaller,
-    member: Result<Path<u64>, PathRejection>,
+    MemberPath(member): MemberPath,
     JsonBody(request): JsonBody<LiftRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let member = path_id(member, "unknown_member")?;
     state
         .app
         .lift_restriction(me, member, &request.note)
@@ -73,9 +139,9 @@ pub async fn lift_restriction(
 pub async fn appeals(
     State(state): State<AppState>,
     ReviewerCaller(_): ReviewerCaller,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<AppealsQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let limit = query_param(&query, "limit", 50usize, "a number")?.min(500);
+    let limit = query.limit.unwrap_or(50).min(500);
     Ok(Json(
         serde_json::json!({ "appeals": state.app.open_appeals(limit)? }),
     ))
@@ -84,10 +150,9 @@ pub async fn appeals(
 pub async fn decide_appeal(
     State(state): State<AppState>,
     ReviewerCaller(me): ReviewerCaller,
-    appeal: Result<Path<u64>, PathRejection>,
+    AppealPath(appeal): AppealPath,
     JsonBody(request): JsonBody<AppealDecisionRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let appeal = path_id(appeal, "appeal_not_found")?;
     state.app.decide_appeal(me, appeal, request).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -95,11 +160,11 @@ pub async fn decide_appeal(
 pub async fn audit(
     State(state): State<AppState>,
     ReviewerCaller(_): ReviewerCaller,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<AuditQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let from = time_param(&query, "from")?.unwrap_or(0);
-    let to = time_param(&query, "to")?.unwrap_or(i64::MAX);
-    let limit = query_param(&query, "limit", 1000usize, "a number")?.min(10_000);
+    let from = query.from.unwrap_or(0);
+    let to = query.to.unwrap_or(i64::MAX);
+    let limit = query.limit.unwrap_or(1000).min(10_000);
     Ok(Json(
         serde_json::json!({ "entries": state.app.audit_log(from, to, limit)? }),
     ))
@@ -109,9 +174,9 @@ pub async fn audit(
 pub async fn report(
     State(state): State<AppState>,
     ReviewerCaller(_): ReviewerCaller,
-    Query(query): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<ReportQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (from, to) = (time_param(&query, "from")?, time_param(&query, "to")?);
+    let (from, to) = (query.from, query.to);
     if let (Some(from), Some(to)) = (from, to) {
         if from >= to {
             return Err(ApiError(Error::invalid_field(
@@ -120,17 +185,17 @@ pub async fn report(
             )));
         }
     }
-    let name = query.get("format").map_or("json", String::as_str);
+    let name = query.format.as_deref().unwrap_or("json");
     let format = Format::parse(name).ok_or_else(|| {
         ApiError(Error::invalid_field(
             "format",
             "format must be html, json or csv",
         ))
     })?;
-    let options = ReportOptions::new(from, to, state.app.clock.now());
-    let store = state.app.store.clone();
+    let options = ReportOptions::new(from, to, state.app.now());
+    let app = state.app.clone();
     // A report reads the whole store: keep it off the async workers.
-    let body = tokio::task::spawn_blocking(move || report::render(&store, &options, format))
+    let body = tokio::task::spawn_blocking(move || app.safety_report(&options, format))
         .await
         .map_err(|e| ApiError(Error::new(ErrorKind::Internal, "internal", e.to_string())))??;
     Ok(([(header::CONTENT_TYPE, format.content_type())], body))

@@ -154,24 +154,9 @@ pub fn u64_at(key: &[u8], offset: usize) -> u64 {
     u64::from_be_bytes(bytes)
 }
 
-/// Month bucket for InMail credits, e.g. 202611.
-pub fn month_of(time: Millis) -> u32 {
-    let days = time.div_euclid(86_400_000);
-    let (year, month, _) = crate::dates::civil_from_days(days);
-    (year as u32) * 100 + month
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn months_follow_the_calendar() {
-        assert_eq!(month_of(0), 197001);
-        // 2026-11-30T23:59:59.999Z and the next millisecond.
-        assert_eq!(month_of(1_796_083_199_999), 202611);
-        assert_eq!(month_of(1_796_083_200_000), 202612);
-    }
 
     #[test]
     fn newer_activity_sorts_first() {

@@ -3,10 +3,12 @@
 //! Reads go straight to sled. Writes go through [`Store::write`]: one closure under the
 //! store's write lock builds a batch (reading its own pending writes), the batch is applied
 //! atomically, and the caller gets a [`Ticket`] to await durability with
-//! [`Store::durable`]. The key layout is documented in [`keys`].
+//! [`Store::durable`]. The key layout is documented in `keys.rs`, private to this module:
+//! everything outside reads and writes through typed methods (a second implementation of
+//! the store needs only these), never by building keys.
 
 mod group_commit;
-pub mod keys;
+mod keys;
 mod review;
 mod stats;
 
@@ -18,7 +20,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::domain::{
-    Folder, Member, MemberId, Message, MessageId, Principal, Reviewer, Thread, ThreadId, ThreadView,
+    Appeal, Folder, Member, MemberId, Message, MessageId, Principal, ReviewItem, Reviewer, Thread,
+    ThreadId, ThreadView,
 };
 use group_commit::GroupCommit;
 pub use group_commit::Ticket;
@@ -119,6 +122,11 @@ pub trait Reader {
             let hash = v.get(8..40).and_then(|h| <[u8; 32]>::try_from(h).ok());
             (keys::u64_at(&v, 0), hash)
         }))
+    }
+
+    /// The checkpoint of an unfinished batch rescore in `mode` (`dry` or `apply`).
+    fn rescore_checkpoint<T: DeserializeOwned>(&self, mode: &str) -> StoreResult<Option<T>> {
+        self.json(&keys::with_bytes(keys::RESCORE, mode.as_bytes()))
     }
 
     fn inmail_spent(&self, member: MemberId, month: u32) -> StoreResult<u32> {
@@ -382,9 +390,8 @@ impl Store {
         })
     }
 
-    /// Every record under `tag` (e.g. [`keys::MESSAGE`]), decoded as `T`, in key order.
-    /// `T` may name only the fields a reader needs (reports never decode message bodies).
-    pub fn records<T: DeserializeOwned>(
+    /// Every record under `tag`, decoded as `T`, in key order.
+    fn records<T: DeserializeOwned>(
         &self,
         tag: &'static [u8],
     ) -> impl Iterator<Item = StoreResult<T>> + '_ {
@@ -392,6 +399,22 @@ impl Store {
             let (key, value) = entry?;
             decode(&key, &value)
         })
+    }
+
+    /// Every stored message in id order, decoded as `T`: `T` may name only the fields a
+    /// reader needs (reports never decode message bodies).
+    pub fn message_facts<T: DeserializeOwned>(&self) -> impl Iterator<Item = StoreResult<T>> + '_ {
+        self.records(keys::MESSAGE)
+    }
+
+    /// Every review item, open or decided, in id order.
+    pub fn review_items(&self) -> impl Iterator<Item = StoreResult<ReviewItem>> + '_ {
+        self.records(keys::REVIEW_ITEM)
+    }
+
+    /// Every appeal, in id order.
+    pub fn appeals(&self) -> impl Iterator<Item = StoreResult<Appeal>> + '_ {
+        self.records(keys::APPEAL)
     }
 
     /// Every stored message with id `>= start`, in id order, undecoded. Streams: sled
@@ -411,9 +434,19 @@ impl Store {
         })
     }
 
-    /// How many records carry `tag`; for tests and reports of small stores.
-    pub fn count(&self, tag: &[u8]) -> usize {
+    /// How many records carry `tag` (a pass over the keys).
+    fn count(&self, tag: &[u8]) -> usize {
         self.inner.db.scan_prefix(tag).count()
+    }
+
+    /// How many messages are stored (a pass over the keys: for progress and small stores).
+    pub fn message_count(&self) -> usize {
+        self.count(keys::MESSAGE)
+    }
+
+    /// How many members exist (a pass over the keys).
+    pub fn member_count(&self) -> usize {
+        self.count(keys::MEMBER)
     }
 }
 
@@ -457,6 +490,15 @@ impl Reader for WriteTxn<'_> {
 impl WriteTxn<'_> {
     pub fn next_id(&self) -> StoreResult<u64> {
         self.store.next_id()
+    }
+
+    /// A thread's message ids as committed before this write, oldest first (a message this
+    /// write adds is not among them).
+    pub fn committed_thread_message_ids(
+        &self,
+        thread: ThreadId,
+    ) -> Box<dyn Iterator<Item = StoreResult<MessageId>> + '_> {
+        self.store.thread_message_ids(thread, false)
     }
 
     fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {

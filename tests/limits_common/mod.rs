@@ -1,17 +1,20 @@
 //! Helpers shared by the limits integration tests.
 #![allow(dead_code)]
 
-/// Fingerprint features the way the engine will feed them for now: lowercase words and
-/// adjacent word pairs.
-pub fn features(text: &str) -> Vec<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
-    let mut features = words.clone();
-    features.extend(words.windows(2).map(|p| format!("{} {}", p[0], p[1])));
-    features
+use sendguard::domain::{Format, RenderedBody};
+use sendguard::limits::{Fingerprint, Limiter};
+use sendguard::Engine;
+
+/// The fan-out fingerprint of a plain-text message as the send path computes it: the
+/// engine's normalizer (look-alike letters folded, entities typed) and then the limiter's
+/// SimHash of the normalized tokens.
+pub fn fingerprint(limiter: &Limiter, text: &str) -> Option<Fingerprint> {
+    thread_local! {
+        static ENGINE: Engine = Engine::default();
+    }
+    let normalized =
+        ENGINE.with(|engine| engine.normalize(&RenderedBody::render(Format::Text, text)));
+    limiter.fingerprint_tokens(&normalized.tokens)
 }
 
 /// splitmix64: a tiny seeded PRNG, so simulations are deterministic.

@@ -21,7 +21,6 @@ use sendguard::limits::config::{
     CadenceConfig, FanoutConfig, NewConversationsConfig, RateConfig, StrikesConfig,
 };
 use sendguard::limits::LimitsConfig;
-use sendguard::store::ReviewReader;
 use sendguard::{App, Engine, Store};
 
 pub const HOUR: i64 = 3_600_000;
@@ -116,18 +115,6 @@ fn engine() -> Engine {
     Engine::new(Default::default(), rules, Some(classifier))
 }
 
-fn text(to: u64, body: &str) -> SendRequest {
-    SendRequest {
-        to,
-        body: body.into(),
-        format: Default::default(),
-        kind: Default::default(),
-        thread_id: None,
-        attachments: Vec::new(),
-        idempotency_key: None,
-    }
-}
-
 async fn member(app: &App, handle: &str) -> u64 {
     app.create_member(NewMember {
         handle: handle.into(),
@@ -140,7 +127,7 @@ async fn member(app: &App, handle: &str) -> u64 {
 }
 
 async fn send(app: &App, from: u64, to: u64, body: &str, expect: Decision) -> SendOutcome {
-    let outcome = app.send(from, text(to, body)).await.unwrap();
+    let outcome = app.send(from, SendRequest::text(to, body)).await.unwrap();
     assert_eq!(
         outcome.decision, expect,
         "seeding: {body:?} got {:?}",
@@ -150,12 +137,15 @@ async fn send(app: &App, from: u64, to: u64, body: &str, expect: Decision) -> Se
 }
 
 async fn refused(app: &App, from: u64, to: u64, body: &str, code: &str) {
-    let error = app.send(from, text(to, body)).await.unwrap_err();
+    let error = app
+        .send(from, SendRequest::text(to, body))
+        .await
+        .unwrap_err();
     assert_eq!(error.code, code, "seeding: {body:.40}");
 }
 
 fn item_of(app: &App, message: u64) -> u64 {
-    app.store.open_review_item_for(message).unwrap().unwrap()
+    app.open_review_item_for(message).unwrap().unwrap()
 }
 
 async fn decide(app: &App, reviewer: u64, message: u64, label: Label, action: ReviewAction) {
@@ -347,7 +337,7 @@ pub async fn seed(dir: &Path) -> Seeded {
     labelled.push((spam1, Label::Spam));
     labelled.push((spam2, Label::Spam));
     labelled.push((promo, Label::Ham));
-    app.store.flush().unwrap();
+    app.flush().unwrap();
     Seeded {
         alice,
         bob,

@@ -1,0 +1,94 @@
+//! What the service around the operations asks of the [`App`]: readiness and store figures
+//! for the operations routes, event subscriptions, rule reloads, reports, the time, and a
+//! flush for embedders. Handlers call these instead of reaching the store, the engine or
+//! the clock, so the HTTP layer stays a translation of requests into `App` calls.
+
+use std::path::Path;
+
+use tokio::sync::broadcast;
+
+use super::App;
+use crate::domain::{MemberId, MessageId, Millis};
+use crate::error::Result;
+use crate::notify::Event;
+use crate::report::{self, Format, ReportOptions};
+use crate::rules::RulesError;
+use crate::store::{ReviewReader, StoreResult};
+
+/// What `/readyz` reports: the store is open, how many rules and which model are loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Readiness {
+    pub store: bool,
+    pub rules: usize,
+    pub model: Option<String>,
+}
+
+/// Store gauges for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoreFigures {
+    pub bytes: u64,
+    pub flushes: u64,
+}
+
+impl App {
+    /// The time every operation of this `App` uses.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    pub fn readiness(&self) -> Readiness {
+        Readiness {
+            store: self.store.size_on_disk() > 0,
+            rules: self.engine.rules().len(),
+            model: self.engine.classifier().map(|c| c.name.clone()),
+        }
+    }
+
+    pub fn store_figures(&self) -> StoreFigures {
+        StoreFigures {
+            bytes: self.store.size_on_disk(),
+            flushes: self.store.flush_count(),
+        }
+    }
+
+    /// A live event stream for `member`, unless they already have `max_streams` open.
+    pub(crate) fn subscribe(
+        &self,
+        member: MemberId,
+        max_streams: usize,
+    ) -> Option<broadcast::Receiver<Event>> {
+        self.events.subscribe(member, max_streams)
+    }
+
+    /// How many rules the engine serves.
+    pub fn rule_count(&self) -> usize {
+        self.engine.rules().len()
+    }
+
+    /// Recompiles the packs in `dir` and swaps them in; on error the current set serves on.
+    pub fn reload_rules(&self, dir: &Path) -> std::result::Result<usize, RulesError> {
+        self.engine.reload_rules(dir)
+    }
+
+    /// The trust-and-safety report of the store. Reads the whole store: call it off the
+    /// async workers.
+    pub fn safety_report(&self, options: &ReportOptions, format: Format) -> StoreResult<String> {
+        report::render(&self.store, options, format)
+    }
+
+    /// Whether any member exists (the demo seed refuses a store that has some).
+    pub fn has_members(&self) -> Result<bool> {
+        Ok(self.store.member_count() > 0)
+    }
+
+    /// The open review item of a message, if any.
+    pub fn open_review_item_for(&self, message: MessageId) -> Result<Option<u64>> {
+        Ok(self.store.open_review_item_for(message)?)
+    }
+
+    /// Writes everything to disk now (sends are already durable when answered; this is
+    /// for embedders and tests that copy the store directory).
+    pub fn flush(&self) -> Result<()> {
+        Ok(self.store.flush()?)
+    }
+}

@@ -1,0 +1,276 @@
+//! The judging pipeline, top-down, shared by a send and by `POST /v1/assess`, so an
+//! assessment is exactly the verdict a send would get, less the writes:
+//!
+//! 1. [`App::validate_body`]: the product's body rules (length in scalar values, empty).
+//! 2. [`App::prepare`]: markdown rendered into visible text and every link's real target
+//!    (unsafe link schemes refused), [`Engine::normalize`](crate::engine::Engine::normalize)
+//!    once for every stage, and the fan-out fingerprint of the normalized tokens.
+//! 3. [`App::send_context`]: the relationship read from the store (blocks, restriction,
+//!    thread, connection, InMail credit, did the recipient reply) and
+//!    [`Limiter::check`](crate::limits::Limiter::check) (rates refuse; fan-out and cadence
+//!    are signals).
+//! 4. [`App::judge`]: [`Engine::assess`](crate::engine::Engine::assess) — rules, classifier,
+//!    the behaviour signals, then `policy::decide`.
+//!
+//! The send path (`send.rs`) runs steps 3 and 4 again under the write lock only when the
+//! context changed in between, and then stores the verdict (`mailbox.rs` places it).
+
+use super::App;
+use crate::domain::{
+    BehaviourSignal, Format, Member, MemberId, MessageKind, Millis, Relationship, RenderedBody,
+    RestrictionLevel, Thread, ThreadId, Verdict,
+};
+use crate::engine::AssessInput;
+use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{Check, Fingerprint, LimitSignal, Refusal, SendFacts, SenderState};
+use crate::store::Reader;
+use crate::text::Normalized;
+
+/// A message body ready to judge.
+pub(super) struct Prepared {
+    pub(super) message: Normalized,
+    /// The fan-out fingerprint of the normalized tokens (`None` for too short a message).
+    pub(super) fingerprint: Option<Fingerprint>,
+}
+
+/// Where a message would go: the routing facts of a send (or of an assessment of one).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Draft {
+    pub(super) to: MemberId,
+    pub(super) thread_id: Option<ThreadId>,
+    pub(super) kind: MessageKind,
+}
+
+/// The facts a send is decided on, read from the store.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct SendContext {
+    pub(super) sender: Member,
+    pub(super) thread: Option<Thread>,
+    pub(super) relationship: Relationship,
+    /// The InMail credit month to charge, when this send spends a credit.
+    pub(super) charge_month: Option<u32>,
+    /// What the limiter knows of this send, and the behaviour signals it raised.
+    pub(super) facts: SendFacts,
+    pub(super) limit_signals: Vec<LimitSignal>,
+    /// The sender's limiter state the check ran on; under the write lock it is the current
+    /// one, so the write records onto it without reading it again.
+    pub(super) limiter_state: SenderState,
+}
+
+impl SendContext {
+    pub(super) fn behaviour(&self) -> Vec<BehaviourSignal> {
+        self.limit_signals.iter().map(behaviour_signal).collect()
+    }
+}
+
+/// A limiter signal as the policy reads it.
+fn behaviour_signal(signal: &LimitSignal) -> BehaviourSignal {
+    BehaviourSignal {
+        id: signal.id.to_string(),
+        hold: signal.hold,
+        score: signal.score,
+        detail: signal.detail.clone(),
+    }
+}
+
+/// A limiter refusal as an API error: 429 with Retry-After, or 403 for a restriction.
+pub(super) fn refusal_error(refusal: Refusal) -> Error {
+    metrics::counter!("sendguard_limit_trips_total", "limit" => refusal.limit_name).increment(1);
+    if refusal.code == "rate_limited" {
+        Error::new(ErrorKind::RateLimited, "rate_limited", refusal.detail)
+            .limit(refusal.limit)
+            .retry_after(refusal.retry_after_secs)
+            .field(refusal.limit_name)
+    } else {
+        Error::forbidden("sender_restricted", refusal.detail)
+    }
+}
+
+impl App {
+    /// The product's body rules, shared by sending and assessing.
+    pub(super) fn validate_body(&self, body: &str, has_attachments: bool) -> Result<()> {
+        let limit = self.config.max_body_chars;
+        // Unicode scalar values, as the product counts: 28,000 emoji fit, 28,001 letters don't.
+        if body.chars().nth(limit).is_some() {
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "too_long",
+                format!("body is longer than {limit} characters"),
+            )
+            .field("body")
+            .limit(limit as u64));
+        }
+        if body.trim().is_empty() && !has_attachments {
+            return Err(
+                Error::new(ErrorKind::Unprocessable, "empty_body", "body is empty").field("body"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Renders, checks link schemes, normalizes and fingerprints a body.
+    pub(super) fn prepare(&self, format: Format, body: &str) -> Result<Prepared> {
+        let rendered = RenderedBody::render(format, body);
+        if let Some(link) = rendered.links.iter().find(|link| !link.has_safe_scheme()) {
+            let shown: String = link.target.chars().take(40).collect();
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "unsafe_link",
+                format!("links must be http, https or mailto (or relative); not {shown:?}"),
+            )
+            .field("body"));
+        }
+        let message = self.engine.normalize(&rendered);
+        let fingerprint = self.limiter.fingerprint_tokens(&message.tokens);
+        Ok(Prepared {
+            message,
+            fingerprint,
+        })
+    }
+
+    /// The facts a message from `sender_id` is decided on, read through `reader` (the store,
+    /// or the write in progress under the lock). Refuses what a send may not do: a block
+    /// either way, a restriction, InMail without credit, a rate limit.
+    pub(super) fn send_context(
+        &self,
+        reader: &impl Reader,
+        sender_id: MemberId,
+        draft: &Draft,
+        now: Millis,
+        fingerprint: Option<Fingerprint>,
+    ) -> Result<SendContext> {
+        let sender = reader
+            .member(sender_id)?
+            .ok_or_else(|| Error::unauthorized("the token's member no longer exists"))?;
+        let to = draft.to;
+        if to == sender_id {
+            return Err(Error::invalid_field(
+                "to",
+                "a member cannot message themselves",
+            ));
+        }
+        if reader.member(to)?.is_none() {
+            return Err(
+                Error::not_found("unknown_recipient", format!("no member {to}")).field("to"),
+            );
+        }
+        let thread = match draft.thread_id {
+            Some(id) => {
+                let thread = reader
+                    .thread(id)?
+                    .filter(|t| t.has(sender_id))
+                    .ok_or_else(|| {
+                        Error::not_found("thread_not_found", format!("no thread {id}"))
+                            .field("thread_id")
+                    })?;
+                if thread.other(sender_id) != to {
+                    return Err(Error::invalid_field(
+                        "to",
+                        "to must be the other participant of thread_id",
+                    ));
+                }
+                Some(thread)
+            }
+            None => match reader.thread_between(sender_id, to)? {
+                Some(id) => reader.thread(id)?,
+                None => None,
+            },
+        };
+        if reader.blocked(to, sender_id)? {
+            return Err(Error::forbidden(
+                "blocked",
+                "this member cannot be messaged",
+            ));
+        }
+        if reader.blocked(sender_id, to)? {
+            return Err(Error::forbidden(
+                "blocked",
+                "you have blocked this member; unblock them to send",
+            ));
+        }
+        let connected = reader.connected(sender_id, to)?;
+        let recipient_replied = match &thread {
+            Some(thread) => reader
+                .view(to, thread.id)?
+                .is_some_and(|view| view.sent_any),
+            None => false,
+        };
+        if let Some(restriction) = &sender.restriction {
+            let refused = match restriction.level {
+                RestrictionLevel::Full => !connected,
+                RestrictionLevel::NewConversations => !connected && thread.is_none(),
+            };
+            if refused {
+                return Err(Error::forbidden(
+                    "sender_restricted",
+                    "your account is restricted from this conversation; see your appeal options",
+                ));
+            }
+        }
+        let mut charge_month = None;
+        if draft.kind == MessageKind::Inmail && !connected {
+            let credits = self.config.inmail_credits(sender.plan);
+            if credits == 0 {
+                return Err(Error::forbidden(
+                    "inmail_not_allowed",
+                    "your plan does not include InMail",
+                )
+                .field("kind"));
+            }
+            let month = crate::dates::month_of(now);
+            if reader.inmail_spent(sender_id, month)? >= credits {
+                return Err(Error::forbidden(
+                    "inmail_quota_exhausted",
+                    format!("all {credits} InMail credits of this month are spent"),
+                )
+                .field("kind")
+                .limit(u64::from(credits)));
+            }
+            charge_month = Some(month);
+        }
+        let facts = SendFacts {
+            now,
+            account_created_at: sender.created_at,
+            recipient: to,
+            connected,
+            new_conversation: thread.is_none(),
+            fingerprint,
+        };
+        let limits_started = std::time::Instant::now();
+        let state = reader.sender_state(sender_id)?.unwrap_or_default();
+        let checked = self.limiter.check(&state, &facts);
+        metrics::histogram!("sendguard_stage_seconds", "stage" => "limits")
+            .record(limits_started.elapsed().as_secs_f64());
+        let limit_signals = match checked {
+            Check::Refuse(refusal) => return Err(refusal_error(refusal)),
+            Check::Proceed(signals) => signals,
+        };
+        Ok(SendContext {
+            relationship: Relationship {
+                connected,
+                recipient_replied,
+                inmail: charge_month.is_some(),
+            },
+            sender,
+            thread,
+            charge_month,
+            facts,
+            limit_signals,
+            limiter_state: state,
+        })
+    }
+
+    /// The verdict on a prepared message in its context; without one (an assessment with no
+    /// sender or recipient) the content alone decides, as for a stranger.
+    pub(super) fn judge(&self, message: &Normalized, context: Option<&SendContext>) -> Verdict {
+        let (relationship, behaviour) = match context {
+            Some(context) => (context.relationship, context.behaviour()),
+            None => (Relationship::default(), Vec::new()),
+        };
+        self.engine.assess(&AssessInput {
+            message,
+            relationship,
+            behaviour: &behaviour,
+        })
+    }
+}
