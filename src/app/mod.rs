@@ -14,10 +14,12 @@ mod recall;
 mod recipient_signals;
 mod report_evidence;
 mod review;
+mod review_board;
 mod sanctions;
 mod search;
 mod send;
 mod statements;
+mod thread_display;
 
 use std::sync::Arc;
 
@@ -33,9 +35,11 @@ pub use appeals::{AppealDecisionRequest, AppealRequest, CreatedAppeal};
 pub use assess::AssessRequest;
 pub use folders::{FolderPage, MessageView, ThreadPage, ThreadSummary};
 pub use review::{DecisionRequest, ItemView, QueueEntry};
+pub use review_board::{AuditFilter, Board, ItemContext, QueueFilter, QueueSort};
 pub use search::SearchHit;
 pub use send::{SendOutcome, SendRequest};
 pub use statements::Statement;
+pub use thread_display::{display, DisplayMessage, ThreadDisplay};
 
 /// The mailbox moves a batch rescore shares with review and sending (one implementation).
 pub(crate) use review::{enqueue, release_to, withdraw_held_item};
