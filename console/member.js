@@ -11,6 +11,7 @@ const EMOJI = ['👍', '🙂', '🎉', '🙏', '☕', '🚀'];
 const state = {
   folder: 'inbox',
   thread: null, // the open ThreadDisplay
+  handles: new Map(), // member id → handle, from the folder listings
   events: null, // AbortController of the stream
   received: 0,
 };
@@ -36,6 +37,7 @@ function renderThreads(page) {
     fill(list, el('li', { class: 'error' }, describeError(page.error)));
     return;
   }
+  for (const t of page.threads) state.handles.set(t.with, t.with_handle);
   fill(list, page.threads.map((t) => el('li', {
     class: `row${t.unread ? ' unread' : ''}${state.thread && state.thread.thread_id === t.thread_id ? ' open' : ''}`,
     dataset: { thread: String(t.thread_id), with: t.with_handle },
@@ -89,9 +91,14 @@ function renderThread() {
       loadFolders();
     }
   });
-  fill($('thread-head'), el('h2', {}, `Conversation with #${thread.with}`), ` in ${thread.folder} `, archive, ' ', block);
+  fill($('thread-head'), el('h2', {}, `Conversation with ${who(thread.with)}`), ` in ${thread.folder} `, archive, ' ', block);
   fill($('thread-messages'), thread.messages.map((m) => messageView(m, thread)));
   composeFor(thread);
+}
+
+function who(id) {
+  const handle = state.handles.get(id);
+  return handle ? `@${handle} (#${id})` : `#${id}`;
 }
 
 function messageView(m, thread) {
@@ -111,7 +118,7 @@ function messageView(m, thread) {
     }
   }
   return el('div', { class: `message ${mine ? 'mine' : 'theirs'}`, dataset: { message: String(m.message_id) } },
-    el('p', { class: 'facts' }, mine ? 'you' : `#${m.from}`, ` · ${time(m.created_at)}`,
+    el('p', { class: 'facts' }, mine ? 'you' : who(m.from), ` · ${time(m.created_at)}`,
       m.inmail ? ' · InMail' : '', m.status !== 'delivered' ? ` · ${m.status}` : '',
       m.possible_spam ? el('span', { class: 'label-spam' }, 'possible spam') : null),
     messageBody(m),
@@ -130,7 +137,7 @@ async function act(call, done) {
 }
 
 function composeFor(thread) {
-  fill($('compose-title'), thread ? `Reply to #${thread.with}` : 'New message');
+  fill($('compose-title'), thread ? `Reply to ${who(thread.with)}` : 'New message');
   $('c-to').value = thread ? String(thread.with) : $('c-to').value;
   $('c-to').disabled = Boolean(thread);
 }

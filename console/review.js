@@ -91,7 +91,7 @@ function renderBoard() {
     },
     el('span', { class: 'id' }, `#${item.item_id}`),
     el('span', { class: `origin ${item.origin}` }, item.origin),
-    el('span', { class: 'score' }, percent(item.score)),
+    el('span', { class: 'score' }, `score ${percent(item.score)}`),
     el('span', { class: 'age' }, time(item.created_at)),
     el('span', { class: 'reasons' }, reasons.join(', ') || '–'),
     item.reports ? el('span', { class: 'reports' }, `${item.reports} report(s)`) : null,

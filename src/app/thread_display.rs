@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::folders::MessageView;
 use super::App;
 use crate::domain::body::{Link, RenderedBody};
-use crate::domain::{Folder, MemberId, ThreadId};
+use crate::domain::{Folder, MemberId, ThreadId, Verdict};
 use crate::error::Result;
 use crate::store::Reader;
 
@@ -45,6 +45,15 @@ pub fn display(message: MessageView, possible_spam: bool) -> DisplayMessage {
     }
 }
 
+/// Whether the classifier labelled the verdict "possible spam" (the policy's reason for a
+/// score between the Other and hold thresholds).
+pub fn possible_spam(verdict: &Verdict) -> bool {
+    verdict
+        .reasons
+        .iter()
+        .any(|r| r.source == "classifier" && r.id == "possible_spam")
+}
+
 impl App {
     /// The member's thread, rendered; reading it marks it read, as [`App::read_thread`].
     pub fn thread_display(&self, member: MemberId, thread: ThreadId) -> Result<ThreadDisplay> {
@@ -52,12 +61,10 @@ impl App {
         let mut messages = Vec::with_capacity(page.messages.len());
         for view in page.messages {
             let labelled = view.to == member
-                && self.store.message(view.message_id)?.is_some_and(|m| {
-                    m.verdict
-                        .reasons
-                        .iter()
-                        .any(|r| r.source == "classifier" && r.id == "possible_spam")
-                });
+                && self
+                    .store
+                    .message(view.message_id)?
+                    .is_some_and(|m| possible_spam(&m.verdict));
             messages.push(display(view, labelled));
         }
         Ok(ThreadDisplay {
@@ -66,5 +73,56 @@ impl App {
             folder: page.folder,
             messages,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Decision, Format, MessageKind, MessageStatus, Reason};
+
+    fn verdict(reasons: Vec<Reason>) -> Verdict {
+        Verdict {
+            decision: Decision::Inbox,
+            route: Folder::Inbox,
+            inmail: false,
+            reasons,
+            score: Some(0.5),
+            sanction: None,
+            automated: true,
+            refused: None,
+            language: None,
+        }
+    }
+
+    #[test]
+    fn only_the_classifiers_possible_spam_reason_labels_a_message() {
+        let labelled = verdict(vec![Reason::new("classifier", "possible_spam", "score")]);
+        assert!(possible_spam(&labelled));
+        let other_source = verdict(vec![Reason::new("rule", "possible_spam", "a rule id")]);
+        assert!(!possible_spam(&other_source));
+        let abstained = verdict(vec![Reason::new("classifier", "abstained", "too little")]);
+        assert!(!possible_spam(&abstained));
+    }
+
+    #[test]
+    fn a_markdown_message_is_displayed_as_text_with_its_links_real_targets() {
+        let view = MessageView {
+            message_id: 1,
+            from: 2,
+            to: 3,
+            body: "see [linkedin.com](https://evil.example/x) <b>now</b>".into(),
+            format: Format::Markdown,
+            kind: MessageKind::Message,
+            inmail: false,
+            attachments: Vec::new(),
+            created_at: 0,
+            status: MessageStatus::Delivered,
+        };
+        let shown = display(view, true);
+        assert_eq!(shown.visible_text, "see linkedin.com <b>now</b>");
+        assert_eq!(shown.links.len(), 1);
+        assert_eq!(shown.links[0].target, "https://evil.example/x");
+        assert!(shown.possible_spam);
     }
 }
