@@ -69,6 +69,8 @@ function onKey(event) {
     if (event.key === 'Escape') event.target.blur();
     return;
   }
+  // Enter on a focused button is that button's click, not a console key.
+  if (event.key === 'Enter' && event.target instanceof HTMLButtonElement) return;
   if (event.key === '?') {
     $('help').hidden = !$('help').hidden;
     event.preventDefault();
