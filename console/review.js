@@ -129,7 +129,14 @@ export async function openItem(itemId) {
 /** Claims the next matching item and opens it. */
 export async function next() {
   await commitPending();
-  if (state.current && !state.current.decided) state.skipped.add(state.current.itemId);
+  if (state.current && !state.current.decided) {
+    state.skipped.add(state.current.itemId);
+    // The server takes at most 500; the oldest skips are the first to come round again.
+    for (const id of state.skipped) {
+      if (state.skipped.size <= 500) break;
+      state.skipped.delete(id);
+    }
+  }
   let answer;
   try {
     answer = await api('POST', '/v1/review/claim', { ...filter(), skip: [...state.skipped] });

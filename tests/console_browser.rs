@@ -215,6 +215,19 @@ async fn console_review_and_member_view_in_chromium() {
     let counts = text(&review, "#reason-counts").await;
     assert!(counts.contains("test_pattern/gtube"), "{counts}");
     screenshot(&review, "console-queue").await;
+    // j and k move the selection down and up the list.
+    let selected =
+        "return Number(document.querySelector('#queue-list .row.selected').dataset.item);";
+    let first = eval(&review, selected).await;
+    press(&review, "j").await;
+    until(
+        &review,
+        "the second row selected",
+        &format!("{} !== {first};", selected.trim_end_matches(';')),
+    )
+    .await;
+    press(&review, "k").await;
+    assert_eq!(eval(&review, selected).await, first);
 
     // Claim next: the oldest, the phishing message. Evidence, but no text.
     click(&review, "#claim-next").await;
