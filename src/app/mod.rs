@@ -11,6 +11,8 @@
 //! - `review` (the queue and decisions), `appeals`, `recipient_signals` (report,
 //!   mark-safe), `report_evidence` (when reports count), `sanctions`, `statements`, `labels`;
 //! - `operations`: readiness, store gauges, events, rule reloads and reports for the server;
+//! - `review_board` (the console's queue board, claim next, item context, audit search) and
+//!   `thread_display` (a thread rendered for display);
 //! - `text_fields`: the one bounded-text validator.
 
 mod accounts;
@@ -26,11 +28,13 @@ mod recall;
 mod recipient_signals;
 mod report_evidence;
 mod review;
+mod review_board;
 mod sanctions;
 mod search;
 mod send;
 mod statements;
 mod text_fields;
+mod thread_display;
 
 use std::sync::Arc;
 
@@ -48,9 +52,11 @@ pub use assess::AssessRequest;
 pub use folders::{FolderPage, MessageView, ThreadPage, ThreadSummary};
 pub use operations::{Readiness, StoreFigures};
 pub use review::{DecisionRequest, ItemView, QueueEntry};
+pub use review_board::{AuditFilter, Board, ItemContext, QueueFilter, QueueSort};
 pub use search::SearchHit;
 pub use send::{SendOutcome, SendRequest};
 pub use statements::Statement;
+pub use thread_display::{display, DisplayMessage, ThreadDisplay};
 
 /// The operations, over the store, the engine and the notification hub. The fields are
 /// private: callers (the HTTP handlers, the CLI, batch jobs) ask for an operation, so every

@@ -25,7 +25,8 @@ pub const SECTIONS: [&str; 8] = [
     "top-held-senders",
 ];
 
-const STYLE: &str = "\
+/// The inline stylesheet; public so the console can allow exactly it by hash in its CSP.
+pub const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;\
 color:#1b1f23;background:#fff;margin:0 auto;max-width:1040px;padding:24px;line-height:1.45}\
 h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:0 0 8px;border-bottom:2px solid #d0d7de;padding-bottom:4px}\

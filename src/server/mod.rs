@@ -15,6 +15,8 @@
 
 mod admin;
 mod connections;
+mod console;
+mod console_api;
 pub mod error;
 mod events;
 pub mod extract;
@@ -117,6 +119,24 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/review/audit", get(review::audit))
         .route("/v1/review/report", get(review::report))
+        .route("/v1/review/board", get(console_api::board))
+        .route("/v1/review/claim", post(console_api::claim))
+        .route(
+            "/v1/review/items/{item_id}/context",
+            get(console_api::context),
+        )
+        .route(
+            "/v1/review/items/{item_id}/content",
+            get(console_api::content),
+        )
+        .route("/v1/review/restrictions", get(console_api::restrictions))
+        .route("/v1/review/audit/search", get(console_api::audit_search))
+        .route(
+            "/v1/threads/{thread_id}/display",
+            get(console_api::thread_display),
+        )
+        .route("/console", get(console::page))
+        .route("/console/{asset}", get(console::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(request_log::log_requests))

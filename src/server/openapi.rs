@@ -247,6 +247,60 @@ pub const ROUTES: &[RouteDoc] = &[
         Reviewer,
         "Trust-and-safety report (json, csv or html) for a period",
     ),
+    route(
+        "get",
+        "/v1/review/board",
+        Reviewer,
+        "The open queue sorted and filtered, with counts by reason; claims nothing",
+    ),
+    route(
+        "post",
+        "/v1/review/claim",
+        Reviewer,
+        "Claim the next matching item (a lease that expires)",
+    ),
+    route(
+        "get",
+        "/v1/review/items/{item_id}/context",
+        Reviewer,
+        "An item's reasons, rules, signals and sender history; no text",
+    ),
+    route(
+        "get",
+        "/v1/review/items/{item_id}/content",
+        Reviewer,
+        "Audited read with each message rendered: visible text and link targets",
+    ),
+    route(
+        "get",
+        "/v1/review/restrictions",
+        Reviewer,
+        "Members under restriction",
+    ),
+    route(
+        "get",
+        "/v1/review/audit/search",
+        Reviewer,
+        "The audit log filtered by reviewer and action, newest first",
+    ),
+    route(
+        "get",
+        "/v1/threads/{thread_id}/display",
+        Member,
+        "A thread rendered for display, with possible-spam labels",
+    ),
+    route(
+        "get",
+        "/console",
+        Public,
+        "The review console and member view (a web page)",
+    ),
+    route(
+        "get",
+        "/console/{asset}",
+        Public,
+        "The console's scripts and stylesheet",
+    ),
 ];
 
 fn error_schema() -> Value {

@@ -407,6 +407,11 @@ impl Store {
         self.records(keys::MESSAGE)
     }
 
+    /// Every member, in id order.
+    pub fn members(&self) -> impl Iterator<Item = StoreResult<crate::domain::Member>> + '_ {
+        self.records(keys::MEMBER)
+    }
+
     /// Every review item, open or decided, in id order.
     pub fn review_items(&self) -> impl Iterator<Item = StoreResult<ReviewItem>> + '_ {
         self.records(keys::REVIEW_ITEM)
