@@ -15,9 +15,9 @@ use crate::domain::{
     AuditEntry, Claim, Label, MemberId, MessageId, MessageKind, MessageStatus, Millis, Plan,
     Reason, Restriction, ReviewItem, ReviewOrigin, ReviewerId, Verdict,
 };
+use crate::domain::{BehaviourSignal, Relationship};
 use crate::error::{Error, Result};
 use crate::limits::strikes::Strike;
-use crate::domain::{BehaviourSignal, Relationship};
 use crate::store::{Reader, ReviewReader};
 
 /// Most open items one board or claim looks at; a deeper queue is reported as truncated
