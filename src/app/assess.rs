@@ -11,7 +11,7 @@ use crate::limits::{Check, SendFacts};
 use crate::policy::Relationship;
 use crate::store::Reader;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AssessRequest {
     pub body: String,
     #[serde(default)]

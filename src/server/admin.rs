@@ -22,7 +22,7 @@ pub async fn create_member(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Connection {
     a: MemberId,
     b: MemberId,
@@ -40,7 +40,7 @@ pub async fn connect(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewReviewer {
     name: String,
 }
@@ -54,7 +54,7 @@ pub async fn create_reviewer(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RestrictionRequest {
     level: RestrictionLevel,
     reason: String,

@@ -87,7 +87,7 @@ pub async fn unarchive(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct BlockRequest {
     member_id: MemberId,
 }
@@ -123,7 +123,7 @@ pub async fn search(
     Ok(Json(serde_json::json!({ "results": hits })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReportRequest {
     reason: String,
 }

@@ -5,6 +5,7 @@
 //! decisions live below them.
 
 mod admin;
+mod bodies;
 mod connections;
 pub mod error;
 mod events;
