@@ -14,7 +14,7 @@ use crate::store::Reader;
 const MAX_HANDLE_CHARS: usize = 64;
 const MAX_NAME_CHARS: usize = 128;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewMember {
     pub handle: String,
     #[serde(default)]
@@ -22,13 +22,13 @@ pub struct NewMember {
     pub plan: Plan,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedMember {
     pub member_id: MemberId,
     pub token: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedReviewer {
     pub reviewer_id: ReviewerId,
     pub token: String,
@@ -176,7 +176,7 @@ impl App {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedService {
     pub service_id: u64,
     pub token: String,

@@ -13,21 +13,21 @@ use crate::store::{Reader, ReviewReader};
 
 const MAX_REASON_CHARS: usize = 2000;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AppealRequest {
     #[serde(default)]
     pub message_id: Option<MessageId>,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AppealDecisionRequest {
     pub outcome: AppealOutcome,
     #[serde(default)]
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedAppeal {
     pub appeal_id: u64,
 }

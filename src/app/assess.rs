@@ -12,7 +12,7 @@ use crate::domain::{Format, MemberId, MessageKind, ThreadId, Verdict};
 use crate::error::{Error, Result};
 use crate::store::Reader;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct AssessRequest {
     pub body: String,
     #[serde(default)]

@@ -14,7 +14,7 @@ use crate::store::Reader;
 pub const MAX_PAGE: usize = 100;
 const PREVIEW_CHARS: usize = 140;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ThreadSummary {
     pub thread_id: ThreadId,
     pub with: MemberId,
@@ -25,7 +25,7 @@ pub struct ThreadSummary {
     pub last_message: Option<MessageView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FolderPage {
     pub folder: Folder,
     pub threads: Vec<ThreadSummary>,
@@ -34,7 +34,7 @@ pub struct FolderPage {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MessageView {
     pub message_id: MessageId,
     pub from: MemberId,
@@ -74,7 +74,7 @@ impl MessageView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ThreadPage {
     pub thread_id: ThreadId,
     pub with: MemberId,

@@ -19,7 +19,7 @@ const MAX_NOTE_CHARS: usize = 2000;
 pub const MAX_QUEUE_PAGE: usize = 100;
 
 /// A queue entry as a reviewer first sees it: facts and reasons, no message text.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QueueEntry {
     pub item_id: u64,
     pub message_id: MessageId,
@@ -32,7 +32,7 @@ pub struct QueueEntry {
 }
 
 /// A review item with its content, for a reviewer who gave a justification.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
     pub item: ReviewItem,
     pub message: MessageView,
@@ -41,7 +41,7 @@ pub struct ItemView {
     pub thread: Vec<MessageView>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct DecisionRequest {
     pub label: Label,
     pub action: ReviewAction,

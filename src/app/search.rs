@@ -16,7 +16,7 @@ const MAX_QUERY_CHARS: usize = 200;
 const MAX_HITS: usize = 50;
 const SNIPPET_CHARS: usize = 160;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchHit {
     pub thread_id: ThreadId,
     pub message_id: MessageId,

@@ -20,7 +20,7 @@ use crate::store::{Reader, WriteTxn};
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 const MAX_ATTACHMENT_URL_CHARS: usize = 2048;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct SendRequest {
     pub to: MemberId,
     pub body: String,
@@ -68,7 +68,7 @@ fn request_hash(request: &SendRequest) -> [u8; 32] {
 }
 
 /// What the sender is told: the stored message and its verdict.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SendOutcome {
     pub message_id: u64,
     pub thread_id: ThreadId,

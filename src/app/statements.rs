@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::error::Result;
 use crate::store::{Reader, ReviewReader};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppealStatus {
     pub allowed: bool,
     pub appeal_id: Option<u64>,
@@ -20,7 +20,7 @@ pub struct AppealStatus {
     pub how: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Statement {
     /// `hold` or `restriction`.
     pub kind: &'static str,

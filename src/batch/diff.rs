@@ -88,7 +88,7 @@ pub fn score_band(score: Option<f64>) -> String {
 }
 
 /// Messages that moved one way, with the lowest example ids.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Transition {
     pub count: u64,
     pub examples: Vec<MessageId>,
@@ -116,7 +116,7 @@ impl Transition {
 
 /// One rule (or one score band): how many messages it covered before and after, and the
 /// transitions of the changed messages it is involved in.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Breakdown {
     pub before: u64,
     pub after: u64,
@@ -134,7 +134,7 @@ impl Breakdown {
 }
 
 /// Messages the run did not rescore, by why.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Skipped {
     /// Sent before `--since`.
     pub before_since: u64,
@@ -143,7 +143,7 @@ pub struct Skipped {
     pub removed: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Diff {
     /// Messages read from the store.
     pub scanned: u64,

@@ -24,7 +24,7 @@ pub struct Inputs {
 }
 
 /// The inputs as the report shows them.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct InputsSummary {
     pub rules: String,
     pub model: Option<String>,

@@ -41,7 +41,7 @@ pub struct JobRequest {
     pub since: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     Running,
@@ -50,7 +50,7 @@ pub enum JobStatus {
 }
 
 /// A job as `GET /v1/admin/rescore/{job_id}` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
     pub job_id: u64,
     pub status: JobStatus,

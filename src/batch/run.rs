@@ -46,7 +46,8 @@ impl Default for Options {
 
 /// The outcome of one run: the diff over every message done so far (including what a
 /// resumed checkpoint had done) and this run's own figures.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = RescoreReport)]
 pub struct Report {
     pub dry_run: bool,
     /// Every message was reached; false when `max_messages` stopped the run early.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{MemberId, MessageId, Millis, ReviewerId};
 
 /// Why a message is in the review queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewOrigin {
     /// The pipeline held it on the send path (or a rescore did).
@@ -14,7 +14,7 @@ pub enum ReviewOrigin {
     Reported,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Label {
     Spam,
@@ -30,7 +30,7 @@ impl Label {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewAction {
     /// Deliver the message to the folder it would have had.
@@ -41,7 +41,7 @@ pub enum ReviewAction {
     RestrictSender,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReviewDecision {
     pub reviewer: ReviewerId,
     pub label: Label,
@@ -50,13 +50,13 @@ pub struct ReviewDecision {
     pub at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Claim {
     pub reviewer: ReviewerId,
     pub until: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReviewItem {
     pub id: u64,
     pub message_id: MessageId,
@@ -161,14 +161,14 @@ pub struct LabelRecord {
     pub at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AppealTarget {
     Message { message_id: MessageId },
     Restriction { since: Millis },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppealOutcome {
     /// The original decision stands.
@@ -177,7 +177,7 @@ pub enum AppealOutcome {
     Overturned,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Appeal {
     pub id: u64,
     pub member: MemberId,
@@ -191,7 +191,7 @@ pub struct Appeal {
 }
 
 /// Who did something recorded in the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum Actor {
     Reviewer(ReviewerId),
@@ -201,7 +201,7 @@ pub enum Actor {
 }
 
 /// One append-only audit record: who, when, what, on which subject, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: u64,
     pub at: Millis,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BehaviourSignal, Folder, Relationship, RestrictionLevel};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Inbox,
@@ -36,7 +36,7 @@ impl Decision {
 
 /// One fact the decision relied on: `source` names the stage (relationship, rule, classifier,
 /// limit, policy), `id` the rule or signal, `detail` a human sentence without message text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reason {
     pub source: String,
     pub id: String,
@@ -68,13 +68,13 @@ impl Reason {
 }
 
 /// A consequence for the sender that comes with a verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Sanction {
     pub restrict: RestrictionLevel,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Verdict {
     pub decision: Decision,
     /// Where the relationship alone would put the message: a released hold goes here.

@@ -21,7 +21,7 @@ pub async fn create_member(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Connection {
     a: MemberId,
     b: MemberId,
@@ -39,7 +39,7 @@ pub async fn connect(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewReviewer {
     name: String,
 }
@@ -53,7 +53,7 @@ pub async fn create_reviewer(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct RestrictionRequest {
     level: RestrictionLevel,
     reason: String,

@@ -4,8 +4,29 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::error::{Error, ErrorKind};
+
+/// The body of every error answer; `/openapi.json` documents it as `Error`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable `code` to branch on, a message for people, and, when one
+/// input is at fault, its `field` and the `limit` it broke.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+}
 
 /// Wraps the crate error so handlers can `?` it into a response.
 #[derive(Debug)]
@@ -43,21 +64,15 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let error = self.0;
-        let mut body = serde_json::json!({
-            "code": error.code,
-            "message": error.message,
-        });
-        if let Some(field) = &error.field {
-            body["field"] = field.clone().into();
-        }
-        if let Some(limit) = error.limit {
-            body["limit"] = limit.into();
-        }
-        let mut response = (
-            status_of(error.kind),
-            Json(serde_json::json!({ "error": body })),
-        )
-            .into_response();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: error.code,
+                message: error.message,
+                field: error.field,
+                limit: error.limit,
+            },
+        };
+        let mut response = (status_of(error.kind), Json(body)).into_response();
         if let Some(secs) = error.retry_after_secs {
             if let Ok(value) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

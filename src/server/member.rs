@@ -107,7 +107,7 @@ pub async fn unarchive(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct BlockRequest {
     member_id: MemberId,
 }
@@ -139,7 +139,7 @@ pub async fn search(
     Ok(Json(serde_json::json!({ "results": hits })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ReportRequest {
     reason: String,
 }

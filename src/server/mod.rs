@@ -14,6 +14,7 @@
 //! decisions live below them.
 
 mod admin;
+mod bodies;
 mod connections;
 mod console;
 mod console_api;

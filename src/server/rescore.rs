@@ -21,7 +21,7 @@ fn dry_run_by_default() -> bool {
     true
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RescoreRequest {
     /// Only report (the default); `false` applies the changes.
@@ -29,9 +29,11 @@ pub struct RescoreRequest {
     dry_run: bool,
     /// Model file on the server; the server's own model by default.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     model: Option<PathBuf>,
     /// Rule pack directory on the server; the server's own by default.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     rules: Option<PathBuf>,
     /// `YYYY-MM-DD` or epoch milliseconds: only messages sent from then on.
     #[serde(default)]

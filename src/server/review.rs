@@ -118,7 +118,7 @@ pub async fn decide(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LiftRequest {
     note: String,
 }

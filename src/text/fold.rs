@@ -1,6 +1,5 @@
-//! Folding: the tricks that make one word look like another are undone here.
-//!
-//! Character level ([`fold_chars`], one pass over the input):
+//! Character folding, the first stage: the character tricks that make one word look like
+//! another are undone here, in one pass over the input ([`fold_chars`]):
 //! - zero-width, bidi and other invisible format characters, C0/C1 controls and private-use
 //!   characters are removed (not replaced by a space: `fr\u{200B}ee` is `free`);
 //! - runs of combining marks are cut to [`MAX_MARKS`] before NFKC (zalgo text), so
@@ -15,9 +14,8 @@
 //!   spaces or a line break); a character repeated more than [`MAX_REPEAT`] times is cut to
 //!   [`MAX_REPEAT`] (digits excepted: they are amounts and phone numbers).
 //!
-//! Word level, on items: joining spaced-out and dotted letters ([`join_spaced_letters`]),
-//! leetspeak ([`leet_fold`]) and repeat collapsing ([`fold_words`]), and cutting runs of the
-//! same emoji ([`collapse_emoji_runs`]).
+//! Also the character tests the later stages share ([`is_emoji`], [`currency_symbol`]) and
+//! [`compose_joined`], which composes letters a join has brought together.
 
 use std::borrow::Cow;
 
@@ -25,15 +23,10 @@ use decancer::{Options, Translation};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
-use super::entities::classify_piece;
-use super::tokens::{Gap, Item, ItemKind};
-
 /// Longest run of one repeated character (or emoji) that survives folding.
 pub const MAX_REPEAT: usize = 3;
 /// Combining marks kept after one base character.
 pub const MAX_MARKS: usize = 3;
-/// Words longer than this are identifiers, not leetspeak.
-const MAX_LEET_LEN: usize = 24;
 
 /// decancer folds Latin look-alikes; it must not turn real non-Latin writing into noise.
 fn decancer_options() -> Options {
@@ -485,258 +478,6 @@ pub(crate) fn compose_joined(word: &str) -> Cow<'_, str> {
     }
 }
 
-/// Does `w` hold a run of a non-digit character longer than [`MAX_REPEAT`]?
-pub(crate) fn has_long_run(w: &str) -> bool {
-    let mut last = '\0';
-    let mut run = 0;
-    for c in w.chars() {
-        if c == last {
-            run += 1;
-            if run > MAX_REPEAT && !c.is_ascii_digit() {
-                return true;
-            }
-        } else {
-            last = c;
-            run = 1;
-        }
-    }
-    false
-}
-
-/// Cuts every run of a non-digit character longer than [`MAX_REPEAT`] to [`MAX_REPEAT`].
-pub fn collapse_repeats(w: &str) -> Cow<'_, str> {
-    if !has_long_run(w) {
-        return Cow::Borrowed(w);
-    }
-    let mut out = String::with_capacity(w.len());
-    let (mut last, mut run) = ('\0', 0);
-    for c in w.chars() {
-        if c == last {
-            run += 1;
-            if run > MAX_REPEAT && !c.is_ascii_digit() {
-                continue;
-            }
-        } else {
-            last = c;
-            run = 1;
-        }
-        out.push(c);
-    }
-    Cow::Owned(out)
-}
-
-fn leet_letter(b: u8) -> Option<u8> {
-    Some(match b {
-        b'0' => b'o',
-        b'1' => b'i',
-        b'3' => b'e',
-        b'4' => b'a',
-        b'5' => b's',
-        b'7' => b't',
-        b'8' => b'b',
-        _ => return None,
-    })
-}
-
-/// Leetspeak: `m0n3y` -> `money`, `fr33` -> `free`, `1nvest` -> `invest`. Only words that
-/// mix ASCII letters and the digits 0 1 3 4 5 7 8 are folded, and not when they read as a
-/// number with a unit or a version: a leading run of several digits (`10am`, `365days`), one
-/// leading digit before fewer than three letters (`1st`, `4k`), or letters ending in a
-/// single digit (`mp3`, `web3`). The output has no digits, so folding is idempotent.
-pub fn leet_fold(w: &str) -> Option<String> {
-    let b = w.as_bytes();
-    if b.len() < 2 || b.len() > MAX_LEET_LEN {
-        return None;
-    }
-    // One pass: only ASCII letters and leet digits, with at least one of each.
-    let (mut letters, mut digits) = (0, 0);
-    for &c in b {
-        if c.is_ascii_alphabetic() {
-            letters += 1;
-        } else if leet_letter(c).is_some() {
-            digits += 1;
-        } else {
-            return None;
-        }
-    }
-    if letters == 0 || digits == 0 {
-        return None;
-    }
-    let lead = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    if lead > 1 || (lead == 1 && letters < 3) {
-        return None;
-    }
-    let trail = b.iter().rev().take_while(|c| c.is_ascii_digit()).count();
-    if lead == 0 && digits == 1 && trail == 1 {
-        return None;
-    }
-    Some(
-        b.iter()
-            .map(|&c| leet_letter(c).unwrap_or(c) as char)
-            .collect(),
-    )
-}
-
-/// Leetspeak and repeat folding of every word item; a changed word is classified again
-/// (it may now read as a number or an amount).
-pub(crate) fn fold_words(items: &mut [Item<'_>]) {
-    items.iter_mut().for_each(fold_word);
-}
-
-/// [`fold_words`] of one item.
-pub(crate) fn fold_word(item: &mut Item<'_>) {
-    if item.kind != ItemKind::Word || is_settled(&item.text) {
-        return;
-    }
-    let leet = leet_fold(&item.text);
-    let base = leet.as_deref().unwrap_or(&item.text);
-    let folded = collapse_repeats(base);
-    if leet.is_some() || matches!(folded, Cow::Owned(_)) {
-        let new = folded.into_owned();
-        *item = classify_piece(&new, item.gap).into_owned();
-    }
-}
-
-/// A word neither fold can change: ASCII letters only (leetspeak needs a digit) with no
-/// run longer than [`MAX_REPEAT`]. One byte scan, where the two folds would take two.
-pub(crate) fn is_settled(w: &str) -> bool {
-    let mut last = 0u8;
-    let mut run = 0;
-    for &b in w.as_bytes() {
-        if !b.is_ascii_alphabetic() {
-            return false;
-        }
-        if b == last {
-            run += 1;
-            if run > MAX_REPEAT {
-                return false;
-            }
-        } else {
-            last = b;
-            run = 1;
-        }
-    }
-    true
-}
-
-fn is_single(item: &Item) -> bool {
-    if !item.is_wordlike() {
-        return false;
-    }
-    let mut cs = item.text.chars();
-    matches!((cs.next(), cs.next()), (Some(c), None) if c.is_alphanumeric())
-}
-
-/// Joins spaced-out or dotted letters: `f r e e`, `f.r.e.e`, `f-r-e-e` -> `free`.
-///
-/// A run is three or more consecutive one-character words or digits, at least one a letter
-/// (`1 2 3` stays). The run is cut where the separator changes or widens, so
-/// `F R E E  M O N E Y` and `f.r.e.e m.o.n.e.y` give `free money`; a piece of one letter
-/// joins its neighbour. Every output word has two or more characters, so a second pass finds
-/// no run to join (idempotence).
-pub(crate) fn join_spaced_letters(mut items: Vec<Item<'_>>) -> Vec<Item<'_>> {
-    // Fast path: no run of three singles at all.
-    let mut run = 0;
-    let mut any = false;
-    for it in &items {
-        run = if is_single(it) { run + 1 } else { 0 };
-        if run >= 3 {
-            any = true;
-            break;
-        }
-    }
-    if !any {
-        return items;
-    }
-    let n = items.len();
-    let mut i = 0;
-    let mut out: Vec<Item> = Vec::with_capacity(n);
-    while i < n {
-        if !is_single(&items[i]) {
-            out.push(std::mem::replace(
-                &mut items[i],
-                Item::new(ItemKind::Word, "", Gap::Wide),
-            ));
-            i += 1;
-            continue;
-        }
-        let mut j = i;
-        while j < n && is_single(&items[j]) {
-            j += 1;
-        }
-        let has_letter = items[i..j]
-            .iter()
-            .any(|it| it.text.chars().any(char::is_alphabetic));
-        if j - i < 3 || !has_letter {
-            for it in &mut items[i..j] {
-                out.push(std::mem::replace(
-                    it,
-                    Item::new(ItemKind::Word, "", Gap::Wide),
-                ));
-            }
-            i = j;
-            continue;
-        }
-        // Segments: cut where the gap widens or changes.
-        let mut segs: Vec<(usize, usize)> = Vec::new();
-        let mut start = i;
-        let mut seg_gap: Option<Gap> = None;
-        for (k, it) in items.iter().enumerate().take(j).skip(i + 1) {
-            let g = it.gap;
-            let cut = matches!(g, Gap::Wide | Gap::Start) || seg_gap.is_some_and(|s| s != g);
-            if cut {
-                segs.push((start, k));
-                start = k;
-                seg_gap = None;
-            } else {
-                seg_gap = Some(g);
-            }
-        }
-        segs.push((start, j));
-        // One-letter segments join their neighbour.
-        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(segs.len());
-        for (a, b) in segs {
-            match merged.last_mut() {
-                Some(last) if b - a == 1 || last.1 - last.0 == 1 => last.1 = b,
-                _ => merged.push((a, b)),
-            }
-        }
-        for (a, b) in merged {
-            let joined: String = items[a..b].iter().map(|it| &*it.text).collect();
-            let joined = compose_joined(&collapse_repeats(&joined)).into_owned();
-            let mut item = classify_piece(&joined, items[a].gap).into_owned();
-            fold_word(&mut item);
-            out.push(item);
-        }
-        i = j;
-    }
-    out
-}
-
-/// Cuts runs of the same emoji to [`MAX_REPEAT`] (the full count stays in `emoji_count`).
-pub(crate) fn collapse_emoji_runs(items: Vec<Item<'_>>) -> Vec<Item<'_>> {
-    if !items.iter().any(|it| it.kind == ItemKind::Emoji) {
-        return items;
-    }
-    let mut out: Vec<Item> = Vec::with_capacity(items.len());
-    let mut run = 0;
-    for it in items {
-        if it.kind == ItemKind::Emoji {
-            match out.last() {
-                Some(prev) if prev.kind == ItemKind::Emoji && prev.text == it.text => run += 1,
-                _ => run = 1,
-            }
-            if run > MAX_REPEAT {
-                continue;
-            }
-        } else {
-            run = 0;
-        }
-        out.push(it);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -770,15 +511,6 @@ mod tests {
             }
             let folded = fold_chars(&input);
             proptest::prop_assert_eq!((folded.text, folded.emoji_count), (whole.s, whole.emoji));
-        }
-
-        /// A word the fast test calls settled is one neither word fold would change.
-        #[test]
-        fn settled_words_are_left_alone_by_both_folds(word in "[a-e0-5A-E]{1,4}(aaaa)?[a-e0-5]{0,4}") {
-            if is_settled(&word) {
-                proptest::prop_assert_eq!(leet_fold(&word), None);
-                proptest::prop_assert!(matches!(collapse_repeats(&word), Cow::Borrowed(_)));
-            }
         }
     }
 
@@ -858,42 +590,5 @@ mod tests {
         assert_eq!(chars("שלום"), "שלום");
         assert_eq!(chars("नमस्ते"), "नमस्ते");
         assert_eq!(chars("€500 £20 ¥3"), "€500 £20 ¥3");
-    }
-
-    #[test]
-    fn leet() {
-        let folds = [
-            ("fr33", "free"),
-            ("m0n3y", "money"),
-            ("m0ney", "money"),
-            ("1nvest", "invest"),
-            ("0ffer", "offer"),
-            ("p4ssw0rd", "password"),
-            ("cl1ck", "click"),
-            ("b1tc01n", "bitcoin"),
-            ("w1nn3r", "winner"),
-            ("l0an", "loan"),
-            ("5ale", "sale"),
-            ("h0t", "hot"),
-            ("gr8t", "grbt"),
-        ];
-        for (w, want) in folds {
-            assert_eq!(leet_fold(w).as_deref(), Some(want), "{w}");
-        }
-        let kept = [
-            "free", "2024", "10am", "5pm", "1st", "4k", "mp3", "web3", "b2b", "covid19", "365days",
-            "a", "x1",
-        ];
-        for w in kept {
-            assert_eq!(leet_fold(w), None, "{w}");
-        }
-    }
-
-    #[test]
-    fn collapse() {
-        assert_eq!(collapse_repeats("freeeee"), "freee");
-        assert_eq!(collapse_repeats("free"), "free");
-        assert_eq!(collapse_repeats("1000000"), "1000000");
-        assert!(matches!(collapse_repeats("money"), Cow::Borrowed(_)));
     }
 }

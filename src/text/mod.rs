@@ -32,18 +32,43 @@
 //! runs of repeated characters and of combining marks are cut early, so a 28,000-character
 //! pathological message costs no more than an ordinary one of that length.
 //!
-//! # Files
-//! - `fold.rs`: character folding, leetspeak, repeats, spaced-out letters;
-//! - `entities.rs`: URL, e-mail, phone, money and crypto extraction;
-//! - `domains.rs`: registrable domain, known TLDs and URL shorteners;
-//! - `tokens.rs`: items, the token stream and the folded text;
-//! - `segment.rs`: character bigrams for scripts written without spaces.
+//! # Files, in the order they run
+//! 1. `fold.rs`: character folding of the whole message (NFKC, look-alikes, invisible
+//!    characters, repeats);
+//! 2. `scan.rs`: chunk scanning, the folded text cut at spaces into chunks and each chunk
+//!    into items; per chunk it calls, in order:
+//!    - `disguise.rs`: disguise undoing (`example[.]com`, `(dot)`, `[at]`, `hxxp[:]//`),
+//!    - `entities.rs`: the entity tests (URL, e-mail, bare domain, crypto, money, number),
+//!    - `split.rs`: word splitting of what is no entity, at punctuation,
+//!    - `word_fold.rs`: leetspeak and repeat folding of the chunk's words;
+//! 3. `join.rs`: spaced-out and dotted letters joined, across items;
+//! 4. `merge.rs`: cross-item merges of spelled-out domains and e-mail addresses, money
+//!    amounts and phone numbers;
+//! 5. `emoji_runs.rs`: runs of one emoji cut;
+//! 6. `tokens.rs`: the items spelled into the folded text and the token stream, with
+//!    `segment.rs` (character bigrams for scripts written without spaces).
+//!
+//! Shared below the stages: `item.rs` (the item every stage passes on), `bytes.rs` (byte
+//! classes of the chunk scanner and the word splitter), `domains.rs` (registrable domain,
+//! known TLDs and URL shorteners). A stage uses only the files below it and the stages it
+//! calls, never a later one: there is no import circle inside `text/`.
 
+mod bytes;
+mod disguise;
 mod domains;
+mod emoji_runs;
 mod entities;
 mod fold;
+mod item;
+mod join;
+mod merge;
+mod scan;
 mod segment;
+mod split;
+#[cfg(test)]
+mod test_chunks;
 mod tokens;
+mod word_fold;
 
 use std::collections::HashMap;
 
@@ -51,7 +76,7 @@ pub use domains::{registrable_domain, KNOWN_TLDS, MULTI_PART_SUFFIXES, SHORTENER
 pub use fold::{MAX_MARKS, MAX_REPEAT};
 pub use tokens::{feature_key, Token, TokenKind, OTHER_FEATURE};
 
-use tokens::{Gap, Item, ItemKind};
+use item::{Gap, Item, ItemKind};
 
 /// Links come from the message format (markdown) via [`crate::domain::body`].
 pub use crate::domain::Link;
@@ -209,12 +234,12 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
 /// nor changes, so the order is free, and folding in the chunk loop is cheaper.
 /// `word_folding_commutes_with_joining` holds this to the order the steps were designed in.
 fn analyze(folded: &str) -> Vec<Item<'_>> {
-    let items = tokens::chunk_items(folded);
-    let items = fold::join_spaced_letters(items);
-    let items = entities::merge_dotted(items);
-    let items = entities::merge_money(items);
-    let items = entities::merge_phones(items);
-    fold::collapse_emoji_runs(items)
+    let items = scan::chunk_items(folded);
+    let items = join::join_spaced_letters(items);
+    let items = merge::merge_dotted(items);
+    let items = merge::merge_money(items);
+    let items = merge::merge_phones(items);
+    emoji_runs::collapse_emoji_runs(items)
 }
 
 #[cfg(test)]
@@ -229,13 +254,13 @@ mod tests {
             input in "([a-z0-9]{1,3}|f r 3 3|m 0 n 3 y|c l 1 c k|a a a a|[.$@'-]| {1,2}|d0t|dot|5 0 0|\\$|usd|5 5 5 1 2 3 4 5 6 7)*"
         ) {
             let folded = fold::fold_chars(&input).text;
-            let mut items = tokens::chunk_items_then(&folded, |_, _| {});
-            items = fold::join_spaced_letters(items);
-            fold::fold_words(&mut items);
-            let items = entities::merge_dotted(items);
-            let items = entities::merge_money(items);
-            let items = entities::merge_phones(items);
-            let designed = fold::collapse_emoji_runs(items);
+            let mut items = scan::chunk_items_then(&folded, |_, _| {});
+            items = join::join_spaced_letters(items);
+            word_fold::fold_words(&mut items);
+            let items = merge::merge_dotted(items);
+            let items = merge::merge_money(items);
+            let items = merge::merge_phones(items);
+            let designed = emoji_runs::collapse_emoji_runs(items);
             proptest::prop_assert_eq!(analyze(&folded), designed, "{:?}", folded);
         }
     }

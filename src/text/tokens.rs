@@ -1,18 +1,14 @@
 //! The token stream: typed tokens with positions, and the folded text they are spelled in.
 //!
-//! Normalization works on *items*: one per word, number, entity or emoji, in message order.
-//! [`chunk_items`] cuts the character-folded text into items (asking `entities` what each
-//! whitespace-separated chunk is), the folding and merging steps rewrite the item list, and
-//! [`assemble`] finally spells the items into `Normalized::text` (single spaces between them)
-//! and emits the tokens. An item's index is its `position`; an entity yields its typed token
+//! The last stage: once the earlier stages have made the item list, [`assemble`] spells the
+//! items into `Normalized::text` (single spaces between them) and emits the tokens. An item's index is its `position`; an entity yields its typed token
 //! (and, for a URL, its domain and shortener tokens) at that position; two consecutive word
 //! items yield a [`TokenKind::Pair`] at the first one's position.
 
 use std::borrow::Cow;
 
 use super::domains::{is_shortener_host, registrable_domain};
-use super::entities::{classify_scanned_chunk, scan_chunk};
-use super::fold::{fold_words, is_settled};
+use super::item::{Item, ItemKind};
 use super::segment::{for_each_piece, has_unspaced};
 
 /// What a token stands for.
@@ -122,128 +118,6 @@ pub fn feature_key(feature: &str) -> (u8, &str) {
         }
     }
     (OTHER_FEATURE, feature)
-}
-
-/// What an item is. `CurSym` is a lone currency symbol waiting for an amount next to it; it
-/// stays in the text (so that re-normalizing sees the same items) but yields no token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ItemKind {
-    Word,
-    Number,
-    Url,
-    Email,
-    Phone,
-    Money,
-    Crypto,
-    Emoji,
-    CurSym,
-}
-
-/// What separated an item from the one before it in the original text; only the joining of
-/// spaced-out letters looks at it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Gap {
-    /// First item of the text.
-    Start,
-    /// Exactly one space.
-    Space,
-    /// Exactly one punctuation character inside a chunk, as in `f.r.e.e`.
-    Punct(char),
-    /// Anything else: several spaces, a newline, dropped punctuation.
-    Wide,
-}
-
-/// One item. Its text borrows the character-folded message where it is spelled there
-/// as it stands (most words are), and owns a new spelling otherwise: a message's words
-/// then cost no allocation apiece.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Item<'a> {
-    pub kind: ItemKind,
-    /// Canonical spelling; re-normalizing it yields this same item.
-    pub text: Cow<'a, str>,
-    pub gap: Gap,
-}
-
-impl<'a> Item<'a> {
-    pub(crate) fn new(kind: ItemKind, text: impl Into<Cow<'a, str>>, gap: Gap) -> Self {
-        Item {
-            kind,
-            text: text.into(),
-            gap,
-        }
-    }
-
-    /// The same item with its text owned, for an item built from a temporary spelling.
-    pub(crate) fn into_owned(self) -> Item<'static> {
-        Item {
-            kind: self.kind,
-            text: Cow::Owned(self.text.into_owned()),
-            gap: self.gap,
-        }
-    }
-
-    pub(crate) fn is_wordlike(&self) -> bool {
-        matches!(self.kind, ItemKind::Word | ItemKind::Number)
-    }
-}
-
-/// Cuts character-folded text into items, chunk by chunk (chunks are separated by spaces),
-/// and folds their words ([`fold_words`]) as they come, while they are in the cache; a
-/// chunk of letters alone is folded already.
-pub(crate) fn chunk_items(folded: &str) -> Vec<Item<'_>> {
-    chunk_items_then(folded, |new, letters_only| {
-        debug_assert!(!letters_only || is_settled(&new[0].text));
-        if !letters_only {
-            fold_words(new);
-        }
-    })
-}
-
-/// Cuts character-folded text into items, handing each chunk's new items to `then` with
-/// what [`classify_scanned_chunk`] says of them.
-pub(crate) fn chunk_items_then<'a>(
-    folded: &'a str,
-    mut then: impl FnMut(&mut [Item<'a>], bool),
-) -> Vec<Item<'a>> {
-    let mut items = Vec::with_capacity(folded.len() / 5 + 1);
-    let mut gap = Gap::Start;
-    let mut from = 0;
-    loop {
-        // One pass finds the chunk's end and reads its shape: each pass over a chunk ends
-        // in a mispredicted branch, and chunks are a few bytes long.
-        let (end, shape) = scan_chunk(folded, from);
-        let chunk = &folded[from..end];
-        let last = end == folded.len();
-        from = end + 1;
-        if chunk.is_empty() {
-            if gap != Gap::Start {
-                gap = Gap::Wide;
-            }
-            if last {
-                break;
-            }
-            continue;
-        }
-        let before = items.len();
-        let letters_only = classify_scanned_chunk(chunk, shape, gap, &mut items);
-        then(&mut items[before..], letters_only);
-        gap = if items.len() == before {
-            // A chunk that was only punctuation. One character between single spaces still
-            // counts as a narrow separator (`F . R . E . E`); anything else widens the gap.
-            let mut cs = chunk.chars();
-            match (gap, cs.next(), cs.next()) {
-                (Gap::Start, _, _) => Gap::Start,
-                (Gap::Space, Some(c), None) => Gap::Punct(c),
-                _ => Gap::Wide,
-            }
-        } else {
-            Gap::Space
-        };
-        if last {
-            break;
-        }
-    }
-    items
 }
 
 /// The host part of a canonical URL (`https://user@host:8080/path` -> `host`).
@@ -396,6 +270,7 @@ pub(crate) fn emit_tokens(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::item::Gap;
 
     #[test]
     fn features() {
