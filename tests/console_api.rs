@@ -17,17 +17,6 @@ const PHISHING: &str = "Your account will be suspended today. Verify your accoun
 /// Short leases, so one expires within the test.
 const CONFIG: &str = "[review]\nclaim_ttl_secs = 2\n";
 
-async fn reviewer(server: &Server, name: &str) -> (u64, String) {
-    let (status, body) = server
-        .post("/v1/admin/reviewers", ADMIN_TOKEN, json!({"name": name}))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    (
-        body["reviewer_id"].as_u64().unwrap(),
-        body["token"].as_str().unwrap().to_string(),
-    )
-}
-
 fn item_ids(board: &Value) -> Vec<u64> {
     board["items"]
         .as_array()
@@ -51,8 +40,8 @@ async fn the_console_routes_work_the_queue_without_leaking_text() {
     let (_, mallory_token) = server.member("mallory", "free").await;
     let (carol, carol_token) = server.member("carol", "free").await;
     let (_, bob_token) = server.member("bob", "free").await;
-    let (ann_id, ann) = reviewer(&server, "ann").await;
-    let (_, ben) = reviewer(&server, "ben").await;
+    let (ann_id, ann) = server.reviewer("ann").await;
+    let (_, ben) = server.reviewer("ben").await;
 
     let (status, phishing) = server
         .post(

@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 
 use browser_common::{click, eval, press, text, type_into, until, Driver, ENTER, ESCAPE};
-use common::{Server, ADMIN_TOKEN};
+use common::Server;
 use fantoccini::Client;
 use serde_json::{json, Value};
 
@@ -124,12 +124,7 @@ async fn console_review_and_member_view_in_chromium() {
     let (carol, carol_token) = server.member("carol", "free").await;
     let (bob, bob_token) = server.member("bob", "free").await;
     server.connect(bob, carol).await;
-    let (status, reviewer) = server
-        .post("/v1/admin/reviewers", ADMIN_TOKEN, json!({"name": "rita"}))
-        .await;
-    assert_eq!(status, 201, "{reviewer}");
-    let reviewer_id = reviewer["reviewer_id"].as_u64().unwrap();
-    let reviewer_token = reviewer["token"].as_str().unwrap().to_string();
+    let (reviewer_id, reviewer_token) = server.reviewer("rita").await;
 
     let (status, phishing) = server
         .post(

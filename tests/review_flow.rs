@@ -10,11 +10,7 @@ const PHISHING: &str = "Your LinkedIn account will be suspended. Verify your acc
 const JUSTIFICATION: &str = "reviewing held item from the queue";
 
 async fn reviewer(server: &Server, name: &str) -> String {
-    let (status, body) = server
-        .post("/v1/admin/reviewers", ADMIN_TOKEN, json!({"name": name}))
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["token"].as_str().unwrap().to_string()
+    server.reviewer(name).await.1
 }
 
 fn items(queue: &Value) -> Vec<u64> {

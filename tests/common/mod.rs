@@ -144,6 +144,18 @@ impl Server {
             .await
     }
 
+    /// Creates a reviewer through the admin API; returns (id, token).
+    pub async fn reviewer(&self, name: &str) -> (u64, String) {
+        let (status, body) = self
+            .post("/v1/admin/reviewers", ADMIN_TOKEN, json!({"name": name}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        (
+            body["reviewer_id"].as_u64().unwrap(),
+            body["token"].as_str().unwrap().to_string(),
+        )
+    }
+
     /// Creates a member through the admin API; returns (id, token).
     pub async fn member(&self, handle: &str, plan: &str) -> (u64, String) {
         let (status, body) = self
