@@ -133,8 +133,29 @@ pub enum LogFormat {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// Directory of the embedded sled store.
+    /// Which engine keeps the store: `sled` (embedded, one process) or `postgres` (shared
+    /// by several replicas).
+    pub backend: StoreBackend,
+    /// Directory of the embedded sled store (`backend = "sled"`).
     pub data_dir: PathBuf,
+    /// PostgreSQL connection URL (`backend = "postgres"`), e.g.
+    /// `postgres://sendguard@127.0.0.1:5432/sendguard`; `?options=-c%20search_path%3Dname`
+    /// selects a schema.
+    pub url: Option<String>,
+    /// Most connections this process holds to PostgreSQL.
+    pub pool_size: usize,
+    /// Longest wait for a PostgreSQL connection or statement before the request is answered
+    /// 503 (with `Retry-After`).
+    pub timeout_ms: u64,
+    /// `Retry-After` (seconds) of a 503 answered because the store is unavailable.
+    pub retry_after_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreBackend {
+    Sled,
+    Postgres,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,7 +193,12 @@ impl Default for ServerConfig {
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
+            backend: StoreBackend::Sled,
             data_dir: PathBuf::from("data"),
+            url: None,
+            pool_size: 16,
+            timeout_ms: 5_000,
+            retry_after_secs: 1,
         }
     }
 }

@@ -91,6 +91,19 @@ impl Error {
 
 impl From<StoreError> for Error {
     fn from(error: StoreError) -> Error {
+        if let StoreError::Unavailable {
+            retry_after_secs, ..
+        } = error
+        {
+            // Nothing was committed: the caller may retry the same request.
+            tracing::warn!(%error, "store unavailable");
+            return Error::new(
+                ErrorKind::Unavailable,
+                "store_unavailable",
+                "the store is unavailable; nothing was written, retry shortly",
+            )
+            .retry_after(retry_after_secs);
+        }
         tracing::error!(%error, "store error");
         Error::new(ErrorKind::Internal, "internal", "internal store error")
     }

@@ -149,6 +149,34 @@ enum Command {
         #[command(subcommand)]
         command: LabelsCommand,
     },
+    /// Apply the PostgreSQL store's migrations not yet applied (running it again is a no-op).
+    Migrate {
+        /// TOML config file whose [store] url names the database.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// PostgreSQL URL (overrides store.url).
+        #[arg(long)]
+        url: Option<String>,
+    },
+    /// Store maintenance.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy a sled store into a new PostgreSQL store (migrating it first), then verify the
+    /// copy by counts per table and a sample of checksums.
+    Import {
+        /// The sled store directory (must exist; no server may be running on it).
+        #[arg(long)]
+        from: PathBuf,
+        /// PostgreSQL URL of the destination (its tables must be empty).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// `sendguard train`'s arguments: the data, and every training option.
@@ -453,6 +481,17 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let rows = app.export_labels(&mut file)?;
             file.flush()?;
             eprintln!("wrote {rows} labelled messages to {}", out.display());
+        }
+        Command::Migrate { config, url } => {
+            let config = Config::load(config.as_deref())?;
+            let settings = commands::store::settings(&config.store, url)?;
+            commands::store::migrate(&settings, &mut stdout.lock())?;
+        }
+        Command::Store {
+            command: StoreCommand::Import { from, to },
+        } => {
+            let settings = commands::store::settings(&Config::default().store, Some(to))?;
+            return commands::store::import(&from, &settings, &mut stdout.lock());
         }
     }
     Ok(true)

@@ -15,10 +15,15 @@ use crate::report::{self, Format, ReportOptions};
 use crate::rules::RulesError;
 use crate::store::{ReviewReader, StoreResult};
 
-/// What `/readyz` reports: the store is open, how many rules and which model are loaded.
+/// What `/readyz` reports: the store answers (and on which backend), how many rules and
+/// which model are loaded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Readiness {
     pub store: bool,
+    /// `sled` or `postgres`.
+    pub store_backend: &'static str,
+    /// When the store is unavailable, when to ask again.
+    pub retry_after_secs: Option<u64>,
     pub rules: usize,
     pub model: Option<String>,
 }
@@ -36,9 +41,22 @@ impl App {
         self.clock.now()
     }
 
+    /// Asks the store (one round trip on PostgreSQL): call it off the async workers.
     pub fn readiness(&self) -> Readiness {
+        let (store, retry_after_secs) = match self.store.backend_name() {
+            "sled" => (self.store.size_on_disk() > 0, None),
+            _ => match self.store.ping() {
+                Ok(()) => (true, None),
+                Err(crate::store::StoreError::Unavailable {
+                    retry_after_secs, ..
+                }) => (false, Some(retry_after_secs)),
+                Err(_) => (false, None),
+            },
+        };
         Readiness {
-            store: self.store.size_on_disk() > 0,
+            store,
+            store_backend: self.store.backend_name(),
+            retry_after_secs,
             rules: self.engine.rules().len(),
             model: self.engine.classifier().map(|c| c.name.clone()),
         }

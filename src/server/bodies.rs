@@ -37,8 +37,10 @@ pub struct Health {
 #[allow(dead_code)]
 pub struct Readiness {
     pub ready: bool,
-    /// The store is open.
+    /// The store answers.
     pub store: bool,
+    /// Where the store is kept: `sled` or `postgres`.
+    pub store_backend: String,
     /// Rules loaded.
     pub rules: u64,
     /// The loaded model's name.

@@ -160,7 +160,7 @@ async fn method_not_allowed() -> ApiError {
 /// Opens the store, loads the engine, binds, prints the address, and serves until
 /// SIGINT/SIGTERM; then drains in-flight requests and flushes the store.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.store.data_dir)?;
+    let store = Store::open_configured(&config.store)?;
     let engine = crate::shipped::engine(
         config.policy.clone(),
         config.engine.rules_dir.as_deref(),

@@ -3,7 +3,7 @@
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::AppState;
@@ -42,22 +42,41 @@ pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready when the store is open, rule packs are loaded and the model (if configured) is.
-pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let Readiness {
+/// Ready when the store answers, rule packs are loaded and the model (if configured) is.
+/// A store that is unavailable adds `Retry-After`.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let app = state.app.clone();
+    let readiness = tokio::task::spawn_blocking(move || app.readiness()).await;
+    let Ok(Readiness {
         store: store_ok,
+        store_backend,
+        retry_after_secs,
         rules,
         model,
-    } = state.app.readiness();
+    }) = readiness
+    else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
     let ready = store_ok && rules > 0 && (model.is_some() || !state.model_required);
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body =
-        serde_json::json!({ "ready": ready, "store": store_ok, "rules": rules, "model": model });
-    (status, Json(body))
+    let body = serde_json::json!({
+        "ready": ready,
+        "store": store_ok,
+        "store_backend": store_backend,
+        "rules": rules,
+        "model": model,
+    });
+    let mut response = (status, Json(body)).into_response();
+    if let Some(secs) = retry_after_secs {
+        if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    response
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

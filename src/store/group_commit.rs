@@ -16,6 +16,11 @@ use tokio::sync::watch;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Ticket(pub(crate) u64);
 
+impl Ticket {
+    /// A write durable when it was acknowledged (a committed PostgreSQL transaction).
+    pub(crate) const DURABLE: Ticket = Ticket(0);
+}
+
 pub struct GroupCommit {
     applied: AtomicU64,
     wake: Mutex<bool>,

@@ -1,14 +1,21 @@
-//! The store: sled, embedded, owned by this module alone.
+//! The store, owned by this module alone, on one of two backends: sled (embedded, the
+//! default) or PostgreSQL (`pg/`, shared by several replicas).
 //!
-//! Reads go straight to sled. Writes go through [`Store::write`]: one closure under the
-//! store's write lock builds a batch (reading its own pending writes), the batch is applied
-//! atomically, and the caller gets a [`Ticket`] to await durability with
-//! [`Store::durable`]. The key layout is documented in `keys.rs`, private to this module:
-//! everything outside reads and writes through typed methods (a second implementation of
-//! the store needs only these), never by building keys.
+//! Reads go straight to the backend. Writes go through [`Store::write`]: one closure under
+//! the store's write lock builds a batch (reading its own pending writes), the batch is
+//! applied atomically, and the caller gets a [`Ticket`] to await durability with
+//! [`Store::durable`]. On sled the lock is a mutex, the batch one `apply_batch`, and
+//! durability a group commit; on PostgreSQL the lock is an advisory lock of a transaction,
+//! the batch that transaction, and the ticket is durable once it committed. The key layout
+//! is documented in `keys.rs`, private to this module: everything outside reads and writes
+//! through typed methods, never by building keys. The PostgreSQL backend keeps the same
+//! records and keys in one table per kind (`pg/tables.rs`), so both backends run the same
+//! typed code and agree by construction (`tests/store_conformance.rs` checks they do).
 
 mod group_commit;
+mod import;
 mod keys;
+pub mod pg;
 mod review;
 mod stats;
 
@@ -25,6 +32,8 @@ use crate::domain::{
 };
 use group_commit::GroupCommit;
 pub use group_commit::Ticket;
+pub use import::{import_sled, ImportReport, TableCopy};
+pub use pg::PgSettings;
 pub use review::ReviewReader;
 pub use stats::RefusalCount;
 
@@ -52,6 +61,21 @@ pub enum StoreError {
          or create a store with `sendguard seed --data {path}`"
     )]
     NotAStore { path: String },
+    /// The database cannot be reached or stopped answering: retry after
+    /// `retry_after_secs` (`[store] retry_after_secs`).
+    #[error("store unavailable: {reason}")]
+    Unavailable {
+        reason: String,
+        retry_after_secs: u64,
+    },
+    #[error("PostgreSQL: {0}")]
+    Postgres(String),
+    #[error("store schema: {0}")]
+    Migrations(String),
+    #[error("store configuration: {0}")]
+    Config(String),
+    #[error("no table holds the store key {key}")]
+    UnknownKey { key: String },
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -151,14 +175,14 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("domain types always serialize")
 }
 
-struct Inner {
+struct SledInner {
     db: sled::Db,
     writer: Mutex<()>,
     commits: Arc<GroupCommit>,
     flusher: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
-impl Drop for Inner {
+impl Drop for SledInner {
     fn drop(&mut self) {
         self.commits.stop();
         if let Some(flusher) = self
@@ -198,7 +222,28 @@ fn migrate_from_schema_1(db: &sled::Db) -> StoreResult<()> {
 /// A handle to the store; clones share one database.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sled(Arc<SledInner>),
+    Postgres(Arc<pg::Postgres>),
+}
+
+/// A key and a value as a scan yields them.
+type Entry = StoreResult<(sled::IVec, sled::IVec)>;
+
+/// The first key after every key that starts with `prefix`.
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while end.last() == Some(&0xff) {
+        end.pop();
+    }
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+    }
+    end
 }
 
 impl Store {
@@ -244,13 +289,95 @@ impl Store {
         }
         let (commits, flusher) = GroupCommit::start(db.clone());
         Ok(Store {
-            inner: Arc::new(Inner {
+            backend: Backend::Sled(Arc::new(SledInner {
                 db,
                 writer: Mutex::new(()),
                 commits,
                 flusher: Mutex::new(Some(flusher)),
-            }),
+            })),
         })
+    }
+
+    /// Opens the store on PostgreSQL; its migrations must all be applied
+    /// (`sendguard migrate`).
+    pub fn open_postgres(settings: &PgSettings) -> StoreResult<Store> {
+        let postgres = pg::Postgres::connect(settings)?;
+        postgres.check_schema()?;
+        Ok(Store {
+            backend: Backend::Postgres(Arc::new(postgres)),
+        })
+    }
+
+    /// Applies the PostgreSQL migrations not yet applied; returns `(version, name)` of each
+    /// applied now (none when the schema is current).
+    pub fn migrate_postgres(settings: &PgSettings) -> StoreResult<Vec<(i32, &'static str)>> {
+        let postgres = pg::Postgres::connect(settings)?;
+        let applied = postgres.migrate()?;
+        Ok(applied.iter().map(|m| (m.version, m.name)).collect())
+    }
+
+    /// Opens the store `[store]` configures: sled in `data_dir`, or PostgreSQL at `url`.
+    pub fn open_configured(config: &crate::config::StoreConfig) -> StoreResult<Store> {
+        match config.backend {
+            crate::config::StoreBackend::Sled => Store::open(&config.data_dir),
+            crate::config::StoreBackend::Postgres => {
+                Store::open_postgres(&PgSettings::from_config(config)?)
+            }
+        }
+    }
+
+    /// `sled` or `postgres`, for `/readyz`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sled(_) => "sled",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Whether the store answers now: always for sled once open; one round trip for
+    /// PostgreSQL.
+    pub fn ping(&self) -> StoreResult<()> {
+        match &self.backend {
+            Backend::Sled(_) => Ok(()),
+            Backend::Postgres(pg) => pg.ping(),
+        }
+    }
+
+    /// Keys and values in `[lo, hi)` in key order (or reverse); the range lies within one
+    /// record kind.
+    fn entries(
+        &self,
+        lo: Vec<u8>,
+        hi: Vec<u8>,
+        reverse: bool,
+    ) -> Box<dyn Iterator<Item = Entry> + '_> {
+        match &self.backend {
+            Backend::Sled(inner) => {
+                let range = inner.db.range(lo..hi);
+                if reverse {
+                    Box::new(range.rev().map(|e| e.map_err(StoreError::from)))
+                } else {
+                    Box::new(range.map(|e| e.map_err(StoreError::from)))
+                }
+            }
+            Backend::Postgres(pg) => Box::new(pg.scan(lo, hi, reverse)),
+        }
+    }
+
+    /// Keys and values that start with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: Vec<u8>) -> Box<dyn Iterator<Item = Entry> + '_> {
+        match &self.backend {
+            Backend::Sled(inner) => Box::new(
+                inner
+                    .db
+                    .scan_prefix(prefix)
+                    .map(|e| e.map_err(StoreError::from)),
+            ),
+            Backend::Postgres(_) => {
+                let end = prefix_end(&prefix);
+                self.entries(prefix, end, false)
+            }
+        }
     }
 
     /// Runs `build` under the write lock and applies what it wrote as one atomic batch.
@@ -262,11 +389,15 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let guard = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let inner = match &self.backend {
+            Backend::Sled(inner) => inner,
+            Backend::Postgres(pg) => return self.write_postgres(pg, build),
+        };
+        let guard = inner.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut txn = WriteTxn {
             store: self,
             pending: BTreeMap::new(),
-            _guard: guard,
+            hold: Hold::Sled(guard),
         };
         let value = build(&mut txn)?;
         let mut batch = sled::Batch::default();
@@ -276,34 +407,83 @@ impl Store {
                 None => batch.remove(key),
             }
         }
-        self.inner.db.apply_batch(batch).map_err(StoreError::from)?;
-        let ticket = self.inner.commits.applied();
+        inner.db.apply_batch(batch).map_err(StoreError::from)?;
+        let ticket = inner.commits.applied();
         drop(txn);
         Ok((value, ticket))
     }
 
+    /// [`Store::write`] on PostgreSQL: `build` runs inside the transaction, which commits
+    /// before this returns, so the ticket is durable already.
+    fn write_postgres<T, E>(
+        &self,
+        pg: &Arc<pg::Postgres>,
+        build: impl FnOnce(&mut WriteTxn<'_>) -> Result<T, E>,
+    ) -> Result<(T, Ticket), E>
+    where
+        E: From<StoreError>,
+    {
+        let mut txn = WriteTxn {
+            store: self,
+            pending: BTreeMap::new(),
+            hold: Hold::Postgres(Some(pg.begin()?)),
+        };
+        let built = build(&mut txn);
+        let pending = std::mem::take(&mut txn.pending);
+        let transaction = match &mut txn.hold {
+            Hold::Postgres(transaction) => transaction.take(),
+            Hold::Sled(_) => None,
+        }
+        .expect("a PostgreSQL write holds its transaction until here");
+        match built {
+            Ok(value) => {
+                transaction.commit(pending)?;
+                Ok((value, Ticket::DURABLE))
+            }
+            Err(error) => {
+                transaction.rollback();
+                Err(error)
+            }
+        }
+    }
+
     /// Resolves when the write behind `ticket` is durable (group commit).
     pub async fn durable(&self, ticket: Ticket) {
-        self.inner.commits.wait(ticket).await
+        match &self.backend {
+            Backend::Sled(inner) => inner.commits.wait(ticket).await,
+            Backend::Postgres(_) => {}
+        }
     }
 
     /// Flushes everything now (shutdown, CLI commands).
     pub fn flush(&self) -> StoreResult<()> {
-        self.inner.db.flush()?;
+        if let Backend::Sled(inner) = &self.backend {
+            inner.db.flush()?;
+        }
         Ok(())
     }
 
+    /// fsyncs made (sled) or transactions committed (PostgreSQL).
     pub fn flush_count(&self) -> u64 {
-        self.inner.commits.flush_count()
+        match &self.backend {
+            Backend::Sled(inner) => inner.commits.flush_count(),
+            Backend::Postgres(pg) => pg.commit_count(),
+        }
     }
 
     pub fn size_on_disk(&self) -> u64 {
-        self.inner.db.size_on_disk().unwrap_or(0)
+        match &self.backend {
+            Backend::Sled(inner) => inner.db.size_on_disk().unwrap_or(0),
+            Backend::Postgres(pg) => pg.size().unwrap_or(0),
+        }
     }
 
     /// A fresh, never reused id.
     pub fn next_id(&self) -> StoreResult<u64> {
-        Ok(self.inner.db.generate_id()? + 1)
+        match &self.backend {
+            Backend::Sled(inner) => Ok(inner.db.generate_id()? + 1),
+            Backend::Postgres(pg) => pg.next_id(),
+        }
     }
 
     pub fn principal_for_token_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<Principal>> {
@@ -333,8 +513,22 @@ impl Store {
             start.extend_from_slice(&position);
             start.push(0); // strictly after the cursor
         }
+        let inner = match &self.backend {
+            Backend::Sled(inner) => inner,
+            Backend::Postgres(pg) => {
+                let rows = pg.folder_entries(start, prefix_end(&prefix), limit)?;
+                return rows
+                    .into_iter()
+                    .map(|(key, view)| {
+                        let mut position = [0u8; 16];
+                        position.copy_from_slice(&key[prefix.len()..prefix.len() + 16]);
+                        Ok((decode(&key, &view)?, position))
+                    })
+                    .collect();
+            }
+        };
         let mut page = Vec::with_capacity(limit);
-        for entry in self.inner.db.range(start..) {
+        for entry in inner.db.range(start..) {
             let (key, _) = entry?;
             if !key.starts_with(&prefix) || page.len() == limit {
                 break;
@@ -351,6 +545,15 @@ impl Store {
 
     /// A thread's messages in send order, newest last.
     pub fn thread_messages(&self, thread: ThreadId) -> StoreResult<Vec<Message>> {
+        if let Backend::Postgres(pg) = &self.backend {
+            let prefix = keys::ids(keys::THREAD_MESSAGES, &[thread]);
+            let end = prefix_end(&prefix);
+            return pg
+                .thread_message_records(prefix, end)?
+                .iter()
+                .map(|record| decode(b"msg/", record))
+                .collect();
+        }
         let mut messages = Vec::new();
         for id in self.thread_message_ids(thread, false) {
             if let Some(message) = self.message(id?)? {
@@ -368,23 +571,35 @@ impl Store {
     ) -> Box<dyn Iterator<Item = StoreResult<MessageId>> + '_> {
         let prefix = keys::ids(keys::THREAD_MESSAGES, &[thread]);
         let offset = prefix.len();
-        let scan = self.inner.db.scan_prefix(prefix);
-        let to_id = move |entry: sled::Result<(sled::IVec, sled::IVec)>| {
-            entry
-                .map(|(key, _)| keys::u64_at(&key, offset))
-                .map_err(StoreError::from)
+        let end = prefix_end(&prefix);
+        let to_id = move |entry: Entry| entry.map(|(key, _)| keys::u64_at(&key, offset));
+        Box::new(self.entries(prefix, end, newest_first).map(to_id))
+    }
+
+    /// The member's delivered messages whose bodies hold every word of `query` (lower
+    /// case), newest first, at most `limit`, with the member's view of each thread, leaving
+    /// out conversations a block hides: on PostgreSQL, through its full-text index. `None`
+    /// on sled, which has no index: the caller scans.
+    pub fn indexed_search(
+        &self,
+        member: MemberId,
+        query: &str,
+        limit: usize,
+    ) -> StoreResult<Option<Vec<(ThreadView, Message)>>> {
+        let Backend::Postgres(pg) = &self.backend else {
+            return Ok(None);
         };
-        if newest_first {
-            Box::new(scan.rev().map(to_id))
-        } else {
-            Box::new(scan.map(to_id))
-        }
+        pg.search(member, query, limit)?
+            .iter()
+            .map(|(view, message)| Ok((decode(b"view/", view)?, decode(b"msg/", message)?)))
+            .collect::<StoreResult<Vec<_>>>()
+            .map(Some)
     }
 
     /// Every thread view of one member (any folder), in thread id order.
     pub fn views_of(&self, member: MemberId) -> impl Iterator<Item = StoreResult<ThreadView>> + '_ {
         let prefix = keys::ids(keys::VIEW, &[member]);
-        self.inner.db.scan_prefix(&prefix).map(move |entry| {
+        self.scan_prefix(prefix).map(move |entry| {
             let (key, value) = entry?;
             decode(&key, &value)
         })
@@ -395,7 +610,7 @@ impl Store {
         &self,
         tag: &'static [u8],
     ) -> impl Iterator<Item = StoreResult<T>> + '_ {
-        self.inner.db.scan_prefix(tag).map(|entry| {
+        self.scan_prefix(tag.to_vec()).map(|entry| {
             let (key, value) = entry?;
             decode(&key, &value)
         })
@@ -430,7 +645,7 @@ impl Store {
     ) -> impl Iterator<Item = StoreResult<RawMessage>> + '_ {
         let from = keys::ids(keys::MESSAGE, &[start]);
         let to = keys::prefix_end(keys::MESSAGE);
-        self.inner.db.range(from..to).map(|entry| {
+        self.entries(from, to, false).map(|entry| {
             let (key, bytes) = entry?;
             Ok(RawMessage {
                 id: keys::u64_at(&key, keys::MESSAGE.len()),
@@ -441,7 +656,10 @@ impl Store {
 
     /// How many records carry `tag` (a pass over the keys).
     fn count(&self, tag: &[u8]) -> usize {
-        self.inner.db.scan_prefix(tag).count()
+        match &self.backend {
+            Backend::Sled(inner) => inner.db.scan_prefix(tag).count(),
+            Backend::Postgres(pg) => pg.count(tag, &keys::prefix_end(tag)).unwrap_or(0),
+        }
     }
 
     /// How many messages are stored (a pass over the keys: for progress and small stores).
@@ -472,7 +690,10 @@ impl RawMessage {
 
 impl Reader for Store {
     fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.inner.db.get(key)?.map(|v| v.to_vec()))
+        match &self.backend {
+            Backend::Sled(inner) => Ok(inner.db.get(key)?.map(|v| v.to_vec())),
+            Backend::Postgres(pg) => pg.get(key),
+        }
     }
 }
 
@@ -480,14 +701,25 @@ impl Reader for Store {
 pub struct WriteTxn<'a> {
     store: &'a Store,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
-    _guard: MutexGuard<'a, ()>,
+    hold: Hold<'a>,
+}
+
+/// What keeps other writers out while a write is built.
+enum Hold<'a> {
+    /// The process's write lock.
+    Sled(#[allow(dead_code)] MutexGuard<'a, ()>),
+    /// The transaction holding the database's write lock from its start.
+    Postgres(Option<pg::Txn>),
 }
 
 impl Reader for WriteTxn<'_> {
     fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         match self.pending.get(key) {
             Some(value) => Ok(value.clone()),
-            None => self.store.raw(key),
+            None => match &self.hold {
+                Hold::Postgres(Some(transaction)) => transaction.get(key),
+                _ => self.store.raw(key),
+            },
         }
     }
 }
@@ -689,7 +921,10 @@ mod tests {
         drop(db);
 
         let store = Store::open(dir.path()).unwrap();
-        let db = &store.inner.db;
+        let Backend::Sled(inner) = &store.backend else {
+            unreachable!("opened on sled")
+        };
+        let db = &inner.db;
         let version = db.get(keys::SCHEMA).unwrap().unwrap();
         assert_eq!(version.as_ref(), SCHEMA_VERSION.to_be_bytes());
         let prefix = keys::folder_prefix(9, Folder::Inbox);

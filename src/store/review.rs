@@ -78,9 +78,7 @@ impl Store {
     pub fn sender_holds(&self, sender: MemberId) -> impl Iterator<Item = StoreResult<u64>> + '_ {
         let prefix = keys::ids(keys::SENDER_HOLDS, &[sender]);
         let offset = prefix.len();
-        self.inner
-            .db
-            .scan_prefix(prefix)
+        self.scan_prefix(prefix)
             .map(move |entry| Ok(keys::u64_at(&entry?.0, offset)))
     }
 
@@ -92,7 +90,7 @@ impl Store {
     ) -> impl Iterator<Item = StoreResult<AuditEntry>> + '_ {
         let start = keys::ids(keys::AUDIT, &[from.max(0) as u64]);
         let end = keys::ids(keys::AUDIT, &[to.max(0) as u64]);
-        self.inner.db.range(start..end).map(|entry| {
+        self.entries(start, end, false).map(|entry| {
             let (key, value) = entry?;
             decode(&key, &value)
         })
@@ -104,7 +102,7 @@ impl Store {
         member: MemberId,
     ) -> impl Iterator<Item = StoreResult<OverturnedRestriction>> + '_ {
         let prefix = keys::ids(keys::OVERTURNED_RESTRICTION, &[member]);
-        self.inner.db.scan_prefix(prefix).map(|entry| {
+        self.scan_prefix(prefix).map(|entry| {
             let (key, value) = entry?;
             decode(&key, &value)
         })
@@ -112,16 +110,14 @@ impl Store {
 
     /// Every human label, in message id order.
     pub fn labels(&self) -> impl Iterator<Item = StoreResult<LabelRecord>> + '_ {
-        self.inner.db.scan_prefix(keys::LABEL).map(|entry| {
+        self.scan_prefix(keys::LABEL.to_vec()).map(|entry| {
             let (key, value) = entry?;
             decode(&key, &value)
         })
     }
 
     fn index_ids(&self, tag: &'static [u8]) -> impl Iterator<Item = StoreResult<u64>> + '_ {
-        self.inner
-            .db
-            .scan_prefix(tag)
+        self.scan_prefix(tag.to_vec())
             .map(move |entry| Ok(keys::u64_at(&entry?.0, tag.len())))
     }
 }

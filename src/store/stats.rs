@@ -2,12 +2,12 @@
 //!
 //! A refused send writes no batch (nothing about the message is kept), yet a report must say
 //! how many sends were refused and why. Each refusal adds one to `stat/refusal/ day reason`
-//! with sled's atomic read-modify-write, outside the write lock and without waiting for a
+//! with an atomic read-modify-write (sled's `update_and_fetch`, one upsert on PostgreSQL), outside the write lock and without waiting for a
 //! flush: a counter is a statistic, not an acknowledged write, so a crash may lose the last
 //! few increments and nothing else. Only [`Store::count_refusal`] writes these keys, so no
 //! batch can overwrite an increment.
 
-use super::{keys, Store, StoreResult};
+use super::{keys, Backend, Store, StoreResult};
 use crate::dates::DAY_MS;
 use crate::domain::Millis;
 
@@ -30,7 +30,11 @@ impl Store {
     pub fn count_refusal(&self, at: Millis, reason: &str) -> StoreResult<()> {
         let mut key = keys::ids(keys::STAT_REFUSAL, &[day_of(at)]);
         key.extend_from_slice(reason.as_bytes());
-        self.inner.db.update_and_fetch(key, |old| {
+        let db = match &self.backend {
+            Backend::Sled(inner) => &inner.db,
+            Backend::Postgres(pg) => return pg.count_refusal(key, day_of(at), reason.to_string()),
+        };
+        db.update_and_fetch(key, |old| {
             let count = old.map_or(0, |v| keys::u64_at(v, 0));
             Some((count + 1).to_be_bytes().to_vec())
         })?;
@@ -47,7 +51,7 @@ impl Store {
         let last_day = day_of(to.saturating_sub(1));
         let end = keys::ids(keys::STAT_REFUSAL, &[last_day.saturating_add(1)]);
         let offset = keys::STAT_REFUSAL.len();
-        self.inner.db.range(start..end).map(move |entry| {
+        self.entries(start, end, false).map(move |entry| {
             let (key, value) = entry?;
             Ok(RefusalCount {
                 day: keys::u64_at(&key, offset) as i64,

@@ -1,0 +1,412 @@
+//! One store test suite, run against both backends: every case below is a plain function
+//! over a [`Store`], and `conformance!` makes a test of it on sled (a temporary directory)
+//! and on PostgreSQL (a schema of its own, migrated, dropped at the end). A behaviour one
+//! backend changes without the other fails here.
+
+mod store_common;
+
+use sendguard::domain::{
+    Actor, AuditEntry, Folder, Label, LabelRecord, LabelSource, Member, Message, Plan, Principal,
+    ReviewItem, ReviewOrigin, Thread, ThreadView,
+};
+use sendguard::store::{Reader, ReviewReader, StoreError, WriteTxn};
+use sendguard::Store;
+use serde_json::json;
+use store_common::Schema;
+
+/// A store and what keeps it alive (the directory or the schema).
+struct Subject {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    _schema: Option<Schema>,
+}
+
+fn sled(_test: &str) -> Subject {
+    let dir = tempfile::tempdir().unwrap();
+    Subject {
+        store: Store::open(dir.path()).unwrap(),
+        _dir: Some(dir),
+        _schema: None,
+    }
+}
+
+fn postgres(test: &str) -> Subject {
+    let schema = Schema::new(test);
+    let applied = Store::migrate_postgres(&schema.settings()).unwrap();
+    assert!(!applied.is_empty(), "a new schema gets every migration");
+    Subject {
+        store: Store::open_postgres(&schema.settings()).unwrap(),
+        _dir: None,
+        _schema: Some(schema),
+    }
+}
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod on_sled {
+            $(#[test] fn $case() { super::$case(&super::sled(stringify!($case)).store); })*
+        }
+        mod on_postgres {
+            $(#[test] fn $case() { super::$case(&super::postgres(stringify!($case)).store); })*
+        }
+    };
+}
+
+conformance!(
+    members_handles_and_tokens,
+    a_failed_write_leaves_nothing_behind,
+    a_write_reads_its_own_pending_records,
+    connections_and_blocks,
+    threads_messages_in_send_order,
+    folder_listing_newest_first_with_cursor,
+    ids_with_a_ff_byte_keep_their_own_records,
+    scans_longer_than_a_page,
+    counters_idempotency_and_credits,
+    review_labels_and_audit,
+    ids_are_fresh,
+);
+
+fn member(id: u64, handle: &str) -> Member {
+    Member {
+        id,
+        handle: handle.into(),
+        display_name: handle.into(),
+        plan: Plan::Free,
+        created_at: 0,
+        restriction: None,
+    }
+}
+
+fn message(id: u64, thread: u64, from: u64, to: u64, body: &str, at: i64) -> Message {
+    serde_json::from_value(json!({
+        "id": id, "thread_id": thread, "from": from, "to": to, "body": body,
+        "format": "text", "kind": "message", "created_at": at, "status": "delivered",
+        "verdict": {"decision": "inbox", "route": "inbox", "inmail": false, "reasons": [],
+                    "score": null, "sanction": null, "automated": true},
+    }))
+    .unwrap()
+}
+
+fn view(member: u64, thread: u64, other: u64, placement: Folder, at: i64) -> ThreadView {
+    ThreadView {
+        thread_id: thread,
+        member,
+        other,
+        placement,
+        archived: false,
+        last_activity: at,
+        last_read: 0,
+        sent_any: false,
+    }
+}
+
+fn write(store: &Store, build: impl FnOnce(&mut WriteTxn<'_>)) {
+    store
+        .write::<_, StoreError>(|txn| {
+            build(txn);
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn members_handles_and_tokens(store: &Store) {
+    write(store, |txn| {
+        txn.put_member(&member(2, "grace"));
+        txn.put_member(&member(1, "ada"));
+        txn.put_token(&[7; 32], &Principal::Member(1));
+    });
+    assert_eq!(store.member(1).unwrap().unwrap().handle, "ada");
+    assert_eq!(store.member(3).unwrap(), None);
+    assert_eq!(store.member_by_handle("grace").unwrap(), Some(2));
+    assert_eq!(store.member_by_handle("linus").unwrap(), None);
+    assert_eq!(
+        store.principal_for_token_hash(&[7; 32]).unwrap(),
+        Some(Principal::Member(1))
+    );
+    assert_eq!(store.principal_for_token_hash(&[8; 32]).unwrap(), None);
+    let ids: Vec<u64> = store.members().map(|m| m.unwrap().id).collect();
+    assert_eq!(ids, [1, 2], "members in id order");
+    assert_eq!(store.member_count(), 2);
+}
+
+fn a_failed_write_leaves_nothing_behind(store: &Store) {
+    let result: Result<((), _), StoreError> = store.write(|txn| {
+        txn.put_member(&member(1, "ada"));
+        Err(StoreError::Config("refused".into()))
+    });
+    assert!(result.is_err());
+    assert_eq!(store.member(1).unwrap(), None);
+    assert_eq!(store.member_by_handle("ada").unwrap(), None);
+    // The store still takes writes after a failed one.
+    write(store, |txn| txn.put_member(&member(1, "ada")));
+    assert_eq!(store.member_by_handle("ada").unwrap(), Some(1));
+}
+
+fn a_write_reads_its_own_pending_records(store: &Store) {
+    write(store, |txn| txn.put_member(&member(1, "ada")));
+    let (seen, _) = store
+        .write::<_, StoreError>(|txn| {
+            txn.put_member(&member(7, "grace"));
+            txn.connect(1, 7);
+            Ok((
+                txn.member(7)?.map(|m| m.handle),
+                txn.member(1)?.map(|m| m.handle),
+                txn.connected(7, 1)?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(
+        seen,
+        (Some("grace".into()), Some("ada".into()), true),
+        "pending and committed records both visible"
+    );
+}
+
+fn connections_and_blocks(store: &Store) {
+    write(store, |txn| {
+        txn.connect(1, 2);
+        txn.set_block(3, 1, true);
+    });
+    assert!(store.connected(1, 2).unwrap() && store.connected(2, 1).unwrap());
+    assert!(!store.connected(1, 3).unwrap());
+    assert!(store.blocked(3, 1).unwrap());
+    assert!(!store.blocked(1, 3).unwrap());
+    assert!(store.blocked_either_way(1, 3).unwrap());
+    write(store, |txn| txn.set_block(3, 1, false));
+    assert!(!store.blocked_either_way(1, 3).unwrap());
+}
+
+fn threads_messages_in_send_order(store: &Store) {
+    write(store, |txn| {
+        txn.put_thread(&Thread {
+            id: 10,
+            members: [1, 2],
+            created_at: 5,
+        });
+        txn.put_message(&message(12, 10, 1, 2, "second", 20));
+        txn.put_message(&message(11, 10, 2, 1, "first", 10));
+        txn.put_message(&message(30, 99, 1, 3, "elsewhere", 30));
+    });
+    assert_eq!(store.thread_between(2, 1).unwrap(), Some(10));
+    assert_eq!(store.thread_between(1, 3).unwrap(), None);
+    assert_eq!(store.thread(10).unwrap().unwrap().members, [1, 2]);
+    let bodies: Vec<String> = store
+        .thread_messages(10)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(bodies, ["first", "second"]);
+    let newest_first: Vec<u64> = store
+        .thread_message_ids(10, true)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(newest_first, [12, 11]);
+    // A changed message replaces the stored one.
+    let mut edited = message(12, 10, 1, 2, "second", 20);
+    edited.body = "changed".into();
+    write(store, |txn| txn.put_message(&edited));
+    assert_eq!(store.message(12).unwrap().unwrap().body, "changed");
+    assert_eq!(store.message_count(), 3);
+    let from_12: Vec<u64> = store
+        .messages_from(12)
+        .map(|m| m.unwrap().decode().unwrap().id)
+        .collect();
+    assert_eq!(from_12, [12, 30]);
+}
+
+fn folder_listing_newest_first_with_cursor(store: &Store) {
+    write(store, |txn| {
+        txn.put_view(None, &view(1, 10, 2, Folder::Inbox, 100));
+        txn.put_view(None, &view(1, 11, 3, Folder::Inbox, 300));
+        txn.put_view(None, &view(1, 12, 4, Folder::Inbox, 300));
+        txn.put_view(None, &view(1, 13, 5, Folder::Other, 200));
+        txn.put_view(None, &view(2, 10, 1, Folder::Inbox, 100));
+    });
+    let page = |after, limit| -> Vec<u64> {
+        store
+            .folder_page(1, Folder::Inbox, after, limit)
+            .unwrap()
+            .into_iter()
+            .map(|(v, _)| v.thread_id)
+            .collect()
+    };
+    assert_eq!(
+        page(None, 10),
+        [12, 11, 10],
+        "newest first, newer thread first"
+    );
+    let first = store.folder_page(1, Folder::Inbox, None, 2).unwrap();
+    assert_eq!(first.len(), 2);
+    assert_eq!(
+        page(Some(first[1].1), 10),
+        [10],
+        "strictly after the cursor"
+    );
+    // Moving a thread to Other moves its folder entry.
+    let previous = store.view(1, 10).unwrap().unwrap();
+    let mut moved = previous.clone();
+    moved.placement = Folder::Other;
+    moved.last_activity = 400;
+    write(store, |txn| txn.put_view(Some(&previous), &moved));
+    assert_eq!(page(None, 10), [12, 11]);
+    let other: Vec<u64> = store
+        .folder_page(1, Folder::Other, None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|(v, _)| v.thread_id)
+        .collect();
+    assert_eq!(other, [10, 13]);
+    write(store, |txn| txn.delete_view(&moved));
+    assert_eq!(store.view(1, 10).unwrap(), None);
+    let views: Vec<u64> = store.views_of(1).map(|v| v.unwrap().thread_id).collect();
+    assert_eq!(views, [11, 12, 13], "a member's views in thread order");
+}
+
+/// Ids whose last byte is `0xff` end the prefix of their records: a scan of member 255's
+/// views must not run into member 256's.
+fn ids_with_a_ff_byte_keep_their_own_records(store: &Store) {
+    write(store, |txn| {
+        txn.put_view(None, &view(255, 1, 9, Folder::Inbox, 10));
+        txn.put_view(None, &view(256, 2, 9, Folder::Inbox, 10));
+        txn.put_view(None, &view(0xffff, 3, 9, Folder::Inbox, 10));
+        txn.put_view(None, &view(0x1_0000, 4, 9, Folder::Inbox, 10));
+    });
+    let threads = |member| -> Vec<u64> {
+        store
+            .views_of(member)
+            .map(|v| v.unwrap().thread_id)
+            .collect()
+    };
+    assert_eq!(threads(255), [1]);
+    assert_eq!(threads(256), [2]);
+    assert_eq!(threads(0xffff), [3]);
+    assert_eq!(threads(0x1_0000), [4]);
+}
+
+/// More records than one page of a PostgreSQL scan, in both directions.
+fn scans_longer_than_a_page(store: &Store) {
+    const COUNT: u64 = 1_200;
+    write(store, |txn| {
+        for id in 1..=COUNT {
+            txn.put_message(&message(id, 7, 1, 2, "hello", id as i64));
+        }
+    });
+    let forward: Vec<u64> = store
+        .thread_message_ids(7, false)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(forward, (1..=COUNT).collect::<Vec<_>>());
+    let backward: Vec<u64> = store
+        .thread_message_ids(7, true)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(backward, (1..=COUNT).rev().collect::<Vec<_>>());
+    assert_eq!(store.thread_messages(7).unwrap().len(), COUNT as usize);
+    assert_eq!(store.message_count(), COUNT as usize);
+}
+
+fn counters_idempotency_and_credits(store: &Store) {
+    let day = 20_000 * 86_400_000;
+    store.count_refusal(day + 5, "too_long").unwrap();
+    store.count_refusal(day + 6, "too_long").unwrap();
+    store.count_refusal(day + 86_400_000, "blocked").unwrap();
+    let counts: Vec<(i64, String, u64)> = store
+        .refusals(day, day + 2 * 86_400_000)
+        .map(Result::unwrap)
+        .map(|c| (c.day, c.reason, c.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (20_000, "too_long".into(), 2),
+            (20_001, "blocked".into(), 1)
+        ]
+    );
+    write(store, |txn| {
+        txn.put_idempotent_send(1, "key-1", 44, &[3; 32]);
+        txn.set_inmail_spent(1, 202_612, 4);
+        txn.put_rescore_checkpoint("dry", &json!({"next": 9}));
+    });
+    assert_eq!(
+        store.idempotent_send(1, "key-1").unwrap(),
+        Some((44, Some([3; 32])))
+    );
+    assert_eq!(store.idempotent_send(2, "key-1").unwrap(), None);
+    assert_eq!(store.inmail_spent(1, 202_612).unwrap(), 4);
+    assert_eq!(store.inmail_spent(1, 202_611).unwrap(), 0);
+    let checkpoint: Option<serde_json::Value> = store.rescore_checkpoint("dry").unwrap();
+    assert_eq!(checkpoint, Some(json!({"next": 9})));
+    write(store, |txn| txn.delete_rescore_checkpoint("dry"));
+    let gone: Option<serde_json::Value> = store.rescore_checkpoint("dry").unwrap();
+    assert_eq!(gone, None);
+}
+
+fn review_labels_and_audit(store: &Store) {
+    let item = |id, message| ReviewItem {
+        id,
+        message_id: message,
+        sender: 1,
+        origin: ReviewOrigin::Held,
+        report_reason: None,
+        created_at: 10,
+        claim: None,
+        decision: None,
+        withdrawn_at: None,
+    };
+    write(store, |txn| {
+        txn.put_review_item(&item(5, 50));
+        txn.put_review_item(&item(6, 60));
+        txn.note_sender_hold(1, 50);
+        txn.note_sender_hold(1, 60);
+        txn.put_label(&LabelRecord {
+            message_id: 50,
+            label: Label::Spam,
+            source: LabelSource::Reviewer,
+            at: 20,
+        });
+    });
+    store
+        .write::<_, StoreError>(|txn| {
+            txn.audit(AuditEntry::new(100, Actor::Admin, "first"))?;
+            txn.audit(AuditEntry::new(200, Actor::System, "second"))?;
+            txn.audit(AuditEntry::new(300, Actor::Admin, "third"))
+        })
+        .unwrap();
+    let open: Vec<u64> = store.open_review_items().map(Result::unwrap).collect();
+    assert_eq!(open, [5, 6]);
+    assert_eq!(store.open_review_item_for(60).unwrap(), Some(6));
+    // Withdrawn: out of the queue and of the by-message index.
+    let mut closed = item(6, 60);
+    closed.withdrawn_at = Some(30);
+    write(store, |txn| txn.put_review_item(&closed));
+    let open: Vec<u64> = store.open_review_items().map(Result::unwrap).collect();
+    assert_eq!(open, [5]);
+    assert_eq!(store.open_review_item_for(60).unwrap(), None);
+    assert_eq!(
+        store.review_item(6).unwrap().unwrap().withdrawn_at,
+        Some(30)
+    );
+    let holds: Vec<u64> = store.sender_holds(1).map(Result::unwrap).collect();
+    assert_eq!(holds, [50, 60]);
+    assert_eq!(store.label(50).unwrap().unwrap().label, Label::Spam);
+    assert_eq!(store.labels().count(), 1);
+    let actions: Vec<String> = store
+        .audit_range(150, 301)
+        .map(|e| e.unwrap().action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["second", "third"],
+        "audit in time order, range [from, to)"
+    );
+}
+
+fn ids_are_fresh(store: &Store) {
+    let ids: Vec<u64> = (0..50).map(|_| store.next_id().unwrap()).collect();
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "no id handed out twice");
+    assert!(ids.iter().all(|&id| id > 0));
+}
