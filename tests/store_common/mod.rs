@@ -17,7 +17,16 @@ pub struct Schema {
     pub name: String,
 }
 
+/// Runs `sql` on the server, from a thread of its own (callers may be async tests).
 fn on_server(sql: &str) {
+    let sql = sql.to_string();
+    let outcome = std::thread::spawn(move || run_on_server(&sql)).join();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn run_on_server(sql: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,0 +1,391 @@
+//! `sendguard serve` on the PostgreSQL store, over real HTTP: the member and review flows
+//! (the same scenario on sled, so the backends answer alike), a restart, the database going
+//! away and coming back, `migrate`, and `store import` from a sled store.
+
+mod common;
+mod store_common;
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use common::{error_of, Server};
+use serde_json::{json, Value};
+use store_common::Schema;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+const PHISHING: &str = "Your LinkedIn account will be suspended. Verify your account now at http://linkedln-security.com/verify";
+const JUSTIFICATION: &str = "reviewing held item from the queue";
+
+fn sendguard(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_sendguard"))
+        .args(args)
+        .output()
+        .expect("running sendguard");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A schema with the migrations applied through the CLI.
+fn migrated(test: &str) -> Schema {
+    let schema = Schema::new(test);
+    let (ok, out, err) = sendguard(&["migrate", "--url", &schema.url()]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("applied migration 0001 initial"), "{out}");
+    schema
+}
+
+/// Send, folder, thread, search and review: what a member and a reviewer see. Returns the
+/// sender's token.
+async fn member_and_review_scenario(server: &Server) -> String {
+    let (ada, ada_token) = server.member("ada", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    server.connect(ada, bob).await;
+    let (status, sent) = server
+        .send(&ada_token, bob, "Hello Bob, lunch on Thursday?")
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let thread = sent["thread_id"].as_u64().unwrap();
+    let first = sent["message_id"].as_u64().unwrap();
+    assert_eq!(server.folder(&bob_token, "inbox").await, [thread]);
+    let (status, reply) = server.send(&bob_token, ada, "Thursday works").await;
+    assert_eq!(status, 201, "{reply}");
+    let second = reply["message_id"].as_u64().unwrap();
+    assert_eq!(
+        server.thread_messages(&ada_token, thread).await,
+        [first, second]
+    );
+
+    // Search: whole words, case-insensitive, newest first; the held message never matches.
+    let (status, held) = server.send(&ada_token, bob, PHISHING).await;
+    assert_eq!(status, 201, "{held}");
+    assert_eq!(held["decision"], "held");
+    let search = |q: &'static str| {
+        let token = ada_token.clone();
+        async move {
+            let (status, body) = server.get(&format!("/v1/search?q={q}"), &token).await;
+            assert_eq!(status, 200, "{body}");
+            body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|hit| hit["message_id"].as_u64().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("thursday").await, [second, first]);
+    assert_eq!(search("LUNCH").await, [first]);
+    assert!(search("suspended").await.is_empty(), "held: not shown");
+    let (status, body) = server.get("/v1/search?q=", &ada_token).await;
+    error_of(status, &body, 400, "invalid_field");
+
+    // Review: the held message is queued, read with a justification, released.
+    let (_, reviewer) = server.reviewer("Rita").await;
+    let (status, queue) = server.get("/v1/review/queue?limit=10", &reviewer).await;
+    assert_eq!(status, 200, "{queue}");
+    let item = queue["items"][0]["item_id"].as_u64().unwrap();
+    let (status, view) = server
+        .get(
+            &format!("/v1/review/items/{item}?justification={JUSTIFICATION}"),
+            &reviewer,
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["message"]["body"], PHISHING);
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &reviewer,
+            json!({"label": "ham", "action": "release", "note": "checked"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let released = held["message_id"].as_u64().unwrap();
+    assert_eq!(
+        server.thread_messages(&bob_token, thread).await,
+        [first, second, released]
+    );
+    let (_, queue) = server.get("/v1/review/queue?limit=10", &reviewer).await;
+    assert!(queue["items"].as_array().unwrap().is_empty(), "{queue}");
+    ada_token
+}
+
+/// How many hits a search for `q` finds.
+async fn hits(server: &Server, token: &str, q: &str) -> usize {
+    let (status, body) = server.get(&format!("/v1/search?q={q}"), token).await;
+    assert_eq!(status, 200, "{body}");
+    body["results"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn serve_on_postgres_sends_lists_searches_and_reviews() {
+    let schema = migrated("serve_flow");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("unused"), Some(&schema.store_config()));
+    let (status, ready) = server.get("/readyz", "").await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["store_backend"], "postgres");
+    let token = member_and_review_scenario(&server).await;
+    // The full-text index holds whole words: a fragment finds nothing (the scan on sled
+    // finds it, below). This is the documented difference between the backends.
+    assert_eq!(hits(&server, &token, "thurs").await, 0);
+}
+
+#[tokio::test]
+async fn the_same_scenario_on_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, ready) = server.get("/readyz", "").await;
+    assert_eq!(ready["store_backend"], "sled");
+    let token = member_and_review_scenario(&server).await;
+    assert_eq!(hits(&server, &token, "thurs").await, 2);
+}
+
+#[tokio::test]
+async fn a_killed_server_restarts_with_everything_acknowledged() {
+    let schema = migrated("restart");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("unused");
+    let config = schema.store_config();
+    let server = Server::start(&data, Some(&config));
+    let (ada, ada_token) = server.member("ada", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    server.connect(ada, bob).await;
+    let mut sent = Vec::new();
+    for n in 0..5 {
+        let (status, body) = server.send(&ada_token, bob, &format!("note {n}")).await;
+        assert_eq!(status, 201, "{body}");
+        sent.push(body["message_id"].as_u64().unwrap());
+    }
+    let thread = server.folder(&bob_token, "inbox").await;
+    server.kill(); // SIGKILL: nothing but what was committed survives
+
+    let server = Server::start(&data, Some(&config));
+    assert_eq!(server.folder(&bob_token, "inbox").await, thread);
+    assert_eq!(server.thread_messages(&bob_token, thread[0]).await, sent);
+    let (status, body) = server.send(&bob_token, ada, "got them all").await;
+    assert_eq!(status, 201, "{body}");
+    let newest = body["message_id"].as_u64().unwrap();
+    assert!(
+        sent.iter().all(|&id| id < newest),
+        "ids keep growing across restarts"
+    );
+}
+
+#[test]
+fn migrate_is_idempotent_and_serve_refuses_an_unmigrated_schema() {
+    let schema = Schema::new("migrate");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sendguard.toml");
+    std::fs::write(&config, schema.store_config()).unwrap();
+    let config = config.to_str().unwrap();
+    let (ok, _, err) = sendguard(&["serve", "--config", config, "--addr", "127.0.0.1:0"]);
+    assert!(!ok);
+    assert!(err.contains("sendguard migrate"), "{err}");
+    let (ok, out, err) = sendguard(&["migrate", "--config", config]);
+    assert!(ok && out.contains("applied migration 0001"), "{out}{err}");
+    let (ok, out, err) = sendguard(&["migrate", "--config", config]);
+    assert!(ok && out.contains("no migration to apply"), "{out}{err}");
+    let (ok, _, err) = sendguard(&["migrate"]);
+    assert!(!ok && err.contains("--url"), "{err}");
+}
+
+#[tokio::test]
+async fn store_import_copies_a_sled_store_and_verifies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data, None);
+    let (ada, ada_token) = server.member("ada", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    server.connect(ada, bob).await;
+    let mut sent = Vec::new();
+    for body in ["first", "second", PHISHING] {
+        let (status, reply) = server.send(&ada_token, bob, body).await;
+        assert_eq!(status, 201, "{reply}");
+        sent.push(reply["message_id"].as_u64().unwrap());
+    }
+    let inbox = server.folder(&bob_token, "inbox").await;
+    assert!(server.terminate().success());
+
+    let schema = Schema::new("import");
+    let url = schema.url();
+    let from = data.to_str().unwrap();
+    let (ok, out, err) = sendguard(&["store", "import", "--from", from, "--to", &url]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("import verified"), "{out}");
+    let messages = out
+        .lines()
+        .find(|line| line.starts_with("messages "))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        messages.split_whitespace().collect::<Vec<_>>(),
+        ["messages", "3", "3"]
+    );
+    assert!(out.contains("checksums: "), "{out}");
+    // A second import into the same (now full) schema is refused, the copy untouched.
+    let (ok, _, err) = sendguard(&["store", "import", "--from", from, "--to", &url]);
+    assert!(!ok && err.contains("not empty"), "{err}");
+
+    let server = Server::start(&dir.path().join("unused"), Some(&schema.store_config()));
+    assert_eq!(
+        server.folder(&bob_token, "inbox").await,
+        inbox,
+        "tokens and folders copied"
+    );
+    assert_eq!(
+        server.thread_messages(&ada_token, inbox[0]).await,
+        sent,
+        "the sender sees all three, the held one included"
+    );
+    let (status, reply) = server.send(&bob_token, ada, "after the move").await;
+    assert_eq!(status, 201, "{reply}");
+    let newest = reply["message_id"].as_u64().unwrap();
+    assert!(
+        sent.iter().all(|&id| id < newest),
+        "no id reused after the import"
+    );
+}
+
+/// A TCP proxy to PostgreSQL the test can cut and restore, on a fixed loopback port.
+struct Proxy {
+    port: u16,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start() -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let proxy = Proxy {
+            port,
+            tasks: Arc::default(),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let tasks = Arc::clone(&self.tasks);
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let link = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect("127.0.0.1:5432").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                tasks.lock().unwrap().push(link);
+            }
+        });
+        self.tasks.lock().unwrap().push(accept);
+    }
+
+    /// Closes the listener and every open connection: the database is gone.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    async fn restore(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        self.serve(listener);
+    }
+
+    fn url(&self, schema: &Schema) -> String {
+        schema
+            .url()
+            .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", self.port))
+    }
+}
+
+async fn send_raw(
+    server: &Server,
+    token: &str,
+    to: u64,
+    body: &str,
+) -> (u16, Option<String>, Value) {
+    let response = server
+        .client
+        .post(server.url("/v1/messages"))
+        .bearer_auth(token)
+        .json(&json!({"to": to, "body": body}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, retry, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_postgres_the_server_answers_503_and_recovers_with_nothing_lost() {
+    let schema = migrated("outage");
+    let proxy = Proxy::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[store]\nbackend = \"postgres\"\nurl = \"{}\"\npool_size = 2\ntimeout_ms = 3000\nretry_after_secs = 7\n",
+        proxy.url(&schema)
+    );
+    let server = Server::start(&dir.path().join("unused"), Some(&config));
+    let (ada, ada_token) = server.member("ada", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    server.connect(ada, bob).await;
+    let (status, _, before) = send_raw(&server, &ada_token, bob, "before").await;
+    assert_eq!(status, 201, "{before}");
+    let thread = before["thread_id"].as_u64().unwrap();
+
+    proxy.cut();
+    let (status, retry, body) = send_raw(&server, &ada_token, bob, "during").await;
+    error_of(status, &body, 503, "store_unavailable");
+    assert_eq!(retry.as_deref(), Some("7"));
+    let response = server
+        .client
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "7"
+    );
+    let ready: Value = response.json().await.unwrap();
+    assert_eq!(
+        (ready["store"].clone(), ready["store_backend"].clone()),
+        (json!(false), json!("postgres"))
+    );
+
+    proxy.restore().await;
+    // Each pooled connection the cut closed fails at most once before a new one is made.
+    let mut ready_again = false;
+    for _ in 0..6 {
+        let (status, _) = server.get("/readyz", "").await;
+        if status == 200 {
+            ready_again = true;
+            break;
+        }
+    }
+    assert!(ready_again, "ready again once the database is back");
+    let (status, _, after) = send_raw(&server, &ada_token, bob, "after").await;
+    assert_eq!(status, 201, "{after}");
+    let ids = server.thread_messages(&bob_token, thread).await;
+    assert_eq!(
+        ids,
+        [
+            before["message_id"].as_u64().unwrap(),
+            after["message_id"].as_u64().unwrap()
+        ],
+        "the refused send left nothing behind"
+    );
+}
