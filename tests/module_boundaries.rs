@@ -16,7 +16,9 @@ const LAYERS: &[&[&str]] = &[
     ],
     &["classify", "rules", "policy", "test_pattern"],
     &["limits"],
-    &["engine", "store", "config"],
+    &["engine", "config"],
+    // Above `config`: the store opens the backend `[store]` names.
+    &["store"],
     &["error", "shipped"],
     &["report"],
     &["app"],

@@ -8,7 +8,7 @@ mod store_common;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-use common::{error_of, Server};
+use common::{error_of, Server, ADMIN_TOKEN};
 use serde_json::{json, Value};
 use store_common::Schema;
 use tokio::net::{TcpListener, TcpStream};
@@ -208,6 +208,8 @@ async fn store_import_copies_a_sled_store_and_verifies_it() {
         sent.push(reply["message_id"].as_u64().unwrap());
     }
     let inbox = server.folder(&bob_token, "inbox").await;
+    let (_, reviewer) = server.reviewer("Rita").await;
+    let report_on_sled = report_and_rescore(&server, &reviewer).await;
     assert!(server.terminate().success());
 
     let schema = Schema::new("import");
@@ -239,6 +241,11 @@ async fn store_import_copies_a_sled_store_and_verifies_it() {
         server.thread_messages(&ada_token, inbox[0]).await,
         sent,
         "the sender sees all three, the held one included"
+    );
+    assert_eq!(
+        report_and_rescore(&server, &reviewer).await,
+        report_on_sled,
+        "the report and a dry-run rescore of the copy equal the original's"
     );
     let (status, reply) = server.send(&bob_token, ada, "after the move").await;
     assert_eq!(status, 201, "{reply}");
@@ -388,4 +395,31 @@ async fn without_postgres_the_server_answers_503_and_recovers_with_nothing_lost(
         ],
         "the refused send left nothing behind"
     );
+}
+
+/// The JSON report (its clock-dependent fields blanked) and a dry-run rescore's diff.
+async fn report_and_rescore(server: &Server, reviewer: &str) -> (Value, Value) {
+    let (status, mut report) = server.get("/v1/review/report?format=json", reviewer).await;
+    assert_eq!(status, 200, "{report}");
+    report["period"]["generated_at_ms"] = Value::Null;
+    report["review"]["oldest_open_age_ms"] = Value::Null;
+    let (status, started) = server
+        .post("/v1/admin/rescore", ADMIN_TOKEN, json!({}))
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let job = started["job_id"].as_u64().unwrap();
+    // Polls until the job is done (bounded; each poll is a request round trip).
+    for _ in 0..10_000 {
+        let (status, body) = server
+            .get(&format!("/v1/admin/rescore/{job}"), ADMIN_TOKEN)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        if body["status"] != "running" {
+            assert_eq!(body["status"], "done", "{body}");
+            assert_eq!(body["processed"], 3, "{body}");
+            return (report, body["report"]["diff"].clone());
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("rescore job {job} did not finish");
 }
