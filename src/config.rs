@@ -142,7 +142,8 @@ pub struct StoreConfig {
     /// `postgres://sendguard@127.0.0.1:5432/sendguard`; `?options=-c%20search_path%3Dname`
     /// selects a schema.
     pub url: Option<String>,
-    /// Most connections this process holds to PostgreSQL.
+    /// Most connections this process holds to PostgreSQL (at least 2: a write may read
+    /// through a second connection while its transaction holds the first).
     pub pool_size: usize,
     /// Longest wait for a PostgreSQL connection or statement before the request is answered
     /// 503 (with `Retry-After`).

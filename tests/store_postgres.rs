@@ -423,3 +423,45 @@ async fn report_and_rescore(server: &Server, reviewer: &str) -> (Value, Value) {
     }
     panic!("rescore job {job} did not finish");
 }
+
+/// Concurrent sends through a small pool: writes wait for each other (none holds a pooled
+/// connection while it waits), every send is acknowledged once and stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sends_through_a_small_pool_are_each_stored_once() {
+    let schema = migrated("concurrent");
+    let dir = tempfile::tempdir().unwrap();
+    let config = schema
+        .store_config()
+        .replace("pool_size = 4", "pool_size = 2");
+    let server = Arc::new(Server::start(&dir.path().join("unused"), Some(&config)));
+    let (rita, rita_token) = server.member("rita", "free").await;
+    let mut senders = Vec::new();
+    for n in 0..4 {
+        let (id, token) = server.member(&format!("sender{n}"), "free").await;
+        server.connect(id, rita).await;
+        senders.push(token);
+    }
+    let mut sends = Vec::new();
+    for round in 0..5 {
+        for token in &senders {
+            let (server, token) = (Arc::clone(&server), token.clone());
+            sends.push(tokio::spawn(async move {
+                let (status, body) = server.send(&token, rita, &format!("update {round}")).await;
+                assert_eq!(status, 201, "{body}");
+                body["message_id"].as_u64().unwrap()
+            }));
+        }
+    }
+    let mut acknowledged = Vec::new();
+    for send in sends {
+        acknowledged.push(send.await.unwrap());
+    }
+    let mut stored = Vec::new();
+    for thread in server.folder(&rita_token, "inbox").await {
+        stored.extend(server.thread_messages(&rita_token, thread).await);
+    }
+    acknowledged.sort_unstable();
+    stored.sort_unstable();
+    assert_eq!(acknowledged.len(), 20);
+    assert_eq!(stored, acknowledged);
+}

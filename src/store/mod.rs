@@ -426,12 +426,15 @@ impl Store {
         let mut txn = WriteTxn {
             store: self,
             pending: BTreeMap::new(),
-            hold: Hold::Postgres(Some(pg.begin()?)),
+            hold: Hold::Postgres {
+                _writer: pg.writer(),
+                transaction: Some(pg.begin()?),
+            },
         };
         let built = build(&mut txn);
         let pending = std::mem::take(&mut txn.pending);
         let transaction = match &mut txn.hold {
-            Hold::Postgres(transaction) => transaction.take(),
+            Hold::Postgres { transaction, .. } => transaction.take(),
             Hold::Sled(_) => None,
         }
         .expect("a PostgreSQL write holds its transaction until here");
@@ -708,8 +711,13 @@ pub struct WriteTxn<'a> {
 enum Hold<'a> {
     /// The process's write lock.
     Sled(#[allow(dead_code)] MutexGuard<'a, ()>),
-    /// The transaction holding the database's write lock from its start.
-    Postgres(Option<pg::Txn>),
+    /// The transaction holding the database's write lock from its start, and the process's
+    /// own writer lock, taken first so that writers of one process wait for each other
+    /// without holding pooled connections (the one writing may need a second connection).
+    Postgres {
+        _writer: MutexGuard<'a, ()>,
+        transaction: Option<pg::Txn>,
+    },
 }
 
 impl Reader for WriteTxn<'_> {
@@ -717,7 +725,10 @@ impl Reader for WriteTxn<'_> {
         match self.pending.get(key) {
             Some(value) => Ok(value.clone()),
             None => match &self.hold {
-                Hold::Postgres(Some(transaction)) => transaction.get(key),
+                Hold::Postgres {
+                    transaction: Some(transaction),
+                    ..
+                } => transaction.get(key),
                 _ => self.store.raw(key),
             },
         }

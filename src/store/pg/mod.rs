@@ -134,6 +134,8 @@ pub struct Postgres {
     timeout: Duration,
     retry_after_secs: u64,
     commits: AtomicU64,
+    /// This process's writers, one at a time (see `Hold` in `store/mod.rs`).
+    writer: std::sync::Mutex<()>,
 }
 
 impl Drop for Postgres {
@@ -170,7 +172,8 @@ impl Postgres {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(settings.pool_size.max(1))
+            // A write may need a second connection while it holds the first.
+            .max_size(settings.pool_size.max(2))
             .runtime(Runtime::Tokio1)
             .create_timeout(Some(settings.timeout))
             .wait_timeout(Some(settings.timeout))
@@ -182,6 +185,7 @@ impl Postgres {
             timeout: settings.timeout,
             retry_after_secs: settings.retry_after_secs,
             commits: AtomicU64::new(0),
+            writer: std::sync::Mutex::new(()),
         })
     }
 
@@ -403,6 +407,11 @@ impl Postgres {
                 .map_err(pg_error)?;
             Ok(())
         })
+    }
+
+    /// This process's writer lock; take it before [`Postgres::begin`].
+    pub fn writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Starts a write: a transaction holding the schema's write lock.
