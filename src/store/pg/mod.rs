@@ -4,9 +4,11 @@
 //! The store's API is synchronous (sled answers in microseconds, and `App` calls it from
 //! its async handlers), while the PostgreSQL client is async. The backend owns a small
 //! tokio runtime of its own: each call is spawned there and the caller waits on a channel,
-//! so no runtime is ever nested inside another, whatever thread calls. Every call is bounded
-//! by the configured timeout, so a database that stops answering turns into
-//! [`StoreError::Unavailable`] (503 with `Retry-After`) instead of a hung request.
+//! so no runtime is ever nested inside another, whatever thread calls (on a worker of the
+//! server's runtime the wait is `block_in_place`, so the worker's other tasks move on).
+//! Every call is bounded by the configured timeout, so a database that stops answering
+//! turns into [`StoreError::Unavailable`] (503 with `Retry-After`) instead of a hung
+//! request.
 //!
 //! A write is one transaction that first takes a transaction-scoped advisory lock of the
 //! schema: writes from every replica sharing the database are serialized exactly as the
@@ -207,9 +209,21 @@ impl Postgres {
             };
             let _ = done.send(outcome);
         });
-        let outcome = result
-            .recv()
-            .unwrap_or_else(|_| Err(unavailable("store runtime stopped")));
+        let wait = || {
+            result
+                .recv()
+                .unwrap_or_else(|_| Err(unavailable("store runtime stopped")))
+        };
+        // On a worker of a multi-threaded runtime (the server's), tell tokio this thread
+        // blocks, so its other tasks move to another worker meanwhile.
+        let on_multi_thread_worker = tokio::runtime::Handle::try_current().is_ok_and(|handle| {
+            handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+        });
+        let outcome = if on_multi_thread_worker {
+            tokio::task::block_in_place(wait)
+        } else {
+            wait()
+        };
         outcome.map_err(|error| match error {
             StoreError::Unavailable { reason, .. } => StoreError::Unavailable {
                 reason,
