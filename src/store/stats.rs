@@ -4,8 +4,8 @@
 //! how many sends were refused and why. Each refusal adds one to `stat/refusal/ day reason`
 //! with an atomic read-modify-write (sled's `update_and_fetch`, one upsert on PostgreSQL),
 //! outside the write lock and without waiting for a flush: a counter is a statistic, not an
-//! acknowledged write, so a crash may lose the last few increments and nothing else. Only [`Store::count_refusal`] writes these keys, so no
-//! batch can overwrite an increment.
+//! acknowledged write, so a crash may lose the last few increments and nothing else. Only
+//! [`Store::count_refusal`] writes these keys, so no batch can overwrite an increment.
 
 use super::{keys, Backend, Store, StoreResult};
 use crate::dates::DAY_MS;
