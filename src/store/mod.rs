@@ -397,7 +397,7 @@ impl Store {
         let mut txn = WriteTxn {
             store: self,
             pending: BTreeMap::new(),
-            hold: Hold::Sled(guard),
+            hold: Hold::Sled { _writer: guard },
         };
         let value = build(&mut txn)?;
         let mut batch = sled::Batch::default();
@@ -435,7 +435,7 @@ impl Store {
         let pending = std::mem::take(&mut txn.pending);
         let transaction = match &mut txn.hold {
             Hold::Postgres { transaction, .. } => transaction.take(),
-            Hold::Sled(_) => None,
+            Hold::Sled { .. } => None,
         }
         .expect("a PostgreSQL write holds its transaction until here");
         match built {
@@ -710,7 +710,7 @@ pub struct WriteTxn<'a> {
 /// What keeps other writers out while a write is built.
 enum Hold<'a> {
     /// The process's write lock.
-    Sled(#[allow(dead_code)] MutexGuard<'a, ()>),
+    Sled { _writer: MutexGuard<'a, ()> },
     /// The transaction holding the database's write lock from its start, and the process's
     /// own writer lock, taken first so that writers of one process wait for each other
     /// without holding pooled connections (the one writing may need a second connection).
