@@ -15,7 +15,7 @@
 mod group_commit;
 mod import;
 mod keys;
-pub mod pg;
+mod pg;
 mod review;
 mod stats;
 

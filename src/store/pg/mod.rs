@@ -19,7 +19,7 @@
 mod listing;
 mod migrate;
 mod search;
-pub mod tables;
+pub(super) mod tables;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -32,7 +32,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::NoTls;
 
 use super::{StoreError, StoreResult};
-pub use migrate::{Migration, MIGRATIONS};
+pub use migrate::Migration;
 use tables::{Table, TABLES};
 
 /// How many rows one page of a scan fetches.
