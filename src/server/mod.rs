@@ -203,8 +203,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     // Tests and scripts read this first line to learn the port when started on :0.
     println!("sendguard listening on http://{addr}");
-    println!("{}", ops::next_steps(addr, &config.store.data_dir));
-    tracing::info!(%addr, data = %config.store.data_dir.display(), "serving");
+    let data_dir = match config.store.backend {
+        crate::config::StoreBackend::Sled => Some(config.store.data_dir.as_path()),
+        crate::config::StoreBackend::Postgres => None,
+    };
+    println!("{}", ops::next_steps(addr, data_dir));
+    match data_dir {
+        Some(data) => tracing::info!(%addr, data = %data.display(), "serving"),
+        None => tracing::info!(%addr, store = "postgres", "serving"),
+    }
 
     let mut drained = shutdown_rx.clone();
     let server = connections::serve(

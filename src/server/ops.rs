@@ -23,8 +23,15 @@ pub async fn index() -> impl IntoResponse {
     }))
 }
 
-/// What `serve` prints after the address: the API documents and the next step.
-pub fn next_steps(addr: std::net::SocketAddr, data: &std::path::Path) -> String {
+/// What `serve` prints after the address: the API documents and the next step. `data` is
+/// the sled store's directory; `None` on PostgreSQL, which the demo seed does not fill.
+pub fn next_steps(addr: std::net::SocketAddr, data: Option<&std::path::Path>) -> String {
+    let Some(data) = data else {
+        return format!(
+            "API: http://{addr}/openapi.json (OpenAPI 3.1), {API_DOC} in the repository
+             store on PostgreSQL: create members with POST /v1/admin/members, or copy a              sled store in with `sendguard store import`"
+        );
+    };
     let env = data.join(crate::seed::ENV_FILE);
     let next = if env.is_file() {
         format!("demo tokens: source {}", env.display())
