@@ -6,8 +6,10 @@
 mod store_common;
 
 use sendguard::domain::{
-    Actor, AuditEntry, Folder, Label, LabelRecord, LabelSource, Member, Message, Plan, Principal,
-    ReviewItem, ReviewOrigin, Thread, ThreadView,
+    Actor, Appeal, AppealOutcome, AppealTarget, AuditEntry, Folder, Label, LabelRecord,
+    LabelSource, Member, Message, OverturnedRestriction, Plan, Principal, ReportEntry,
+    ReporterStanding, ReportsAgainst, Restriction, RestrictionLevel, ReviewItem, ReviewOrigin,
+    Thread, ThreadView,
 };
 use sendguard::store::{Reader, ReviewReader, StoreError, WriteTxn};
 use sendguard::Store;
@@ -63,6 +65,7 @@ conformance!(
     scans_longer_than_a_page,
     counters_idempotency_and_credits,
     review_labels_and_audit,
+    appeals_reports_and_sender_state,
     ids_are_fresh,
 );
 
@@ -409,4 +412,79 @@ fn ids_are_fresh(store: &Store) {
     unique.dedup();
     assert_eq!(unique.len(), ids.len(), "no id handed out twice");
     assert!(ids.iter().all(|&id| id > 0));
+}
+
+fn appeals_reports_and_sender_state(store: &Store) {
+    let appeal = |id, target| Appeal {
+        id,
+        member: 4,
+        target,
+        reason: "not spam".into(),
+        created_at: 10,
+        outcome: None,
+        decided_by: None,
+        note: None,
+        decided_at: None,
+    };
+    let on_message = AppealTarget::Message { message_id: 40 };
+    let on_restriction = AppealTarget::Restriction { since: 40 };
+    let restriction = Restriction {
+        level: RestrictionLevel::Full,
+        reason: "fan-out".into(),
+        since: 40,
+        automated: true,
+    };
+    write(store, |txn| {
+        txn.put_appeal(&appeal(8, on_message.clone()));
+        txn.put_appeal(&appeal(9, on_restriction.clone()));
+        txn.put_reports_against(
+            4,
+            &ReportsAgainst {
+                entries: vec![ReportEntry {
+                    reporter: 5,
+                    message_id: 40,
+                    at: 11,
+                }],
+            },
+        );
+        txn.put_reporter_standing(
+            5,
+            &ReporterStanding {
+                upheld: 2,
+                overturned: 1,
+            },
+        );
+        txn.put_overturned_restriction(
+            4,
+            &OverturnedRestriction {
+                restriction: restriction.clone(),
+                appeal_id: 9,
+                overturned_at: 50,
+            },
+        );
+    });
+    // The same member and number, once a message and once a restriction: two targets.
+    assert_eq!(store.appeal_for(4, &on_message).unwrap(), Some(8));
+    assert_eq!(store.appeal_for(4, &on_restriction).unwrap(), Some(9));
+    assert_eq!(store.appeal_for(5, &on_message).unwrap(), None);
+    let mut decided = appeal(9, on_restriction);
+    decided.outcome = Some(AppealOutcome::Overturned);
+    write(store, |txn| txn.put_appeal(&decided));
+    let open: Vec<u64> = store.open_appeals().map(Result::unwrap).collect();
+    assert_eq!(open, [8], "a decided appeal leaves the queue");
+    let all: Vec<u64> = store.appeals().map(|a| a.unwrap().id).collect();
+    assert_eq!(all, [8, 9]);
+    assert_eq!(store.reports_against(4).unwrap().entries.len(), 1);
+    assert!(store.reports_against(5).unwrap().entries.is_empty());
+    assert_eq!(store.reporter_standing(5).unwrap().upheld, 2);
+    let overturned: Vec<OverturnedRestriction> = store
+        .overturned_restrictions(4)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(overturned.len(), 1);
+    assert_eq!(overturned[0].restriction, restriction);
+    assert_eq!(store.sender_state(4).unwrap(), None);
+    let state = sendguard::limits::SenderState::default();
+    write(store, |txn| txn.put_sender_state(4, &state));
+    assert_eq!(store.sender_state(4).unwrap(), Some(state));
 }
