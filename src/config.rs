@@ -22,6 +22,7 @@ pub struct Config {
     pub reports: ReportsConfig,
     pub engine: EngineConfig,
     pub limits: crate::limits::LimitsConfig,
+    pub events: crate::notify::EventsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

@@ -15,12 +15,17 @@ use crate::report::{self, Format, ReportOptions};
 use crate::rules::RulesError;
 use crate::store::{ReviewReader, StoreResult};
 
-/// What `/readyz` reports: the store is open, how many rules and which model are loaded.
+/// What `/readyz` reports: the store is open, how many rules and which model are loaded,
+/// and each shared backend configured (`None`: not configured).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Readiness {
     pub store: bool,
     pub rules: usize,
     pub model: Option<String>,
+    /// Redis answers `PING` (`[limits] backend = "redis"`).
+    pub redis: Option<bool>,
+    /// NATS is connected (`[events] backend = "nats"`).
+    pub nats: Option<bool>,
 }
 
 /// Store gauges for `/metrics`.
@@ -36,11 +41,13 @@ impl App {
         self.clock.now()
     }
 
-    pub fn readiness(&self) -> Readiness {
+    pub async fn readiness(&self) -> Readiness {
         Readiness {
             store: self.store.size_on_disk() > 0,
             rules: self.engine.rules().len(),
             model: self.engine.classifier().map(|c| c.name.clone()),
+            redis: self.redis_ready().await,
+            nats: self.nats_ready(),
         }
     }
 
@@ -66,8 +73,11 @@ impl App {
     }
 
     /// Recompiles the packs in `dir` and swaps them in; on error the current set serves on.
+    /// A reload that succeeded is announced to the other replicas, which reload theirs.
     pub fn reload_rules(&self, dir: &Path) -> std::result::Result<usize, RulesError> {
-        self.engine.reload_rules(dir)
+        let count = self.engine.reload_rules(dir)?;
+        self.announce(crate::notify::nats::Control::RulesReloaded);
+        Ok(count)
     }
 
     /// The trust-and-safety report of the store. Reads the whole store: call it off the

@@ -315,6 +315,7 @@ impl App {
             Ok::<_, Error>(())
         })
         .await?;
+        self.restriction_changed(member, false);
         Ok(())
     }
 
@@ -345,7 +346,7 @@ impl App {
 
     /// Tells the recipient a message reached them (on send, release or overturned appeal).
     pub(super) fn notify_delivered(&self, message: &Message) {
-        self.events.publish(
+        self.publish_event(
             message.to,
             Event {
                 kind: "message.delivered",

@@ -166,12 +166,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.engine.rules_dir.as_deref(),
         config.engine.model.as_deref(),
     )?;
-    let app = Arc::new(App::new(
-        store.clone(),
-        engine,
-        &config,
-        Arc::new(SystemClock),
-    ));
+    let app = Arc::new(
+        App::new(store.clone(), engine, &config, Arc::new(SystemClock))
+            .with_backends(&config)
+            .await?,
+    );
+    app.start_replica_listeners(config.engine.rules_dir.clone())
+        .await;
     let metrics = install_metrics();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let state = AppState {

@@ -42,21 +42,35 @@ pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready when the store is open, rule packs are loaded and the model (if configured) is.
+/// Ready when the store is open, rule packs are loaded, the model (if configured) is, and
+/// each configured shared backend (Redis, NATS) answers.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let Readiness {
         store: store_ok,
         rules,
         model,
-    } = state.app.readiness();
-    let ready = store_ok && rules > 0 && (model.is_some() || !state.model_required);
+        redis,
+        nats,
+    } = state.app.readiness().await;
+    let ready = store_ok
+        && rules > 0
+        && (model.is_some() || !state.model_required)
+        && redis != Some(false)
+        && nats != Some(false);
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body =
+    let mut body =
         serde_json::json!({ "ready": ready, "store": store_ok, "rules": rules, "model": model });
+    // Each shared backend is reported only when configured.
+    if let Some(redis) = redis {
+        body["redis"] = serde_json::json!(redis);
+    }
+    if let Some(nats) = nats {
+        body["nats"] = serde_json::json!(nats);
+    }
     (status, Json(body))
 }
 
