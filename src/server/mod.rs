@@ -40,7 +40,7 @@ use tokio::sync::watch;
 use crate::app::App;
 use crate::auth;
 use crate::batch::{Defaults, Jobs};
-use crate::clock::SystemClock;
+use crate::clock::SkewedClock;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::store::Store;
@@ -167,9 +167,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.engine.model.as_deref(),
     )?;
     let app = Arc::new(
-        App::new(store.clone(), engine, &config, Arc::new(SystemClock))
-            .with_backends(&config)
-            .await?,
+        App::new(
+            store.clone(),
+            engine,
+            &config,
+            Arc::new(SkewedClock {
+                skew_ms: config.server.clock_skew_ms,
+            }),
+        )
+        .with_backends(&config)
+        .await?,
     );
     app.start_replica_listeners(config.engine.rules_dir.clone())
         .await;
