@@ -32,7 +32,10 @@ pub(super) enum LimiterInput {
     /// The reader's (the store's, or the write in progress): the embedded backend.
     Store,
     /// A state read elsewhere (Redis), with the limiter's "now" for it.
-    Given { state: SenderState, now: Millis },
+    Given {
+        state: Box<SenderState>,
+        now: Millis,
+    },
     /// No state could be read (Redis unreachable): nothing is checked, no signal raised;
     /// `[limits] when_unreachable` decided that the send may go.
     Unchecked,
@@ -259,7 +262,9 @@ impl App {
                 let checked = self.limiter.check(&state, &facts);
                 (state, checked)
             }
-            LimiterInput::Given { state, .. } => (state.clone(), self.limiter.check(state, &facts)),
+            LimiterInput::Given { state, .. } => {
+                (SenderState::clone(state), self.limiter.check(state, &facts))
+            }
             LimiterInput::Unchecked => (SenderState::default(), Check::Proceed(Vec::new())),
         };
         metrics::histogram!("sendguard_stage_seconds", "stage" => "limits")

@@ -107,7 +107,7 @@ impl App {
                 let now = self.limiter_now(&snapshot);
                 self.follow_lift(sender, &mut snapshot.state, now);
                 LimiterInput::Given {
-                    state: snapshot.state,
+                    state: Box::new(snapshot.state),
                     now,
                 }
             }
@@ -134,7 +134,7 @@ impl App {
             let limiter_now = self.limiter_now(&snapshot);
             self.follow_lift(sender, &mut snapshot.state, limiter_now);
             let input = LimiterInput::Given {
-                state: snapshot.state,
+                state: Box::new(snapshot.state),
                 now: limiter_now,
             };
             let context = self.send_context(
