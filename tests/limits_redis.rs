@@ -323,3 +323,102 @@ async fn readiness_reports_redis_when_configured_and_not_otherwise() {
     assert_eq!(status, 200);
     assert!(ready.get("redis").is_none(), "{ready}");
 }
+
+/// The sender's state as stored on Redis.
+fn ledger(keys: &RedisKeys, sender: u64) -> Value {
+    let client = redis::Client::open(format!("redis://{}/", replicas_common::REDIS_ADDR)).unwrap();
+    let mut connection = client.get_connection().unwrap();
+    let json: String = redis::cmd("HGET")
+        .arg(format!("{}{{sender:{sender}}}:limits", keys.prefix))
+        .arg("s")
+        .query(&mut connection)
+        .unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reviewers_strike_adds_to_the_fan_out_strikes_on_redis_and_a_lift_clears_them() {
+    let keys = RedisKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let a = Server::start(
+        &dir.path().join("a"),
+        Some(&config(&keys.prefix, &rate(50))),
+    );
+    let replicas = [&a];
+    let text = "Hello there, our agency places senior engineers at leading startups in your \
+                area; reply with your resume and we will match you with roles this week";
+    let bot = member_everywhere(&replicas, "bot").await;
+    let mut held = None;
+    for i in 0..5 {
+        let to = member_everywhere(&replicas, &format!("to_{i}")).await;
+        let (status, body, _) = send(&a, &bot.tokens[0], to.id, text).await;
+        assert_eq!(status, 201, "{body}");
+        if body["decision"] == "held" {
+            held = body["message_id"].as_u64();
+        }
+    }
+    let held = held.expect("the fifth copy is a fan-out hold");
+    let strikes = |state: &Value| -> u64 {
+        state["strikes"]["strikes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["weight"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(strikes(&ledger(&keys, bot.id)), 1, "the fan-out strike");
+
+    // A reviewer removes the held copy: 2 more points on the same ledger reach 3, the
+    // new-conversations restriction (the store's ledger alone would have had 2).
+    let (_, reviewer) = a.reviewer("Rita").await;
+    let (status, queue) = a.get("/v1/review/queue?limit=10", &reviewer).await;
+    assert_eq!(status, 200, "{queue}");
+    let item = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["message_id"].as_u64() == Some(held))
+        .map(|i| i["item_id"].as_u64().unwrap())
+        .expect("the held message is queued");
+    let (status, body) = a
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &reviewer,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let state = ledger(&keys, bot.id);
+    assert_eq!(strikes(&state), 3, "{state}");
+    assert_eq!(
+        state["strikes"]["restriction"]["level"],
+        "new_conversations"
+    );
+    let stranger = member_everywhere(&replicas, "stranger").await;
+    let (status, body, _) = send(&a, &bot.tokens[0], stranger.id, "A different note").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("sender_restricted"))
+    );
+
+    // The reviewer lifts it: the Redis ledger is cleared with the member record.
+    let (status, body) = a
+        .post(
+            &format!("/v1/review/members/{}/lift-restriction", bot.id),
+            &reviewer,
+            json!({"note": "appeal upheld on a call"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let state = ledger(&keys, bot.id);
+    assert!(state["strikes"]["restriction"].is_null(), "{state}");
+    assert_eq!(strikes(&state), 0, "{state}");
+    let (status, body, _) = send(
+        &a,
+        &bot.tokens[0],
+        stranger.id,
+        "Thanks for the call earlier, notes attached",
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+}

@@ -71,6 +71,18 @@ impl App {
         reason: &str,
         now: Millis,
     ) -> Result<Option<Sanction>> {
+        match self.shared_strike(member, weight, source, reason, now) {
+            Some(Ok(sanction)) => {
+                if let Some(sanction) = &sanction {
+                    apply(txn, member, sanction, now)?;
+                }
+                return Ok(sanction);
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, member, "strike kept in the store: redis unreachable");
+            }
+            None => {}
+        }
         let mut state = txn.sender_state(member)?.unwrap_or_default();
         let sanction = self
             .limiter
@@ -108,8 +120,9 @@ impl App {
         txn: &mut WriteTxn<'_>,
         member: MemberId,
     ) -> Result<bool> {
+        let shared_ledger = self.shared_lift(member).unwrap_or(false);
         let mut state = txn.sender_state(member)?.unwrap_or_default();
-        let had_ledger = self.limiter.lift_restriction(&mut state).is_some();
+        let had_ledger = self.limiter.lift_restriction(&mut state).is_some() || shared_ledger;
         txn.put_sender_state(member, &state);
         let mut had_record = false;
         if let Some(mut record) = txn.member(member)? {

@@ -20,6 +20,12 @@
 //!
 //! Redis unreachable: `[limits] when_unreachable` decides (see `limits::config`); a send let
 //! through unchecked records nothing.
+//!
+//! Strikes from reviewers and reports, and lifts, are decided inside a store write, which
+//! cannot await: they update the Redis ledger synchronously (one round trip, moved off the
+//! async workers with `block_in_place`), so behaviour and report strikes add up in one
+//! ledger. If Redis does not answer, the strike goes to the store's ledger instead (not
+//! lost; its sanction still reaches the member record) and a warning is logged.
 
 use super::pipeline::{Draft, LimiterInput, Prepared, SendContext};
 use super::App;
@@ -254,11 +260,82 @@ impl App {
         }
     }
 
+    /// The "now" a synchronous Redis update uses: `None` for the server's `TIME`.
+    fn local_limits_now(&self, now: Millis) -> Option<Millis> {
+        match self.limits_config().redis.clock {
+            LimitsClock::Redis => None,
+            LimitsClock::Local => Some(now),
+        }
+    }
+
+    /// A reviewer's or reports' strike on the Redis ledger (`None`: embedded backend).
+    pub(super) fn shared_strike(
+        &self,
+        member: MemberId,
+        weight: u32,
+        source: &str,
+        reason: &str,
+        now: Millis,
+    ) -> Option<std::result::Result<Option<Sanction>, RedisStateError>> {
+        let shared = self.shared_limits.as_ref()?;
+        let local_now = self.local_limits_now(now);
+        Some(off_the_workers(|| {
+            shared.update_blocking(member, self.limits_config(), local_now, |state, at| {
+                self.limiter
+                    .add_strike_from(state, at, weight, source, reason)
+            })
+        }))
+    }
+
+    /// Lifts the restriction on the Redis ledger; whether it had one (`None`: embedded
+    /// backend, or Redis did not answer: the next send follows the member record then).
+    pub(super) fn shared_lift(&self, member: MemberId) -> Option<bool> {
+        let shared = self.shared_limits.as_ref()?;
+        let lifted = off_the_workers(|| {
+            shared.update_blocking(member, self.limits_config(), None, |state, _| {
+                self.limiter.lift_restriction(state).is_some()
+            })
+        });
+        match lifted {
+            Ok(had) => Some(had),
+            Err(error) => {
+                tracing::warn!(%error, member, "restriction not lifted on redis yet");
+                None
+            }
+        }
+    }
+
+    /// The sender's limiter state as decisions see it: Redis's with the Redis backend
+    /// (the store's when Redis does not answer), else the store's.
+    pub(super) fn current_sender_state(
+        &self,
+        member: MemberId,
+    ) -> Result<crate::limits::SenderState> {
+        if let Some(shared) = &self.shared_limits {
+            match off_the_workers(|| shared.read_blocking(member)) {
+                Ok(state) => return Ok(state),
+                Err(error) => tracing::warn!(%error, member, "sender state: redis unreachable"),
+            }
+        }
+        Ok(self.store.sender_state(member)?.unwrap_or_default())
+    }
+
     /// Whether Redis answers, when the limiter uses it (`None`: embedded backend).
     pub(super) async fn redis_ready(&self) -> Option<bool> {
         match &self.shared_limits {
             Some(shared) => Some(shared.ping().await),
             None => None,
         }
+    }
+}
+
+/// Runs a blocking Redis call without stalling the other tasks of an async worker (on a
+/// multi-threaded runtime; elsewhere it simply runs).
+fn off_the_workers<T>(call: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(call)
+        }
+        _ => call(),
     }
 }

@@ -71,6 +71,9 @@ pub enum RedisStateError {
 pub struct RedisSenderStates {
     client: redis::Client,
     connection: OnceCell<ConnectionManager>,
+    /// For the few updates made inside a store write (a reviewer's or reports' strike, a
+    /// lift), which run synchronously under the store's write lock.
+    blocking: std::sync::Mutex<Option<redis::Connection>>,
     key_prefix: String,
     timeout: Duration,
     load: Script,
@@ -93,6 +96,7 @@ impl RedisSenderStates {
         Ok(RedisSenderStates {
             client,
             connection: OnceCell::new(),
+            blocking: std::sync::Mutex::new(None),
             key_prefix: config.key_prefix.clone(),
             timeout: Duration::from_millis(config.timeout_ms.max(1)),
             load: Script::new(LOAD),
@@ -147,19 +151,7 @@ impl RedisSenderStates {
                     .invoke_async(&mut connection),
             )
             .await?;
-        let version = version
-            .parse()
-            .map_err(|_| RedisStateError::Corrupt(format!("version {version:?}")))?;
-        let state = if json.is_empty() {
-            SenderState::default()
-        } else {
-            serde_json::from_str(&json).map_err(|e| RedisStateError::Corrupt(e.to_string()))?
-        };
-        Ok(Snapshot {
-            state,
-            version,
-            server_now: secs * 1000 + micros / 1000,
-        })
+        snapshot(secs, micros, &version, &json)
     }
 
     /// Writes `state` if the stored version is still `version`; `false` when another
@@ -188,6 +180,113 @@ impl RedisSenderStates {
         Ok(written == 1)
     }
 
+    /// Reads, changes and compare-and-sets a sender's state synchronously (for callers
+    /// inside a store write, which cannot await): `change` gets the state and the server's
+    /// time and may run again when another replica wrote in between. Returns what the
+    /// successful run of `change` returned.
+    pub fn update_blocking<T>(
+        &self,
+        member: MemberId,
+        limits: &LimitsConfig,
+        local_now: Option<Millis>,
+        mut change: impl FnMut(&mut SenderState, Millis) -> T,
+    ) -> Result<T, RedisStateError> {
+        let mut guard = self.blocking.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.update_on(&mut guard, member, limits, local_now, &mut change);
+        if matches!(result, Err(RedisStateError::Unreachable(_))) {
+            // Reconnect on the next call rather than reuse a broken connection.
+            *guard = None;
+        }
+        result
+    }
+
+    /// The blocking connection, made on first use.
+    fn blocking_connection<'c>(
+        &self,
+        slot: &'c mut Option<redis::Connection>,
+    ) -> Result<&'c mut redis::Connection, RedisStateError> {
+        let unreachable = |e: redis::RedisError| RedisStateError::Unreachable(e.to_string());
+        if slot.is_none() {
+            let connection = self
+                .client
+                .get_connection_with_timeout(self.timeout)
+                .map_err(unreachable)?;
+            connection
+                .set_read_timeout(Some(self.timeout))
+                .map_err(unreachable)?;
+            connection
+                .set_write_timeout(Some(self.timeout))
+                .map_err(unreachable)?;
+            *slot = Some(connection);
+        }
+        slot.as_mut()
+            .ok_or_else(|| RedisStateError::Unreachable("no connection".into()))
+    }
+
+    /// [`RedisSenderStates::load`] on the blocking connection.
+    fn load_on(
+        &self,
+        connection: &mut redis::Connection,
+        member: MemberId,
+    ) -> Result<Snapshot, RedisStateError> {
+        let (secs, micros, version, json): (i64, i64, String, String) = self
+            .load
+            .key(self.key(member))
+            .invoke(connection)
+            .map_err(|e| RedisStateError::Unreachable(e.to_string()))?;
+        snapshot(secs, micros, &version, &json)
+    }
+
+    fn update_on<T>(
+        &self,
+        slot: &mut Option<redis::Connection>,
+        member: MemberId,
+        limits: &LimitsConfig,
+        local_now: Option<Millis>,
+        change: &mut impl FnMut(&mut SenderState, Millis) -> T,
+    ) -> Result<T, RedisStateError> {
+        let connection = self.blocking_connection(slot)?;
+        for _ in 0..limits.redis.max_cas_attempts.max(1) {
+            let Snapshot {
+                mut state,
+                version,
+                server_now,
+            } = self.load_on(connection, member)?;
+            let now = local_now.unwrap_or(server_now);
+            let value = change(&mut state, now);
+            let json = serde_json::to_string(&state)
+                .map_err(|e| RedisStateError::Corrupt(e.to_string()))?;
+            let written: i64 = self
+                .save
+                .key(self.key(member))
+                .arg(version.to_string())
+                .arg((version + 1).to_string())
+                .arg(json)
+                .arg(retention_ms(limits, &state, now).max(0))
+                .invoke(connection)
+                .map_err(|e| RedisStateError::Unreachable(e.to_string()))?;
+            if written == 1 {
+                return Ok(value);
+            }
+        }
+        Err(RedisStateError::Unreachable(format!(
+            "sender {member}: state changed {} times in a row",
+            limits.redis.max_cas_attempts
+        )))
+    }
+
+    /// The sender's state, read synchronously (for the console's sender history).
+    pub fn read_blocking(&self, member: MemberId) -> Result<SenderState, RedisStateError> {
+        let mut guard = self.blocking.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self
+            .blocking_connection(&mut guard)
+            .and_then(|connection| self.load_on(connection, member));
+        if matches!(result, Err(RedisStateError::Unreachable(_))) {
+            *guard = None;
+        }
+        result.map(|snapshot| snapshot.state)
+    }
+
     /// Whether Redis answers `PING` within the deadline (for `/readyz`).
     pub async fn ping(&self) -> bool {
         let Ok(mut connection) = self.connection().await else {
@@ -197,6 +296,28 @@ impl RedisSenderStates {
             .await
             .is_ok()
     }
+}
+
+/// A snapshot from the load script's answer.
+fn snapshot(
+    secs: i64,
+    micros: i64,
+    version: &str,
+    json: &str,
+) -> Result<Snapshot, RedisStateError> {
+    let version = version
+        .parse()
+        .map_err(|_| RedisStateError::Corrupt(format!("version {version:?}")))?;
+    let state = if json.is_empty() {
+        SenderState::default()
+    } else {
+        serde_json::from_str(json).map_err(|e| RedisStateError::Corrupt(e.to_string()))?
+    };
+    Ok(Snapshot {
+        state,
+        version,
+        server_now: secs * 1000 + micros / 1000,
+    })
 }
 
 /// How long the state must be kept after a write at `now` for every future decision to
