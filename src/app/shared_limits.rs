@@ -13,10 +13,11 @@
 //! one more send through); a send refused by the store afterwards (a block that landed in
 //! between) was still counted.
 //!
-//! Restrictions: the member record is what every send checks. A lift clears the record;
-//! the ledger on Redis follows on the sender's next send, once the record has gone without
-//! the restriction for `restriction_sync_grace_secs` after the ledger raised it (younger,
-//! the send that raised it may not have reached the store yet).
+//! Restrictions: the member record is what every send checks. A lift clears the record and
+//! the Redis ledger; if Redis did not answer then, the ledger follows on the sender's next
+//! send, once the record has gone without the restriction for `restriction_sync_grace_secs`
+//! after the ledger raised it (younger, the send that raised it may not have reached the
+//! store yet).
 //!
 //! Redis unreachable: `[limits] when_unreachable` decides (see `limits::config`); a send let
 //! through unchecked records nothing.
