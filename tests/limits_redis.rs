@@ -15,10 +15,11 @@ use replicas_common::{connect_everywhere, member_everywhere, RedisKeys};
 use serde_json::{json, Value};
 
 /// A Redis-backed config: `extra` is appended after `[limits.redis]` (its keys first, then
-/// more `[limits]` tables).
+/// more `[limits]` tables). The generous deadline keeps a loaded test machine from being
+/// taken for an unreachable Redis (which would let sends through unlimited).
 fn config(prefix: &str, extra: &str) -> String {
     format!(
-        "[server]\n[limits]\nbackend = \"redis\"\n[limits.redis]\nkey_prefix = \"{prefix}\"\n{extra}"
+        "[server]\n[limits]\nbackend = \"redis\"\n[limits.redis]\nkey_prefix = \"{prefix}\"\ntimeout_ms = 10000\n{extra}"
     )
 }
 
