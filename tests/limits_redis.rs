@@ -423,3 +423,75 @@ async fn a_reviewers_strike_adds_to_the_fan_out_strikes_on_redis_and_a_lift_clea
     .await;
     assert_eq!(status, 201, "{body}");
 }
+
+/// `[limits.redis] clock = "local"` takes "now" from the `App`'s clock, so the library's
+/// virtual clock drives the shared limiter exactly, as it drives the embedded one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_virtual_clock_drives_the_redis_limiter_with_the_local_clock_source() {
+    use sendguard::app::{NewMember, SendRequest};
+    use sendguard::clock::ManualClock;
+    use sendguard::config::Config;
+    use sendguard::domain::Plan;
+    use sendguard::limits::config::{RateConfig, RedisLimitsConfig};
+    use sendguard::limits::{LimitsBackend, LimitsClock, LimitsConfig};
+    use sendguard::{App, Engine, Store};
+    use std::sync::Arc;
+
+    let keys = RedisKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let rate = RateConfig {
+        per_minute: 2,
+        minute_burst: 2,
+        per_hour: 1000,
+        per_day: 1000,
+    };
+    let config = Config {
+        limits: LimitsConfig {
+            backend: LimitsBackend::Redis,
+            rate: rate.clone(),
+            young_rate: rate,
+            redis: RedisLimitsConfig {
+                key_prefix: keys.prefix.clone(),
+                clock: LimitsClock::Local,
+                timeout_ms: 10_000,
+                ..RedisLimitsConfig::default()
+            },
+            ..LimitsConfig::default()
+        },
+        ..Config::default()
+    };
+    let clock = Arc::new(ManualClock::at(1_800_000_000_000));
+    let app = App::new(
+        Store::open(dir.path()).unwrap(),
+        Engine::default(),
+        &config,
+        clock.clone(),
+    )
+    .with_backends(&config)
+    .await
+    .unwrap();
+    let mut ids = Vec::new();
+    for handle in ["alice", "bob"] {
+        let created = app
+            .create_member(NewMember {
+                handle: handle.into(),
+                display_name: None,
+                plan: Plan::Free,
+            })
+            .await
+            .unwrap();
+        ids.push(created.member_id);
+    }
+    let (alice, bob) = (ids[0], ids[1]);
+    let send = || app.send(alice, SendRequest::text(bob, "hello again"));
+    send().await.unwrap();
+    send().await.unwrap();
+    let refused = send().await.unwrap_err();
+    assert_eq!(refused.code, "rate_limited");
+    assert_eq!(refused.retry_after_secs, Some(30));
+    clock.advance_ms(29_999);
+    assert_eq!(send().await.unwrap_err().code, "rate_limited");
+    clock.advance_ms(1);
+    send().await.unwrap();
+    assert_eq!(keys.keys().len(), 1, "one key for the one sender");
+}
