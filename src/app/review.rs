@@ -276,11 +276,17 @@ impl App {
                     .item(item.id)
                     .why(request.note.clone()),
                 )?;
-                Ok::<_, Error>(released.then_some(message))
+                let restricted =
+                    (request.action == ReviewAction::RestrictSender).then_some(message.from);
+                Ok::<_, Error>((released.then_some(message), restricted))
             })
             .await?;
+        let (released, restricted) = released;
         if let Some(message) = released {
             self.notify_delivered(&message);
+        }
+        if let Some(sender) = restricted {
+            self.restriction_changed(sender, true);
         }
         Ok(())
     }
