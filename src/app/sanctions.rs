@@ -101,16 +101,19 @@ impl App {
         let now = self.clock.now();
         let result = self.store.write(|txn| {
             let Some(mut state) = txn.sender_state(member)? else {
-                return Ok::<_, crate::error::Error>(());
+                return Ok::<_, crate::error::Error>(false);
             };
-            if let Some(sanction) = self.limiter.note_refusal(&mut state, now) {
-                apply(txn, member, &sanction, now)?;
+            let sanction = self.limiter.note_refusal(&mut state, now);
+            if let Some(sanction) = &sanction {
+                apply(txn, member, sanction, now)?;
             }
             txn.put_sender_state(member, &state);
-            Ok(())
+            Ok(sanction.is_some())
         });
-        if let Err(error) = result {
-            tracing::warn!(%error, member, "rate-limit refusal not noted");
+        match result {
+            Ok((true, _)) => self.restriction_changed(member, true),
+            Ok((false, _)) => {}
+            Err(error) => tracing::warn!(%error, member, "rate-limit refusal not noted"),
         }
     }
 

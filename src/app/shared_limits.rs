@@ -249,8 +249,11 @@ impl App {
                         let applied = self
                             .store
                             .write(|txn| super::sanctions::apply(txn, member, &sanction, now));
-                        if let Err(error) = applied {
-                            tracing::warn!(%error, member, "restriction not applied");
+                        match applied {
+                            Ok(_) => self.restriction_changed(member, true),
+                            Err(error) => {
+                                tracing::warn!(%error, member, "restriction not applied")
+                            }
                         }
                     }
                     return;
