@@ -151,7 +151,7 @@ impl App {
             loop {
                 if let Some(mut events) = next.take() {
                     while let Some(control) = events.next().await {
-                        app.apply_control(control, rules_dir.as_deref());
+                        app.apply_control(control, rules_dir.clone()).await;
                     }
                 }
                 tokio::time::sleep(RESUBSCRIBE_PAUSE).await;
@@ -171,20 +171,25 @@ impl App {
         }
     }
 
-    /// What another replica announced, done here.
-    fn apply_control(&self, control: Control, rules_dir: Option<&std::path::Path>) {
+    /// What another replica announced, done here. A reload compiles every pack, so it runs
+    /// on a blocking thread, not on an async worker.
+    async fn apply_control(self: &Arc<Self>, control: Control, rules_dir: Option<PathBuf>) {
         match control {
             Control::RulesReloaded => {
                 let Some(dir) = rules_dir else {
                     return;
                 };
-                match self.engine.reload_rules(dir) {
-                    Ok(count) => {
+                let app = self.clone();
+                let reloaded =
+                    tokio::task::spawn_blocking(move || app.engine.reload_rules(&dir)).await;
+                match reloaded {
+                    Ok(Ok(count)) => {
                         tracing::info!(rules = count, "rule packs reloaded: another replica did")
                     }
-                    Err(error) => {
+                    Ok(Err(error)) => {
                         tracing::error!(%error, "rule reload announced by another replica refused")
                     }
+                    Err(error) => tracing::error!(%error, "rule reload task failed"),
                 }
             }
             Control::Restriction { member, restricted } => {
