@@ -41,3 +41,16 @@ impl Clock for ManualClock {
         self.0.load(Ordering::SeqCst)
     }
 }
+
+/// The system clock shifted by a fixed amount (`[server] clock_skew_ms`): a replica whose
+/// clock is off, on purpose.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SkewedClock {
+    pub skew_ms: i64,
+}
+
+impl Clock for SkewedClock {
+    fn now(&self) -> Millis {
+        SystemClock.now() + self.skew_ms
+    }
+}

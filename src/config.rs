@@ -22,6 +22,7 @@ pub struct Config {
     pub reports: ReportsConfig,
     pub engine: EngineConfig,
     pub limits: crate::limits::LimitsConfig,
+    pub events: crate::notify::EventsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -116,6 +117,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Most open `/v1/events` streams per member; one more gets 429.
     pub max_event_streams_per_member: usize,
+    /// Milliseconds added to this replica's clock (0). For drills and tests of replicas
+    /// whose clocks disagree; the limiter on Redis reads Redis's `TIME` instead.
+    pub clock_skew_ms: i64,
     /// Largest request head (request line and headers) in bytes; larger gets 431. At
     /// least 8192 (hyper's read buffer); it bounds the memory one request head can take.
     pub max_header_bytes: usize,
@@ -185,6 +189,7 @@ impl Default for ServerConfig {
             idle_timeout_secs: 60,
             max_connections: 1024,
             max_event_streams_per_member: 4,
+            clock_skew_ms: 0,
             max_header_bytes: 256 * 1024,
             max_headers: 100,
         }

@@ -164,6 +164,7 @@ impl App {
             Ok::<_, Error>(())
         })
         .await?;
+        self.restriction_changed(member, level.is_some());
         Ok(())
     }
 

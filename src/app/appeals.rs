@@ -133,6 +133,7 @@ impl App {
                     ));
                 }
                 let mut released = None;
+                let mut lifted = None;
                 if request.outcome == AppealOutcome::Overturned {
                     match appeal.target {
                         AppealTarget::Message { message_id } => {
@@ -176,6 +177,7 @@ impl App {
                                 );
                             }
                             self.clear_restriction(txn, appeal.member)?;
+                            lifted = Some(appeal.member);
                         }
                     }
                 }
@@ -201,11 +203,15 @@ impl App {
                     .item(appeal.id)
                     .why(request.note.clone()),
                 )?;
-                Ok::<_, Error>(released)
+                Ok::<_, Error>((released, lifted))
             })
             .await?;
+        let (released, lifted) = released;
         if let Some(message) = released {
             self.notify_delivered(&message);
+        }
+        if let Some(member) = lifted {
+            self.restriction_changed(member, false);
         }
         Ok(())
     }

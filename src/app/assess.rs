@@ -30,7 +30,7 @@ pub struct AssessRequest {
 }
 
 impl App {
-    pub fn assess(&self, request: &AssessRequest) -> Result<Verdict> {
+    pub async fn assess(&self, request: &AssessRequest) -> Result<Verdict> {
         self.validate_body(&request.body, false)?;
         for (field, id) in [("from", request.from), ("to", request.to)] {
             if let Some(id) = id {
@@ -50,7 +50,15 @@ impl App {
                     kind: request.kind,
                 };
                 let now = self.clock.now();
-                Some(self.send_context(&self.store, from, &draft, now, prepared.fingerprint)?)
+                let input = self.limiter_input(from).await;
+                Some(self.send_context(
+                    &self.store,
+                    from,
+                    &draft,
+                    now,
+                    prepared.fingerprint,
+                    &input,
+                )?)
             }
             _ => None,
         };

@@ -13,7 +13,9 @@
 //! - `operations`: readiness, store gauges, events, rule reloads and reports for the server;
 //! - `review_board` (the console's queue board, claim next, item context, audit search) and
 //!   `thread_display` (a thread rendered for display);
-//! - `text_fields`: the one bounded-text validator.
+//! - `text_fields`: the one bounded-text validator;
+//! - `shared_limits` (the limiter with its state on Redis) and `replicas` (connecting the
+//!   shared backends; events and reloads between replicas over NATS).
 
 mod accounts;
 mod appeals;
@@ -26,12 +28,14 @@ mod operations;
 mod pipeline;
 mod recall;
 mod recipient_signals;
+mod replicas;
 mod report_evidence;
 mod review;
 mod review_board;
 mod sanctions;
 mod search;
 mod send;
+mod shared_limits;
 mod statements;
 mod text_fields;
 mod thread_display;
@@ -42,7 +46,9 @@ use crate::clock::Clock;
 use crate::config::{Config, MessagingConfig, ReportsConfig, ReviewConfig};
 use crate::engine::Engine;
 use crate::error::Result;
+use crate::limits::redis_state::RedisSenderStates;
 use crate::limits::Limiter;
+use crate::notify::nats::NatsBus;
 use crate::notify::EventHub;
 use crate::store::{Store, WriteTxn};
 
@@ -70,6 +76,10 @@ pub struct App {
     reports: ReportsConfig,
     limiter: Limiter,
     clock: Arc<dyn Clock>,
+    /// The limiter state on Redis (`[limits] backend = "redis"`); `None`: in the store.
+    shared_limits: Option<Arc<RedisSenderStates>>,
+    /// Events between replicas (`[events] backend = "nats"`); `None`: this process only.
+    bus: Option<NatsBus>,
 }
 
 impl App {
@@ -82,6 +92,8 @@ impl App {
         Ok(value)
     }
 
+    /// An `App` on the embedded backends; [`App::with_backends`] connects the shared ones
+    /// the config names.
     pub fn new(store: Store, engine: Engine, config: &Config, clock: Arc<dyn Clock>) -> App {
         App {
             store,
@@ -92,6 +104,8 @@ impl App {
             reports: config.reports.clone(),
             limiter: Limiter::new(config.limits.clone()),
             clock,
+            shared_limits: None,
+            bus: None,
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::rules::RulesError;
 use crate::store::{ReviewReader, StoreResult};
 
 /// What `/readyz` reports: the store answers (and on which backend), how many rules and
-/// which model are loaded.
+/// which model are loaded, and each shared backend configured (`None`: not configured).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Readiness {
     pub store: bool,
@@ -26,6 +26,10 @@ pub struct Readiness {
     pub retry_after_secs: Option<u64>,
     pub rules: usize,
     pub model: Option<String>,
+    /// Redis answers `PING` (`[limits] backend = "redis"`).
+    pub redis: Option<bool>,
+    /// NATS is connected (`[events] backend = "nats"`).
+    pub nats: Option<bool>,
 }
 
 /// Store gauges for `/metrics`.
@@ -41,8 +45,9 @@ impl App {
         self.clock.now()
     }
 
-    /// Asks the store (one round trip on PostgreSQL): call it off the async workers.
-    pub fn readiness(&self) -> Readiness {
+    /// Asks the store (one round trip on PostgreSQL, waited for in `block_in_place` by the
+    /// store itself), Redis and NATS.
+    pub async fn readiness(&self) -> Readiness {
         let (store, retry_after_secs) = match self.store.backend_name() {
             "sled" => (self.store.size_on_disk() > 0, None),
             _ => match self.store.ping() {
@@ -59,6 +64,8 @@ impl App {
             retry_after_secs,
             rules: self.engine.rules().len(),
             model: self.engine.classifier().map(|c| c.name.clone()),
+            redis: self.redis_ready().await,
+            nats: self.nats_ready(),
         }
     }
 
@@ -84,8 +91,11 @@ impl App {
     }
 
     /// Recompiles the packs in `dir` and swaps them in; on error the current set serves on.
+    /// A reload that succeeded is announced to the other replicas, which reload theirs.
     pub fn reload_rules(&self, dir: &Path) -> std::result::Result<usize, RulesError> {
-        self.engine.reload_rules(dir)
+        let count = self.engine.reload_rules(dir)?;
+        self.announce(crate::notify::nats::Control::RulesReloaded);
+        Ok(count)
     }
 
     /// The trust-and-safety report of the store. Reads the whole store: call it off the

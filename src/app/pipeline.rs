@@ -26,6 +26,21 @@ use crate::limits::{Check, Fingerprint, LimitSignal, Refusal, SendFacts, SenderS
 use crate::store::Reader;
 use crate::text::Normalized;
 
+/// Where [`App::send_context`] takes the sender's limiter state from.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum LimiterInput {
+    /// The reader's (the store's, or the write in progress): the embedded backend.
+    Store,
+    /// A state read elsewhere (Redis), with the limiter's "now" for it.
+    Given {
+        state: Box<SenderState>,
+        now: Millis,
+    },
+    /// No state could be read (Redis unreachable): nothing is checked, no signal raised;
+    /// `[limits] when_unreachable` decided that the send may go.
+    Unchecked,
+}
+
 /// A message body ready to judge.
 pub(super) struct Prepared {
     pub(super) message: Normalized,
@@ -138,6 +153,7 @@ impl App {
         draft: &Draft,
         now: Millis,
         fingerprint: Option<Fingerprint>,
+        limiter_input: &LimiterInput,
     ) -> Result<SendContext> {
         let sender = reader
             .member(sender_id)?
@@ -229,7 +245,10 @@ impl App {
             charge_month = Some(month);
         }
         let facts = SendFacts {
-            now,
+            now: match limiter_input {
+                LimiterInput::Given { now, .. } => *now,
+                LimiterInput::Store | LimiterInput::Unchecked => now,
+            },
             account_created_at: sender.created_at,
             recipient: to,
             connected,
@@ -237,8 +256,17 @@ impl App {
             fingerprint,
         };
         let limits_started = std::time::Instant::now();
-        let state = reader.sender_state(sender_id)?.unwrap_or_default();
-        let checked = self.limiter.check(&state, &facts);
+        let (state, checked) = match limiter_input {
+            LimiterInput::Store => {
+                let state = reader.sender_state(sender_id)?.unwrap_or_default();
+                let checked = self.limiter.check(&state, &facts);
+                (state, checked)
+            }
+            LimiterInput::Given { state, .. } => {
+                (SenderState::clone(state), self.limiter.check(state, &facts))
+            }
+            LimiterInput::Unchecked => (SenderState::default(), Check::Proceed(Vec::new())),
+        };
         metrics::histogram!("sendguard_stage_seconds", "stage" => "limits")
             .record(limits_started.elapsed().as_secs_f64());
         let limit_signals = match checked {

@@ -60,7 +60,7 @@ impl App {
             })
             .await?;
         if let Some((message, false)) = recalled {
-            self.events.publish(
+            self.publish_event(
                 message.to,
                 Event {
                     kind: "message.recalled",

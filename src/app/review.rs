@@ -276,11 +276,17 @@ impl App {
                     .item(item.id)
                     .why(request.note.clone()),
                 )?;
-                Ok::<_, Error>(released.then_some(message))
+                let restricted =
+                    (request.action == ReviewAction::RestrictSender).then_some(message.from);
+                Ok::<_, Error>((released.then_some(message), restricted))
             })
             .await?;
+        let (released, restricted) = released;
         if let Some(message) = released {
             self.notify_delivered(&message);
+        }
+        if let Some(sender) = restricted {
+            self.restriction_changed(sender, true);
         }
         Ok(())
     }
@@ -315,6 +321,7 @@ impl App {
             Ok::<_, Error>(())
         })
         .await?;
+        self.restriction_changed(member, false);
         Ok(())
     }
 
@@ -345,7 +352,7 @@ impl App {
 
     /// Tells the recipient a message reached them (on send, release or overturned appeal).
     pub(super) fn notify_delivered(&self, message: &Message) {
-        self.events.publish(
+        self.publish_event(
             message.to,
             Event {
                 kind: "message.delivered",

@@ -424,7 +424,7 @@ impl App {
             .member(sender)?
             .ok_or_else(|| Error::not_found("unknown_member", format!("no member {sender}")))?;
         let strikes_config = &self.limiter.config().strikes;
-        let state = self.store.sender_state(sender)?.unwrap_or_default();
+        let state = self.current_sender_state(sender)?;
         let strike_points = crate::limits::strikes::points(strikes_config, &state.strikes, now);
         let mut held_ids = Vec::new();
         for id in self.store.sender_holds(sender) {
@@ -478,7 +478,7 @@ impl App {
             let Some(restriction) = member.restriction else {
                 continue;
             };
-            let state = self.store.sender_state(member.id)?.unwrap_or_default();
+            let state = self.current_sender_state(member.id)?;
             out.push(RestrictedMember {
                 member_id: member.id,
                 handle: member.handle,

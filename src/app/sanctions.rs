@@ -71,6 +71,18 @@ impl App {
         reason: &str,
         now: Millis,
     ) -> Result<Option<Sanction>> {
+        match self.shared_strike(member, weight, source, reason, now) {
+            Some(Ok(sanction)) => {
+                if let Some(sanction) = &sanction {
+                    apply(txn, member, sanction, now)?;
+                }
+                return Ok(sanction);
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, member, "strike kept in the store: redis unreachable");
+            }
+            None => {}
+        }
         let mut state = txn.sender_state(member)?.unwrap_or_default();
         let sanction = self
             .limiter
@@ -89,16 +101,19 @@ impl App {
         let now = self.clock.now();
         let result = self.store.write(|txn| {
             let Some(mut state) = txn.sender_state(member)? else {
-                return Ok::<_, crate::error::Error>(());
+                return Ok::<_, crate::error::Error>(false);
             };
-            if let Some(sanction) = self.limiter.note_refusal(&mut state, now) {
-                apply(txn, member, &sanction, now)?;
+            let sanction = self.limiter.note_refusal(&mut state, now);
+            if let Some(sanction) = &sanction {
+                apply(txn, member, sanction, now)?;
             }
             txn.put_sender_state(member, &state);
-            Ok(())
+            Ok(sanction.is_some())
         });
-        if let Err(error) = result {
-            tracing::warn!(%error, member, "rate-limit refusal not noted");
+        match result {
+            Ok((true, _)) => self.restriction_changed(member, true),
+            Ok((false, _)) => {}
+            Err(error) => tracing::warn!(%error, member, "rate-limit refusal not noted"),
         }
     }
 
@@ -108,8 +123,9 @@ impl App {
         txn: &mut WriteTxn<'_>,
         member: MemberId,
     ) -> Result<bool> {
+        let shared_ledger = self.shared_lift(member).unwrap_or(false);
         let mut state = txn.sender_state(member)?.unwrap_or_default();
-        let had_ledger = self.limiter.lift_restriction(&mut state).is_some();
+        let had_ledger = self.limiter.lift_restriction(&mut state).is_some() || shared_ledger;
         txn.put_sender_state(member, &state);
         let mut had_record = false;
         if let Some(mut record) = txn.member(member)? {

@@ -8,7 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::{Draft, SendContext};
+use super::pipeline::{Draft, LimiterInput, SendContext};
+use super::shared_limits::{content_refusal, LimiterWrite};
 use super::{mailbox, App};
 use crate::domain::{
     Attachment, AttachmentType, Decision, Folder, Format, Member, MemberId, Message, MessageKind,
@@ -124,7 +125,10 @@ impl App {
             metrics::counter!("sendguard_send_refusals_total", "code" => error.code).increment(1);
             self.count_refusal(error);
             if error.kind == ErrorKind::RateLimited {
-                self.note_rate_limit_refusal(sender);
+                match &self.shared_limits {
+                    None => self.note_rate_limit_refusal(sender),
+                    Some(shared) => self.note_refusal_shared(shared, sender).await,
+                }
             }
         }
         result
@@ -153,32 +157,55 @@ impl App {
             return Ok(replay);
         }
         let draft = Draft::of(&request);
-        let context = self.send_context(&self.store, sender, &draft, now, prepared.fingerprint)?;
-        let verdict = self.judge(&prepared.message, Some(&context));
+        let (context, verdict, limiter_input, limiter_write) = match &self.shared_limits {
+            None => {
+                let input = LimiterInput::Store;
+                let context = self.send_context(
+                    &self.store,
+                    sender,
+                    &draft,
+                    now,
+                    prepared.fingerprint,
+                    &input,
+                )?;
+                let verdict = self.judge(&prepared.message, Some(&context));
+                (context, verdict, input, LimiterWrite::InBatch)
+            }
+            Some(shared) => {
+                let admitted = self
+                    .admit_shared(shared, sender, &draft, now, &prepared)
+                    .await?;
+                (
+                    admitted.context,
+                    admitted.verdict,
+                    admitted.input,
+                    admitted.write,
+                )
+            }
+        };
 
         let store_started = std::time::Instant::now();
         let ((outcome, message), ticket) = self.store.write(|txn| {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
-            let current = self.send_context(txn, sender, &draft, now, prepared.fingerprint)?;
+            let current = self.send_context(
+                txn,
+                sender,
+                &draft,
+                now,
+                prepared.fingerprint,
+                &limiter_input,
+            )?;
             let verdict = if current == context {
                 verdict
             } else {
                 self.judge(&prepared.message, Some(&current))
             };
-            if let Some(reason) = &verdict.refused {
-                return Err(Error::new(
-                    ErrorKind::Unprocessable,
-                    "content_rejected",
-                    format!(
-                        "this message cannot be sent (rule {}): {}",
-                        reason.id, reason.detail
-                    ),
-                )
-                .field("body"));
+            if let Some(refusal) = content_refusal(&verdict) {
+                return Err(refusal);
             }
-            let message = self.store_send(txn, &current, &request, verdict, now)?;
+            let message = self.store_send(txn, &current, &request, verdict, now, &limiter_write)?;
             let outcome = SendOutcome::of(&message, &current.sender, false);
             Ok::<_, Error>((outcome, Some(message)))
         })?;
@@ -193,6 +220,9 @@ impl App {
             .record(store_started.elapsed().as_secs_f64());
 
         if let Some(message) = message {
+            if message.verdict.sanction.is_some() {
+                self.restriction_changed(sender, true);
+            }
             if message.status == MessageStatus::Delivered {
                 self.notify_delivered(&message);
             }
@@ -267,17 +297,28 @@ impl App {
         request: &SendRequest,
         mut verdict: Verdict,
         now: Millis,
+        limiter_write: &LimiterWrite,
     ) -> Result<Message> {
         let sender = context.sender.id;
-        let mut state = context.limiter_state.clone();
-        if let Some(sanction) =
-            self.limiter
-                .record(&mut state, &context.facts, &context.limit_signals)
-        {
-            super::sanctions::apply(txn, sender, &sanction, now)?;
-            verdict.sanction = Some(sanction);
+        match limiter_write {
+            LimiterWrite::InBatch => {
+                let mut state = context.limiter_state.clone();
+                if let Some(sanction) =
+                    self.limiter
+                        .record(&mut state, &context.facts, &context.limit_signals)
+                {
+                    super::sanctions::apply(txn, sender, &sanction, now)?;
+                    verdict.sanction = Some(sanction);
+                }
+                txn.put_sender_state(sender, &state);
+            }
+            LimiterWrite::Recorded(sanction) => {
+                if let Some(sanction) = sanction {
+                    super::sanctions::apply(txn, sender, sanction, now)?;
+                    verdict.sanction = Some(sanction.clone());
+                }
+            }
         }
-        txn.put_sender_state(sender, &state);
         let recipient = request.to;
         let thread = match &context.thread {
             Some(thread) => thread.clone(),

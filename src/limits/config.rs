@@ -27,6 +27,89 @@ pub struct LimitsConfig {
     pub ignored_refusals: IgnoredRefusalsConfig,
     /// Strike points, their expiry and the restriction thresholds.
     pub strikes: StrikesConfig,
+    /// Where the per-sender state lives: `embedded` (the store, in the send's own atomic
+    /// batch: one process) or `redis` (shared by every replica, `[limits.redis]`).
+    pub backend: LimitsBackend,
+    /// The Redis backend's connection, key prefix and clock.
+    pub redis: RedisLimitsConfig,
+    /// What a send does when the Redis backend cannot be reached.
+    pub when_unreachable: WhenUnreachable,
+}
+
+/// `[limits] backend`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitsBackend {
+    /// The sender state is written in the send's store batch (one process per store).
+    #[default]
+    Embedded,
+    /// The sender state is on Redis, updated by compare-and-set per sender.
+    Redis,
+}
+
+/// `[limits] when_unreachable`: the send path's answer while Redis does not answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenUnreachable {
+    /// Replies and messages to connections go unlimited (a member answering a colleague
+    /// is not a bot's first contact); a new conversation with a non-connection gets 503
+    /// `limits_unavailable` with `Retry-After`, since that is what a bot's campaign is.
+    #[default]
+    RefuseNewConversations,
+    /// Every send gets 503 `limits_unavailable` (no send goes unlimited).
+    RefuseAll,
+    /// Every send goes unlimited (availability over abuse control).
+    AllowAll,
+}
+
+/// Where "now" comes from for the limiter on Redis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitsClock {
+    /// The Redis server's `TIME`, read in the same round trip as the state: replicas whose
+    /// clocks differ still measure every window on one clock.
+    #[default]
+    Redis,
+    /// The replica's own clock (the `App`'s, so a test's virtual clock drives it).
+    Local,
+}
+
+/// `[limits.redis]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisLimitsConfig {
+    /// `redis://host:port/db`.
+    pub url: String,
+    /// Prepended to every key (`<prefix>{sender:<id>}:limits`), so deployments and tests
+    /// can share one Redis.
+    pub key_prefix: String,
+    /// Source of "now" for every window.
+    pub clock: LimitsClock,
+    /// A connection attempt or command slower than this counts as unreachable.
+    pub timeout_ms: u64,
+    /// Compare-and-set attempts per send when other replicas update the same sender at the
+    /// same moment; past it the send gets 503 `limits_busy`.
+    pub max_cas_attempts: u32,
+    /// A restriction in the Redis ledger that the member record no longer has, older than
+    /// this, was lifted by a reviewer, and is cleared from the ledger (younger: the send
+    /// that raised it may not have reached the store yet).
+    pub restriction_sync_grace_secs: u64,
+    /// `Retry-After` of a 503 while Redis is unreachable or busy.
+    pub retry_after_secs: u64,
+}
+
+impl Default for RedisLimitsConfig {
+    fn default() -> Self {
+        RedisLimitsConfig {
+            url: "redis://127.0.0.1:6379/".to_string(),
+            key_prefix: "sendguard:".to_string(),
+            clock: LimitsClock::Redis,
+            timeout_ms: 250,
+            max_cas_attempts: 64,
+            restriction_sync_grace_secs: 60,
+            retry_after_secs: 1,
+        }
+    }
 }
 
 impl Default for LimitsConfig {
@@ -45,6 +128,9 @@ impl Default for LimitsConfig {
             cadence: CadenceConfig::default(),
             ignored_refusals: IgnoredRefusalsConfig::default(),
             strikes: StrikesConfig::default(),
+            backend: LimitsBackend::Embedded,
+            redis: RedisLimitsConfig::default(),
+            when_unreachable: WhenUnreachable::RefuseNewConversations,
         }
     }
 }

@@ -13,7 +13,8 @@
 //! | strike points reaching thresholds | [`strikes`] | restriction, with its reason |
 //! | sending on through rate-limit refusals | [`ignored_refusals`] | strike |
 //!
-//! The per-sender value is in [`state`], the `[limits]` tables in [`config`].
+//! The per-sender value is in [`state`], the `[limits]` tables in [`config`]; with
+//! `backend = "redis"` the value lives on Redis, shared by replicas ([`redis_state`]).
 //!
 //! **Time is an input** and **state is a value**: the [`Limiter`] holds only its
 //! [`LimitsConfig`]; every call takes the sender's [`SenderState`] and `now`. The store loads
@@ -35,10 +36,11 @@ pub mod fanout;
 pub mod fingerprint;
 pub mod gcra;
 pub mod ignored_refusals;
+pub mod redis_state;
 pub mod state;
 pub mod strikes;
 
-pub use config::LimitsConfig;
+pub use config::{LimitsBackend, LimitsClock, LimitsConfig, WhenUnreachable};
 pub use fingerprint::{hamming, simhash, Fingerprint};
 pub use state::SenderState;
 

@@ -99,7 +99,7 @@ pub async fn assess(
     _: AssessCaller,
     JsonBody(request): JsonBody<AssessRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(state.app.assess(&request)?))
+    Ok(Json(state.app.assess(&request).await?))
 }
 
 /// `POST /v1/admin/rules/reload`: recompile the packs; 422 naming file and rule if broken.

@@ -45,6 +45,12 @@ pub struct Readiness {
     pub rules: u64,
     /// The loaded model's name.
     pub model: Option<String>,
+    /// Redis answers; present only with `[limits] backend = "redis"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<bool>,
+    /// NATS is connected; present only with `[events] backend = "nats"`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats: Option<bool>,
 }
 
 /// `GET /v1/search`.

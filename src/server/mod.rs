@@ -40,7 +40,7 @@ use tokio::sync::watch;
 use crate::app::App;
 use crate::auth;
 use crate::batch::{Defaults, Jobs};
-use crate::clock::SystemClock;
+use crate::clock::SkewedClock;
 use crate::config::Config;
 use crate::error::{Error, ErrorKind};
 use crate::store::Store;
@@ -166,12 +166,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.engine.rules_dir.as_deref(),
         config.engine.model.as_deref(),
     )?;
-    let app = Arc::new(App::new(
-        store.clone(),
-        engine,
-        &config,
-        Arc::new(SystemClock),
-    ));
+    let app = Arc::new(
+        App::new(
+            store.clone(),
+            engine,
+            &config,
+            Arc::new(SkewedClock {
+                skew_ms: config.server.clock_skew_ms,
+            }),
+        )
+        .with_backends(&config)
+        .await?,
+    );
+    app.start_replica_listeners(config.engine.rules_dir.clone())
+        .await;
     let metrics = install_metrics();
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let state = AppState {

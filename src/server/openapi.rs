@@ -298,7 +298,8 @@ pub const ROUTES: &[RouteDoc] = &[
         (201, Json(schema::<SendOutcome>)),
         (200, Json(schema::<SendOutcome>)),
     ])
-    .errors(&[403, 404, 409, 422, 429]),
+    // 503: the limiter on Redis cannot decide now (`[limits] backend = "redis"`).
+    .errors(&[403, 404, 409, 422, 429, 503]),
     route(
         "delete",
         "/v1/messages/{message_id}",
@@ -652,6 +653,7 @@ fn error_description(status: u16) -> &'static str {
         413 => "the body is over the size limit",
         422 => "well-formed, but breaks a product rule; `field` and `limit` say which",
         429 => "a rate limit tripped; `Retry-After` says when to come back",
+        503 => "a shared backend cannot answer now; `Retry-After` says when to try again",
         _ => "refused; see the error code",
     }
 }

@@ -49,34 +49,43 @@ pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready when the store answers, rule packs are loaded and the model (if configured) is.
-/// A store that is unavailable adds `Retry-After`.
+/// Ready when the store answers, rule packs are loaded, the model (if configured) is, and
+/// each configured shared backend (Redis, NATS) answers. A store that is unavailable adds
+/// `Retry-After`.
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let app = state.app.clone();
-    let readiness = tokio::task::spawn_blocking(move || app.readiness()).await;
-    let Ok(Readiness {
+    let Readiness {
         store: store_ok,
         store_backend,
         retry_after_secs,
         rules,
         model,
-    }) = readiness
-    else {
-        return StatusCode::SERVICE_UNAVAILABLE.into_response();
-    };
-    let ready = store_ok && rules > 0 && (model.is_some() || !state.model_required);
+        redis,
+        nats,
+    } = state.app.readiness().await;
+    let ready = store_ok
+        && rules > 0
+        && (model.is_some() || !state.model_required)
+        && redis != Some(false)
+        && nats != Some(false);
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "ready": ready,
         "store": store_ok,
         "store_backend": store_backend,
         "rules": rules,
         "model": model,
     });
+    // Each shared backend is reported only when configured.
+    if let Some(redis) = redis {
+        body["redis"] = serde_json::json!(redis);
+    }
+    if let Some(nats) = nats {
+        body["nats"] = serde_json::json!(nats);
+    }
     let mut response = (status, Json(body)).into_response();
     if let Some(secs) = retry_after_secs {
         if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {

@@ -1,4 +1,6 @@
 //! Notifications to members: an in-process hub that the `/v1/events` stream subscribes to.
+//! With `[events] backend = "nats"` ([`nats`]) every replica feeds its hub from NATS, so a
+//! member's stream on one replica hears of a delivery made through another.
 //!
 //! A member with no open stream has no channel, so publishing to them costs one map lookup.
 //! Events carry ids and folders, never message text.
@@ -6,10 +8,40 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::domain::MemberId;
+
+pub mod nats;
+
+/// The `[events]` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsConfig {
+    /// `embedded` (this process only) or `nats` (every replica).
+    pub backend: EventsBackend,
+    /// The NATS connection and subject prefix.
+    pub nats: nats::NatsConfig,
+}
+
+/// `[events] backend`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventsBackend {
+    /// Events reach streams held by this process only.
+    #[default]
+    Embedded,
+    /// Events go through NATS to the streams of every replica.
+    Nats,
+}
+
+/// Every event kind a stream may carry.
+pub const EVENT_KINDS: [&str; 3] = [
+    "message.delivered",
+    "message.recalled",
+    "account.restriction",
+];
 
 /// Events buffered per member stream before a slow reader starts missing some.
 const STREAM_BUFFER: usize = 256;
@@ -19,6 +51,13 @@ pub struct Event {
     /// `message.delivered`, `message.recalled`, ...
     pub kind: &'static str,
     pub data: serde_json::Value,
+}
+
+impl Event {
+    /// The static name of a kind read off the wire (`None`: not one this build sends).
+    pub fn known_kind(kind: &str) -> Option<&'static str> {
+        EVENT_KINDS.iter().copied().find(|known| *known == kind)
+    }
 }
 
 #[derive(Debug, Default)]

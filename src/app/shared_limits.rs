@@ -1,0 +1,345 @@
+//! The limiter with its state on Redis (`[limits] backend = "redis"`), for several replicas.
+//!
+//! The embedded backend records a send's limiter state in the send's own store batch
+//! (`send.rs`), byte for byte as before. With Redis the state is not in the store, so a
+//! send is admitted *before* the store write: read the sender's state, version and the
+//! server's time ([`RedisSenderStates::load`]), run the same check and judgement as the
+//! embedded path, record the send on the state, and compare-and-set it back. If another
+//! replica recorded a send of the same sender in between, decide again on its state. Only
+//! then is the message written; the sanction the record raised goes into that batch.
+//!
+//! Consequences, chosen deliberately: allowance is consumed before the message is stored,
+//! so a store failure after admission costs the sender one unit of allowance (never lets
+//! one more send through); a send refused by the store afterwards (a block that landed in
+//! between) was still counted.
+//!
+//! Restrictions: the member record is what every send checks. A lift clears the record and
+//! the Redis ledger; if Redis did not answer then, the ledger follows on the sender's next
+//! send, once the record has gone without the restriction for `restriction_sync_grace_secs`
+//! after the ledger raised it (younger, the send that raised it may not have reached the
+//! store yet).
+//!
+//! Redis unreachable: `[limits] when_unreachable` decides (see `limits::config`); a send let
+//! through unchecked records nothing.
+//!
+//! Strikes from reviewers and reports, and lifts, are decided inside a store write, which
+//! cannot await: they update the Redis ledger synchronously (one round trip, moved off the
+//! async workers with `block_in_place`), so behaviour and report strikes add up in one
+//! ledger. If Redis does not answer, the strike goes to the store's ledger instead (not
+//! lost; its sanction still reaches the member record) and a warning is logged.
+
+use super::pipeline::{Draft, LimiterInput, Prepared, SendContext};
+use super::App;
+use crate::domain::{MemberId, Millis, Sanction, Verdict};
+use crate::error::{Error, ErrorKind, Result};
+use crate::limits::redis_state::{retention_ms, RedisSenderStates, RedisStateError, Snapshot};
+use crate::limits::{LimitsClock, LimitsConfig, WhenUnreachable};
+use crate::store::Reader;
+
+/// How the limiter state of a send is written.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum LimiterWrite {
+    /// Recorded in the send's store batch (embedded backend).
+    InBatch,
+    /// Already recorded on Redis; the sanction it raised, if any, goes in the batch.
+    Recorded(Option<Sanction>),
+}
+
+/// A send admitted by the Redis limiter: what the store write re-checks and writes.
+pub(super) struct Admitted {
+    pub(super) context: SendContext,
+    pub(super) verdict: Verdict,
+    pub(super) input: LimiterInput,
+    pub(super) write: LimiterWrite,
+}
+
+/// 503 while the limiter state cannot be read or written.
+fn unavailable(code: &'static str, detail: String, retry_after_secs: u64) -> Error {
+    Error::new(ErrorKind::Unavailable, code, detail)
+        .field("limits")
+        .retry_after(retry_after_secs.max(1))
+}
+
+/// The content refusal the store write would give, raised before anything is recorded.
+pub(super) fn content_refusal(verdict: &Verdict) -> Option<Error> {
+    verdict.refused.as_ref().map(|reason| {
+        Error::new(
+            ErrorKind::Unprocessable,
+            "content_rejected",
+            format!(
+                "this message cannot be sent (rule {}): {}",
+                reason.id, reason.detail
+            ),
+        )
+        .field("body")
+    })
+}
+
+impl App {
+    fn limits_config(&self) -> &LimitsConfig {
+        self.limiter.config()
+    }
+
+    /// The limiter's "now" for a snapshot.
+    fn limiter_now(&self, snapshot: &Snapshot) -> Millis {
+        match self.limits_config().redis.clock {
+            LimitsClock::Redis => snapshot.server_now,
+            LimitsClock::Local => self.clock.now(),
+        }
+    }
+
+    /// Clears a ledger restriction the member record no longer has (a reviewer lifted it),
+    /// once it is older than the grace.
+    fn follow_lift(&self, sender: MemberId, state: &mut crate::limits::SenderState, now: Millis) {
+        let grace_ms = self.limits_config().redis.restriction_sync_grace_secs as i64 * 1000;
+        let Some(since) = state.restriction().map(|r| r.since) else {
+            return;
+        };
+        let record_restricted = match self.store.member(sender) {
+            Ok(member) => member.is_some_and(|m| m.restriction.is_some()),
+            Err(_) => true,
+        };
+        if !record_restricted && now - since > grace_ms {
+            self.limiter.lift_restriction(state);
+        }
+    }
+
+    /// The limiter input for an assessment: the sender's state as a send would read it.
+    pub(super) async fn limiter_input(&self, sender: MemberId) -> LimiterInput {
+        let Some(shared) = &self.shared_limits else {
+            return LimiterInput::Store;
+        };
+        match shared.load(sender).await {
+            Ok(mut snapshot) => {
+                let now = self.limiter_now(&snapshot);
+                self.follow_lift(sender, &mut snapshot.state, now);
+                LimiterInput::Given {
+                    state: Box::new(snapshot.state),
+                    now,
+                }
+            }
+            Err(_) => LimiterInput::Unchecked,
+        }
+    }
+
+    /// Admits a send through the Redis limiter: check, judge, record, compare-and-set.
+    pub(super) async fn admit_shared(
+        &self,
+        shared: &RedisSenderStates,
+        sender: MemberId,
+        draft: &Draft,
+        now: Millis,
+        prepared: &Prepared,
+    ) -> Result<Admitted> {
+        let config = self.limits_config();
+        let retry = config.redis.retry_after_secs;
+        for _ in 0..config.redis.max_cas_attempts.max(1) {
+            let mut snapshot = match shared.load(sender).await {
+                Ok(snapshot) => snapshot,
+                Err(error) => return self.admit_unchecked(sender, draft, now, prepared, error),
+            };
+            let limiter_now = self.limiter_now(&snapshot);
+            self.follow_lift(sender, &mut snapshot.state, limiter_now);
+            let input = LimiterInput::Given {
+                state: Box::new(snapshot.state),
+                now: limiter_now,
+            };
+            let context = self.send_context(
+                &self.store,
+                sender,
+                draft,
+                now,
+                prepared.fingerprint,
+                &input,
+            )?;
+            let verdict = self.judge(&prepared.message, Some(&context));
+            if let Some(refusal) = content_refusal(&verdict) {
+                return Err(refusal);
+            }
+            let mut state = context.limiter_state.clone();
+            let sanction = self
+                .limiter
+                .record(&mut state, &context.facts, &context.limit_signals);
+            let keep = retention_ms(config, &state, limiter_now);
+            match shared.save(sender, snapshot.version, &state, keep).await {
+                Ok(true) => {
+                    return Ok(Admitted {
+                        context,
+                        verdict,
+                        input,
+                        write: LimiterWrite::Recorded(sanction),
+                    })
+                }
+                Ok(false) => {
+                    metrics::counter!("sendguard_limits_cas_retries_total").increment(1);
+                }
+                Err(error) => return self.admit_unchecked(sender, draft, now, prepared, error),
+            }
+        }
+        Err(unavailable(
+            "limits_busy",
+            format!(
+                "this sender's limits changed {} times while deciding; retry",
+                config.redis.max_cas_attempts
+            ),
+            retry,
+        ))
+    }
+
+    /// Redis did not answer: `when_unreachable` decides whether the send goes unchecked.
+    fn admit_unchecked(
+        &self,
+        sender: MemberId,
+        draft: &Draft,
+        now: Millis,
+        prepared: &Prepared,
+        error: RedisStateError,
+    ) -> Result<Admitted> {
+        metrics::counter!("sendguard_limits_unreachable_total").increment(1);
+        tracing::warn!(%error, sender, "limiter state on redis unreachable");
+        let input = LimiterInput::Unchecked;
+        let context = self.send_context(
+            &self.store,
+            sender,
+            draft,
+            now,
+            prepared.fingerprint,
+            &input,
+        )?;
+        let first_contact = !context.facts.connected && context.facts.new_conversation;
+        let config = self.limits_config();
+        let allowed = match config.when_unreachable {
+            WhenUnreachable::AllowAll => true,
+            WhenUnreachable::RefuseNewConversations => !first_contact,
+            WhenUnreachable::RefuseAll => false,
+        };
+        if !allowed {
+            return Err(unavailable(
+                "limits_unavailable",
+                "sending limits cannot be checked right now; retry shortly".to_string(),
+                config.redis.retry_after_secs,
+            ));
+        }
+        let verdict = self.judge(&prepared.message, Some(&context));
+        if let Some(refusal) = content_refusal(&verdict) {
+            return Err(refusal);
+        }
+        Ok(Admitted {
+            context,
+            verdict,
+            input,
+            write: LimiterWrite::Recorded(None),
+        })
+    }
+
+    /// Notes a rate-limit refusal on the Redis ledger (hammering through 429s strikes);
+    /// the sanction, if any, goes on the member record. Best effort, like the embedded one.
+    pub(super) async fn note_refusal_shared(&self, shared: &RedisSenderStates, member: MemberId) {
+        for _ in 0..self.limits_config().redis.max_cas_attempts.max(1) {
+            let Ok(snapshot) = shared.load(member).await else {
+                return;
+            };
+            let now = self.limiter_now(&snapshot);
+            let mut state = snapshot.state;
+            let sanction = self.limiter.note_refusal(&mut state, now);
+            let keep = retention_ms(self.limits_config(), &state, now);
+            match shared.save(member, snapshot.version, &state, keep).await {
+                Ok(true) => {
+                    if let Some(sanction) = sanction {
+                        let applied = self
+                            .store
+                            .write(|txn| super::sanctions::apply(txn, member, &sanction, now));
+                        match applied {
+                            Ok(_) => self.restriction_changed(member, true),
+                            Err(error) => {
+                                tracing::warn!(%error, member, "restriction not applied")
+                            }
+                        }
+                    }
+                    return;
+                }
+                Ok(false) => continue,
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// The "now" a synchronous Redis update uses: `None` for the server's `TIME`.
+    fn local_limits_now(&self, now: Millis) -> Option<Millis> {
+        match self.limits_config().redis.clock {
+            LimitsClock::Redis => None,
+            LimitsClock::Local => Some(now),
+        }
+    }
+
+    /// A reviewer's or reports' strike on the Redis ledger (`None`: embedded backend).
+    pub(super) fn shared_strike(
+        &self,
+        member: MemberId,
+        weight: u32,
+        source: &str,
+        reason: &str,
+        now: Millis,
+    ) -> Option<std::result::Result<Option<Sanction>, RedisStateError>> {
+        let shared = self.shared_limits.as_ref()?;
+        let local_now = self.local_limits_now(now);
+        Some(off_the_workers(|| {
+            shared.update_blocking(member, self.limits_config(), local_now, |state, at| {
+                self.limiter
+                    .add_strike_from(state, at, weight, source, reason)
+            })
+        }))
+    }
+
+    /// Lifts the restriction on the Redis ledger; whether it had one (`None`: embedded
+    /// backend, or Redis did not answer: the next send follows the member record then).
+    pub(super) fn shared_lift(&self, member: MemberId) -> Option<bool> {
+        let shared = self.shared_limits.as_ref()?;
+        let lifted = off_the_workers(|| {
+            shared.update_blocking(member, self.limits_config(), None, |state, _| {
+                self.limiter.lift_restriction(state).is_some()
+            })
+        });
+        match lifted {
+            Ok(had) => Some(had),
+            Err(error) => {
+                tracing::warn!(%error, member, "restriction not lifted on redis yet");
+                None
+            }
+        }
+    }
+
+    /// The sender's limiter state as decisions see it: Redis's with the Redis backend
+    /// (the store's when Redis does not answer), else the store's.
+    pub(super) fn current_sender_state(
+        &self,
+        member: MemberId,
+    ) -> Result<crate::limits::SenderState> {
+        if let Some(shared) = &self.shared_limits {
+            match off_the_workers(|| shared.read_blocking(member)) {
+                Ok(state) => return Ok(state),
+                Err(error) => tracing::warn!(%error, member, "sender state: redis unreachable"),
+            }
+        }
+        Ok(self.store.sender_state(member)?.unwrap_or_default())
+    }
+
+    /// Whether Redis answers, when the limiter uses it (`None`: embedded backend).
+    pub(super) async fn redis_ready(&self) -> Option<bool> {
+        match &self.shared_limits {
+            Some(shared) => Some(shared.ping().await),
+            None => None,
+        }
+    }
+}
+
+/// Runs a blocking Redis call without stalling the other tasks of an async worker (on a
+/// multi-threaded runtime; elsewhere it simply runs).
+fn off_the_workers<T>(call: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(call)
+        }
+        _ => call(),
+    }
+}
