@@ -22,6 +22,7 @@ pub struct Config {
     pub reports: ReportsConfig,
     pub engine: EngineConfig,
     pub limits: crate::limits::LimitsConfig,
+    pub campaigns: CampaignsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -55,6 +56,43 @@ impl Default for ReviewConfig {
         ReviewConfig {
             claim_ttl_secs: 900,
             min_justification_chars: 10,
+        }
+    }
+}
+
+/// `[campaigns]`: one template (`[limits.template]` decides what is one template) sent to
+/// non-connections by many accounts inside a window is a coordinated campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CampaignsConfig {
+    /// Distinct accounts seen within `window_secs` at which a campaign is recognized; 0
+    /// disables recognition.
+    pub min_accounts: u32,
+    /// How recently an account must have sent the template to count, in seconds; also how
+    /// long an idle campaign stays matchable.
+    pub window_secs: u64,
+    /// Hold the rest of a campaign's sends once it is recognized (reviewers release it).
+    pub hold_on_recognition: bool,
+    /// Strike points for each send held as part of a campaign.
+    pub strike_weight: u32,
+    /// Accounts listed per campaign record (the total keeps counting beyond).
+    pub max_accounts: u32,
+    /// Variant signatures kept per campaign to match new sends against.
+    pub max_variants: u32,
+    /// Messages a campaign's detail lists (its counts cover all of them).
+    pub detail_messages: u32,
+}
+
+impl Default for CampaignsConfig {
+    fn default() -> Self {
+        CampaignsConfig {
+            min_accounts: 5,
+            window_secs: 3 * 24 * 3600,
+            hold_on_recognition: true,
+            strike_weight: 1,
+            max_accounts: 1000,
+            max_variants: 16,
+            detail_messages: 200,
         }
     }
 }

@@ -50,7 +50,7 @@ impl App {
                     kind: request.kind,
                 };
                 let now = self.clock.now();
-                Some(self.send_context(&self.store, from, &draft, now, prepared.fingerprint)?)
+                Some(self.send_context(&self.store, from, &draft, now, &prepared)?)
             }
             _ => None,
         };

@@ -15,6 +15,7 @@ use crate::domain::{
     MessageStatus, Millis, Reason, SendSignals, Thread, ThreadId, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::LimitSignal;
 use crate::store::{Reader, WriteTxn};
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
@@ -153,7 +154,7 @@ impl App {
             return Ok(replay);
         }
         let draft = Draft::of(&request);
-        let context = self.send_context(&self.store, sender, &draft, now, prepared.fingerprint)?;
+        let context = self.send_context(&self.store, sender, &draft, now, &prepared)?;
         let verdict = self.judge(&prepared.message, Some(&context));
 
         let store_started = std::time::Instant::now();
@@ -161,7 +162,7 @@ impl App {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
-            let current = self.send_context(txn, sender, &draft, now, prepared.fingerprint)?;
+            let current = self.send_context(txn, sender, &draft, now, &prepared)?;
             let verdict = if current == context {
                 verdict
             } else {
@@ -270,13 +271,21 @@ impl App {
     ) -> Result<Message> {
         let sender = context.sender.id;
         let mut state = context.limiter_state.clone();
-        if let Some(sanction) =
-            self.limiter
-                .record(&mut state, &context.facts, &context.limit_signals)
-        {
+        // A signal that asked for a hold strikes only when the policy held the message: the
+        // policy may grant near-identical outreach no hold (recruiters), and then no strike.
+        let held = verdict.decision == Decision::Held;
+        let striking: Vec<LimitSignal> = context
+            .limit_signals
+            .iter()
+            .filter(|signal| !signal.hold || held)
+            .cloned()
+            .collect();
+        if let Some(sanction) = self.limiter.record(&mut state, &context.facts, &striking) {
             super::sanctions::apply(txn, sender, &sanction, now)?;
             verdict.sanction = Some(sanction);
         }
+        self.limiter
+            .record_outreach(&mut state, &context.facts, context.template.as_ref());
         txn.put_sender_state(sender, &state);
         let recipient = request.to;
         let thread = match &context.thread {
@@ -323,6 +332,13 @@ impl App {
             mailbox::deliver(txn, &message, folder, now)?;
         } else {
             mailbox::queue_held(txn, &message, now)?;
+        }
+        if let Some(signature) = &context.template {
+            self.record_campaign_send(txn, context.campaign.as_ref(), signature, &message, now)?;
+        }
+        if context.thread.is_some() {
+            // A reply in a thread is the recipient's answer to this sender's outreach.
+            self.note_reaction(txn, recipient, sender, crate::limits::Reaction::Replied)?;
         }
         if let Some(month) = context.charge_month {
             if message.verdict.inmail {

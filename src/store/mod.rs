@@ -7,6 +7,7 @@
 //! everything outside reads and writes through typed methods (a second implementation of
 //! the store needs only these), never by building keys.
 
+mod campaigns;
 mod group_commit;
 mod keys;
 mod review;
@@ -24,6 +25,7 @@ use crate::domain::{
     ThreadId, ThreadView,
 };
 use group_commit::GroupCommit;
+pub use campaigns::CampaignReader;
 pub use group_commit::Ticket;
 pub use review::ReviewReader;
 pub use stats::RefusalCount;
