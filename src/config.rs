@@ -71,7 +71,10 @@ pub struct CampaignsConfig {
     /// How recently an account must have sent the template to count, in seconds; also how
     /// long an idle campaign stays matchable.
     pub window_secs: u64,
-    /// Hold the rest of a campaign's sends once it is recognized (reviewers release it).
+    /// Hold the rest of a campaign's sends once it is recognized, without corroboration
+    /// (reviewers release it). Off by default: a recognized campaign's sends carry the
+    /// `campaign` signal, held with suspicious content or poor reactions, and reviewers hold
+    /// the rest of it as a whole.
     pub hold_on_recognition: bool,
     /// Strike points for each send held as part of a campaign.
     pub strike_weight: u32,
@@ -88,7 +91,7 @@ impl Default for CampaignsConfig {
         CampaignsConfig {
             min_accounts: 5,
             window_secs: 3 * 24 * 3600,
-            hold_on_recognition: true,
+            hold_on_recognition: false,
             strike_weight: 1,
             max_accounts: 1000,
             max_variants: 16,

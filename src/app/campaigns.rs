@@ -175,27 +175,37 @@ impl App {
             .iter()
             .any(|a| a.member_id == sender && a.last_seen >= since);
         let accounts = campaign.accounts_since(since) + usize::from(!known);
-        let recognized_now = campaign.status == CampaignStatus::Watching
-            && config.min_accounts > 0
-            && accounts >= config.min_accounts as usize;
+        let recognized = campaign.status == CampaignStatus::Recognized
+            || (campaign.status == CampaignStatus::Watching
+                && config.min_accounts > 0
+                && accounts >= config.min_accounts as usize);
         let holding = campaign.status == CampaignStatus::Holding
-            || (recognized_now && config.hold_on_recognition);
-        if !(holding || recognized_now) {
-            return None;
+            || (recognized && config.hold_on_recognition);
+        let detail = format!(
+            "part of campaign {}: one template sent to members outside their network by {} \
+             accounts within {}h (limit {})",
+            campaign.id,
+            accounts,
+            config.window_secs / 3600,
+            config.min_accounts
+        );
+        if holding {
+            // Held as a whole (by a reviewer, or on recognition): holds alone.
+            return Some(LimitSignal {
+                id: "campaign_held",
+                hold: true,
+                strike_weight: config.strike_weight,
+                score: 1.0,
+                detail: format!("{detail}; the campaign is held for review"),
+            });
         }
-        Some(LimitSignal {
+        // Recognized: asks for a hold the policy grants with corroboration.
+        recognized.then(|| LimitSignal {
             id: "campaign",
-            hold: holding,
-            strike_weight: if holding { config.strike_weight } else { 0 },
+            hold: true,
+            strike_weight: config.strike_weight,
             score: 1.0,
-            detail: format!(
-                "part of campaign {}: one template sent to members outside their network by {} \
-                 accounts within {}h (limit {})",
-                campaign.id,
-                accounts,
-                config.window_secs / 3600,
-                config.min_accounts
-            ),
+            detail,
         })
     }
 
@@ -270,8 +280,12 @@ impl App {
             && campaign.accounts_since(since) >= config.min_accounts as usize
         {
             campaign.recognized_at = Some(now);
-            if config.hold_on_recognition && campaign.status == CampaignStatus::Watching {
-                campaign.status = CampaignStatus::Holding;
+            if campaign.status == CampaignStatus::Watching {
+                campaign.status = if config.hold_on_recognition {
+                    CampaignStatus::Holding
+                } else {
+                    CampaignStatus::Recognized
+                };
             }
             txn.audit(
                 AuditEntry::new(now, Actor::System, "campaign_recognized")

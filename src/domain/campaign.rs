@@ -18,7 +18,10 @@ pub type CampaignId = u64;
 pub enum CampaignStatus {
     /// A candidate: not enough accounts yet; its sends go on as their own verdicts say.
     Watching,
-    /// Recognized or held by a reviewer: the rest of its sends are held for review.
+    /// Enough accounts sent it within the window: listed for reviewers, and its sends carry
+    /// the `campaign` signal (which holds with corroboration, as near-identical outreach does).
+    Recognized,
+    /// A reviewer held it (or `hold_on_recognition`): the rest of its sends are held.
     Holding,
     /// A reviewer released it: its held messages were delivered and its sends are no longer
     /// held for being part of it.
@@ -65,8 +68,8 @@ impl Campaign {
         self.accounts.iter().filter(|a| a.last_seen >= since).count()
     }
 
-    /// How the campaign ended (or stands), for reports: `restricted`, `released`, `held`
-    /// or `watching`.
+    /// How the campaign ended (or stands), for reports: `restricted`, `released`, `held`,
+    /// `recognized` or `watching`.
     pub fn outcome(&self) -> &'static str {
         if self.accounts_restricted_at.is_some() {
             "restricted"
@@ -74,6 +77,7 @@ impl Campaign {
             match self.status {
                 CampaignStatus::Released => "released",
                 CampaignStatus::Holding => "held",
+                CampaignStatus::Recognized => "recognized",
                 CampaignStatus::Watching => "watching",
             }
         }

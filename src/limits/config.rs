@@ -261,9 +261,9 @@ impl Default for TemplateConfig {
         TemplateConfig {
             shingle_words: 2,
             hashes: 64,
-            band_rows: 4,
+            band_rows: 2,
             min_words: 12,
-            same_template_similarity: 0.2,
+            same_template_similarity: 0.15,
             recipients: 5,
             window_secs: 7 * 24 * 3600,
             history: 40,
@@ -475,9 +475,9 @@ max_kept = 32
 [limits.template]
 shingle_words = 2
 hashes = 64
-band_rows = 4
+band_rows = 2
 min_words = 12
-same_template_similarity = 0.2
+same_template_similarity = 0.15
 recipients = 5
 window_secs = 604800
 history = 40

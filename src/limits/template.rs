@@ -34,6 +34,23 @@ use crate::text::{Token, TokenKind};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TemplateSignature(pub Vec<u16>);
 
+/// Function words: a shingle made only of these (or of masked kinds) is skipped, since
+/// "would you be open to" or "let me know if" is shared by unrelated messages, not by
+/// variants of one template alone.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been",
+    "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he",
+    "her", "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
+    "let", "like", "me", "more", "my", "no", "not", "now", "of", "on", "or", "our", "out", "s",
+    "she", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these",
+    "they", "this", "to", "up", "us", "was", "we", "were", "what", "when", "which", "who",
+    "will", "with", "would", "you", "your", "m", "re", "ll", "ve", "d", "t",
+];
+
+fn is_filler(word: &str) -> bool {
+    word.starts_with('#') || STOPWORDS.contains(&word)
+}
+
 /// Words after which a name usually follows ("Hi Dana,").
 const GREETINGS: &[&str] = &["hi", "hello", "hey", "dear", "hiya", "greetings", "morning"];
 
@@ -74,7 +91,12 @@ pub fn signature(config: &TemplateConfig, tokens: &[Token]) -> Option<TemplateSi
     }
     let mut minima = vec![u64::MAX; config.hashes as usize];
     let mut shingle = String::new();
+    let mut shingles = 0;
     for window in words.windows(k) {
+        if window.iter().all(|w| is_filler(w)) {
+            continue;
+        }
+        shingles += 1;
         shingle.clear();
         for (i, word) in window.iter().enumerate() {
             if i > 0 {
@@ -90,9 +112,7 @@ pub fn signature(config: &TemplateConfig, tokens: &[Token]) -> Option<TemplateSi
             }
         }
     }
-    Some(TemplateSignature(
-        minima.into_iter().map(|m| m as u16).collect(),
-    ))
+    (shingles > 0).then(|| TemplateSignature(minima.into_iter().map(|m| m as u16).collect()))
 }
 
 /// Estimated Jaccard similarity of the two messages' shingle sets: the share of equal slots.

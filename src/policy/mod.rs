@@ -60,7 +60,7 @@ pub struct PolicyConfig {
     /// Hold messages containing the GTUBE test string (`crate::test_pattern`), so an
     /// operator can check a deployment end to end.
     pub test_pattern: bool,
-    /// Behaviour signals about near-identical outreach (`fan_out`, `template`) that hold
+    /// Behaviour signals about near-identical outreach (`fan_out`, `template`, `campaign`) that hold
     /// only when corroborated: by content at least mildly suspicious (rules or classifier)
     /// or by recipients' poor reactions, and never for a sender whose outreach is answered.
     /// Recruiters send templates too; alone they are a reason without effect.
@@ -80,7 +80,11 @@ impl Default for PolicyConfig {
             classifier_hold_min_known: 6,
             corroborated_hold: true,
             test_pattern: true,
-            corroborated_behaviour: vec!["fan_out".to_string(), "template".to_string()],
+            corroborated_behaviour: vec![
+                "fan_out".to_string(),
+                "template".to_string(),
+                "campaign".to_string(),
+            ],
         }
     }
 }
