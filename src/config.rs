@@ -82,6 +82,13 @@ pub struct CampaignsConfig {
     pub max_accounts: u32,
     /// Variant signatures kept per campaign to match new sends against.
     pub max_variants: u32,
+    /// Kept variants a send must be similar to (or all of them, when fewer are kept) to join
+    /// a campaign: variants of one template resemble many of each other, while a message
+    /// that shares a few common phrases resembles one variant at most.
+    pub min_variant_matches: u32,
+    /// Share of the kept variants a send must be similar to, as well (variants of a spintax
+    /// template resemble about half of each other at the template threshold).
+    pub min_variant_share: f64,
     /// Messages a campaign's detail lists (its counts cover all of them).
     pub detail_messages: u32,
 }
@@ -95,6 +102,8 @@ impl Default for CampaignsConfig {
             strike_weight: 1,
             max_accounts: 1000,
             max_variants: 16,
+            min_variant_matches: 2,
+            min_variant_share: 0.25,
             detail_messages: 200,
         }
     }

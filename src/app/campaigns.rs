@@ -120,7 +120,8 @@ fn campaign_not_found() -> Error {
 
 impl App {
     /// The campaign a template belongs to: the candidates its LSH bands point at, verified
-    /// against their kept variants; the most similar at or above the template threshold.
+    /// against their kept variants: similar (at or above the template threshold) to at least
+    /// `min_variant_matches` and `min_variant_share` of them; the one with the most.
     /// Idle candidates (nothing within the window, never acted on) are not matched.
     pub(super) fn match_campaign(
         &self,
@@ -131,7 +132,7 @@ impl App {
         let config = &self.limiter.config().template;
         let since = now - window_ms(self.campaigns.window_secs);
         let mut seen: Vec<CampaignId> = Vec::new();
-        let mut best: Option<(f64, Campaign)> = None;
+        let mut best: Option<(usize, Campaign)> = None;
         for band in template::bands(config, signature) {
             let Some(id) = reader.campaign_of_band(band)? else {
                 continue;
@@ -146,15 +147,23 @@ impl App {
             if campaign.status == CampaignStatus::Watching && campaign.last_seen < since {
                 continue;
             }
-            let similarity = campaign
+            // Similar to several kept variants, not just one: a message that happens to
+            // share a few common phrases with one variant is not part of the campaign.
+            let similar = campaign
                 .variants
                 .iter()
-                .map(|v| template::similarity(&TemplateSignature(v.clone()), signature))
-                .fold(0.0, f64::max);
-            if similarity >= config.same_template_similarity
-                && best.as_ref().is_none_or(|(s, _)| similarity > *s)
-            {
-                best = Some((similarity, campaign));
+                .filter(|v| {
+                    template::similarity(&TemplateSignature((*v).clone()), signature)
+                        >= config.same_template_similarity
+                })
+                .count();
+            let kept = campaign.variants.len();
+            let needed = (self.campaigns.min_variant_matches as usize)
+                .min(kept)
+                .max((self.campaigns.min_variant_share * kept as f64).ceil() as usize)
+                .max(1);
+            if similar >= needed && best.as_ref().is_none_or(|(s, _)| similar > *s) {
+                best = Some((similar, campaign));
             }
         }
         Ok(best.map(|(_, campaign)| campaign))

@@ -59,7 +59,8 @@ pub(super) struct SendContext {
     /// The sender's limiter state the check ran on; under the write lock it is the current
     /// one, so the write records onto it without reading it again.
     pub(super) limiter_state: SenderState,
-    /// The send's template signature toward a non-connection (none toward a connection).
+    /// The send's template signature when it is outreach: a first message to a
+    /// non-connection (none toward a connection or in an existing thread).
     pub(super) template: Option<TemplateSignature>,
     /// The campaign that template belongs to, as read with the rest of the context.
     pub(super) campaign: Option<Campaign>,
@@ -255,7 +256,11 @@ impl App {
             Check::Refuse(refusal) => return Err(refusal_error(refusal)),
             Check::Proceed(signals) => signals,
         };
-        let template = prepared.template.clone().filter(|_| !connected);
+        // Templates are judged on outreach: first messages to members outside the network.
+        let template = prepared
+            .template
+            .clone()
+            .filter(|_| !connected && thread.is_none());
         limit_signals.extend(
             self.limiter
                 .outreach_signals(&state, &facts, template.as_ref()),

@@ -242,6 +242,9 @@ pub struct TemplateConfig {
     pub band_rows: u32,
     /// Messages with fewer masked words than this get no signature (stock phrases).
     pub min_words: u32,
+    /// Messages with fewer distinct shingles (beyond those of function words alone) get no
+    /// signature: on a short message one shared common phrase is a large share.
+    pub min_shingles: u32,
     /// Estimated Jaccard similarity at which two messages are variants of one template
     /// (chosen on generated spintax campaigns against unrelated messages: docs/CAMPAIGNS.md).
     pub same_template_similarity: f64,
@@ -263,6 +266,7 @@ impl Default for TemplateConfig {
             hashes: 64,
             band_rows: 2,
             min_words: 12,
+            min_shingles: 12,
             same_template_similarity: 0.15,
             recipients: 5,
             window_secs: 7 * 24 * 3600,
@@ -477,6 +481,7 @@ shingle_words = 2
 hashes = 64
 band_rows = 2
 min_words = 12
+min_shingles = 12
 same_template_similarity = 0.15
 recipients = 5
 window_secs = 604800

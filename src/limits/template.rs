@@ -82,7 +82,8 @@ pub fn masked_words(tokens: &[Token]) -> Vec<&str> {
 }
 
 /// The MinHash signature of a normalized message's tokens, or `None` when it has fewer
-/// than `min_words` masked words (a stock phrase is no template).
+/// than `min_words` masked words (a stock phrase is no template) or fewer than
+/// `min_shingles` distinct shingles beyond function words.
 pub fn signature(config: &TemplateConfig, tokens: &[Token]) -> Option<TemplateSignature> {
     let words = masked_words(tokens);
     let k = config.shingle_words.max(1) as usize;
@@ -91,12 +92,11 @@ pub fn signature(config: &TemplateConfig, tokens: &[Token]) -> Option<TemplateSi
     }
     let mut minima = vec![u64::MAX; config.hashes as usize];
     let mut shingle = String::new();
-    let mut shingles = 0;
+    let mut distinct: Vec<u64> = Vec::new();
     for window in words.windows(k) {
         if window.iter().all(|w| is_filler(w)) {
             continue;
         }
-        shingles += 1;
         shingle.clear();
         for (i, word) in window.iter().enumerate() {
             if i > 0 {
@@ -105,6 +105,10 @@ pub fn signature(config: &TemplateConfig, tokens: &[Token]) -> Option<TemplateSi
             shingle.push_str(word);
         }
         let base = feature_hash(shingle.as_bytes());
+        if distinct.contains(&base) {
+            continue;
+        }
+        distinct.push(base);
         for (slot, minimum) in minima.iter_mut().enumerate() {
             let h = mix(base ^ (slot as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
             if h < *minimum {
@@ -112,7 +116,10 @@ pub fn signature(config: &TemplateConfig, tokens: &[Token]) -> Option<TemplateSi
             }
         }
     }
-    (shingles > 0).then(|| TemplateSignature(minima.into_iter().map(|m| m as u16).collect()))
+    // A few shingles make a noisy estimate: two short messages sharing one common phrase
+    // would look alike.
+    (distinct.len() >= (config.min_shingles as usize).max(1))
+        .then(|| TemplateSignature(minima.into_iter().map(|m| m as u16).collect()))
 }
 
 /// Estimated Jaccard similarity of the two messages' shingle sets: the share of equal slots.
