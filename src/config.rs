@@ -278,6 +278,13 @@ impl Config {
 
     /// Checks values that parse but make no sense, naming the key.
     pub fn validate(&self) -> anyhow::Result<()> {
+        let c = &self.campaigns;
+        if !(0.0..=1.0).contains(&c.min_variant_share) {
+            anyhow::bail!("campaigns.min_variant_share must be between 0 and 1");
+        }
+        if c.max_variants == 0 {
+            anyhow::bail!("campaigns.max_variants must be at least 1");
+        }
         let m = &self.messaging;
         if m.max_body_chars == 0 {
             anyhow::bail!("messaging.max_body_chars must be at least 1");
