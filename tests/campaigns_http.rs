@@ -7,7 +7,9 @@ mod common;
 use common::{error_of, Server, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
-const NAMES: [&str; 8] = ["Dana", "Marco", "Priya", "Lena", "Rahul", "Claire", "Jonas", "Sofia"];
+const NAMES: [&str; 8] = [
+    "Dana", "Marco", "Priya", "Lena", "Rahul", "Claire", "Jonas", "Sofia",
+];
 const LINKS: [&str; 3] = [
     "https://bit.ly/panel-25",
     "https://tinyurl.com/paid-study",
@@ -40,7 +42,10 @@ async fn campaigns(server: &Server, token: &str) -> Vec<Value> {
 #[tokio::test]
 async fn a_campaign_is_listed_held_released_and_restricted_as_a_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"), Some("[campaigns]\nmin_accounts = 3\n"));
+    let server = Server::start(
+        &dir.path().join("data"),
+        Some("[campaigns]\nmin_accounts = 3\n"),
+    );
     let (_, reviewer) = server.reviewer("rita").await;
     let mut accounts = Vec::new();
     for i in 0..4 {
@@ -69,7 +74,10 @@ async fn a_campaign_is_listed_held_released_and_restricted_as_a_whole() {
     let (a, to, text) = send(2);
     let (status, sent) = server.send(&accounts[a].1, to, &text).await;
     assert_eq!(status, 201, "{sent}");
-    assert!(reasons(&sent).contains("limit/campaign") || reasons(&sent).contains("campaign"), "{sent}");
+    assert!(
+        reasons(&sent).contains("limit/campaign") || reasons(&sent).contains("campaign"),
+        "{sent}"
+    );
     let listed = campaigns(&server, &reviewer).await;
     assert_eq!(listed.len(), 1, "{listed:?}");
     let campaign = &listed[0];
@@ -87,17 +95,30 @@ async fn a_campaign_is_listed_held_released_and_restricted_as_a_whole() {
     let messages = detail["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 4);
     assert!(messages.iter().all(|m| m.get("body").is_none()));
-    let senders: Vec<u64> = messages.iter().map(|m| m["from"].as_u64().unwrap()).collect();
-    assert_eq!(senders, [accounts[0].0, accounts[0].0, accounts[1].0, accounts[2].0]);
+    let senders: Vec<u64> = messages
+        .iter()
+        .map(|m| m["from"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        senders,
+        [accounts[0].0, accounts[0].0, accounts[1].0, accounts[2].0]
+    );
 
     // Bad input: named fields, nothing changed.
     let action = |body: Value| async {
         server
-            .post(&format!("/v1/review/campaigns/{id}/action"), &reviewer, body)
+            .post(
+                &format!("/v1/review/campaigns/{id}/action"),
+                &reviewer,
+                body,
+            )
             .await
     };
     let (status, body) = action(json!({"action": "hold", "reason": "  "})).await;
-    assert_eq!(error_of(status, &body, 422, "invalid_field")["field"], "reason");
+    assert_eq!(
+        error_of(status, &body, 422, "invalid_field")["field"],
+        "reason"
+    );
     let (status, body) = action(json!({"action": "explode", "reason": "x"})).await;
     assert!(status == 400 || status == 422, "{status} {body}");
     assert_eq!(body["error"]["field"], "action", "{body}");
@@ -113,7 +134,10 @@ async fn a_campaign_is_listed_held_released_and_restricted_as_a_whole() {
         .get(&format!("/v1/review/campaigns/{id}"), &accounts[0].1)
         .await;
     assert_eq!(status, 401, "{body}");
-    assert_eq!(campaigns(&server, &reviewer).await[0]["status"], "recognized");
+    assert_eq!(
+        campaigns(&server, &reviewer).await[0]["status"],
+        "recognized"
+    );
 
     // Hold the rest: the next variant, from a fourth account, is held for the campaign.
     let (status, acted) = action(json!({"action": "hold", "reason": "paid-survey lure"})).await;
@@ -128,7 +152,8 @@ async fn a_campaign_is_listed_held_released_and_restricted_as_a_whole() {
     assert!(server.folder(&held_recipient, "other").await.is_empty());
 
     // Release: its held messages reach their recipients; new sends are not held for it.
-    let (status, acted) = action(json!({"action": "release", "reason": "a real study after all"})).await;
+    let (status, acted) =
+        action(json!({"action": "release", "reason": "a real study after all"})).await;
     assert_eq!(status, 200, "{acted}");
     assert_eq!(acted["campaign"]["status"], "released");
     let released = acted["released_messages"].as_u64().unwrap();
@@ -141,7 +166,8 @@ async fn a_campaign_is_listed_held_released_and_restricted_as_a_whole() {
     assert!(!reasons(&sent).contains("campaign_held"), "{sent}");
 
     // Restrict every account: each can no longer open conversations with strangers.
-    let (status, acted) = action(json!({"action": "restrict", "reason": "survey scam confirmed"})).await;
+    let (status, acted) =
+        action(json!({"action": "restrict", "reason": "survey scam confirmed"})).await;
     assert_eq!(status, 200, "{acted}");
     assert_eq!(acted["restricted_accounts"], 4, "{acted}");
     assert_eq!(acted["campaign"]["outcome"], "restricted");
@@ -163,9 +189,18 @@ async fn a_campaign_is_listed_held_released_and_restricted_as_a_whole() {
             .collect::<Vec<_>>()
     };
     assert_eq!(with("campaign_recognized").len(), 1);
-    assert_eq!(with("campaign_hold"), [format!("campaign {id}: paid-survey lure")]);
-    assert_eq!(with("campaign_release"), [format!("campaign {id}: a real study after all")]);
-    assert_eq!(with("campaign_restrict"), [format!("campaign {id}: survey scam confirmed")]);
+    assert_eq!(
+        with("campaign_hold"),
+        [format!("campaign {id}: paid-survey lure")]
+    );
+    assert_eq!(
+        with("campaign_release"),
+        [format!("campaign {id}: a real study after all")]
+    );
+    assert_eq!(
+        with("campaign_restrict"),
+        [format!("campaign {id}: survey scam confirmed")]
+    );
     assert_eq!(with("restrict").len(), 4);
     assert_eq!(with("release").len() as u64, released);
 

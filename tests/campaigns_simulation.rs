@@ -45,12 +45,28 @@ enum Role {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
     /// A first message (or a message to a connection) from `from` to `to`.
-    Send { from: MemberId, to: MemberId },
+    Send {
+        from: MemberId,
+        to: MemberId,
+    },
     /// `from` answers `to` in their thread.
-    Reply { from: MemberId, to: MemberId, thread: u64 },
-    Block { who: MemberId, target: MemberId },
-    Report { who: MemberId, message: u64 },
-    ArchiveUnread { who: MemberId, thread: u64 },
+    Reply {
+        from: MemberId,
+        to: MemberId,
+        thread: u64,
+    },
+    Block {
+        who: MemberId,
+        target: MemberId,
+    },
+    Report {
+        who: MemberId,
+        message: u64,
+    },
+    ArchiveUnread {
+        who: MemberId,
+        thread: u64,
+    },
 }
 
 /// How a recipient reacts to a delivered first message, by the sender's role.
@@ -340,9 +356,8 @@ async fn spintax_bots_and_a_coordinated_campaign_are_stopped_and_recruiters_are_
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::at(T0 - 60 * DAY));
     let config = Config::default();
-    let engine = || {
-        sendguard::shipped::engine(config.policy.clone(), None, None).expect("shipped engine")
-    };
+    let engine =
+        || sendguard::shipped::engine(config.policy.clone(), None, None).expect("shipped engine");
     let app = App::new(
         Store::open(dir.path()).unwrap(),
         engine(),
@@ -450,7 +465,13 @@ async fn spintax_bots_and_a_coordinated_campaign_are_stopped_and_recruiters_are_
             (rng.lognormal(2.0, 0.4) * MIN as f64) as i64
         }) {
             let to = stranger(&mut sim.rng);
-            sim.schedule(at, Event::Send { from: recruiter, to });
+            sim.schedule(
+                at,
+                Event::Send {
+                    from: recruiter,
+                    to,
+                },
+            );
         }
     }
     // Normal members: a few messages a day, mostly to connections, sometimes to a stranger.
@@ -503,10 +524,7 @@ async fn spintax_bots_and_a_coordinated_campaign_are_stopped_and_recruiters_are_
         })
         .collect();
     assert!(!recognized.is_empty(), "the campaign was never recognized");
-    let campaign = recognized
-        .iter()
-        .max_by_key(|c| c.accounts_total)
-        .unwrap();
+    let campaign = recognized.iter().max_by_key(|c| c.accounts_total).unwrap();
     let recognized_at = campaign.recognized_at.expect("recognized");
     let delivered_before = sim
         .campaign_messages
@@ -516,7 +534,11 @@ async fn spintax_bots_and_a_coordinated_campaign_are_stopped_and_recruiters_are_
     let campaign_delivered = sim.campaign_messages.iter().filter(|m| m.1).count();
     let campaign_restricted = campaign_accounts
         .iter()
-        .filter(|a| sim.outcomes.get(a).is_some_and(|o| o.restricted_at.is_some()))
+        .filter(|a| {
+            sim.outcomes
+                .get(a)
+                .is_some_and(|o| o.restricted_at.is_some())
+        })
         .count();
     println!(
         "campaign {}: recognized after {delivered_before} of its {} messages were delivered; \
@@ -552,7 +574,11 @@ async fn spintax_bots_and_a_coordinated_campaign_are_stopped_and_recruiters_are_
             .filter_map(|a| sim.roles.get(&a.member_id))
             .filter(|r| matches!(r, Role::Normal | Role::Recruiter | Role::Recipient))
             .collect();
-        assert_eq!(people, 0, "campaign {} lists {people} people: {roles:?}", c.id);
+        assert_eq!(
+            people, 0,
+            "campaign {} lists {people} people: {roles:?}",
+            c.id
+        );
     }
 
     // People: never restricted, never held.

@@ -74,7 +74,11 @@ fn spintax_variants_are_one_template_and_unrelated_messages_are_not() {
         .iter()
         .filter_map(|(_, text)| signature(&limiter, text))
         .collect();
-    assert!(corpus.len() > 400, "corpus has {} signed messages", corpus.len());
+    assert!(
+        corpus.len() > 400,
+        "corpus has {} signed messages",
+        corpus.len()
+    );
 
     let mut positive_spintax = Vec::new();
     let mut positive_recruiter = Vec::new();
@@ -115,8 +119,12 @@ fn spintax_variants_are_one_template_and_unrelated_messages_are_not() {
     println!(
         "cross-template pairs at or above {threshold}: bot-bot {}/{}, bot-recruiter {}/{}, \
          recruiter-recruiter {}/{}",
-        cross_kinds[0].1, cross_kinds[0].0, cross_kinds[1].1, cross_kinds[1].0,
-        cross_kinds[2].1, cross_kinds[2].0
+        cross_kinds[0].1,
+        cross_kinds[0].0,
+        cross_kinds[1].1,
+        cross_kinds[1].0,
+        cross_kinds[2].1,
+        cross_kinds[2].0
     );
     let mut all_negative = negative.clone();
     all_negative.extend(&negative_templates);
@@ -160,8 +168,15 @@ fn spintax_variants_are_one_template_and_unrelated_messages_are_not() {
     let spintax = measure(&positive_spintax, &all_negative, threshold);
     let corpus_fp = measure(&all_positive, &negative, threshold).false_positive_rate;
     assert!(at.precision >= 0.99, "precision {:.4}", at.precision);
-    assert!(corpus_fp <= 0.001, "corpus false-positive rate {corpus_fp:.6}");
-    assert!(spintax.recall >= 0.5, "pair recall on spintax {:.4}", spintax.recall);
+    assert!(
+        corpus_fp <= 0.001,
+        "corpus false-positive rate {corpus_fp:.6}"
+    );
+    assert!(
+        spintax.recall >= 0.5,
+        "pair recall on spintax {:.4}",
+        spintax.recall
+    );
     for (t, variants) in templates.iter().enumerate() {
         let family = family_recall(variants, threshold);
         assert!(family >= 0.9, "template {t}: family recall {family:.3}");

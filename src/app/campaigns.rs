@@ -435,8 +435,12 @@ impl App {
                     }
                 }
                 txn.audit(
-                    AuditEntry::new(now, actor, format!("campaign_{}", action_name(request.action)))
-                        .why(why.clone()),
+                    AuditEntry::new(
+                        now,
+                        actor,
+                        format!("campaign_{}", action_name(request.action)),
+                    )
+                    .why(why.clone()),
                 )?;
                 txn.put_campaign(&campaign);
                 Ok::<_, Error>((

@@ -17,8 +17,8 @@
 
 use super::App;
 use crate::domain::{
-    BehaviourSignal, Campaign, Format, Member, MemberId, MessageKind, Millis, Relationship, RenderedBody,
-    RestrictionLevel, Thread, ThreadId, Verdict,
+    BehaviourSignal, Campaign, Format, Member, MemberId, MessageKind, Millis, Relationship,
+    RenderedBody, RestrictionLevel, Thread, ThreadId, Verdict,
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};

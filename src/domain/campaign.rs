@@ -65,7 +65,10 @@ pub struct Campaign {
 impl Campaign {
     /// Accounts seen at or after `since`.
     pub fn accounts_since(&self, since: Millis) -> usize {
-        self.accounts.iter().filter(|a| a.last_seen >= since).count()
+        self.accounts
+            .iter()
+            .filter(|a| a.last_seen >= since)
+            .count()
     }
 
     /// How the campaign ended (or stands), for reports: `restricted`, `released`, `held`,

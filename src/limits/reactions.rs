@@ -80,7 +80,12 @@ impl ReactionTally {
 }
 
 /// Remembers that the sender opened a conversation with `recipient` (a non-connection).
-pub fn record(config: &ReactionsConfig, state: &mut ReactionState, now: Millis, recipient: MemberId) {
+pub fn record(
+    config: &ReactionsConfig,
+    state: &mut ReactionState,
+    now: Millis,
+    recipient: MemberId,
+) {
     prune(config, state, now);
     if config.history == 0 || state.outreach.iter().any(|o| o.0 == recipient) {
         return;
@@ -140,7 +145,12 @@ pub fn check(config: &ReactionsConfig, state: &ReactionState, now: Millis) -> Op
     let described = format!(
         "of {} members outside the network messaged first in {} days: {} replied, {} blocked, \
          {} reported, {} marked safe, {} archived unread",
-        t.outreach, config.window_days, t.replied, t.blocked, t.reported, t.marked_safe,
+        t.outreach,
+        config.window_days,
+        t.replied,
+        t.blocked,
+        t.reported,
+        t.marked_safe,
         t.archived_unread
     );
     if replied <= config.max_reply_share && negative_share >= config.min_negative_share {
@@ -197,7 +207,10 @@ mod tests {
         assert!(check(&config, &s, 10).is_none(), "1 of 8 is below 20%");
         note(&mut s, 2, Reaction::Reported);
         let signal = check(&config, &s, 10).unwrap();
-        assert_eq!((signal.id, signal.hold, signal.strike_weight), ("poor_reactions", true, 1));
+        assert_eq!(
+            (signal.id, signal.hold, signal.strike_weight),
+            ("poor_reactions", true, 1)
+        );
         assert!(signal.detail.contains("2 blocked") || signal.detail.contains("1 blocked"));
         // Answers turn it around.
         note(&mut s, 3, Reaction::Replied);

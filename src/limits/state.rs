@@ -18,8 +18,8 @@ use super::fanout::{self, FanoutState, Sent};
 use super::gcra::RateState;
 use super::ignored_refusals::RefusalState;
 use super::reactions::{self, Outreach, ReactionState};
-use super::template_fanout::{self, TemplateState};
 use super::strikes::{self, Restriction, Strike, StrikeState};
+use super::template_fanout::{self, TemplateState};
 use crate::domain::Millis;
 
 /// Everything the limiter remembers about one sender.

@@ -38,13 +38,13 @@ pub struct TemplateSignature(pub Vec<u16>);
 /// "would you be open to" or "let me know if" is shared by unrelated messages, not by
 /// variants of one template alone.
 const STOPWORDS: &[&str] = &[
-    "a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been",
-    "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he",
-    "her", "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just",
-    "let", "like", "me", "more", "my", "no", "not", "now", "of", "on", "or", "our", "out", "s",
-    "she", "so", "some", "than", "that", "the", "their", "them", "then", "there", "these",
-    "they", "this", "to", "up", "us", "was", "we", "were", "what", "when", "which", "who",
-    "will", "with", "would", "you", "your", "m", "re", "ll", "ve", "d", "t",
+    "a", "about", "after", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but",
+    "by", "can", "could", "did", "do", "does", "for", "from", "had", "has", "have", "he", "her",
+    "here", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "just", "let", "like",
+    "me", "more", "my", "no", "not", "now", "of", "on", "or", "our", "out", "s", "she", "so",
+    "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to",
+    "up", "us", "was", "we", "were", "what", "when", "which", "who", "will", "with", "would",
+    "you", "your", "m", "re", "ll", "ve", "d", "t",
 ];
 
 fn is_filler(word: &str) -> bool {
@@ -71,9 +71,10 @@ pub fn masked_words(tokens: &[Token]) -> Vec<&str> {
             TokenKind::Crypto => "#crypto",
             TokenKind::Emoji => "#emoji",
             // Derived from a word or URL already in the sequence.
-            TokenKind::Pair | TokenKind::Domain | TokenKind::Shortener | TokenKind::LinkMismatch => {
-                continue
-            }
+            TokenKind::Pair
+            | TokenKind::Domain
+            | TokenKind::Shortener
+            | TokenKind::LinkMismatch => continue,
         };
         after_greeting = token.kind == TokenKind::Word && GREETINGS.contains(&word);
         words.push(word);
@@ -133,7 +134,11 @@ pub fn similarity(a: &TemplateSignature, b: &TemplateSignature) -> f64 {
 }
 
 /// Whether two signatures are variants of one template (`same_template_similarity`).
-pub fn same_template(config: &TemplateConfig, a: &TemplateSignature, b: &TemplateSignature) -> bool {
+pub fn same_template(
+    config: &TemplateConfig,
+    a: &TemplateSignature,
+    b: &TemplateSignature,
+) -> bool {
     similarity(a, b) >= config.same_template_similarity
 }
 
@@ -167,7 +172,10 @@ mod tests {
     use super::*;
 
     fn sig(text: &str) -> Option<TemplateSignature> {
-        signature(&TemplateConfig::default(), &crate::text::normalize(text).tokens)
+        signature(
+            &TemplateConfig::default(),
+            &crate::text::normalize(text).tokens,
+        )
     }
 
     #[test]
@@ -178,28 +186,40 @@ mod tests {
         let words = masked_words(&a.tokens);
         assert!(words.contains(&"#name"), "{words:?}");
         assert!(words.contains(&"#url"), "{words:?}");
-        assert!(!words.iter().any(|w| w.contains("dana") || w.contains("bit")));
-        let one = sig("Hi Dana, our growth program grew 300 members last month and you can join \
-                       today at https://bit.ly/abc before spots run out");
-        let two = sig("Hi Marco, our growth program grew 1200 members last month and you can join \
-                       today at https://tinyurl.com/xyz before spots run out");
+        assert!(!words
+            .iter()
+            .any(|w| w.contains("dana") || w.contains("bit")));
+        let one = sig(
+            "Hi Dana, our growth program grew 300 members last month and you can join \
+                       today at https://bit.ly/abc before spots run out",
+        );
+        let two = sig(
+            "Hi Marco, our growth program grew 1200 members last month and you can join \
+                       today at https://tinyurl.com/xyz before spots run out",
+        );
         assert_eq!(one, two);
     }
 
     #[test]
     fn variants_of_a_template_are_similar_and_unrelated_messages_are_not() {
         let config = TemplateConfig::default();
-        let a = sig("Hello Priya, I came across your profile and loved your work. Our growth \
+        let a = sig(
+            "Hello Priya, I came across your profile and loved your work. Our growth \
                      program helps founders double revenue in ninety days. Spots are limited, \
-                     book a free call here: https://bit.ly/x")
+                     book a free call here: https://bit.ly/x",
+        )
         .unwrap();
-        let b = sig("Hey Tom, I came across your profile and loved your work. Our growth \
+        let b = sig(
+            "Hey Tom, I came across your profile and loved your work. Our growth \
                      program helps consultants double revenue in ninety days. Only a few places \
-                     left, book a free call here: https://tinyurl.com/y")
+                     left, book a free call here: https://tinyurl.com/y",
+        )
         .unwrap();
-        let c = sig("Thanks for the notes from Tuesday's meeting. I have updated the budget \
+        let c = sig(
+            "Thanks for the notes from Tuesday's meeting. I have updated the budget \
                      sheet and moved the launch review to Friday afternoon, let me know if \
-                     that works for the design team.")
+                     that works for the design team.",
+        )
         .unwrap();
         assert!(same_template(&config, &a, &b), "{}", similarity(&a, &b));
         assert!(!same_template(&config, &a, &c), "{}", similarity(&a, &c));
@@ -210,11 +230,16 @@ mod tests {
     #[test]
     fn identical_signatures_share_every_band_and_bands_differ_by_position() {
         let config = TemplateConfig::default();
-        let a = sig("Hello Priya, I came across your profile and loved your work on the new \
-                     payments platform; would you be open to a short call next week?")
+        let a = sig(
+            "Hello Priya, I came across your profile and loved your work on the new \
+                     payments platform; would you be open to a short call next week?",
+        )
         .unwrap();
         let keys = bands(&config, &a);
-        assert_eq!(keys.len(), config.hashes as usize / config.band_rows as usize);
+        assert_eq!(
+            keys.len(),
+            config.hashes as usize / config.band_rows as usize
+        );
         assert_eq!(keys, bands(&config, &a.clone()));
         let constant = TemplateSignature(vec![7; config.hashes as usize]);
         let constant_keys = bands(&config, &constant);

@@ -162,7 +162,11 @@ mod tests {
         record(&config, &mut s, 5, 9, &signature(2, 0));
         let signal = check(&config, &s, 6, 5, &signature(1, 30)).unwrap();
         assert_eq!((signal.id, signal.hold), ("template", true));
-        assert!(signal.detail.contains("5 distinct members"), "{}", signal.detail);
+        assert!(
+            signal.detail.contains("5 distinct members"),
+            "{}",
+            signal.detail
+        );
         // Again to a recipient already counted: still only 4 others.
         assert!(check(&config, &s, 6, 4, &signature(1, 30)).is_none());
         let later = 6 + window_ms(&config);

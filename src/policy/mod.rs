@@ -228,7 +228,10 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
             (true, false) => (Suspicion::Hold, signal.detail.clone()),
             (true, true) if answered && !poorly_received => (
                 Suspicion::None,
-                format!("{}; not held: the sender's outreach is answered", signal.detail),
+                format!(
+                    "{}; not held: the sender's outreach is answered",
+                    signal.detail
+                ),
             ),
             (true, true) if content_suspicious || poorly_received => (
                 Suspicion::Hold,
@@ -250,7 +253,11 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
                 ),
             ),
         };
-        raise(level, Reason::new("limit", &signal.id, detail), &mut reasons);
+        raise(
+            level,
+            Reason::new("limit", &signal.id, detail),
+            &mut reasons,
+        );
     }
 
     reasons.insert(0, route_reason);

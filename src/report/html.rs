@@ -409,7 +409,14 @@ pub fn render(report: &Report) -> String {
             .map(|(outcome, count)| vec![outcome.clone(), count.to_string()]),
     );
     page.table(
-        &["campaign", "accounts", "messages", "delivered", "held", "ended"],
+        &[
+            "campaign",
+            "accounts",
+            "messages",
+            "delivered",
+            "held",
+            "ended",
+        ],
         c.campaigns.iter().map(|row| {
             vec![
                 row.id.to_string(),

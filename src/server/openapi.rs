@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 
 use super::admin::{Connection, NewReviewer, RestrictionRequest};
 use super::bodies::{
-    AuditLog, CampaignList, Connected, Health, Index, OpenAppeals, Readiness, ReportQueued, RescoreStarted,
-    ReviewQueue, RulesReloaded, SearchResults, Statements,
+    AuditLog, CampaignList, Connected, Health, Index, OpenAppeals, Readiness, ReportQueued,
+    RescoreStarted, ReviewQueue, RulesReloaded, SearchResults, Statements,
 };
 use super::console_api::ClaimRequest;
 use super::error::ErrorBody;
@@ -25,9 +25,10 @@ use super::member::{BlockRequest, ReportRequest};
 use super::rescore::RescoreRequest;
 use super::review::LiftRequest;
 use crate::app::{
-    AppealDecisionRequest, AppealRequest, AssessRequest, CreatedAppeal, CreatedMember,
-    CampaignActionOutcome, CampaignActionRequest, CampaignDetail, CreatedReviewer, CreatedService,
-    DecisionRequest, FolderPage, ItemView, NewMember, SendOutcome, SendRequest, ThreadPage,
+    AppealDecisionRequest, AppealRequest, AssessRequest, CampaignActionOutcome,
+    CampaignActionRequest, CampaignDetail, CreatedAppeal, CreatedMember, CreatedReviewer,
+    CreatedService, DecisionRequest, FolderPage, ItemView, NewMember, SendOutcome, SendRequest,
+    ThreadPage,
 };
 use crate::batch::JobView;
 use crate::domain::Verdict;

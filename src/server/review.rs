@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{
-    time_param, AppealPath, CampaignPath, ItemPath, JsonBody, MemberPath, QueryFields,
-    QueryParams, ReviewerCaller,
+    time_param, AppealPath, CampaignPath, ItemPath, JsonBody, MemberPath, QueryFields, QueryParams,
+    ReviewerCaller,
 };
 use super::AppState;
 use crate::app::{AppealDecisionRequest, CampaignActionRequest, DecisionRequest};
@@ -201,7 +201,9 @@ pub async fn act_on_campaign(
     CampaignPath(campaign): CampaignPath,
     JsonBody(request): JsonBody<CampaignActionRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(state.app.act_on_campaign(me, campaign, request).await?))
+    Ok(Json(
+        state.app.act_on_campaign(me, campaign, request).await?,
+    ))
 }
 
 pub async fn audit(

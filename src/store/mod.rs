@@ -24,8 +24,8 @@ use crate::domain::{
     Appeal, Folder, Member, MemberId, Message, MessageId, Principal, ReviewItem, Reviewer, Thread,
     ThreadId, ThreadView,
 };
-use group_commit::GroupCommit;
 pub use campaigns::CampaignReader;
+use group_commit::GroupCommit;
 pub use group_commit::Ticket;
 pub use review::ReviewReader;
 pub use stats::RefusalCount;
