@@ -116,7 +116,7 @@ async fn a_campaign_is_listed_held_released_and_restricted_as_a_whole() {
     };
     let (status, body) = action(json!({"action": "hold", "reason": "  "})).await;
     assert_eq!(
-        error_of(status, &body, 422, "invalid_field")["field"],
+        error_of(status, &body, 400, "invalid_field")["field"],
         "reason"
     );
     let (status, body) = action(json!({"action": "explode", "reason": "x"})).await;
@@ -148,7 +148,11 @@ async fn a_campaign_is_listed_held_released_and_restricted_as_a_whole() {
     assert_eq!(status, 201, "{sent}");
     assert_eq!(sent["decision"], "held", "{sent}");
     assert!(reasons(&sent).contains("campaign_held"), "{sent}");
-    let held_recipient = recipients[n - 1].1.clone();
+    let held_recipient = recipients
+        .iter()
+        .find(|(id, _)| *id == to)
+        .map(|(_, token)| token.clone())
+        .unwrap();
     assert!(server.folder(&held_recipient, "other").await.is_empty());
 
     // Release: its held messages reach their recipients; new sends are not held for it.

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::figures::ReportOptions;
 use crate::domain::{CampaignId, Millis};
 use crate::store::{CampaignReader, StoreResult};
 use crate::Store;
@@ -41,10 +40,14 @@ pub struct CampaignRow {
     pub outcome: String,
 }
 
-/// Reads the recognized campaigns (a small list, not the message stream).
-pub fn build(store: &Store, options: &ReportOptions) -> StoreResult<CampaignFigures> {
-    let from = options.from.unwrap_or(Millis::MIN);
-    let to = options.to.unwrap_or(Millis::MAX);
+/// Reads the campaigns recognized in `[from, to)` (a small list, not the message stream).
+pub fn build(
+    store: &Store,
+    from: Option<Millis>,
+    to: Option<Millis>,
+) -> StoreResult<CampaignFigures> {
+    let from = from.unwrap_or(Millis::MIN);
+    let to = to.unwrap_or(Millis::MAX);
     let mut figures = CampaignFigures::default();
     for id in store.listed_campaigns() {
         let Some(campaign) = store.campaign(id?)? else {

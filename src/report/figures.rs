@@ -563,7 +563,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> StoreResult<Report> {
         review,
         appeals,
         top_held_senders: top,
-        campaigns: super::campaigns::build(store, options)?,
+        campaigns: super::campaigns::build(store, options.from, options.to)?,
     })
 }
 

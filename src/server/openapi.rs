@@ -502,7 +502,7 @@ pub const ROUTES: &[RouteDoc] = &[
     )
     .body(schema::<CampaignActionRequest>)
     .ok(&[(200, Json(schema::<CampaignActionOutcome>))])
-    .errors(&[404, 422]),
+    .errors(&[404]),
     route(
         "get",
         "/v1/review/audit",
