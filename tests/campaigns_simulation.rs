@@ -160,6 +160,9 @@ impl Babbler {
     }
 }
 
+/// Writes one message of a sender's template.
+type TextGenerator = Box<dyn Fn(&mut SplitMix) -> String>;
+
 #[derive(Default)]
 struct SenderOutcome {
     sends: usize,
@@ -179,7 +182,7 @@ struct Sim {
     outcomes: HashMap<MemberId, SenderOutcome>,
     queue: BinaryHeap<Reverse<(Millis, u64, Event)>>,
     sequence: u64,
-    texts: HashMap<MemberId, Box<dyn Fn(&mut SplitMix) -> String>>,
+    texts: HashMap<MemberId, TextGenerator>,
     babbler: Babbler,
     /// The campaign's messages: (time, delivered).
     campaign_messages: Vec<(Millis, bool)>,

@@ -209,7 +209,7 @@ impl App {
             });
         }
         // Recognized: asks for a hold the policy grants with corroboration.
-        recognized.then(|| LimitSignal {
+        recognized.then_some(LimitSignal {
             id: "campaign",
             hold: true,
             strike_weight: config.strike_weight,

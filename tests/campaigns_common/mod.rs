@@ -47,12 +47,14 @@ pub fn spin(rng: &mut SplitMix, template: &str) -> String {
         out.push_str(&rest[..open]);
         let close = open + rest[open..].find('}').expect("closed slot");
         let options: Vec<&str> = rest[open + 1..close].split('|').collect();
-        out.push_str(*rng.pick(&options));
+        let option = *rng.pick(&options);
+        out.push_str(option);
         rest = &rest[close + 1..];
     }
     out.push_str(rest);
-    out.replace("@name", *rng.pick(NAMES))
-        .replace("@link", *rng.pick(LINKS))
+    let name = *rng.pick(NAMES);
+    let link = *rng.pick(LINKS);
+    out.replace("@name", name).replace("@link", link)
 }
 
 /// A recruiter's own template: one of the hand-written recruiter notes of the training
@@ -87,7 +89,8 @@ impl Recruiter {
 
     /// The note for one candidate, with their name.
     pub fn note(&self, rng: &mut SplitMix) -> String {
-        self.template.replace("@name", *rng.pick(NAMES))
+        let name = *rng.pick(NAMES);
+        self.template.replace("@name", name)
     }
 }
 
