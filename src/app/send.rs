@@ -285,7 +285,7 @@ impl App {
             verdict.sanction = Some(sanction);
         }
         self.limiter
-            .record_outreach(&mut state, &context.facts, context.template.as_ref());
+            .record_outreach(&mut state, &context.facts, context.template.as_ref(), !held);
         txn.put_sender_state(sender, &state);
         let recipient = request.to;
         let thread = match &context.thread {

@@ -411,13 +411,15 @@ impl Limiter {
     }
 
     /// Records a send's outreach (after [`Limiter::record`]): its template signature toward
-    /// a non-connection, and a new conversation with a non-connection as outreach whose
-    /// reactions count.
+    /// a non-connection (held sends too: they were attempts), and, when it was `delivered`,
+    /// a new conversation with a non-connection as outreach whose reactions count (a held
+    /// message is invisible to its recipient, who cannot react to it).
     pub fn record_outreach(
         &self,
         state: &mut SenderState,
         facts: &SendFacts,
         signature: Option<&TemplateSignature>,
+        delivered: bool,
     ) {
         if facts.connected {
             return;
@@ -431,7 +433,7 @@ impl Limiter {
                 signature,
             );
         }
-        if facts.new_conversation {
+        if facts.new_conversation && delivered {
             reactions::record(
                 &self.config.reactions,
                 &mut state.reactions,
