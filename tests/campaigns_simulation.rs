@@ -356,11 +356,31 @@ fn waking_times(
 
 #[tokio::test(flavor = "current_thread")]
 async fn spintax_bots_and_a_coordinated_campaign_are_stopped_and_recruiters_are_not() {
+    simulate("shipped rules and model", || {
+        sendguard::shipped::engine(Config::default().policy, None, None).expect("shipped engine")
+    })
+    .await;
+}
+
+/// The same two days with no rules and no classifier: every message looks fine on its own
+/// (as the 40 pitches did), so only templates and recipients' reactions can act.
+#[tokio::test(flavor = "current_thread")]
+async fn with_no_content_signals_at_all_templates_and_reactions_still_stop_the_bots() {
+    simulate("no content signals", || {
+        Engine::new(
+            Config::default().policy,
+            sendguard::rules::compile(&[]).expect("an empty rule set"),
+            None,
+        )
+    })
+    .await;
+}
+
+async fn simulate(label: &str, engine: fn() -> Engine) {
+    println!("--- {label}");
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::at(T0 - 60 * DAY));
     let config = Config::default();
-    let engine =
-        || sendguard::shipped::engine(config.policy.clone(), None, None).expect("shipped engine");
     let app = App::new(
         Store::open(dir.path()).unwrap(),
         engine(),
