@@ -579,6 +579,11 @@ async fn simulate(label: &str, engine: fn() -> Engine) {
         delivered_before < 60,
         "recognized after {delivered_before} delivered"
     );
+    // Its recipients' reactions, pooled over all its accounts, hold the rest of it.
+    assert!(
+        campaign_delivered < 60,
+        "{campaign_delivered} of the campaign's messages delivered"
+    );
     // No recognized campaign is made of people.
     for c in &campaigns {
         let people = c

@@ -40,6 +40,9 @@ pub struct CampaignView {
     pub volume: u64,
     pub delivered: u64,
     pub held: u64,
+    /// Recipients of its delivered messages who answered, and who blocked or reported.
+    pub replied: u64,
+    pub negative: u64,
     pub accounts_total: u32,
     pub accounts: Vec<CampaignAccount>,
     /// Variants of the template kept to match new sends.
@@ -60,6 +63,8 @@ impl CampaignView {
             volume: campaign.volume,
             delivered: campaign.delivered,
             held: campaign.held,
+            replied: campaign.replied,
+            negative: campaign.negative,
             accounts_total: campaign.accounts_total,
             accounts: campaign.accounts.clone(),
             variants: campaign.variants.len(),
@@ -198,6 +203,11 @@ impl App {
             config.window_secs / 3600,
             config.min_accounts
         );
+        if campaign.status != CampaignStatus::Released {
+            if let Some(signal) = self.campaign_reactions_signal(campaign, &detail) {
+                return Some(signal);
+            }
+        }
         if holding {
             // Held as a whole (by a reviewer, or on recognition): holds alone.
             return Some(LimitSignal {
@@ -218,8 +228,39 @@ impl App {
         })
     }
 
+    /// `campaign_poor_reactions`: the campaign's recipients, across all its accounts, never
+    /// answer and often block or report it (`[limits.reactions]` thresholds over its
+    /// delivered messages). People's judgement: it holds alone, as `poor_reactions` does for
+    /// one sender, and it catches accounts that each send too little to be judged alone.
+    fn campaign_reactions_signal(&self, campaign: &Campaign, detail: &str) -> Option<LimitSignal> {
+        let config = &self.limiter.config().reactions;
+        let delivered = campaign.delivered;
+        if config.min_outreach == 0 || delivered < u64::from(config.min_outreach) {
+            return None;
+        }
+        let replied = campaign.replied as f64 / delivered as f64;
+        let negative = campaign.negative as f64 / delivered as f64;
+        (replied <= config.max_reply_share && negative >= config.min_negative_share).then(|| {
+            LimitSignal {
+                id: "campaign_poor_reactions",
+                hold: true,
+                strike_weight: self.campaigns.strike_weight,
+                score: negative.min(1.0),
+                detail: format!(
+                    "{detail}; of its {delivered} delivered messages {} were answered and {} \
+                     blocked or reported ({:.0}% >= {:.0}%)",
+                    campaign.replied,
+                    campaign.negative,
+                    negative * 100.0,
+                    config.min_negative_share * 100.0
+                ),
+            }
+        })
+    }
+
     /// Counts a stored send into its campaign (or founds a candidate), indexes its bands,
-    /// and recognizes the campaign when its accounts reach `min_accounts`.
+    /// and recognizes the campaign when its accounts reach `min_accounts`. Returns the
+    /// campaign's id.
     pub(super) fn record_campaign_send(
         &self,
         txn: &mut WriteTxn<'_>,
@@ -227,7 +268,7 @@ impl App {
         signature: &TemplateSignature,
         message: &Message,
         now: Millis,
-    ) -> Result<()> {
+    ) -> Result<CampaignId> {
         let config = &self.campaigns;
         let mut campaign = match matched {
             Some(campaign) => campaign.clone(),
@@ -238,6 +279,8 @@ impl App {
                 volume: 0,
                 delivered: 0,
                 held: 0,
+                replied: 0,
+                negative: 0,
                 accounts_total: 0,
                 accounts: Vec::new(),
                 status: CampaignStatus::Watching,
@@ -317,7 +360,7 @@ impl App {
         }
         txn.add_campaign_message(campaign.id, message.id);
         txn.put_campaign(&campaign);
-        Ok(())
+        Ok(campaign.id)
     }
 
     /// Recognized campaigns (and those reviewers acted on), newest first.

@@ -284,9 +284,6 @@ impl App {
             super::sanctions::apply(txn, sender, &sanction, now)?;
             verdict.sanction = Some(sanction);
         }
-        self.limiter
-            .record_outreach(&mut state, &context.facts, context.template.as_ref(), !held);
-        txn.put_sender_state(sender, &state);
         let recipient = request.to;
         let thread = match &context.thread {
             Some(thread) => thread.clone(),
@@ -333,9 +330,20 @@ impl App {
         } else {
             mailbox::queue_held(txn, &message, now)?;
         }
-        if let Some(signature) = &context.template {
-            self.record_campaign_send(txn, context.campaign.as_ref(), signature, &message, now)?;
-        }
+        let campaign = match &context.template {
+            Some(signature) => {
+                self.record_campaign_send(txn, context.campaign.as_ref(), signature, &message, now)?
+            }
+            None => 0,
+        };
+        self.limiter.record_outreach(
+            &mut state,
+            &context.facts,
+            context.template.as_ref(),
+            delivered,
+            campaign,
+        );
+        txn.put_sender_state(sender, &state);
         if context.thread.is_some() {
             // A reply in a thread is the recipient's answer to this sender's outreach.
             self.note_reaction(txn, recipient, sender, crate::limits::Reaction::Replied)?;

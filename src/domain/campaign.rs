@@ -47,6 +47,12 @@ pub struct Campaign {
     pub volume: u64,
     pub delivered: u64,
     pub held: u64,
+    /// Recipients of its delivered messages who answered, and who blocked or reported the
+    /// sender (each once): how people received the campaign as a whole.
+    #[serde(default)]
+    pub replied: u64,
+    #[serde(default)]
+    pub negative: u64,
     /// Distinct accounts ever seen (the list below is capped).
     pub accounts_total: u32,
     pub accounts: Vec<CampaignAccount>,

@@ -45,7 +45,7 @@ pub mod template_fanout;
 
 pub use config::LimitsConfig;
 pub use fingerprint::{hamming, simhash, Fingerprint};
-pub use reactions::{Reaction, ReactionTally};
+pub use reactions::{Noted, Reaction, ReactionTally};
 pub use state::SenderState;
 pub use template::TemplateSignature;
 
@@ -420,6 +420,7 @@ impl Limiter {
         facts: &SendFacts,
         signature: Option<&TemplateSignature>,
         delivered: bool,
+        campaign: u64,
     ) {
         if facts.connected {
             return;
@@ -439,18 +440,19 @@ impl Limiter {
                 &mut state.reactions,
                 facts.now,
                 facts.recipient,
+                campaign,
             );
         }
     }
 
-    /// Notes `recipient`'s reaction to the sender's outreach; false when the sender has no
-    /// recent outreach to them (nothing to write back).
+    /// Notes `recipient`'s reaction to the sender's outreach; `None` when nothing changed
+    /// (no recent outreach to them, or the same reaction again: nothing to write back).
     pub fn note_reaction(
         &self,
         state: &mut SenderState,
         recipient: MemberId,
         reaction: Reaction,
-    ) -> bool {
+    ) -> Option<Noted> {
         reactions::note(&mut state.reactions, recipient, reaction)
     }
 

@@ -39,10 +39,22 @@ impl Reaction {
     }
 }
 
-/// One outreach recipient: `(recipient, first message time, reaction bits)`, serialized as a
-/// 3-element array.
+/// One outreach recipient: `(recipient, first message time, reaction bits, campaign)`,
+/// serialized as a 4-element array; `campaign` is the campaign record the message joined
+/// (0: none), so its recipients' reactions count for the campaign too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outreach(pub MemberId, pub Millis, pub u8);
+pub struct Outreach(pub MemberId, pub Millis, pub u8, pub u64);
+
+/// What a newly noted reaction changed, for the campaign the outreach belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Noted {
+    /// The outreach's campaign record (0: none).
+    pub campaign: u64,
+    /// The recipient's first reply.
+    pub first_reply: bool,
+    /// The recipient's first block or report (a recipient who does both counts once).
+    pub first_negative: bool,
+}
 
 /// The sender's recent outreach, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,34 +97,43 @@ pub fn record(
     state: &mut ReactionState,
     now: Millis,
     recipient: MemberId,
+    campaign: u64,
 ) {
     prune(config, state, now);
     if config.history == 0 || state.outreach.iter().any(|o| o.0 == recipient) {
         return;
     }
-    state.outreach.push_back(Outreach(recipient, now, 0));
+    state
+        .outreach
+        .push_back(Outreach(recipient, now, 0, campaign));
     while state.outreach.len() > config.history as usize {
         state.outreach.pop_front();
     }
 }
 
-/// Notes a reaction of `recipient`; false when the sender has no recent outreach to them
-/// (a reaction to a connection's or an old message is not about outreach).
-pub fn note(state: &mut ReactionState, recipient: MemberId, reaction: Reaction) -> bool {
-    match state.outreach.iter_mut().find(|o| o.0 == recipient) {
-        Some(entry) if entry.2 & reaction.bit() == 0 => {
-            entry.2 |= reaction.bit();
-            true
-        }
-        _ => false,
+/// Notes a reaction of `recipient`; `None` when nothing changed: the sender has no recent
+/// outreach to them (a reaction to a connection's or an old message is not about outreach),
+/// or they had already reacted so.
+pub fn note(state: &mut ReactionState, recipient: MemberId, reaction: Reaction) -> Option<Noted> {
+    let negative = Reaction::Blocked.bit() | Reaction::Reported.bit();
+    let entry = state.outreach.iter_mut().find(|o| o.0 == recipient)?;
+    if entry.2 & reaction.bit() != 0 {
+        return None;
     }
+    let before = entry.2;
+    entry.2 |= reaction.bit();
+    Some(Noted {
+        campaign: entry.3,
+        first_reply: reaction == Reaction::Replied,
+        first_negative: before & negative == 0 && reaction.bit() & negative != 0,
+    })
 }
 
 /// The tally over the window at `now`.
 pub fn tally(config: &ReactionsConfig, state: &ReactionState, now: Millis) -> ReactionTally {
     let since = now - i64::from(config.window_days) * DAY_MS;
     let mut t = ReactionTally::default();
-    for &Outreach(_, at, bits) in &state.outreach {
+    for &Outreach(_, at, bits, _) in &state.outreach {
         if at <= since {
             continue;
         }
@@ -197,13 +218,13 @@ mod tests {
         let config = ReactionsConfig::default();
         let mut s = ReactionState::default();
         for r in 1..=8 {
-            record(&config, &mut s, r as i64, r);
+            record(&config, &mut s, r as i64, r, 0);
         }
         assert!(check(&config, &s, 10).is_none());
-        assert!(note(&mut s, 1, Reaction::Blocked));
+        assert!(note(&mut s, 1, Reaction::Blocked).is_some_and(|n| n.first_negative));
         // One recipient blocking and reporting many times counts once.
-        assert!(note(&mut s, 1, Reaction::Reported));
-        assert!(!note(&mut s, 1, Reaction::Reported));
+        assert!(note(&mut s, 1, Reaction::Reported).is_some_and(|n| !n.first_negative));
+        assert!(note(&mut s, 1, Reaction::Reported).is_none());
         assert!(check(&config, &s, 10).is_none(), "1 of 8 is below 20%");
         note(&mut s, 2, Reaction::Reported);
         let signal = check(&config, &s, 10).unwrap();
@@ -211,14 +232,18 @@ mod tests {
             (signal.id, signal.hold, signal.strike_weight),
             ("poor_reactions", true, 1)
         );
-        assert!(signal.detail.contains("2 blocked") || signal.detail.contains("1 blocked"));
+        assert!(
+            signal.detail.contains("1 blocked, 2 reported"),
+            "{}",
+            signal.detail
+        );
         // Answers turn it around.
         note(&mut s, 3, Reaction::Replied);
         note(&mut s, 4, Reaction::Replied);
         let signal = check(&config, &s, 10).unwrap();
         assert_eq!((signal.id, signal.hold), ("answered", false));
         // A reaction from someone never messaged first is not outreach.
-        assert!(!note(&mut s, 99, Reaction::Blocked));
+        assert!(note(&mut s, 99, Reaction::Blocked).is_none());
         // The window forgets.
         let later = 10 + i64::from(config.window_days) * DAY_MS;
         assert!(check(&config, &s, later).is_none());

@@ -210,7 +210,7 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     let poorly_received = signals
         .behaviour
         .iter()
-        .any(|s| s.id == "poor_reactions" && s.hold);
+        .any(|s| (s.id == "poor_reactions" || s.id == "campaign_poor_reactions") && s.hold);
     let answered = signals.behaviour.iter().any(|s| s.id == "answered");
     for signal in &signals.behaviour {
         if signal.id == "answered" {
