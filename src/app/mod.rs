@@ -8,8 +8,9 @@
 //! - `send` (a send and its writes), `assess` (the same verdict, nothing stored);
 //! - `mailbox`: deliver, hold, enqueue, release, remove, view refresh (the placement rule);
 //! - `accounts`, `folders`, `recall`, `blocks`, `search`;
-//! - `campaigns` (one template from many accounts: matched and counted on the send path,
-//!   listed and acted on by reviewers), `reactions` (recipients' reactions to outreach);
+//! - `campaigns` (one template from many accounts, matched and counted on the send path),
+//!   `campaign_review` (campaigns listed and acted on by reviewers), `reactions`
+//!   (recipients' reactions to outreach);
 //! - `review` (the queue and decisions), `appeals`, `recipient_signals` (report,
 //!   mark-safe), `report_evidence` (when reports count), `sanctions`, `statements`, `labels`;
 //! - `operations`: readiness, store gauges, events, rule reloads and reports for the server;
@@ -21,6 +22,7 @@ mod accounts;
 mod appeals;
 mod assess;
 mod blocks;
+mod campaign_review;
 mod campaigns;
 mod folders;
 mod labels;
@@ -53,7 +55,7 @@ use crate::store::{Store, WriteTxn};
 pub use accounts::{CreatedMember, CreatedReviewer, CreatedService, NewMember};
 pub use appeals::{AppealDecisionRequest, AppealRequest, CreatedAppeal};
 pub use assess::AssessRequest;
-pub use campaigns::{
+pub use campaign_review::{
     CampaignAction, CampaignActionOutcome, CampaignActionRequest, CampaignDetail, CampaignMessage,
     CampaignView,
 };
