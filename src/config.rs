@@ -23,6 +23,7 @@ pub struct Config {
     pub engine: EngineConfig,
     pub limits: crate::limits::LimitsConfig,
     pub events: crate::notify::EventsConfig,
+    pub campaigns: CampaignsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -56,6 +57,55 @@ impl Default for ReviewConfig {
         ReviewConfig {
             claim_ttl_secs: 900,
             min_justification_chars: 10,
+        }
+    }
+}
+
+/// `[campaigns]`: one template (`[limits.template]` decides what is one template) sent to
+/// non-connections by many accounts inside a window is a coordinated campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CampaignsConfig {
+    /// Distinct accounts seen within `window_secs` at which a campaign is recognized; 0
+    /// disables recognition.
+    pub min_accounts: u32,
+    /// How recently an account must have sent the template to count, in seconds; also how
+    /// long an idle campaign stays matchable.
+    pub window_secs: u64,
+    /// Hold the rest of a campaign's sends once it is recognized, without corroboration
+    /// (reviewers release it). Off by default: a recognized campaign's sends carry the
+    /// `campaign` signal, held with suspicious content or poor reactions, and reviewers hold
+    /// the rest of it as a whole.
+    pub hold_on_recognition: bool,
+    /// Strike points for each send held as part of a campaign.
+    pub strike_weight: u32,
+    /// Accounts listed per campaign record (the total keeps counting beyond).
+    pub max_accounts: u32,
+    /// Variant signatures kept per campaign to match new sends against.
+    pub max_variants: u32,
+    /// Kept variants a send must be similar to (or all of them, when fewer are kept) to join
+    /// a campaign: variants of one template resemble many of each other, while a message
+    /// that shares a few common phrases resembles one variant at most.
+    pub min_variant_matches: u32,
+    /// Share of the kept variants a send must be similar to, as well (variants of a spintax
+    /// template resemble about half of each other at the template threshold).
+    pub min_variant_share: f64,
+    /// Messages a campaign's detail lists (its counts cover all of them).
+    pub detail_messages: u32,
+}
+
+impl Default for CampaignsConfig {
+    fn default() -> Self {
+        CampaignsConfig {
+            min_accounts: 5,
+            window_secs: 3 * 24 * 3600,
+            hold_on_recognition: false,
+            strike_weight: 1,
+            max_accounts: 1000,
+            max_variants: 16,
+            min_variant_matches: 2,
+            min_variant_share: 0.25,
+            detail_messages: 200,
         }
     }
 }
@@ -260,6 +310,13 @@ impl Config {
 
     /// Checks values that parse but make no sense, naming the key.
     pub fn validate(&self) -> anyhow::Result<()> {
+        let c = &self.campaigns;
+        if !(0.0..=1.0).contains(&c.min_variant_share) {
+            anyhow::bail!("campaigns.min_variant_share must be between 0 and 1");
+        }
+        if c.max_variants == 0 {
+            anyhow::bail!("campaigns.max_variants must be at least 1");
+        }
         let m = &self.messaging;
         if m.max_body_chars == 0 {
             anyhow::bail!("messaging.max_body_chars must be at least 1");

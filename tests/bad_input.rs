@@ -428,8 +428,10 @@ async fn the_send_that_triggers_a_restriction_says_so() {
                   [limits.young_rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\n";
     let server = Server::start(&dir.path().join("data"), Some(config));
     let (_, alice) = server.member("alice", "free").await;
-    let text = "Exclusive opportunity for senior engineers: join our remote team, competitive \
-                salary, equity, flexible hours, apply today through our careers page";
+    // Near-identical outreach holds (and strikes) only with corroboration (issue 22): this
+    // pitch is also "possible spam" to the classifier.
+    let text = "Exclusive offer for professionals like you: grow your network with our premium \
+                program today";
     let mut triggered = None;
     for i in 0..3 {
         let (to, _) = server.member(&format!("r{i}"), "free").await;

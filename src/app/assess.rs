@@ -51,14 +51,7 @@ impl App {
                 };
                 let now = self.clock.now();
                 let input = self.limiter_input(from).await;
-                Some(self.send_context(
-                    &self.store,
-                    from,
-                    &draft,
-                    now,
-                    prepared.fingerprint,
-                    &input,
-                )?)
+                Some(self.send_context(&self.store, from, &draft, now, &prepared, &input)?)
             }
             _ => None,
         };

@@ -22,6 +22,9 @@ impl App {
                 );
             }
             txn.set_block(member, target, blocked);
+            if blocked {
+                self.note_reaction(txn, target, member, crate::limits::Reaction::Blocked)?;
+            }
             Ok(())
         })
         .await?;

@@ -192,6 +192,15 @@ impl App {
                 let mut updated = current.clone();
                 updated.archived = archived;
                 txn.put_view(Some(&current), &updated);
+                if archived && current.last_read == 0 {
+                    // Archived without reading anything of it: a reaction to outreach.
+                    self.note_reaction(
+                        txn,
+                        current.other,
+                        member,
+                        crate::limits::Reaction::ArchivedUnread,
+                    )?;
+                }
             }
             Ok::<_, Error>(())
         })

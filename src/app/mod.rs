@@ -8,6 +8,9 @@
 //! - `send` (a send and its writes), `assess` (the same verdict, nothing stored);
 //! - `mailbox`: deliver, hold, enqueue, release, remove, view refresh (the placement rule);
 //! - `accounts`, `folders`, `recall`, `blocks`, `search`;
+//! - `campaigns` (one template from many accounts, matched and counted on the send path),
+//!   `campaign_review` (campaigns listed and acted on by reviewers), `reactions`
+//!   (recipients' reactions to outreach);
 //! - `review` (the queue and decisions), `appeals`, `recipient_signals` (report,
 //!   mark-safe), `report_evidence` (when reports count), `sanctions`, `statements`, `labels`;
 //! - `operations`: readiness, store gauges, events, rule reloads and reports for the server;
@@ -21,11 +24,14 @@ mod accounts;
 mod appeals;
 mod assess;
 mod blocks;
+mod campaign_review;
+mod campaigns;
 mod folders;
 mod labels;
 pub(crate) mod mailbox;
 mod operations;
 mod pipeline;
+mod reactions;
 mod recall;
 mod recipient_signals;
 mod replicas;
@@ -43,7 +49,7 @@ mod thread_display;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{Config, MessagingConfig, ReportsConfig, ReviewConfig};
+use crate::config::{CampaignsConfig, Config, MessagingConfig, ReportsConfig, ReviewConfig};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::limits::redis_state::RedisSenderStates;
@@ -55,6 +61,10 @@ use crate::store::{Store, WriteTxn};
 pub use accounts::{CreatedMember, CreatedReviewer, CreatedService, NewMember};
 pub use appeals::{AppealDecisionRequest, AppealRequest, CreatedAppeal};
 pub use assess::AssessRequest;
+pub use campaign_review::{
+    CampaignAction, CampaignActionOutcome, CampaignActionRequest, CampaignDetail, CampaignMessage,
+    CampaignView,
+};
 pub use folders::{FolderPage, MessageView, ThreadPage, ThreadSummary};
 pub use operations::{Readiness, StoreFigures};
 pub use review::{DecisionRequest, ItemView, QueueEntry};
@@ -75,6 +85,7 @@ pub struct App {
     review: ReviewConfig,
     reports: ReportsConfig,
     limiter: Limiter,
+    campaigns: CampaignsConfig,
     clock: Arc<dyn Clock>,
     /// The limiter state on Redis (`[limits] backend = "redis"`); `None`: in the store.
     shared_limits: Option<Arc<RedisSenderStates>>,
@@ -103,6 +114,7 @@ impl App {
             review: config.review.clone(),
             reports: config.reports.clone(),
             limiter: Limiter::new(config.limits.clone()),
+            campaigns: config.campaigns.clone(),
             clock,
             shared_limits: None,
             bus: None,

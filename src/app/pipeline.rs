@@ -17,12 +17,14 @@
 
 use super::App;
 use crate::domain::{
-    BehaviourSignal, Format, Member, MemberId, MessageKind, Millis, Relationship, RenderedBody,
-    RestrictionLevel, Thread, ThreadId, Verdict,
+    BehaviourSignal, Campaign, Format, Member, MemberId, MessageKind, Millis, Relationship,
+    RenderedBody, RestrictionLevel, Thread, ThreadId, Verdict,
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::{Check, Fingerprint, LimitSignal, Refusal, SendFacts, SenderState};
+use crate::limits::{
+    Check, Fingerprint, LimitSignal, Refusal, SendFacts, SenderState, TemplateSignature,
+};
 use crate::store::Reader;
 use crate::text::Normalized;
 
@@ -46,6 +48,8 @@ pub(super) struct Prepared {
     pub(super) message: Normalized,
     /// The fan-out fingerprint of the normalized tokens (`None` for too short a message).
     pub(super) fingerprint: Option<Fingerprint>,
+    /// The template signature (`limits::template`), for the template and campaign signals.
+    pub(super) template: Option<TemplateSignature>,
 }
 
 /// Where a message would go: the routing facts of a send (or of an assessment of one).
@@ -70,6 +74,11 @@ pub(super) struct SendContext {
     /// The sender's limiter state the check ran on; under the write lock it is the current
     /// one, so the write records onto it without reading it again.
     pub(super) limiter_state: SenderState,
+    /// The send's template signature when it is outreach: a first message to a
+    /// non-connection (none toward a connection or in an existing thread).
+    pub(super) template: Option<TemplateSignature>,
+    /// The campaign that template belongs to, as read with the rest of the context.
+    pub(super) campaign: Option<Campaign>,
 }
 
 impl SendContext {
@@ -137,9 +146,11 @@ impl App {
         }
         let message = self.engine.normalize(&rendered);
         let fingerprint = self.limiter.fingerprint_tokens(&message.tokens);
+        let template = self.limiter.template_signature(&message.tokens);
         Ok(Prepared {
             message,
             fingerprint,
+            template,
         })
     }
 
@@ -152,7 +163,7 @@ impl App {
         sender_id: MemberId,
         draft: &Draft,
         now: Millis,
-        fingerprint: Option<Fingerprint>,
+        prepared: &Prepared,
         limiter_input: &LimiterInput,
     ) -> Result<SendContext> {
         let sender = reader
@@ -253,7 +264,7 @@ impl App {
             recipient: to,
             connected,
             new_conversation: thread.is_none(),
-            fingerprint,
+            fingerprint: prepared.fingerprint,
         };
         let limits_started = std::time::Instant::now();
         let (state, checked) = match limiter_input {
@@ -269,10 +280,26 @@ impl App {
         };
         metrics::histogram!("sendguard_stage_seconds", "stage" => "limits")
             .record(limits_started.elapsed().as_secs_f64());
-        let limit_signals = match checked {
+        let mut limit_signals = match checked {
             Check::Refuse(refusal) => return Err(refusal_error(refusal)),
             Check::Proceed(signals) => signals,
         };
+        // Templates are judged on outreach: first messages to members outside the network.
+        let template = prepared
+            .template
+            .clone()
+            .filter(|_| !connected && thread.is_none());
+        limit_signals.extend(
+            self.limiter
+                .outreach_signals(&state, &facts, template.as_ref()),
+        );
+        let campaign = match &template {
+            Some(signature) => self.match_campaign(reader, signature, now)?,
+            None => None,
+        };
+        if let Some(campaign) = &campaign {
+            limit_signals.extend(self.campaign_signal(campaign, sender_id, now));
+        }
         Ok(SendContext {
             relationship: Relationship {
                 connected,
@@ -285,6 +312,8 @@ impl App {
             facts,
             limit_signals,
             limiter_state: state,
+            template,
+            campaign,
         })
     }
 

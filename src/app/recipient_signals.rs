@@ -8,6 +8,7 @@ use crate::domain::{
     ReviewOrigin,
 };
 use crate::error::{Error, Result};
+use crate::limits::Reaction;
 use crate::store::{Reader, WriteTxn};
 
 const MAX_REASON_CHARS: usize = 500;
@@ -51,6 +52,7 @@ impl App {
                         .why(reason.to_string()),
                 )?;
                 self.weigh_report(txn, member, &message, now)?;
+                self.note_reaction(txn, message.from, member, Reaction::Reported)?;
                 Ok::<_, Error>(item)
             })
             .await?;
@@ -67,6 +69,7 @@ impl App {
                 source: LabelSource::MarkSafe,
                 at: now,
             });
+            self.note_reaction(txn, message.from, member, Reaction::MarkedSafe)?;
             if let Some(view) = txn.view(member, message.thread_id)? {
                 if view.placement != Folder::Inbox {
                     let mut moved = view.clone();

@@ -16,6 +16,7 @@ use crate::domain::{
     MessageStatus, Millis, Reason, SendSignals, Thread, ThreadId, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::LimitSignal;
 use crate::store::{Reader, WriteTxn};
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
@@ -160,14 +161,8 @@ impl App {
         let (context, verdict, limiter_input, limiter_write) = match &self.shared_limits {
             None => {
                 let input = LimiterInput::Store;
-                let context = self.send_context(
-                    &self.store,
-                    sender,
-                    &draft,
-                    now,
-                    prepared.fingerprint,
-                    &input,
-                )?;
+                let context =
+                    self.send_context(&self.store, sender, &draft, now, &prepared, &input)?;
                 let verdict = self.judge(&prepared.message, Some(&context));
                 (context, verdict, input, LimiterWrite::InBatch)
             }
@@ -189,14 +184,7 @@ impl App {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
-            let current = self.send_context(
-                txn,
-                sender,
-                &draft,
-                now,
-                prepared.fingerprint,
-                &limiter_input,
-            )?;
+            let current = self.send_context(txn, sender, &draft, now, &prepared, &limiter_input)?;
             let verdict = if current == context {
                 verdict
             } else {
@@ -300,17 +288,14 @@ impl App {
         limiter_write: &LimiterWrite,
     ) -> Result<Message> {
         let sender = context.sender.id;
+        let mut state = context.limiter_state.clone();
         match limiter_write {
             LimiterWrite::InBatch => {
-                let mut state = context.limiter_state.clone();
-                if let Some(sanction) =
-                    self.limiter
-                        .record(&mut state, &context.facts, &context.limit_signals)
-                {
+                let striking = striking_signals(context, &verdict);
+                if let Some(sanction) = self.limiter.record(&mut state, &context.facts, &striking) {
                     super::sanctions::apply(txn, sender, &sanction, now)?;
                     verdict.sanction = Some(sanction);
                 }
-                txn.put_sender_state(sender, &state);
             }
             LimiterWrite::Recorded(sanction) => {
                 if let Some(sanction) = sanction {
@@ -365,6 +350,30 @@ impl App {
         } else {
             mailbox::queue_held(txn, &message, now)?;
         }
+        let campaign = match &context.template {
+            Some(signature) => {
+                self.record_campaign_send(txn, context.campaign.as_ref(), signature, &message, now)?
+            }
+            None => 0,
+        };
+        self.limiter.record_outreach(
+            &mut state,
+            &context.facts,
+            context.template.as_ref(),
+            delivered,
+            campaign,
+        );
+        // On Redis the limiter state was saved before this batch (compare-and-set), and the
+        // store's copy is the fallback ledger: it is not overwritten with Redis's state.
+        // The outreach record (template history, reactions) is kept only by the embedded
+        // limiter for now (docs/CAMPAIGNS.md, "Several replicas").
+        if matches!(limiter_write, LimiterWrite::InBatch) {
+            txn.put_sender_state(sender, &state);
+        }
+        if context.thread.is_some() {
+            // A reply in a thread is the recipient's answer to this sender's outreach.
+            self.note_reaction(txn, recipient, sender, crate::limits::Reaction::Replied)?;
+        }
         if let Some(month) = context.charge_month {
             if message.verdict.inmail {
                 let spent = txn.inmail_spent(sender, month)?;
@@ -376,4 +385,17 @@ impl App {
         }
         Ok(message)
     }
+}
+
+/// The limit signals that count toward strikes: a signal that asked for a hold strikes only
+/// when the policy held the message (the policy may grant near-identical outreach no hold,
+/// recruiters, and then no strike). Shared by the embedded and the Redis limiter.
+pub(super) fn striking_signals(context: &SendContext, verdict: &Verdict) -> Vec<LimitSignal> {
+    let held = verdict.decision == Decision::Held;
+    context
+        .limit_signals
+        .iter()
+        .filter(|signal| !signal.hold || held)
+        .cloned()
+        .collect()
 }

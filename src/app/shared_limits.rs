@@ -144,22 +144,14 @@ impl App {
                 state: Box::new(snapshot.state),
                 now: limiter_now,
             };
-            let context = self.send_context(
-                &self.store,
-                sender,
-                draft,
-                now,
-                prepared.fingerprint,
-                &input,
-            )?;
+            let context = self.send_context(&self.store, sender, draft, now, prepared, &input)?;
             let verdict = self.judge(&prepared.message, Some(&context));
             if let Some(refusal) = content_refusal(&verdict) {
                 return Err(refusal);
             }
             let mut state = context.limiter_state.clone();
-            let sanction = self
-                .limiter
-                .record(&mut state, &context.facts, &context.limit_signals);
+            let striking = super::send::striking_signals(&context, &verdict);
+            let sanction = self.limiter.record(&mut state, &context.facts, &striking);
             let keep = retention_ms(config, &state, limiter_now);
             match shared.save(sender, snapshot.version, &state, keep).await {
                 Ok(true) => {
@@ -198,14 +190,7 @@ impl App {
         metrics::counter!("sendguard_limits_unreachable_total").increment(1);
         tracing::warn!(%error, sender, "limiter state on redis unreachable");
         let input = LimiterInput::Unchecked;
-        let context = self.send_context(
-            &self.store,
-            sender,
-            draft,
-            now,
-            prepared.fingerprint,
-            &input,
-        )?;
+        let context = self.send_context(&self.store, sender, draft, now, prepared, &input)?;
         let first_contact = !context.facts.connected && context.facts.new_conversation;
         let config = self.limits_config();
         let allowed = match config.when_unreachable {

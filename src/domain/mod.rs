@@ -7,6 +7,7 @@
 //! all speak the same types.
 
 pub mod body;
+pub mod campaign;
 pub mod review;
 pub mod signals;
 pub mod verdict;
@@ -14,6 +15,7 @@ pub mod verdict;
 use serde::{Deserialize, Serialize};
 
 pub use body::{Link, RenderedBody};
+pub use campaign::{Campaign, CampaignAccount, CampaignId, CampaignStatus};
 pub use review::{
     Actor, Appeal, AppealOutcome, AppealTarget, AuditEntry, Claim, Label, LabelRecord, LabelSource,
     OverturnedRestriction, ReportEntry, ReporterStanding, ReportsAgainst, ReviewAction,

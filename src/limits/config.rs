@@ -34,6 +34,10 @@ pub struct LimitsConfig {
     pub redis: RedisLimitsConfig,
     /// What a send does when the Redis backend cannot be reached.
     pub when_unreachable: WhenUnreachable,
+    /// One template (spintax variants included) to many strangers.
+    pub template: TemplateConfig,
+    /// How the recipients of a sender's outreach react.
+    pub reactions: ReactionsConfig,
 }
 
 /// `[limits] backend`.
@@ -131,6 +135,8 @@ impl Default for LimitsConfig {
             backend: LimitsBackend::Embedded,
             redis: RedisLimitsConfig::default(),
             when_unreachable: WhenUnreachable::RefuseNewConversations,
+            template: TemplateConfig::default(),
+            reactions: ReactionsConfig::default(),
         }
     }
 }
@@ -306,6 +312,100 @@ impl Default for StrikesConfig {
     }
 }
 
+/// `[limits.template]`: the template fingerprint (`limits/template.rs`: MinHash over word
+/// shingles, names, numbers and links masked) and the per-sender template signal: one
+/// template to `recipients` distinct non-connections within `window_secs`. Like fan-out, the
+/// signal asks for a hold that the policy grants only with corroboration (suspicious content
+/// or recipients' reactions); alone it never holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TemplateConfig {
+    /// Words per shingle.
+    pub shingle_words: u32,
+    /// MinHash slots per signature (the estimate's resolution: 1 / hashes).
+    pub hashes: u32,
+    /// Slots per LSH band for the cross-sender index (`hashes / band_rows` bands).
+    pub band_rows: u32,
+    /// Messages with fewer masked words than this get no signature (stock phrases).
+    pub min_words: u32,
+    /// Messages with fewer distinct shingles (beyond those of function words alone) get no
+    /// signature: on a short message one shared common phrase is a large share.
+    pub min_shingles: u32,
+    /// Estimated Jaccard similarity at which two messages are variants of one template
+    /// (chosen on generated spintax campaigns against unrelated messages: docs/CAMPAIGNS.md).
+    pub same_template_similarity: f64,
+    /// Distinct non-connection recipients (this send's included) of one template that raise
+    /// the signal; 0 disables it.
+    pub recipients: u32,
+    /// How far back earlier sends count, in seconds.
+    pub window_secs: u64,
+    /// Signatures remembered per sender (bounds memory: about `2 × hashes` bytes each).
+    pub history: u32,
+    /// Strike points for each send the policy holds on this signal.
+    pub strike_weight: u32,
+}
+
+impl Default for TemplateConfig {
+    fn default() -> Self {
+        TemplateConfig {
+            shingle_words: 2,
+            hashes: 64,
+            band_rows: 2,
+            min_words: 12,
+            min_shingles: 12,
+            same_template_similarity: 0.15,
+            recipients: 5,
+            window_secs: 7 * 24 * 3600,
+            history: 40,
+            strike_weight: 1,
+        }
+    }
+}
+
+/// `[limits.reactions]`: how the recipients of a sender's outreach (first messages to
+/// non-connections) reacted, over `window_days`: replied, blocked, reported, marked safe,
+/// archived unread. Each recipient counts once. Never answered and often blocked or reported
+/// is a spammer's outreach even when each message looks fine; answered outreach is not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReactionsConfig {
+    /// Outreach older than this stops counting.
+    pub window_days: u32,
+    /// Recipients of outreach needed before any share is judged; 0 disables the signal.
+    pub min_outreach: u32,
+    /// At or below this share of answered outreach, the sender is not answered.
+    pub max_reply_share: f64,
+    /// At or above this share of blocked or reported outreach (with no more answers than
+    /// `max_reply_share`), the sender's sends are held and strike.
+    pub min_negative_share: f64,
+    /// At or above this share of answered outreach, the sender is answered: template and
+    /// fan-out signals alone do not hold their messages.
+    pub answered_share: f64,
+    /// Outreach recipients remembered per sender (bounds memory: 17 bytes each).
+    pub history: u32,
+    /// Strike points for each send held on poor reactions.
+    pub strike_weight: u32,
+}
+
+impl Default for ReactionsConfig {
+    fn default() -> Self {
+        ReactionsConfig {
+            window_days: 14,
+            min_outreach: 8,
+            max_reply_share: 0.05,
+            min_negative_share: 0.2,
+            answered_share: 0.15,
+            history: 200,
+            strike_weight: 1,
+        }
+    }
+}
+
+/// Upper bound on `template.hashes`.
+pub const MAX_TEMPLATE_HASHES: u32 = 256;
+/// Upper bound on `template.history` and `reactions.history`.
+pub const MAX_OUTREACH_HISTORY: u32 = 1000;
+
 /// Upper bound on `cadence.intervals` (the ring of send times is at most this + 1 long).
 pub const MAX_CADENCE_INTERVALS: u32 = 64;
 /// Upper bound on `fanout.history`.
@@ -352,6 +452,37 @@ impl LimitsConfig {
             return Err(
                 "limits.strikes.restrict_full_at is below restrict_new_conversations_at".into(),
             );
+        }
+        let t = &self.template;
+        if t.hashes > MAX_TEMPLATE_HASHES {
+            return Err(format!(
+                "limits.template.hashes must be at most {MAX_TEMPLATE_HASHES}"
+            ));
+        }
+        if t.band_rows == 0 || (t.hashes > 0 && t.band_rows > t.hashes) {
+            return Err("limits.template.band_rows must be between 1 and hashes".into());
+        }
+        if t.shingle_words == 0 {
+            return Err("limits.template.shingle_words must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&t.same_template_similarity) {
+            return Err("limits.template.same_template_similarity must be between 0 and 1".into());
+        }
+        let r = &self.reactions;
+        for (key, value) in [
+            ("max_reply_share", r.max_reply_share),
+            ("min_negative_share", r.min_negative_share),
+            ("answered_share", r.answered_share),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(format!("limits.reactions.{key} must be between 0 and 1"));
+            }
+        }
+        if t.history > MAX_OUTREACH_HISTORY || r.history > MAX_OUTREACH_HISTORY {
+            return Err(format!(
+                "limits.template.history and limits.reactions.history must be at most \
+                 {MAX_OUTREACH_HISTORY}"
+            ));
         }
         if s.max_kept == 0 {
             return Err("limits.strikes.max_kept must be at least 1".into());
@@ -427,6 +558,31 @@ expiry_days = 30
 restrict_new_conversations_at = 3
 restrict_full_at = 6
 max_kept = 32
+
+# One template (spintax variants too: MinHash over word pairs, names/numbers/links masked)
+# to `recipients` distinct non-connections within window_secs. Asks for a hold that the
+# policy grants only with suspicious content or poor reactions.
+[limits.template]
+shingle_words = 2
+hashes = 64
+band_rows = 2
+min_words = 12
+min_shingles = 12
+same_template_similarity = 0.15
+recipients = 5
+window_secs = 604800
+history = 40
+strike_weight = 1
+
+# Recipients' reactions to a sender's outreach over window_days, each recipient once.
+[limits.reactions]
+window_days = 14
+min_outreach = 8
+max_reply_share = 0.05
+min_negative_share = 0.2
+answered_share = 0.15
+history = 200
+strike_weight = 1
 "#;
 
     /// The documented example (every key, at its default) is exactly `Default`.

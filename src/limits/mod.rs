@@ -12,6 +12,8 @@
 //! | too-regular intervals over the last N sends | [`cadence`] | signal with score (+ strike) |
 //! | strike points reaching thresholds | [`strikes`] | restriction, with its reason |
 //! | sending on through rate-limit refusals | [`ignored_refusals`] | strike |
+//! | one template ([`template`], MinHash, spintax-proof) to N strangers | [`template_fanout`] | hold if corroborated (+ strike) |
+//! | recipients' reactions to outreach: answered, blocked, reported | [`reactions`] | hold + strike, or "answered" |
 //!
 //! The per-sender value is in [`state`], the `[limits]` tables in [`config`]; with
 //! `backend = "redis"` the value lives on Redis, shared by replicas ([`redis_state`]).
@@ -36,13 +38,18 @@ pub mod fanout;
 pub mod fingerprint;
 pub mod gcra;
 pub mod ignored_refusals;
+pub mod reactions;
 pub mod redis_state;
 pub mod state;
 pub mod strikes;
+pub mod template;
+pub mod template_fanout;
 
 pub use config::{LimitsBackend, LimitsClock, LimitsConfig, WhenUnreachable};
 pub use fingerprint::{hamming, simhash, Fingerprint};
+pub use reactions::{Noted, Reaction, ReactionTally};
 pub use state::SenderState;
+pub use template::TemplateSignature;
 
 use crate::domain::{MemberId, Millis, RestrictionLevel, Sanction};
 use config::RateConfig;
@@ -365,6 +372,95 @@ impl Limiter {
             token.write_feature(&mut feature);
             fingerprint::feature_hash(feature.as_bytes())
         })))
+    }
+
+    /// The template signature of a normalized message (`None`: too short to be a template).
+    pub fn template_signature(&self, tokens: &[crate::text::Token]) -> Option<TemplateSignature> {
+        template::signature(&self.config.template, tokens)
+    }
+
+    /// The outreach signals of a send, besides [`Limiter::check`]'s: `template` (one
+    /// template to many non-connections) and the recipients' reactions (`poor_reactions`,
+    /// `answered`) for a send that opens a conversation with a non-connection. Pure, like
+    /// `check`; called after `check` said `Proceed`.
+    pub fn outreach_signals(
+        &self,
+        state: &SenderState,
+        facts: &SendFacts,
+        signature: Option<&TemplateSignature>,
+    ) -> Vec<LimitSignal> {
+        let mut signals = Vec::new();
+        if facts.connected {
+            return signals;
+        }
+        if let Some(signature) = signature {
+            signals.extend(template_fanout::check(
+                &self.config.template,
+                &state.template,
+                facts.now,
+                facts.recipient,
+                signature,
+            ));
+        }
+        if facts.new_conversation {
+            signals.extend(reactions::check(
+                &self.config.reactions,
+                &state.reactions,
+                facts.now,
+            ));
+        }
+        signals
+    }
+
+    /// Records a send's outreach (after [`Limiter::record`]): its template signature toward
+    /// a non-connection (held sends too: they were attempts), and, when it was `delivered`,
+    /// a new conversation with a non-connection as outreach whose reactions count (a held
+    /// message is invisible to its recipient, who cannot react to it).
+    pub fn record_outreach(
+        &self,
+        state: &mut SenderState,
+        facts: &SendFacts,
+        signature: Option<&TemplateSignature>,
+        delivered: bool,
+        campaign: u64,
+    ) {
+        if facts.connected {
+            return;
+        }
+        if let Some(signature) = signature {
+            template_fanout::record(
+                &self.config.template,
+                &mut state.template,
+                facts.now,
+                facts.recipient,
+                signature,
+            );
+        }
+        if facts.new_conversation && delivered {
+            reactions::record(
+                &self.config.reactions,
+                &mut state.reactions,
+                facts.now,
+                facts.recipient,
+                campaign,
+            );
+        }
+    }
+
+    /// Notes `recipient`'s reaction to the sender's outreach; `None` when nothing changed
+    /// (no recent outreach to them, or the same reaction again: nothing to write back).
+    pub fn note_reaction(
+        &self,
+        state: &mut SenderState,
+        recipient: MemberId,
+        reaction: Reaction,
+    ) -> Option<Noted> {
+        reactions::note(&mut state.reactions, recipient, reaction)
+    }
+
+    /// The reactions to the sender's outreach over the window at `now`.
+    pub fn reaction_tally(&self, state: &SenderState, now: Millis) -> ReactionTally {
+        reactions::tally(&self.config.reactions, &state.reactions, now)
     }
 
     /// The three rate windows for this account age: name and (GCRA, configured count).

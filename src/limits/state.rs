@@ -17,7 +17,9 @@ use super::conversations::{self, ConversationState};
 use super::fanout::{self, FanoutState, Sent};
 use super::gcra::RateState;
 use super::ignored_refusals::RefusalState;
+use super::reactions::{self, Outreach, ReactionState};
 use super::strikes::{self, Restriction, Strike, StrikeState};
+use super::template_fanout::{self, TemplateState};
 use crate::domain::Millis;
 
 /// Everything the limiter remembers about one sender.
@@ -37,6 +39,12 @@ pub struct SenderState {
     pub refusals: RefusalState,
     /// Strikes and the restriction.
     pub strikes: StrikeState,
+    /// Recent template signatures of sends to non-connections.
+    #[serde(skip_serializing_if = "TemplateState::is_empty")]
+    pub template: TemplateState,
+    /// Recent outreach to non-connections and how its recipients reacted.
+    #[serde(skip_serializing_if = "ReactionState::is_empty")]
+    pub reactions: ReactionState,
 }
 
 impl SenderState {
@@ -46,6 +54,8 @@ impl SenderState {
         conversations::prune(&config.new_conversations, &mut self.conversations, now);
         fanout::prune(&config.fanout, &mut self.fanout, now);
         strikes::prune(&config.strikes, &mut self.strikes, now);
+        template_fanout::prune(&config.template, &mut self.template, now);
+        reactions::prune(&config.reactions, &mut self.reactions, now);
     }
 
     /// The current restriction, with its reason and start.
@@ -62,6 +72,8 @@ impl SenderState {
             && copy.conversations.opened.is_empty()
             && copy.fanout.recent.is_empty()
             && copy.strikes == StrikeState::default()
+            && copy.template.is_empty()
+            && copy.reactions.is_empty()
             && copy
                 .refusals
                 .recent
@@ -83,6 +95,13 @@ impl SenderState {
             + self.cadence.sends.capacity() * std::mem::size_of::<Millis>()
             + self.refusals.recent.capacity() * std::mem::size_of::<Millis>()
             + self.strikes.strikes.capacity() * std::mem::size_of::<Strike>()
+            + self
+                .template
+                .recent
+                .iter()
+                .map(|s| std::mem::size_of_val(s) + s.0 .0.capacity() * 2)
+                .sum::<usize>()
+            + self.reactions.outreach.capacity() * std::mem::size_of::<Outreach>()
             + self
                 .strikes
                 .strikes

@@ -60,6 +60,11 @@ pub struct PolicyConfig {
     /// Hold messages containing the GTUBE test string (`crate::test_pattern`), so an
     /// operator can check a deployment end to end.
     pub test_pattern: bool,
+    /// Behaviour signals about near-identical outreach (`fan_out`, `template`, `campaign`) that hold
+    /// only when corroborated: by content at least mildly suspicious (rules or classifier)
+    /// or by recipients' poor reactions, and never for a sender whose outreach is answered.
+    /// Recruiters send templates too; alone they are a reason without effect.
+    pub corroborated_behaviour: Vec<String>,
 }
 
 impl Default for PolicyConfig {
@@ -75,6 +80,11 @@ impl Default for PolicyConfig {
             classifier_hold_min_known: 6,
             corroborated_hold: true,
             test_pattern: true,
+            corroborated_behaviour: vec![
+                "fan_out".to_string(),
+                "template".to_string(),
+                "campaign".to_string(),
+            ],
         }
     }
 }
@@ -112,9 +122,9 @@ enum Suspicion {
 /// Decides where a message goes and why.
 pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     let mut reasons = Vec::new();
-    let mut suspicion = Suspicion::None;
-    let mut raise = |level: Suspicion, reason: Reason, reasons: &mut Vec<Reason>| {
-        suspicion = suspicion.max(level);
+    let suspicion = std::cell::Cell::new(Suspicion::None);
+    let raise = |level: Suspicion, reason: Reason, reasons: &mut Vec<Reason>| {
+        suspicion.set(suspicion.get().max(level));
         reasons.push(reason);
     };
 
@@ -194,22 +204,65 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         }
     }
 
+    // What corroborates near-identical outreach: content already at least mildly suspicious,
+    // or recipients who block and report it; an answered sender is spared.
+    let content_suspicious = suspicion.get() >= Suspicion::Mild;
+    let poorly_received = signals
+        .behaviour
+        .iter()
+        .any(|s| (s.id == "poor_reactions" || s.id == "campaign_poor_reactions") && s.hold);
+    let answered = signals.behaviour.iter().any(|s| s.id == "answered");
     for signal in &signals.behaviour {
-        let level = if signal.hold {
-            Suspicion::Hold
-        } else {
-            Suspicion::Mild
+        if signal.id == "answered" {
+            // Context for the others, no effect of its own.
+            raise(
+                Suspicion::None,
+                Reason::new("limit", &signal.id, signal.detail.clone()),
+                &mut reasons,
+            );
+            continue;
+        }
+        let needs_corroboration = config.corroborated_behaviour.contains(&signal.id);
+        let (level, detail) = match (signal.hold, needs_corroboration) {
+            (false, _) => (Suspicion::Mild, signal.detail.clone()),
+            (true, false) => (Suspicion::Hold, signal.detail.clone()),
+            (true, true) if answered && !poorly_received => (
+                Suspicion::None,
+                format!(
+                    "{}; not held: the sender's outreach is answered",
+                    signal.detail
+                ),
+            ),
+            (true, true) if content_suspicious || poorly_received => (
+                Suspicion::Hold,
+                format!(
+                    "{}; held: {}",
+                    signal.detail,
+                    if content_suspicious {
+                        "the content is suspicious too"
+                    } else {
+                        "recipients block and report this sender's outreach"
+                    }
+                ),
+            ),
+            (true, true) => (
+                Suspicion::None,
+                format!(
+                    "{}; not held: near-identical outreach alone is no evidence of spam",
+                    signal.detail
+                ),
+            ),
         };
         raise(
             level,
-            Reason::new("limit", &signal.id, signal.detail.clone()),
+            Reason::new("limit", &signal.id, detail),
             &mut reasons,
         );
     }
 
     reasons.insert(0, route_reason);
 
-    let decision = match suspicion {
+    let decision = match suspicion.get() {
         Suspicion::Hold => Decision::Held,
         Suspicion::Mild => Decision::Other,
         Suspicion::None => match route {
@@ -579,20 +632,82 @@ mod tests {
         assert!(reason.detail.contains("decision score") && reason.detail.contains("probability"));
     }
 
+    fn behaviour(id: &str, hold: bool) -> BehaviourSignal {
+        BehaviourSignal {
+            id: id.into(),
+            hold,
+            score: 1.0,
+            detail: format!("{id} detail"),
+        }
+    }
+
     #[test]
     fn a_holding_behaviour_signal_holds() {
         let signals = Signals {
             relationship: connected(),
-            behaviour: vec![BehaviourSignal {
-                id: "fan_out".into(),
-                hold: true,
-                score: 1.0,
-                detail: "same text to 5 recipients".into(),
-            }],
+            behaviour: vec![behaviour("poor_reactions", true)],
             ..Default::default()
         };
         let verdict = decide(&signals, &PolicyConfig::default());
         assert_eq!(verdict.decision, Decision::Held);
         assert_eq!(verdict.reasons.last().unwrap().source, "limit");
+    }
+
+    #[test]
+    fn near_identical_outreach_holds_only_when_corroborated_and_never_when_answered() {
+        let config = PolicyConfig::default();
+        let stranger = Relationship::default();
+        for id in ["fan_out", "template"] {
+            // Alone: a reason without effect (the recruiter's personalized note).
+            let alone = decide(
+                &Signals {
+                    relationship: stranger,
+                    behaviour: vec![behaviour(id, true)],
+                    ..Default::default()
+                },
+                &config,
+            );
+            assert_eq!(alone.decision, Decision::Other, "{id}");
+            assert!(alone.reasons.last().unwrap().detail.contains("not held"));
+            // With suspicious content: held.
+            let with_content = decide(
+                &Signals {
+                    relationship: stranger,
+                    rule_hits: vec![hit("r.other", RuleAction::Other, 0.0, false)],
+                    behaviour: vec![behaviour(id, true)],
+                    ..Default::default()
+                },
+                &config,
+            );
+            assert_eq!(with_content.decision, Decision::Held, "{id}");
+            // With poor reactions: held; with answered outreach: not.
+            let reactions = |other: &str| {
+                decide(
+                    &Signals {
+                        relationship: stranger,
+                        behaviour: vec![behaviour(id, true), behaviour(other, other != "answered")],
+                        ..Default::default()
+                    },
+                    &config,
+                )
+                .decision
+            };
+            assert_eq!(reactions("poor_reactions"), Decision::Held);
+            assert_eq!(reactions("answered"), Decision::Other);
+        }
+        // The list is configuration: emptied, fan-out holds alone again.
+        let strict = PolicyConfig {
+            corroborated_behaviour: Vec::new(),
+            ..PolicyConfig::default()
+        };
+        let verdict = decide(
+            &Signals {
+                relationship: stranger,
+                behaviour: vec![behaviour("fan_out", true)],
+                ..Default::default()
+            },
+            &strict,
+        );
+        assert_eq!(verdict.decision, Decision::Held);
     }
 }

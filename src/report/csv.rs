@@ -199,6 +199,28 @@ pub fn render(report: &Report) -> String {
     }
     t.durations("appeals_time_to_decision", "total", &a.time_to_decision);
 
+    let c = &report.campaigns;
+    for (metric, value) in [
+        ("recognized", c.recognized),
+        ("accounts", c.accounts),
+        ("volume", c.volume),
+        ("delivered", c.delivered),
+        ("held", c.held),
+    ] {
+        t.row("campaigns", "total", metric, value);
+    }
+    for (outcome, count) in &c.by_outcome {
+        t.row("campaigns_by_outcome", outcome, "campaigns", *count);
+    }
+    for row in &c.campaigns {
+        let key = row.id.to_string();
+        t.row("campaigns", &key, "accounts", u64::from(row.accounts));
+        t.row("campaigns", &key, "volume", row.volume);
+        t.row("campaigns", &key, "delivered", row.delivered);
+        t.row("campaigns", &key, "held", row.held);
+        t.row("campaigns", &key, &format!("outcome_{}", row.outcome), 1u64);
+    }
+
     for sender in &report.top_held_senders {
         let key = sender.member_id.to_string();
         t.row("top_held_senders", &key, "held", sender.held);

@@ -85,6 +85,9 @@ pub struct Report {
     pub review: ReviewFigures,
     pub appeals: AppealFigures,
     pub top_held_senders: Vec<HeldSender>,
+    /// Coordinated campaigns recognized in the period (`report/campaigns.rs`).
+    #[serde(default)]
+    pub campaigns: super::campaigns::CampaignFigures,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -560,6 +563,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> StoreResult<Report> {
         review,
         appeals,
         top_held_senders: top,
+        campaigns: super::campaigns::build(store, options.from, options.to)?,
     })
 }
 

@@ -2,7 +2,7 @@
 //! no external resources, so it can be mailed, archived and printed as one file.
 //!
 //! Every section has an `id` (`volume`, `rules`, `classifier`, `limits`, `restrictions`,
-//! `review`, `appeals`, `top-held-senders`) and every daily time series has a chart.
+//! `review`, `appeals`, `campaigns`, `top-held-senders`) and every daily time series has a chart.
 //! All text that comes from data (rule ids, reason codes) is escaped.
 
 use std::fmt::Write;
@@ -14,7 +14,7 @@ use super::figures::{Durations, Report};
 pub const TITLE: &str = "sendguard trust-and-safety report";
 
 /// The section ids, in page order.
-pub const SECTIONS: [&str; 8] = [
+pub const SECTIONS: [&str; 9] = [
     "volume",
     "rules",
     "classifier",
@@ -22,6 +22,7 @@ pub const SECTIONS: [&str; 8] = [
     "restrictions",
     "review",
     "appeals",
+    "campaigns",
     "top-held-senders",
 ];
 
@@ -389,6 +390,47 @@ pub fn render(report: &Report) -> String {
             "longest",
         ],
         [durations_row("appeals", &a.time_to_decision)],
+    );
+    page.end_section();
+
+    let c = &report.campaigns;
+    page.section("campaigns", "Coordinated campaigns");
+    page.kpis(&[
+        ("recognized", c.recognized.to_string()),
+        ("accounts", c.accounts.to_string()),
+        ("messages", c.volume.to_string()),
+        ("delivered", c.delivered.to_string()),
+        ("held", c.held.to_string()),
+    ]);
+    page.table(
+        &["ended", "campaigns"],
+        c.by_outcome
+            .iter()
+            .map(|(outcome, count)| vec![outcome.clone(), count.to_string()]),
+    );
+    page.table(
+        &[
+            "campaign",
+            "accounts",
+            "messages",
+            "delivered",
+            "held",
+            "ended",
+        ],
+        c.campaigns.iter().map(|row| {
+            vec![
+                row.id.to_string(),
+                row.accounts.to_string(),
+                row.volume.to_string(),
+                row.delivered.to_string(),
+                row.held.to_string(),
+                row.outcome.clone(),
+            ]
+        }),
+    );
+    page.note(
+        "One template (spintax variants included) sent to members outside their network by \
+         several accounts within the window, recognized in this period; largest first.",
     );
     page.end_section();
 

@@ -14,6 +14,7 @@
 //! The CLI (`sendguard report`) and the reviewer route (`GET /v1/review/report`) both call
 //! [`render`].
 
+pub mod campaigns;
 pub mod charts;
 pub mod csv;
 pub mod figures;

@@ -94,6 +94,14 @@ pub struct OpenAppeals {
     pub appeals: Vec<Appeal>,
 }
 
+/// `GET /v1/review/campaigns`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CampaignList {
+    pub campaigns: Vec<crate::app::CampaignView>,
+}
+
 /// `GET /v1/review/audit`.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -279,6 +279,8 @@ path_ids! {
     AppealPath => "appeal_not_found",
     /// `{job_id}` of a rescore job.
     JobPath => "job_not_found",
+    /// `{campaign_id}`.
+    CampaignPath => "campaign_not_found",
 }
 
 /// A query string's parameters as a typed struct. A value that does not parse is 400

@@ -119,6 +119,12 @@ pub fn router(state: AppState) -> Router {
             post(review::decide_appeal),
         )
         .route("/v1/review/audit", get(review::audit))
+        .route("/v1/review/campaigns", get(review::campaigns))
+        .route("/v1/review/campaigns/{campaign_id}", get(review::campaign))
+        .route(
+            "/v1/review/campaigns/{campaign_id}/action",
+            post(review::act_on_campaign),
+        )
         .route("/v1/review/report", get(review::report))
         .route("/v1/review/board", get(console_api::board))
         .route("/v1/review/claim", post(console_api::claim))

@@ -16,8 +16,8 @@ use utoipa::ToSchema;
 
 use super::admin::{Connection, NewReviewer, RestrictionRequest};
 use super::bodies::{
-    AuditLog, Connected, Health, Index, OpenAppeals, Readiness, ReportQueued, RescoreStarted,
-    ReviewQueue, RulesReloaded, SearchResults, Statements,
+    AuditLog, CampaignList, Connected, Health, Index, OpenAppeals, Readiness, ReportQueued,
+    RescoreStarted, ReviewQueue, RulesReloaded, SearchResults, Statements,
 };
 use super::console_api::ClaimRequest;
 use super::error::ErrorBody;
@@ -25,9 +25,10 @@ use super::member::{BlockRequest, ReportRequest};
 use super::rescore::RescoreRequest;
 use super::review::LiftRequest;
 use crate::app::{
-    AppealDecisionRequest, AppealRequest, AssessRequest, CreatedAppeal, CreatedMember,
-    CreatedReviewer, CreatedService, DecisionRequest, FolderPage, ItemView, NewMember, SendOutcome,
-    SendRequest, ThreadPage,
+    AppealDecisionRequest, AppealRequest, AssessRequest, CampaignActionOutcome,
+    CampaignActionRequest, CampaignDetail, CreatedAppeal, CreatedMember, CreatedReviewer,
+    CreatedService, DecisionRequest, FolderPage, ItemView, NewMember, SendOutcome, SendRequest,
+    ThreadPage,
 };
 use crate::batch::JobView;
 use crate::domain::Verdict;
@@ -472,6 +473,37 @@ pub const ROUTES: &[RouteDoc] = &[
     .body(schema::<AppealDecisionRequest>)
     .ok(NO_CONTENT)
     .errors(&[409, 422]),
+    route(
+        "get",
+        "/v1/review/campaigns",
+        Reviewer,
+        "Recognized campaigns (one template from many accounts), newest first",
+    )
+    .query(&[query(
+        "limit",
+        false,
+        Values::Int { min: 1, max: 500 },
+        "most campaigns listed (default 50)",
+    )])
+    .ok(&[(200, Json(schema::<CampaignList>))])
+    .errors(&[400]),
+    route(
+        "get",
+        "/v1/review/campaigns/{campaign_id}",
+        Reviewer,
+        "A campaign: accounts, volume, status and its first messages",
+    )
+    .ok(&[(200, Json(schema::<CampaignDetail>))])
+    .errors(&[404]),
+    route(
+        "post",
+        "/v1/review/campaigns/{campaign_id}/action",
+        Reviewer,
+        "Hold the rest of a campaign, restrict every account in it, or release it (audited)",
+    )
+    .body(schema::<CampaignActionRequest>)
+    .ok(&[(200, Json(schema::<CampaignActionOutcome>))])
+    .errors(&[404]),
     route(
         "get",
         "/v1/review/audit",

@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::extract::{
-    time_param, AppealPath, ItemPath, JsonBody, MemberPath, QueryFields, QueryParams,
+    time_param, AppealPath, CampaignPath, ItemPath, JsonBody, MemberPath, QueryFields, QueryParams,
     ReviewerCaller,
 };
 use super::AppState;
-use crate::app::{AppealDecisionRequest, DecisionRequest};
+use crate::app::{AppealDecisionRequest, CampaignActionRequest, DecisionRequest};
 use crate::domain::Millis;
 use crate::error::{Error, ErrorKind};
 
@@ -49,6 +49,18 @@ pub struct AppealsQuery {
 impl QueryFields for AppealsQuery {
     fn expected(_: &str) -> Option<&'static str> {
         Some("a number")
+    }
+}
+
+/// `?limit=` of the campaign list.
+#[derive(Deserialize)]
+pub struct CampaignsQuery {
+    limit: Option<usize>,
+}
+
+impl QueryFields for CampaignsQuery {
+    fn expected(_: &str) -> Option<&'static str> {
+        Some("a number from 1 to 500")
     }
 }
 
@@ -155,6 +167,43 @@ pub async fn decide_appeal(
 ) -> Result<StatusCode, ApiError> {
     state.app.decide_appeal(me, appeal, request).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Recognized campaigns (and those reviewers acted on), newest first.
+pub async fn campaigns(
+    State(state): State<AppState>,
+    ReviewerCaller(_): ReviewerCaller,
+    QueryParams(query): QueryParams<CampaignsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError(
+            Error::invalid_field("limit", "limit must be 1-500").limit(500),
+        ));
+    }
+    Ok(Json(
+        serde_json::json!({ "campaigns": state.app.campaigns(limit)? }),
+    ))
+}
+
+pub async fn campaign(
+    State(state): State<AppState>,
+    ReviewerCaller(_): ReviewerCaller,
+    CampaignPath(campaign): CampaignPath,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.app.campaign_detail(campaign)?))
+}
+
+/// Hold the rest, restrict every account, or release a campaign as a whole.
+pub async fn act_on_campaign(
+    State(state): State<AppState>,
+    ReviewerCaller(me): ReviewerCaller,
+    CampaignPath(campaign): CampaignPath,
+    JsonBody(request): JsonBody<CampaignActionRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        state.app.act_on_campaign(me, campaign, request).await?,
+    ))
 }
 
 pub async fn audit(

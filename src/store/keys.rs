@@ -36,6 +36,10 @@
 //! | `rps/` member | `ReporterStanding`: how reviewers decided the member's reports |
 //! | `lim/` member | `SenderState`: the member's rate, fan-out, cadence and strike state |
 //! | `stat/refusal/` day reason | refused sends that day for that reason, u64 BE; `day` is days since 1970 (u64 BE), `reason` the error code, `rate_limited/<limit>` for rate limits (see `stats.rs`) |
+//! | `cmp/` campaign | `Campaign`: one template sent to non-connections, its accounts and volume |
+//! | `cmpb/` band | campaign id, u64 BE: the campaign of the last variant with this LSH band key (`limits::template::bands`) |
+//! | `cmpl/` campaign | empty: recognized campaigns and those a reviewer acted on, for the list |
+//! | `cmpm/` campaign message | empty: a campaign's messages in send order |
 //! | `rescore/` mode | `Checkpoint` of an unfinished batch rescore (`dry` or `apply`) |
 
 use crate::domain::{Folder, Millis};
@@ -71,6 +75,10 @@ pub const OVERTURNED_RESTRICTION: &[u8] = b"rso/";
 pub const REPORTER_STANDING: &[u8] = b"rps/";
 pub const STAT_REFUSAL: &[u8] = b"stat/refusal/";
 pub const RESCORE: &[u8] = b"rescore/";
+pub const CAMPAIGN: &[u8] = b"cmp/";
+pub const CAMPAIGN_BAND: &[u8] = b"cmpb/";
+pub const CAMPAIGN_LISTED: &[u8] = b"cmpl/";
+pub const CAMPAIGN_MESSAGES: &[u8] = b"cmpm/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {

@@ -12,6 +12,7 @@
 //! records and keys in one table per kind (`pg/tables.rs`), so both backends run the same
 //! typed code and agree by construction (`tests/store_conformance.rs` checks they do).
 
+mod campaigns;
 mod group_commit;
 mod import;
 mod keys;
@@ -30,6 +31,7 @@ use crate::domain::{
     Appeal, Folder, Member, MemberId, Message, MessageId, Principal, ReviewItem, Reviewer, Thread,
     ThreadId, ThreadView,
 };
+pub use campaigns::CampaignReader;
 use group_commit::GroupCommit;
 pub use group_commit::Ticket;
 pub use import::{import_sled, ImportReport, TableCopy};

@@ -18,11 +18,18 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first.
-pub static MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../../../migrations/0001_initial.sql"),
-}];
+pub static MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../../../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "campaigns",
+        sql: include_str!("../../../migrations/0002_campaigns.sql"),
+    },
+];
 
 /// Session-level lock held while migrating (ASCII `SGMG`), keyed by schema like writes.
 const LOCK: &str = "SELECT pg_advisory_lock(1397182791, hashtext(current_schema()))";

@@ -131,6 +131,30 @@ pub static TABLES: &[Table] = &[
         Value::Json,
     ),
     table(
+        keys::CAMPAIGN,
+        "campaigns",
+        &[Id("campaign_id")],
+        Value::Json,
+    ),
+    table(
+        keys::CAMPAIGN_BAND,
+        "campaign_bands",
+        &[Id("band_key")],
+        Value::Bytes,
+    ),
+    table(
+        keys::CAMPAIGN_LISTED,
+        "campaigns_listed",
+        &[Id("campaign_id")],
+        Value::Empty,
+    ),
+    table(
+        keys::CAMPAIGN_MESSAGES,
+        "campaign_messages",
+        &[Id("campaign_id"), Id("message_id")],
+        Value::Empty,
+    ),
+    table(
         keys::REVIEW_QUEUE,
         "review_queue",
         &[Id("item_id")],
