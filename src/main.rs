@@ -350,6 +350,19 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 model.thresholds.other_above,
                 args.out.display()
             );
+            // The length bands are where most messages are judged: show what each got.
+            let mut lower = 0;
+            for band in &model.thresholds.bands {
+                eprintln!(
+                    "  {} to {} tokens ({} ham): hold above {:.3}, Other above {:.3}",
+                    lower + 1,
+                    band.max_tokens,
+                    band.ham,
+                    band.hold_above,
+                    band.other_above
+                );
+                lower = band.max_tokens;
+            }
         }
         Command::Eval {
             model,
