@@ -331,3 +331,19 @@ impl App {
         })
     }
 }
+
+/// The limit signals that count toward strikes: a signal that asked for a hold strikes only
+/// when the policy held the message (the policy may grant near-identical outreach no hold,
+/// recruiters, and then no strike). Shared by the embedded and the Redis limiter.
+pub(super) fn striking_signals(
+    context: &SendContext,
+    verdict: &crate::domain::Verdict,
+) -> Vec<crate::limits::LimitSignal> {
+    let held = verdict.decision == crate::domain::Decision::Held;
+    context
+        .limit_signals
+        .iter()
+        .filter(|signal| !signal.hold || held)
+        .cloned()
+        .collect()
+}

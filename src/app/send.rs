@@ -16,7 +16,6 @@ use crate::domain::{
     MessageStatus, Millis, Reason, SendSignals, Thread, ThreadId, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::LimitSignal;
 use crate::store::{Reader, WriteTxn};
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
@@ -291,7 +290,7 @@ impl App {
         let mut state = context.limiter_state.clone();
         match limiter_write {
             LimiterWrite::InBatch => {
-                let striking = striking_signals(context, &verdict);
+                let striking = super::pipeline::striking_signals(context, &verdict);
                 if let Some(sanction) = self.limiter.record(&mut state, &context.facts, &striking) {
                     super::sanctions::apply(txn, sender, &sanction, now)?;
                     verdict.sanction = Some(sanction);
@@ -385,17 +384,4 @@ impl App {
         }
         Ok(message)
     }
-}
-
-/// The limit signals that count toward strikes: a signal that asked for a hold strikes only
-/// when the policy held the message (the policy may grant near-identical outreach no hold,
-/// recruiters, and then no strike). Shared by the embedded and the Redis limiter.
-pub(super) fn striking_signals(context: &SendContext, verdict: &Verdict) -> Vec<LimitSignal> {
-    let held = verdict.decision == Decision::Held;
-    context
-        .limit_signals
-        .iter()
-        .filter(|signal| !signal.hold || held)
-        .cloned()
-        .collect()
 }
