@@ -64,6 +64,24 @@ pub fn retry_after_secs(ms: i64) -> u64 {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateState {
     pub tat: [Millis; 3],
+    /// The latest "now" these windows were advanced at. Concurrent sends of one sender take
+    /// their time before they queue for the write, so they can be applied a few
+    /// milliseconds out of order; judging each at no earlier than this keeps a full burst
+    /// allowed (an earlier "now" would refuse the burst's last send by those milliseconds).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub latest: Millis,
+}
+
+fn is_zero(value: &Millis) -> bool {
+    *value == 0
+}
+
+impl RateState {
+    /// `now`, or the latest time already applied if that is later: one sender's windows
+    /// never see time run backwards.
+    pub fn effective_now(&self, now: Millis) -> Millis {
+        now.max(self.latest)
+    }
 }
 
 #[cfg(test)]
@@ -107,6 +125,27 @@ mod tests {
             tat = g.advance(tat, later);
         }
         assert!(g.check(tat, later).is_err());
+    }
+
+    #[test]
+    fn a_burst_applied_slightly_out_of_order_is_still_allowed_in_full() {
+        let g = Gcra::new(5, 60_000, 5).unwrap();
+        let mut state = RateState::default();
+        // The second-taken "now" is applied first, then four sends that took theirs 5 ms
+        // earlier: all five fit the burst of five.
+        for now in [1_005, 1_000, 1_000, 1_000, 1_000] {
+            let now = state.effective_now(now);
+            assert_eq!(g.check(state.tat[0], now), Ok(()), "at {now}");
+            state.tat[0] = g.advance(state.tat[0], now);
+            state.latest = now;
+        }
+        assert!(g.check(state.tat[0], state.effective_now(1_000)).is_err());
+        // Without the clamp the fifth would have been refused by those 5 ms.
+        let mut tat = g.advance(0, 1_005);
+        for _ in 0..3 {
+            tat = g.advance(tat, 1_000);
+        }
+        assert_eq!(g.check(tat, 1_000), Err(5));
     }
 
     #[test]

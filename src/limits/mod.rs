@@ -147,7 +147,8 @@ impl Limiter {
             let Some((gcra, limit)) = window else {
                 continue;
             };
-            if let Err(wait_ms) = gcra.check(state.rate.tat[i], facts.now) {
+            let now = state.rate.effective_now(facts.now);
+            if let Err(wait_ms) = gcra.check(state.rate.tat[i], now) {
                 let retry = retry_after_secs(wait_ms);
                 consider(
                     wait_ms,
@@ -227,11 +228,13 @@ impl Limiter {
         let now = facts.now;
         state.prune(&self.config, now);
         let young = self.is_young(facts);
+        let rate_now = state.rate.effective_now(now);
         for (i, (_, window)) in self.windows(young).into_iter().enumerate() {
             if let Some((gcra, _)) = window {
-                state.rate.tat[i] = gcra.advance(state.rate.tat[i], now);
+                state.rate.tat[i] = gcra.advance(state.rate.tat[i], rate_now);
             }
         }
+        state.rate.latest = rate_now;
         if self.counts_as_new_conversation(facts) {
             conversations::record(
                 &self.config.new_conversations,
