@@ -411,6 +411,11 @@ async fn sigkill_of_one_replica_under_load_loses_no_acknowledged_message() {
                     acknowledged.unanswered.fetch_add(1, Ordering::SeqCst);
                     let (client, base) = &targets[1];
                     (status, body, _) = send_to(client, base, &token, &request).await;
+                    // 200 `replayed`: the victim had committed it before dying.
+                    if status == 200 {
+                        assert_eq!(body["replayed"], true, "{body}");
+                        status = 201;
+                    }
                 }
                 assert_eq!(status, 201, "{body}");
                 let message = body["message_id"].as_u64().unwrap();
@@ -535,5 +540,61 @@ async fn postgres_cut_off_from_both_replicas_gives_503s_then_recovers_with_nothi
             expected,
             "the refused sends left nothing behind"
         );
+    }
+}
+
+/// A client whose first attempt seems slow sends the same request again through the other
+/// replica while the first is still in flight: the store serializes the two, and the second
+/// answers with the first's message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_same_send_through_two_replicas_at_once_is_stored_once() {
+    const SENDS: usize = 5;
+    let backends = Backends::new("rep_duplicate");
+    let replicas = backends.replicas(2, &rate(50));
+    let (ada, ada_token) = replicas[0].member("ada", "free").await;
+    let (bob, bob_token) = replicas[1].member("bob", "free").await;
+    replicas[0].connect(ada, bob).await;
+    let ada_token = &ada_token;
+    let attempts = (0..SENDS).flat_map(|n| {
+        let request = json!({
+            "to": bob,
+            "body": format!("Agenda item {n} for Monday"),
+            "idempotency_key": format!("agenda-{n}"),
+        });
+        replicas.iter().map(move |replica| {
+            let (request, token) = (request.clone(), ada_token.clone());
+            async move {
+                (
+                    n,
+                    send_to(&replica.client, &replica.base, &token, &request).await,
+                )
+            }
+        })
+    });
+    let answers = join_all(attempts).await;
+    let mut per_send: BTreeMap<usize, BTreeSet<u64>> = BTreeMap::new();
+    let mut statuses: BTreeMap<usize, Vec<u16>> = BTreeMap::new();
+    for (n, (status, body, _)) in &answers {
+        // One attempt stores it (201), the other answers with it (200, `replayed`).
+        assert_eq!(body["replayed"], *status == 200, "{status} {body}");
+        statuses.entry(*n).or_default().push(*status);
+        per_send
+            .entry(*n)
+            .or_default()
+            .insert(body["message_id"].as_u64().unwrap());
+    }
+    for attempts in statuses.values_mut() {
+        attempts.sort_unstable();
+        assert_eq!(attempts, &[200, 201], "{answers:?}");
+    }
+    assert!(
+        per_send.values().all(|ids| ids.len() == 1),
+        "both attempts of a send answer with one message: {per_send:?}"
+    );
+    let acknowledged: BTreeSet<u64> = per_send.values().flatten().copied().collect();
+    let threads = replicas[1].folder(&bob_token, "inbox").await;
+    assert_eq!(threads.len(), 1, "{threads:?}");
+    for replica in &replicas {
+        assert_eq!(visible(replica, &bob_token, threads[0]).await, acknowledged);
     }
 }
