@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::{Draft, LimiterInput, SendContext};
+use super::pipeline::{striking_signals, Draft, LimiterInput, SendContext};
 use super::shared_limits::{content_refusal, LimiterWrite};
 use super::{mailbox, App};
 use crate::domain::{
@@ -16,7 +16,6 @@ use crate::domain::{
     MessageStatus, Millis, Reason, SendSignals, Thread, ThreadId, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::LimitSignal;
 use crate::store::{Reader, WriteTxn};
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
@@ -184,6 +183,11 @@ impl App {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
+            // "Now" again, under the write lock: a send that waited for the lock (other
+            // sends, other replicas) must not be judged at the time it arrived, or the
+            // embedded limiter measures its rate against a later send's record and
+            // refuses it within its burst.
+            let now = self.clock.now().max(now);
             let current = self.send_context(txn, sender, &draft, now, &prepared, &limiter_input)?;
             let verdict = if current == context {
                 verdict
@@ -385,17 +389,4 @@ impl App {
         }
         Ok(message)
     }
-}
-
-/// The limit signals that count toward strikes: a signal that asked for a hold strikes only
-/// when the policy held the message (the policy may grant near-identical outreach no hold,
-/// recruiters, and then no strike). Shared by the embedded and the Redis limiter.
-pub(super) fn striking_signals(context: &SendContext, verdict: &Verdict) -> Vec<LimitSignal> {
-    let held = verdict.decision == Decision::Held;
-    context
-        .limit_signals
-        .iter()
-        .filter(|signal| !signal.hold || held)
-        .cloned()
-        .collect()
 }

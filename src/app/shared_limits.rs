@@ -150,7 +150,7 @@ impl App {
                 return Err(refusal);
             }
             let mut state = context.limiter_state.clone();
-            let striking = super::send::striking_signals(&context, &verdict);
+            let striking = super::pipeline::striking_signals(&context, &verdict);
             let sanction = self.limiter.record(&mut state, &context.facts, &striking);
             let keep = retention_ms(config, &state, limiter_now);
             match shared.save(sender, snapshot.version, &state, keep).await {
