@@ -13,86 +13,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{Server, ADMIN_TOKEN};
-use futures_util::StreamExt;
 use replicas_common::{
-    connect_everywhere, member_everywhere, require_service, unique_prefix, NATS_ADDR,
+    connect_everywhere, member_everywhere, open_stream, read_until, Subjects, CROSSING_DEADLINE,
 };
 use serde_json::{json, Value};
-
-/// How long an event may take to cross from one replica to another before the test fails
-/// (a bound, not a measured time: the tests wait for the event itself).
-const CROSSING_DEADLINE: Duration = Duration::from_secs(20);
-
-/// A subject prefix of this test's own; its control stream is deleted when dropped.
-struct Subjects {
-    prefix: String,
-}
-
-impl Subjects {
-    fn new() -> Subjects {
-        require_service("NATS", NATS_ADDR);
-        Subjects {
-            prefix: unique_prefix("events"),
-        }
-    }
-}
-
-impl Drop for Subjects {
-    fn drop(&mut self) {
-        let stream = format!("{}_CONTROL", self.prefix.to_ascii_uppercase());
-        // Drop runs outside any runtime the test may still hold: use a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                if let Ok(client) = async_nats::connect(NATS_ADDR).await {
-                    let jetstream = async_nats::jetstream::new(client);
-                    let _ = jetstream.delete_stream(&stream).await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 fn config(prefix: &str, rules_dir: Option<&Path>) -> String {
     let engine = rules_dir
         .map(|dir| format!("[engine]\nrules_dir = \"{}\"\n", dir.display()))
         .unwrap_or_default();
     format!("{engine}[events]\nbackend = \"nats\"\n[events.nats]\nsubject_prefix = \"{prefix}\"\n")
-}
-
-/// Opens `token`'s event stream on `server`.
-async fn open_stream(server: &Server, token: &str) -> reqwest::Response {
-    let response = server
-        .client
-        .get(server.url("/v1/events"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response
-}
-
-/// Reads the stream until its text contains `wanted`; returns everything read.
-async fn read_until(events: reqwest::Response, wanted: &str) -> String {
-    let mut stream = events.bytes_stream();
-    let mut received = String::new();
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if received.contains(wanted) {
-                return;
-            }
-        }
-    };
-    if tokio::time::timeout(CROSSING_DEADLINE, read).await.is_err() {
-        panic!("{wanted:?} did not arrive; the stream had: {received}");
-    }
-    received
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

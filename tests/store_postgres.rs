@@ -6,13 +6,11 @@ mod common;
 mod store_common;
 
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use common::{error_of, Server, ADMIN_TOKEN};
 use serde_json::{json, Value};
-use store_common::Schema;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
+use store_common::{Proxy, Schema};
 
 const PHISHING: &str = "Your LinkedIn account will be suspended. Verify your account now at http://linkedln-security.com/verify";
 const JUSTIFICATION: &str = "reviewing held item from the queue";
@@ -254,58 +252,6 @@ async fn store_import_copies_a_sled_store_and_verifies_it() {
         sent.iter().all(|&id| id < newest),
         "no id reused after the import"
     );
-}
-
-/// A TCP proxy to PostgreSQL the test can cut and restore, on a fixed loopback port.
-struct Proxy {
-    port: u16,
-    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    async fn start() -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let proxy = Proxy {
-            port,
-            tasks: Arc::default(),
-        };
-        proxy.serve(listener);
-        proxy
-    }
-
-    fn serve(&self, listener: TcpListener) {
-        let tasks = Arc::clone(&self.tasks);
-        let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let link = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect("127.0.0.1:5432").await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                tasks.lock().unwrap().push(link);
-            }
-        });
-        self.tasks.lock().unwrap().push(accept);
-    }
-
-    /// Closes the listener and every open connection: the database is gone.
-    fn cut(&self) {
-        for task in self.tasks.lock().unwrap().drain(..) {
-            task.abort();
-        }
-    }
-
-    async fn restore(&self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
-        self.serve(listener);
-    }
-
-    fn url(&self, schema: &Schema) -> String {
-        schema
-            .url()
-            .replace("127.0.0.1:5432", &format!("127.0.0.1:{}", self.port))
-    }
 }
 
 async fn send_raw(

@@ -17,8 +17,8 @@
 
 use super::App;
 use crate::domain::{
-    BehaviourSignal, Campaign, Format, Member, MemberId, MessageKind, Millis, Relationship,
-    RenderedBody, RestrictionLevel, Thread, ThreadId, Verdict,
+    BehaviourSignal, Campaign, Decision, Format, Member, MemberId, MessageKind, Millis,
+    Relationship, RenderedBody, RestrictionLevel, Thread, ThreadId, Verdict,
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
@@ -335,11 +335,8 @@ impl App {
 /// The limit signals that count toward strikes: a signal that asked for a hold strikes only
 /// when the policy held the message (the policy may grant near-identical outreach no hold,
 /// recruiters, and then no strike). Shared by the embedded and the Redis limiter.
-pub(super) fn striking_signals(
-    context: &SendContext,
-    verdict: &crate::domain::Verdict,
-) -> Vec<crate::limits::LimitSignal> {
-    let held = verdict.decision == crate::domain::Decision::Held;
+pub(super) fn striking_signals(context: &SendContext, verdict: &Verdict) -> Vec<LimitSignal> {
+    let held = verdict.decision == Decision::Held;
     context
         .limit_signals
         .iter()

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::{Draft, LimiterInput, SendContext};
+use super::pipeline::{striking_signals, Draft, LimiterInput, SendContext};
 use super::shared_limits::{content_refusal, LimiterWrite};
 use super::{mailbox, App};
 use crate::domain::{
@@ -183,6 +183,10 @@ impl App {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
+            // A send that waited for the lock behind a later-stamped one is judged at its
+            // own "now"; the limiter never lets one sender's time run backwards
+            // (`RateState::effective_now`), so it is not refused within its burst, and the
+            // verdict judged outside the lock stays valid.
             let current = self.send_context(txn, sender, &draft, now, &prepared, &limiter_input)?;
             let verdict = if current == context {
                 verdict
