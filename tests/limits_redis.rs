@@ -42,21 +42,8 @@ fn with_skew(config: &str, skew_ms: i64) -> String {
 
 /// Sends and returns (status, body, Retry-After header).
 async fn send(server: &Server, token: &str, to: u64, body: &str) -> (u16, Value, Option<u64>) {
-    let response = server
-        .client
-        .post(server.url("/v1/messages"))
-        .bearer_auth(token)
-        .json(&json!({"to": to, "body": body}))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().parse().unwrap());
-    let body: Value = response.json().await.unwrap();
-    (status, body, retry_after)
+    let (status, retry_after, body) = server.send_with_retry_after(token, to, body).await;
+    (status, body, retry_after.map(|v| v.parse().unwrap()))
 }
 
 fn start_pair(dir: &std::path::Path, config_a: &str, config_b: &str) -> (Server, Server) {

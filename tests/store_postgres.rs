@@ -254,28 +254,6 @@ async fn store_import_copies_a_sled_store_and_verifies_it() {
     );
 }
 
-async fn send_raw(
-    server: &Server,
-    token: &str,
-    to: u64,
-    body: &str,
-) -> (u16, Option<String>, Value) {
-    let response = server
-        .client
-        .post(server.url("/v1/messages"))
-        .bearer_auth(token)
-        .json(&json!({"to": to, "body": body}))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let retry = response
-        .headers()
-        .get("retry-after")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, retry, response.json().await.unwrap())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_postgres_the_server_answers_503_and_recovers_with_nothing_lost() {
     let schema = migrated("outage");
@@ -289,12 +267,16 @@ async fn without_postgres_the_server_answers_503_and_recovers_with_nothing_lost(
     let (ada, ada_token) = server.member("ada", "free").await;
     let (bob, bob_token) = server.member("bob", "free").await;
     server.connect(ada, bob).await;
-    let (status, _, before) = send_raw(&server, &ada_token, bob, "before").await;
+    let (status, _, before) = server
+        .send_with_retry_after(&ada_token, bob, "before")
+        .await;
     assert_eq!(status, 201, "{before}");
     let thread = before["thread_id"].as_u64().unwrap();
 
     proxy.cut();
-    let (status, retry, body) = send_raw(&server, &ada_token, bob, "during").await;
+    let (status, retry, body) = server
+        .send_with_retry_after(&ada_token, bob, "during")
+        .await;
     error_of(status, &body, 503, "store_unavailable");
     assert_eq!(retry.as_deref(), Some("7"));
     let response = server
@@ -330,7 +312,7 @@ async fn without_postgres_the_server_answers_503_and_recovers_with_nothing_lost(
         }
     }
     assert!(ready_again, "ready again once the database is back");
-    let (status, _, after) = send_raw(&server, &ada_token, bob, "after").await;
+    let (status, _, after) = server.send_with_retry_after(&ada_token, bob, "after").await;
     assert_eq!(status, 201, "{after}");
     let ids = server.thread_messages(&bob_token, thread).await;
     assert_eq!(

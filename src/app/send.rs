@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::pipeline::{striking_signals, Draft, LimiterInput, SendContext};
+use super::pipeline::{Draft, LimiterInput, SendContext};
 use super::shared_limits::{content_refusal, LimiterWrite};
 use super::{mailbox, App};
 use crate::domain::{

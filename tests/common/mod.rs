@@ -188,6 +188,30 @@ impl Server {
             .await
     }
 
+    /// A send's status, its `Retry-After` header (refusals and 503s carry one) and body.
+    #[allow(dead_code)] // not every test binary refuses sends
+    pub async fn send_with_retry_after(
+        &self,
+        token: &str,
+        to: u64,
+        body: &str,
+    ) -> (u16, Option<String>, Value) {
+        let response = self
+            .client
+            .post(self.url("/v1/messages"))
+            .bearer_auth(token)
+            .json(&json!({"to": to, "body": body}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        (status, retry_after, response.json().await.unwrap())
+    }
+
     /// Thread ids listed in a folder (first page of 100).
     pub async fn folder(&self, token: &str, folder: &str) -> Vec<u64> {
         let (status, body) = self
