@@ -108,55 +108,6 @@ async fn twenty_concurrent_sends_over_two_replicas_get_exactly_the_allowed_numbe
     assert!(ttl > 0, "the sender's key expires: pttl {ttl}");
 }
 
-/// Sends the same text to fresh recipients, alternating `replicas`, until a send is held
-/// for fan-out; returns how many sends that took.
-async fn sends_until_fan_out_caught(replicas: &[&Server], sender: &str) -> usize {
-    let bot = member_everywhere(replicas, sender).await;
-    let text = "Hello there, our agency places senior engineers at leading startups in your \
-                area; reply with your resume and we will match you with roles this week";
-    // Every member first: a send takes ids on its replica only, so later members would
-    // get different ids on the two stores.
-    let mut recipients = Vec::new();
-    for attempt in 0..12 {
-        recipients.push(member_everywhere(replicas, &format!("{sender}_to_{attempt}")).await);
-    }
-    for (attempt, recipient) in recipients.iter().enumerate() {
-        let replica = attempt % replicas.len();
-        let (status, body, _) =
-            send(replicas[replica], &bot.tokens[replica], recipient.id, text).await;
-        assert_eq!(status, 201, "{body}");
-        let fan_out = body["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|reason| reason["id"] == "fan_out");
-        if fan_out {
-            assert_eq!(body["decision"], "held", "{body}");
-            return attempt + 1;
-        }
-    }
-    panic!("fan-out never caught");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_fan_out_bot_alternating_replicas_is_caught_within_as_many_sends_as_on_one() {
-    let keys = RedisKeys::new();
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(&keys.prefix, "");
-    let (a, b) = start_pair(dir.path(), &config, &config);
-    let on_two = sends_until_fan_out_caught(&[&a, &b], "bot").await;
-
-    let single_keys = RedisKeys::new();
-    let single = Server::start(
-        &dir.path().join("single"),
-        Some(&self::config(&single_keys.prefix, "")),
-    );
-    let on_one = sends_until_fan_out_caught(&[&single], "bot").await;
-    assert_eq!(on_two, on_one, "alternating replicas buys the bot nothing");
-    // The default: the same content to 5 distinct recipients is a fan-out.
-    assert_eq!(on_one, 5);
-}
-
 /// Alternates `a` and `b` (starting with `b`) for `sends` sends; returns how many got
 /// through and the longest Retry-After.
 async fn alternate(a: &Server, b: &Server, sends: usize) -> (usize, u64) {
