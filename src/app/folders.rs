@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::App;
 use crate::domain::{
     Attachment, Folder, Format, MemberId, Message, MessageId, MessageKind, MessageStatus, Millis,
-    ThreadId, ThreadView,
+    SponsoredMark, ThreadId, ThreadView,
 };
 use crate::error::{Error, Result};
 use crate::store::Reader;
@@ -46,6 +46,9 @@ pub struct MessageView {
     pub attachments: Vec<Attachment>,
     pub created_at: Millis,
     pub status: MessageStatus,
+    /// On a sponsored message: shown marked "Sponsored" with the advertiser's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sponsored: Option<SponsoredMark>,
 }
 
 impl MessageView {
@@ -61,6 +64,7 @@ impl MessageView {
             attachments: message.attachments.clone(),
             created_at: message.created_at,
             status: message.status,
+            sponsored: message.sponsored.clone(),
         }
     }
 

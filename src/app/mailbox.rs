@@ -47,7 +47,8 @@ pub(crate) fn record_sent(txn: &mut WriteTxn<'_>, message: &Message, now: Millis
 }
 
 /// Shows a delivered message to its recipient: the thread lands in (or returns to) `folder`,
-/// or stays in the Inbox once it is there.
+/// or stays in the Inbox once it is there. As a reply it returns the credits of the
+/// recipient's InMails in the thread whose refund window was open when it was written.
 pub(crate) fn deliver(
     txn: &mut WriteTxn<'_>,
     message: &Message,
@@ -71,7 +72,8 @@ pub(crate) fn deliver(
     view.archived = false;
     view.last_activity = now;
     txn.put_view(previous.as_ref(), &view);
-    Ok(())
+    // A delivered message answers the other side's InMail in this thread.
+    super::credits::refund_on_reply(txn, message)
 }
 
 /// Queues `message` for review (once: an open item for it is reused).
@@ -166,7 +168,7 @@ pub(crate) fn release_to(
 }
 
 /// Keeps a message out of the recipient's view for good; a held InMail's credit is refunded.
-pub(crate) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message) -> Result<()> {
+pub(crate) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message, now: Millis) -> Result<()> {
     let was_held = message.status == MessageStatus::Held;
     if matches!(
         message.status,
@@ -176,9 +178,7 @@ pub(crate) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message) -> Result<()
         txn.put_message(message);
     }
     if was_held && message.verdict.inmail {
-        let month = crate::dates::month_of(message.created_at);
-        let spent = txn.inmail_spent(message.from, month)?;
-        txn.set_inmail_spent(message.from, month, spent.saturating_sub(1));
+        super::credits::refund_removed(txn, message, now)?;
     }
     Ok(())
 }

@@ -227,7 +227,7 @@ impl App {
                 let released = match request.action {
                     ReviewAction::Release => mailbox::release(txn, &mut message, now)?,
                     ReviewAction::Remove | ReviewAction::RestrictSender => {
-                        mailbox::remove(txn, &mut message)?;
+                        mailbox::remove(txn, &mut message, now)?;
                         self.strike(
                             txn,
                             message.from,

@@ -222,6 +222,13 @@ impl App {
     }
 
     fn validate(&self, request: &SendRequest) -> Result<()> {
+        if request.kind == MessageKind::Sponsored {
+            return Err(Error::forbidden(
+                "sponsored_not_allowed",
+                "kind sponsored is sent only by advertisers, through a sponsored campaign",
+            )
+            .field("kind"));
+        }
         self.validate_body(&request.body, !request.attachments.is_empty())?;
         if request.attachments.len() > self.config.max_attachments {
             return Err(Error::invalid_field("attachments", "too many attachments")
@@ -343,6 +350,7 @@ impl App {
             },
             recalled_at: None,
             previous_verdicts: Vec::new(),
+            sponsored: None,
         };
         txn.put_message(&message);
 
@@ -377,10 +385,9 @@ impl App {
             // A reply in a thread is the recipient's answer to this sender's outreach.
             self.note_reaction(txn, recipient, sender, crate::limits::Reaction::Replied)?;
         }
-        if let Some(month) = context.charge_month {
+        if let Some(ledger) = &context.inmail_ledger {
             if message.verdict.inmail {
-                let spent = txn.inmail_spent(sender, month)?;
-                txn.set_inmail_spent(sender, month, spent + 1);
+                self.charge_inmail(txn, &context.sender, ledger.clone(), &message);
             }
         }
         if let Some(key) = &request.idempotency_key {

@@ -65,6 +65,14 @@ pub struct PolicyConfig {
     /// or by recipients' poor reactions, and never for a sender whose outreach is answered.
     /// Recruiters send templates too; alone they are a reason without effect.
     pub corroborated_behaviour: Vec<String>,
+    /// Rule categories that are the sponsored channel's business, not spam: in a sponsored
+    /// message their hits are reasons without effect. Everything else (phishing, scams,
+    /// adult, look-alike domains, disguised links) holds there as anywhere.
+    pub sponsored_allowed_categories: Vec<String>,
+    /// Whether the classifier's spam score counts in the sponsored channel. Off by default:
+    /// the model learned promotional language as spam, which is what an advertiser pays to
+    /// send; the rules still judge the content.
+    pub sponsored_classifier_counts: bool,
 }
 
 impl Default for PolicyConfig {
@@ -85,6 +93,8 @@ impl Default for PolicyConfig {
                 "template".to_string(),
                 "campaign".to_string(),
             ],
+            sponsored_allowed_categories: vec!["advertising".to_string()],
+            sponsored_classifier_counts: false,
         }
     }
 }
@@ -134,6 +144,23 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         if hit.shadow {
             continue;
         }
+        if signals.relationship.sponsored
+            && config.sponsored_allowed_categories.contains(&hit.category)
+        {
+            raise(
+                Suspicion::None,
+                Reason::new(
+                    "rule",
+                    &hit.id,
+                    format!(
+                        "{} ({}); allowed in the sponsored channel",
+                        hit.detail, hit.category
+                    ),
+                ),
+                &mut reasons,
+            );
+            continue;
+        }
         if hit.action == RuleAction::Reject && refused.is_none() {
             refused = Some(Reason::new("rule", &hit.id, hit.detail.clone()));
         }
@@ -180,7 +207,16 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     if let Some(classifier) = &signals.classifier {
         let inbox_route = route == Folder::Inbox;
         let language = signals.language.as_deref();
-        if let Some((level, reason)) = judge_classifier(classifier, language, inbox_route, config) {
+        let judged = judge_classifier(classifier, language, inbox_route, config);
+        if let Some((_, mut reason)) = judged
+            .clone()
+            .filter(|_| relationship.sponsored && !config.sponsored_classifier_counts)
+        {
+            reason
+                .detail
+                .push_str("; not counted in the sponsored channel");
+            raise(Suspicion::None, reason, &mut reasons);
+        } else if let Some((level, reason)) = judged {
             // Two independent detectors agreeing is hold-level evidence: the classifier's
             // "possible spam" and rules that on their own would send the message to Other.
             let corroborated = reason.id == "possible_spam"
@@ -285,7 +321,16 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
 
 /// Where the relationship alone puts a message, and why.
 fn route_of(relationship: Relationship, config: &PolicyConfig) -> (Folder, Reason) {
-    if relationship.connected && config.connections_to_inbox {
+    if relationship.sponsored {
+        (
+            Folder::Inbox,
+            Reason::new(
+                "relationship",
+                "sponsored",
+                "a sponsored message, shown marked as such",
+            ),
+        )
+    } else if relationship.connected && config.connections_to_inbox {
         (
             Folder::Inbox,
             Reason::new(

@@ -27,8 +27,8 @@ use super::review::LiftRequest;
 use crate::app::{
     AppealDecisionRequest, AppealRequest, AssessRequest, CampaignActionOutcome,
     CampaignActionRequest, CampaignDetail, CreatedAppeal, CreatedMember, CreatedReviewer,
-    CreatedService, DecisionRequest, FolderPage, ItemView, NewMember, SendOutcome, SendRequest,
-    ThreadPage,
+    CreatedService, CreditsView, DecisionRequest, FolderPage, ItemView, NewMember, SendOutcome,
+    SendRequest, ThreadPage,
 };
 use crate::batch::JobView;
 use crate::domain::Verdict;
@@ -409,6 +409,13 @@ pub const ROUTES: &[RouteDoc] = &[
         "Statements of reasons for holds and restrictions",
     )
     .ok(&[(200, Json(schema::<Statements>))]),
+    route(
+        "get",
+        "/v1/credits",
+        Member,
+        "InMail credits: balance, monthly grant, rollover cap and what is pending refund",
+    )
+    .ok(&[(200, Json(schema::<CreditsView>))]),
     route(
         "get",
         "/v1/review/queue",
