@@ -592,6 +592,92 @@ mod tests {
     }
 
     #[test]
+    fn the_sponsored_channel_allows_advertising_but_holds_phishing_and_adult_content() {
+        let sponsored = Relationship {
+            sponsored: true,
+            ..Default::default()
+        };
+        let in_category = |id: &str, category: &str, action| RuleHit {
+            category: category.into(),
+            ..hit(id, action, 5.0, false)
+        };
+        let advertising = vec![
+            in_category(
+                "advertising.promo_blast_phrases",
+                "advertising",
+                RuleAction::Hold,
+            ),
+            in_category("advertising.percent_off", "advertising", RuleAction::Score),
+        ];
+        let promotion = |relationship| {
+            decide(
+                &Signals {
+                    relationship,
+                    rule_hits: advertising.clone(),
+                    classifier: Some(classifier(0.999, 20, 0)),
+                    ..Default::default()
+                },
+                &PolicyConfig::default(),
+            )
+        };
+        let paid = promotion(sponsored);
+        assert_eq!(paid.decision, Decision::Inbox, "{:?}", paid.reasons);
+        assert_eq!(paid.reasons[0].id, "sponsored");
+        assert!(paid
+            .reasons
+            .iter()
+            .any(|r| r.id == "advertising.promo_blast_phrases"
+                && r.detail.ends_with("allowed in the sponsored channel")));
+        assert!(paid
+            .reasons
+            .iter()
+            .any(|r| r.id == "spam_hold"
+                && r.detail.ends_with("not counted in the sponsored channel")));
+        assert_eq!(
+            promotion(Relationship::default()).decision,
+            Decision::Held,
+            "the same promotion in an ordinary message is spam"
+        );
+
+        for (id, category) in [
+            ("phishing.lookalike_domain_list", "phishing"),
+            ("phishing.link_mismatch", "phishing"),
+            ("adult.explicit_solicitation", "adult"),
+            ("scams.advance_fee", "scams"),
+        ] {
+            let mut rule_hits = advertising.clone();
+            rule_hits.push(in_category(id, category, RuleAction::Hold));
+            let verdict = decide(
+                &Signals {
+                    relationship: sponsored,
+                    rule_hits,
+                    ..Default::default()
+                },
+                &PolicyConfig::default(),
+            );
+            assert_eq!(verdict.decision, Decision::Held, "{id}");
+            assert!(verdict.reasons.iter().any(|r| r.id == id), "{id}");
+        }
+        let counted = PolicyConfig {
+            sponsored_classifier_counts: true,
+            ..PolicyConfig::default()
+        };
+        let verdict = decide(
+            &Signals {
+                relationship: sponsored,
+                classifier: Some(classifier(0.999, 20, 0)),
+                ..Default::default()
+            },
+            &counted,
+        );
+        assert_eq!(
+            verdict.decision,
+            Decision::Held,
+            "the switch counts the classifier"
+        );
+    }
+
+    #[test]
     fn classifier_thresholds_come_from_the_model_unless_overridden() {
         let signals = |p| Signals {
             relationship: Relationship::default(),
