@@ -266,6 +266,15 @@ async fn promotion_is_spam_from_a_member_and_phishing_is_held_in_the_sponsored_c
     )
     .await;
     assert_eq!(disguised["status"], "held", "{disguised}");
+    let (_, reviewer) = server.reviewer("rita").await;
+    let (status, report) = server.get("/v1/review/report?format=json", &reviewer).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (&report["sponsored"]["held"], &report["sponsored"]["sent"]),
+        (&json!(2), &json!(0)),
+        "{}",
+        report["sponsored"]
+    );
     assert!(
         disguised["reasons"]
             .as_array()
@@ -390,6 +399,57 @@ async fn only_advertisers_send_sponsored_and_members_can_report_opt_out_and_not_
         2,
         "refused bodies store nothing"
     );
+
+    // The trust-and-safety report, in each format, beside volume.
+    let (_, reviewer) = server.reviewer("rita").await;
+    let (status, report) = server.get("/v1/review/report?format=json", &reviewer).await;
+    assert_eq!(status, 200, "{report}");
+    let sponsored = &report["sponsored"];
+    assert_eq!(sponsored["sent"], 1, "{sponsored}");
+    assert_eq!(sponsored["delivered"], 2);
+    assert_eq!(
+        sponsored["skipped"],
+        json!({ "duplicate_target": 1, "unknown_member": 1 })
+    );
+    assert_eq!(
+        (&sponsored["reports"], &sponsored["opt_outs"]),
+        (&json!(1), &json!(1))
+    );
+    let row = &sponsored["campaigns"][0];
+    assert_eq!(
+        (&row["id"], &row["status"]),
+        (&json!(id), &json!("sent")),
+        "{sponsored}"
+    );
+    assert_eq!((&row["reports"], &row["opt_outs"]), (&json!(1), &json!(1)));
+    assert!(
+        report["volume"]["inbox"].as_u64().unwrap() >= 2,
+        "sponsored messages count in the volume: {}",
+        report["volume"]
+    );
+    let text = |format: &'static str| {
+        let request = server
+            .client
+            .get(server.url(&format!("/v1/review/report?format={format}")))
+            .bearer_auth(&reviewer);
+        async move { request.send().await.unwrap().text().await.unwrap() }
+    };
+    let csv = text("csv").await;
+    for line in [
+        format!("sponsored,{id},reports,1"),
+        format!("sponsored,{id},opt_outs,1"),
+        format!("sponsored,{id},delivered,2"),
+        "sponsored_skipped,unknown_member,targets,1".to_string(),
+    ] {
+        assert!(
+            csv.lines().any(|l| l == line),
+            "{line} not in the CSV:\n{csv}"
+        );
+    }
+    let html = text("html").await;
+    assert!(html.contains("id=\"sponsored\""), "{html}");
+    assert!(html.contains("<td>unknown_member</td>"));
+
     let (_, other) = advertiser(&server, "Globex").await;
     let (status, body) = server
         .get(&format!("/v1/advertiser/campaigns/{id}"), &other)
