@@ -3,7 +3,11 @@
 //! not; once the recipient replied, follow-ups cost nothing; unused credits roll over up
 //! to the cap and no further.
 
+mod common;
+
 use std::sync::Arc;
+
+use serde_json::json;
 
 use sendguard::app::{NewMember, SendRequest};
 use sendguard::clock::ManualClock;
@@ -192,4 +196,50 @@ async fn unused_credits_roll_over_until_the_cap_and_no_further() {
         5,
         "the March grant fills up to the cap, not 6"
     );
+}
+
+/// The member's view over HTTP: balance, grant, cap, window and what is pending refund.
+#[tokio::test]
+async fn get_credits_shows_the_balance_and_what_a_reply_would_refund() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[messaging]\ninmail_credits_premium = 3\ninmail_rollover_cap_premium = 6\n";
+    let server = common::Server::start(&dir.path().join("data"), Some(config));
+    let (recruiter_id, recruiter) = server.member("recruiter", "premium").await;
+    let (candidate, candidate_token) = server.member("candidate", "free").await;
+    let (_, free) = server.member("free", "free").await;
+
+    let (status, credits) = server.get("/v1/credits", &recruiter).await;
+    assert_eq!(status, 200, "{credits}");
+    assert_eq!(
+        credits,
+        json!({"balance": 3, "monthly_grant": 3, "rollover_cap": 6,
+               "refund_window_days": 90, "pending": []})
+    );
+    let (status, sent) = server
+        .post(
+            "/v1/messages",
+            &recruiter,
+            json!({"to": candidate, "kind": "inmail",
+                   "body": "We have an opening for a senior data engineer on my team"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    let (_, credits) = server.get("/v1/credits", &recruiter).await;
+    assert_eq!(credits["balance"], 2);
+    let pending = &credits["pending"][0];
+    assert_eq!(pending["message_id"], sent["message_id"]);
+    assert_eq!(pending["recipient"], candidate);
+    assert_eq!(
+        pending["refund_until"].as_i64().unwrap() - pending["sent_at"].as_i64().unwrap(),
+        90 * DAY
+    );
+
+    let (status, reply) = server
+        .send(&candidate_token, recruiter_id, "Sounds good, tell me more")
+        .await;
+    assert_eq!((status, &reply["thread_id"]), (201, &sent["thread_id"]), "{reply}");
+    let (_, credits) = server.get("/v1/credits", &recruiter).await;
+    assert_eq!((&credits["balance"], &credits["pending"]), (&json!(3), &json!([])));
+    let (status, body) = server.get("/v1/credits", &free).await;
+    assert_eq!((status, &body["monthly_grant"]), (200, &json!(0)));
 }
