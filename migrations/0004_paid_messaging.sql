@@ -48,3 +48,10 @@ CREATE TABLE sponsored_threads (
     value bytea NOT NULL,
     sponsored_campaign_id bigint GENERATED ALWAYS AS (sendguard_u64(value)) STORED
 );
+
+-- Members' delivered replies to a sponsored campaign that takes them, in send order.
+CREATE TABLE sponsored_replies (
+    key bytea PRIMARY KEY,
+    sponsored_campaign_id bigint NOT NULL,
+    message_id bigint NOT NULL
+);

@@ -237,9 +237,16 @@ async fn get_credits_shows_the_balance_and_what_a_reply_would_refund() {
     let (status, reply) = server
         .send(&candidate_token, recruiter_id, "Sounds good, tell me more")
         .await;
-    assert_eq!((status, &reply["thread_id"]), (201, &sent["thread_id"]), "{reply}");
+    assert_eq!(
+        (status, &reply["thread_id"]),
+        (201, &sent["thread_id"]),
+        "{reply}"
+    );
     let (_, credits) = server.get("/v1/credits", &recruiter).await;
-    assert_eq!((&credits["balance"], &credits["pending"]), (&json!(3), &json!([])));
+    assert_eq!(
+        (&credits["balance"], &credits["pending"]),
+        (&json!(3), &json!([]))
+    );
     let (status, body) = server.get("/v1/credits", &free).await;
     assert_eq!((status, &body["monthly_grant"]), (200, &json!(0)));
 }

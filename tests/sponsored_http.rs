@@ -456,3 +456,67 @@ async fn only_advertisers_send_sponsored_and_members_can_report_opt_out_and_not_
         .await;
     error_of(status, &body, 404, "sponsored_campaign_not_found");
 }
+
+#[tokio::test]
+async fn a_campaign_that_takes_replies_lets_members_answer_the_advertiser() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (reader, reader_token) = server.member("reader", "free").await;
+    let (acme_id, acme) = advertiser(&server, "Acme").await;
+    let mut body = campaign_body(
+        "survey",
+        "Tell us what you think of **Acme CRM**.",
+        &[reader],
+        1,
+    );
+    body["allow_replies"] = json!(true);
+    let campaign = create_campaign(&server, &acme, body).await;
+    let id = campaign["id"].as_u64().unwrap();
+    let (status, run) = send_campaign(&server, &acme, id).await;
+    assert_eq!((status, &run["delivered"]), (200, &json!(1)), "{run}");
+
+    let (_, page) = server
+        .get("/v1/folders/inbox?limit=100", &reader_token)
+        .await;
+    let thread = page["threads"][0]["thread_id"].as_u64().unwrap();
+    assert_eq!(
+        page["threads"][0]["last_message"]["sponsored"]["allow_replies"],
+        true
+    );
+    let (status, sent) = server
+        .post(
+            "/v1/messages",
+            &reader_token,
+            json!({ "to": acme_id, "thread_id": thread, "body": "It looks useful, what does it cost?" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["thread_id"], thread);
+    let (status, replies) = server
+        .get(&format!("/v1/advertiser/campaigns/{id}/replies"), &acme)
+        .await;
+    assert_eq!(status, 200, "{replies}");
+    let replies = replies["replies"].as_array().unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0]["from"], reader);
+    assert_eq!(replies[0]["message_id"], sent["message_id"]);
+    let (_, read) = server
+        .get(&format!("/v1/advertiser/campaigns/{id}"), &acme)
+        .await;
+    assert_eq!(read["counts"]["replies"], 1, "{read}");
+    let messages = server.thread_messages(&reader_token, thread).await;
+    assert_eq!(
+        messages.len(),
+        2,
+        "the member sees their reply in the thread"
+    );
+
+    let (status, body) = server
+        .post(
+            "/v1/messages",
+            &reader_token,
+            json!({ "to": reader + 1000, "thread_id": thread, "body": "hello" }),
+        )
+        .await;
+    assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "to");
+}

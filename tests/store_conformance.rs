@@ -566,6 +566,9 @@ fn sponsored_records(store: &Store) {
         txn.put_sponsored_campaign(&campaign(20, 10));
         txn.put_sponsored_campaign(&campaign(22, 11));
         txn.put_sponsored_inbox(1, &inbox);
+        txn.add_sponsored_reply(20, 51);
+        txn.add_sponsored_reply(20, 50);
+        txn.add_sponsored_reply(21, 52);
         txn.put_sponsored_thread(
             &Thread {
                 id: 40,
@@ -591,6 +594,8 @@ fn sponsored_records(store: &Store) {
     assert_eq!(store.sponsored_inbox(1).unwrap(), inbox);
     assert_eq!(store.sponsored_inbox(2).unwrap(), SponsoredInbox::default());
     assert_eq!(store.sponsored_thread(40).unwrap(), Some(20));
+    let replies: Vec<u64> = store.sponsored_replies(20).map(Result::unwrap).collect();
+    assert_eq!(replies, [50, 51]);
     assert_eq!(store.thread(40).unwrap().unwrap().members, [1, 10]);
     assert_eq!(
         store.thread_between(1, 10).unwrap(),

@@ -80,7 +80,8 @@ pub use review_board::{AuditFilter, Board, ItemContext, QueueFilter, QueueSort};
 pub use search::SearchHit;
 pub use send::{SendOutcome, SendRequest};
 pub use sponsored::{
-    CreatedAdvertiser, NewAdvertiser, NewSponsoredCampaign, SponsoredRun, SponsoredSetting,
+    CreatedAdvertiser, NewAdvertiser, NewSponsoredCampaign, SponsoredReply, SponsoredRun,
+    SponsoredSetting,
 };
 pub use statements::Statement;
 pub use thread_display::{display, DisplayMessage, ThreadDisplay};

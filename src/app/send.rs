@@ -16,7 +16,7 @@ use crate::domain::{
     MessageStatus, Millis, Reason, SendSignals, Thread, ThreadId, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{Reader, WriteTxn};
+use crate::store::{Reader, SponsoredReader, WriteTxn};
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 const MAX_ATTACHMENT_URL_CHARS: usize = 2048;
@@ -84,7 +84,7 @@ pub struct SendOutcome {
 }
 
 impl SendOutcome {
-    fn of(message: &Message, sender: &Member, replayed: bool) -> SendOutcome {
+    pub(super) fn of(message: &Message, sender: &Member, replayed: bool) -> SendOutcome {
         SendOutcome {
             message_id: message.id,
             thread_id: message.thread_id,
@@ -151,6 +151,11 @@ impl App {
 
     async fn send_inner(&self, sender: MemberId, request: SendRequest) -> Result<SendOutcome> {
         self.validate(&request)?;
+        if let Some(thread) = request.thread_id {
+            if let Some(campaign) = self.store.sponsored_thread(thread)? {
+                return self.reply_to_sponsored(sender, campaign, &request).await;
+            }
+        }
         let now = self.clock.now();
         let prepared = self.prepare(request.format, &request.body)?;
         if let Some(replay) = self.replay(&self.store, sender, &request)? {

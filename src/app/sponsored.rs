@@ -13,13 +13,13 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::App;
+use super::{App, SendOutcome, SendRequest};
 use crate::auth;
 use crate::domain::{
-    Advertiser, AdvertiserId, CallToAction, Decision, Format, MemberId, Message, MessageKind,
-    MessageStatus, Principal, Reason, Relationship, Schedule, SendSignals, SponsoredCampaign,
-    SponsoredCampaignId, SponsoredCounts, SponsoredMark, SponsoredReceipt, SponsoredStatus, Thread,
-    Verdict,
+    Advertiser, AdvertiserId, CallToAction, Decision, Format, MemberId, Message, MessageId,
+    MessageKind, MessageStatus, Millis, Principal, Reason, Relationship, Schedule, SendSignals,
+    SponsoredCampaign, SponsoredCampaignId, SponsoredCounts, SponsoredMark, SponsoredReceipt,
+    SponsoredStatus, Thread, Verdict,
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
@@ -64,6 +64,16 @@ pub struct SponsoredRun {
     /// Targets left out, by reason.
     pub skipped: BTreeMap<String, u64>,
     pub campaign: SponsoredCampaign,
+}
+
+/// A member's reply to a sponsored campaign, as its advertiser reads it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SponsoredReply {
+    pub message_id: MessageId,
+    pub from: MemberId,
+    pub body: String,
+    pub format: Format,
+    pub created_at: Millis,
 }
 
 /// A member's sponsored-message setting.
@@ -378,6 +388,120 @@ impl App {
         Ok(SponsoredSetting { opt_out })
     }
 
+    /// A member's answer in a sponsored thread (from `App::send`): refused unless the
+    /// campaign takes replies; then judged as a stranger's message and, when delivered,
+    /// kept for the advertiser (who has no folders) and counted.
+    pub(super) async fn reply_to_sponsored(
+        &self,
+        sender: MemberId,
+        campaign_id: SponsoredCampaignId,
+        request: &SendRequest,
+    ) -> Result<SendOutcome> {
+        let thread_id = request.thread_id.unwrap_or_default();
+        let thread_not_found = || {
+            Error::not_found("thread_not_found", format!("no thread {thread_id}"))
+                .field("thread_id")
+        };
+        let thread = self
+            .store
+            .thread(thread_id)?
+            .filter(|t| t.has(sender))
+            .ok_or_else(thread_not_found)?;
+        let campaign = self
+            .store
+            .sponsored_campaign(campaign_id)?
+            .ok_or_else(thread_not_found)?;
+        if !campaign.allow_replies {
+            return Err(reply_refusal(&self.store, campaign_id)?);
+        }
+        if request.to != campaign.advertiser || thread.other(sender) != campaign.advertiser {
+            return Err(Error::invalid_field(
+                "to",
+                "to must be the advertiser of the sponsored thread_id",
+            ));
+        }
+        if request.kind != MessageKind::Message {
+            return Err(Error::invalid_field(
+                "kind",
+                "a reply to a sponsored message is kind message",
+            ));
+        }
+        let prepared = self.prepare(request.format, &request.body)?;
+        // What a stranger's message would get: the advertiser is no connection.
+        let verdict = self.judge(&prepared.message, None);
+        if let Some(refusal) = super::shared_limits::content_refusal(&verdict) {
+            return Err(refusal);
+        }
+        let now = self.clock.now();
+        let member = self
+            .store
+            .member(sender)?
+            .ok_or_else(|| Error::unauthorized("the token's member no longer exists"))?;
+        let message = self
+            .commit(|txn| {
+                let delivered = verdict.decision != Decision::Held;
+                let message = Message {
+                    id: txn.next_id()?,
+                    thread_id,
+                    from: sender,
+                    to: campaign.advertiser,
+                    body: request.body.clone(),
+                    format: request.format,
+                    kind: MessageKind::Message,
+                    attachments: request.attachments.clone(),
+                    created_at: now,
+                    status: if delivered {
+                        MessageStatus::Delivered
+                    } else {
+                        MessageStatus::Held
+                    },
+                    verdict: verdict.clone(),
+                    signals: SendSignals::default(),
+                    recalled_at: None,
+                    previous_verdicts: Vec::new(),
+                    sponsored: None,
+                };
+                txn.put_message(&message);
+                super::mailbox::record_sent(txn, &message, now)?;
+                if delivered {
+                    txn.add_sponsored_reply(campaign_id, message.id);
+                    if let Some(mut campaign) = txn.sponsored_campaign(campaign_id)? {
+                        campaign.counts.replies += 1;
+                        txn.put_sponsored_campaign(&campaign);
+                    }
+                } else {
+                    super::mailbox::queue_held(txn, &message, now)?;
+                }
+                Ok(message)
+            })
+            .await?;
+        Ok(SendOutcome::of(&message, &member, false))
+    }
+
+    /// Members' delivered replies to one of the advertiser's campaigns, oldest first.
+    pub fn sponsored_replies(
+        &self,
+        advertiser: AdvertiserId,
+        id: SponsoredCampaignId,
+    ) -> Result<Vec<SponsoredReply>> {
+        own_campaign(&self.store, advertiser, id)?;
+        let mut replies = Vec::new();
+        for message_id in self.store.sponsored_replies(id) {
+            if let Some(message) = self.store.message(message_id?)? {
+                if message.status == MessageStatus::Delivered {
+                    replies.push(SponsoredReply {
+                        message_id: message.id,
+                        from: message.from,
+                        body: message.body,
+                        format: message.format,
+                        created_at: message.created_at,
+                    });
+                }
+            }
+        }
+        Ok(replies)
+    }
+
     pub fn sponsored_setting(&self, member: MemberId) -> Result<SponsoredSetting> {
         Ok(SponsoredSetting {
             opt_out: self.store.sponsored_inbox(member)?.opted_out,
@@ -398,17 +522,19 @@ pub(super) fn count_report(
     Ok(())
 }
 
-/// The refusal of a member's answer in a sponsored thread whose campaign takes no reply.
+/// Why a member's answer in a sponsored thread is not sent through the ordinary path: the
+/// campaign takes no reply, or (an assessment) it does and is judged on its own.
 pub(super) fn reply_refusal(reader: &impl Reader, campaign: SponsoredCampaignId) -> Result<Error> {
     let allowed = reader
         .sponsored_campaign(campaign)?
         .is_some_and(|campaign| campaign.allow_replies);
     Ok(if allowed {
+        // Only an assessment gets here: a send of a reply goes to `reply_to_sponsored`.
         Error::new(
             ErrorKind::Unprocessable,
-            "sponsored_reply_unsupported",
-            "this sponsored campaign takes replies, but replies to sponsored messages are not \
-             delivered yet; use the advertiser's call to action",
+            "sponsored_reply_not_assessed",
+            "a reply to a sponsored campaign is judged as a stranger's message; assess it \
+             without from and to",
         )
         .field("thread_id")
     } else {

@@ -70,6 +70,9 @@ pub struct SponsoredCounts {
     pub reports: u64,
     /// Members who opted out of sponsored messages after receiving one of its messages.
     pub opt_outs: u64,
+    /// Members' replies delivered to the advertiser (campaigns with `allow_replies`).
+    #[serde(default)]
+    pub replies: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -245,6 +245,7 @@ pub fn render(report: &Report) -> String {
         }
         t.row("sponsored", &key, "reports", row.reports);
         t.row("sponsored", &key, "opt_outs", row.opt_outs);
+        t.row("sponsored", &key, "replies", row.replies);
     }
 
     for sender in &report.top_held_senders {

@@ -461,6 +461,7 @@ pub fn render(report: &Report) -> String {
             "skipped",
             "reports",
             "opt-outs",
+            "replies",
         ],
         s.campaigns.iter().map(|row| {
             let skipped = row
@@ -477,6 +478,7 @@ pub fn render(report: &Report) -> String {
                 skipped,
                 row.reports.to_string(),
                 row.opt_outs.to_string(),
+                row.replies.to_string(),
             ]
         }),
     );

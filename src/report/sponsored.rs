@@ -42,6 +42,8 @@ pub struct SponsoredRow {
     pub skipped: BTreeMap<String, u64>,
     pub reports: u64,
     pub opt_outs: u64,
+    #[serde(default)]
+    pub replies: u64,
 }
 
 /// Reads the sponsored campaigns sent (or, held and refused ones, created) in `[from, to)`.
@@ -85,6 +87,7 @@ pub fn build(
             skipped: counts.skipped.clone(),
             reports: counts.reports,
             opt_outs: counts.opt_outs,
+            replies: counts.replies,
         });
     }
     figures.campaigns.sort_by(|a, b| {

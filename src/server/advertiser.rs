@@ -1,4 +1,5 @@
-//! Advertiser routes: an advertiser's own sponsored campaigns (create, list, read, send).
+//! Advertiser routes: an advertiser's own sponsored campaigns (create, list, read, send)
+//! and members' replies to those that take them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -42,4 +43,14 @@ pub async fn send_campaign(
     SponsoredCampaignPath(id): SponsoredCampaignPath,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(state.app.send_sponsored_campaign(me, id).await?))
+}
+
+pub async fn replies(
+    State(state): State<AppState>,
+    AdvertiserCaller(me): AdvertiserCaller,
+    SponsoredCampaignPath(id): SponsoredCampaignPath,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        serde_json::json!({ "replies": state.app.sponsored_replies(me, id)? }),
+    ))
 }

@@ -129,6 +129,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/advertiser/campaigns/{campaign_id}/send",
             post(advertiser::send_campaign),
         )
+        .route(
+            "/v1/advertiser/campaigns/{campaign_id}/replies",
+            get(advertiser::replies),
+        )
         .route("/v1/review/queue", get(review::queue))
         .route("/v1/review/items/{item_id}", get(review::item))
         .route("/v1/review/items/{item_id}/decision", post(review::decide))

@@ -17,7 +17,8 @@ use utoipa::ToSchema;
 use super::admin::{Connection, NewReviewer, RestrictionRequest};
 use super::bodies::{
     AuditLog, CampaignList, Connected, Health, Index, OpenAppeals, Readiness, ReportQueued,
-    RescoreStarted, ReviewQueue, RulesReloaded, SearchResults, SponsoredCampaignList, Statements,
+    RescoreStarted, ReviewQueue, RulesReloaded, SearchResults, SponsoredCampaignList,
+    SponsoredReplies, Statements,
 };
 use super::console_api::ClaimRequest;
 use super::error::ErrorBody;
@@ -474,6 +475,13 @@ pub const ROUTES: &[RouteDoc] = &[
     )
     .ok(&[(200, Json(schema::<SponsoredRun>))])
     .errors(&[409, 422]),
+    route(
+        "get",
+        "/v1/advertiser/campaigns/{campaign_id}/replies",
+        Advertiser,
+        "Members' delivered replies to a campaign that takes them (allow_replies), oldest first",
+    )
+    .ok(&[(200, Json(schema::<SponsoredReplies>))]),
     route(
         "get",
         "/v1/credits",

@@ -45,6 +45,7 @@
 //! | `spc/` sponsored campaign | `SponsoredCampaign`: content, targets, budget, schedule, status and counts |
 //! | `spca/` advertiser campaign | empty: an advertiser's sponsored campaigns |
 //! | `spi/` member | `SponsoredInbox`: the member's sponsored opt-out and recent receipts (the frequency cap) |
+//! | `spr/` sponsored campaign message | empty: members' delivered replies to a campaign that takes them |
 //! | `spt/` thread | sponsored campaign id, u64 BE: the thread of one sponsored message (never a pair's thread) |
 //! | `rescore/` mode | `Checkpoint` of an unfinished batch rescore (`dry` or `apply`) |
 
@@ -91,6 +92,7 @@ pub const SPONSORED_CAMPAIGN: &[u8] = b"spc/";
 pub const ADVERTISER_CAMPAIGNS: &[u8] = b"spca/";
 pub const SPONSORED_INBOX: &[u8] = b"spi/";
 pub const SPONSORED_THREAD: &[u8] = b"spt/";
+pub const SPONSORED_REPLIES: &[u8] = b"spr/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {

@@ -1,11 +1,12 @@
 //! Sponsored-message records: advertisers, their sponsored campaigns (and each advertiser's
 //! list of them), each member's side of the channel (opt-out and recent receipts, which the
-//! frequency cap reads), and which thread carries which campaign's message.
+//! frequency cap reads), which thread carries which campaign's message, and members'
+//! replies to campaigns that take them.
 
 use super::{encode, keys, Reader, Store, StoreResult, WriteTxn};
 use crate::domain::{
-    Advertiser, AdvertiserId, MemberId, SponsoredCampaign, SponsoredCampaignId, SponsoredInbox,
-    Thread, ThreadId,
+    Advertiser, AdvertiserId, MemberId, MessageId, SponsoredCampaign, SponsoredCampaignId,
+    SponsoredInbox, Thread, ThreadId,
 };
 
 /// Reads shared by the store and a write in progress.
@@ -50,6 +51,17 @@ impl Store {
             .map(move |entry| Ok(keys::u64_at(&entry?.0, offset)))
     }
 
+    /// Members' delivered replies to a sponsored campaign, oldest first.
+    pub fn sponsored_replies(
+        &self,
+        campaign: SponsoredCampaignId,
+    ) -> impl Iterator<Item = StoreResult<MessageId>> + '_ {
+        let prefix = keys::ids(keys::SPONSORED_REPLIES, &[campaign]);
+        let offset = prefix.len();
+        self.scan_prefix(prefix)
+            .map(move |entry| Ok(keys::u64_at(&entry?.0, offset)))
+    }
+
     /// Every sponsored campaign, in id order (reports).
     pub fn sponsored_campaigns(&self) -> impl Iterator<Item = StoreResult<SponsoredCampaign>> + '_ {
         self.records(keys::SPONSORED_CAMPAIGN)
@@ -75,6 +87,13 @@ impl WriteTxn<'_> {
                 keys::ADVERTISER_CAMPAIGNS,
                 &[campaign.advertiser, campaign.id],
             ),
+            Vec::new(),
+        );
+    }
+
+    pub fn add_sponsored_reply(&mut self, campaign: SponsoredCampaignId, message: MessageId) {
+        self.put(
+            keys::ids(keys::SPONSORED_REPLIES, &[campaign, message]),
             Vec::new(),
         );
     }

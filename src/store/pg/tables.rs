@@ -253,6 +253,12 @@ pub static TABLES: &[Table] = &[
         Value::Json,
     ),
     table(
+        keys::SPONSORED_REPLIES,
+        "sponsored_replies",
+        &[Id("sponsored_campaign_id"), Id("message_id")],
+        Value::Empty,
+    ),
+    table(
         keys::SPONSORED_THREAD,
         "sponsored_threads",
         &[Id("thread_id")],
