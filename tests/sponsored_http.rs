@@ -450,6 +450,35 @@ async fn only_advertisers_send_sponsored_and_members_can_report_opt_out_and_not_
     assert!(html.contains("id=\"sponsored\""), "{html}");
     assert!(html.contains("<td>unknown_member</td>"));
 
+    // The reported message is in review; its sender is the advertiser, not a member.
+    let (status, board) = server.get("/v1/review/board", &reviewer).await;
+    assert_eq!(status, 200, "{board}");
+    let item = board["items"][0]["item_id"].as_u64().unwrap();
+    let (status, context) = server
+        .get(&format!("/v1/review/items/{item}/context"), &reviewer)
+        .await;
+    assert_eq!(status, 200, "{context}");
+    assert_eq!(context["sender"]["handle"], "advertiser:Acme", "{context}");
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &reviewer,
+            json!({ "label": "spam", "action": "restrict_sender" }),
+        )
+        .await;
+    assert_eq!(
+        error_of(status, &body, 400, "invalid_field")["field"],
+        "action"
+    );
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &reviewer,
+            json!({ "label": "spam", "action": "remove" }),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
     let (_, other) = advertiser(&server, "Globex").await;
     let (status, body) = server
         .get(&format!("/v1/advertiser/campaigns/{id}"), &other)

@@ -224,8 +224,21 @@ impl App {
                 }
                 self.take_claim(&mut item, reviewer, now)?;
                 let mut message = txn.message(item.message_id)?.ok_or_else(item_not_found)?;
+                // An advertiser is not a member: its messages are removed, never struck or
+                // restricted (its campaigns are the advertiser's account of record).
+                let sponsored = message.sponsored.is_some();
+                if sponsored && request.action == ReviewAction::RestrictSender {
+                    return Err(Error::invalid_field(
+                        "action",
+                        "a sponsored message's sender is an advertiser, not a member: remove it",
+                    ));
+                }
                 let released = match request.action {
                     ReviewAction::Release => mailbox::release(txn, &mut message, now)?,
+                    ReviewAction::Remove if sponsored => {
+                        mailbox::remove(txn, &mut message, now)?;
+                        false
+                    }
                     ReviewAction::Remove | ReviewAction::RestrictSender => {
                         mailbox::remove(txn, &mut message, now)?;
                         self.strike(
