@@ -8,6 +8,7 @@
 //! the server started with `[server] clock_skew_ms` three days back, on the same store.
 
 mod common;
+mod store_common;
 
 use common::{error_of, Server, ADMIN_TOKEN};
 use serde_json::{json, Value};
@@ -87,9 +88,28 @@ fn ids(members: &[(u64, String)]) -> Vec<u64> {
 
 #[tokio::test]
 async fn a_campaign_to_100_members_skips_10_opted_out_and_10_capped_and_delivers_80() {
+    campaign_to_100_members("").await;
+}
+
+/// The same on PostgreSQL (a migrated schema of its own, dropped at the end).
+#[tokio::test]
+async fn on_postgres_a_campaign_to_100_members_delivers_80() {
+    let schema = store_common::Schema::new("sponsored_100");
+    sendguard::Store::migrate_postgres(&schema.settings()).unwrap();
+    let store = format!(
+        "[store]\nbackend = \"postgres\"\nurl = \"{}\"\n",
+        schema.url()
+    );
+    campaign_to_100_members(&store).await;
+}
+
+/// 100 members; 10 got Globex's sponsored message three days earlier, 10 opt out; Acme's
+/// campaign to all 100 delivers exactly 80. `store` is the config's `[store]` table, if any.
+async fn campaign_to_100_members(store: &str) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let three_days_ago = format!("[server]\nclock_skew_ms = {}\n", -3 * DAY_MS);
+    let three_days_ago = format!("{store}[server]\nclock_skew_ms = {}\n", -3 * DAY_MS);
+    let now = (!store.is_empty()).then_some(store);
 
     let earlier = Server::start(&data, Some(&three_days_ago));
     let mut members = Vec::new();
@@ -113,7 +133,7 @@ async fn a_campaign_to_100_members_skips_10_opted_out_and_10_capped_and_delivers
     assert_eq!(run["delivered"], 10, "{run}");
     assert!(earlier.terminate().success());
 
-    let server = Server::start(&data, None);
+    let server = Server::start(&data, now);
     for (_, token) in &members[10..20] {
         let (status, body) = server
             .post("/v1/settings/sponsored", token, json!({ "opt_out": true }))
@@ -181,6 +201,20 @@ async fn a_campaign_to_100_members_skips_10_opted_out_and_10_capped_and_delivers
         .await;
     assert_eq!(status, 200);
     let thread = page["threads"][0]["thread_id"].as_u64().unwrap();
+    assert_eq!(page["threads"][0]["with_handle"], "Acme");
+    let (status, shown) = server
+        .get(&format!("/v1/threads/{thread}/display"), &members[20].1)
+        .await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["messages"][0]["sponsored"]["advertiser_name"], "Acme");
+    assert_eq!(
+        shown["messages"][0]["possible_spam"], false,
+        "the classifier does not count in the sponsored channel: {shown}"
+    );
+    assert_eq!(
+        shown["messages"][0]["links"][0]["target"],
+        "https://acme.example/trial"
+    );
     let (status, read) = server
         .get(&format!("/v1/threads/{thread}"), &members[20].1)
         .await;
@@ -508,6 +542,26 @@ async fn a_campaign_that_takes_replies_lets_members_answer_the_advertiser() {
         .get("/v1/folders/inbox?limit=100", &reader_token)
         .await;
     let thread = page["threads"][0]["thread_id"].as_u64().unwrap();
+    let (status, assessed) = server
+        .post(
+            "/v1/assess",
+            ADMIN_TOKEN,
+            json!({ "body": PROMOTION, "kind": "sponsored" }),
+        )
+        .await;
+    assert_eq!(
+        (status, &assessed["decision"]),
+        (200, &json!("inbox")),
+        "{assessed}"
+    );
+    let (status, assessed) = server
+        .post("/v1/assess", ADMIN_TOKEN, json!({ "body": PROMOTION }))
+        .await;
+    assert_eq!(
+        (status, &assessed["decision"]),
+        (200, &json!("held")),
+        "{assessed}"
+    );
     assert_eq!(
         page["threads"][0]["last_message"]["sponsored"]["allow_replies"],
         true

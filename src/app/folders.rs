@@ -9,7 +9,7 @@ use crate::domain::{
     SponsoredMark, ThreadId, ThreadView,
 };
 use crate::error::{Error, Result};
-use crate::store::Reader;
+use crate::store::{Reader, SponsoredReader};
 
 pub const MAX_PAGE: usize = 100;
 const PREVIEW_CHARS: usize = 140;
@@ -137,11 +137,15 @@ impl App {
                 last_message = Some(MessageView::preview(&message));
             }
         }
-        let with_handle = self
-            .store
-            .member(view.other)?
-            .map(|m| m.handle)
-            .unwrap_or_default();
+        let with_handle = match self.store.member(view.other)? {
+            Some(member) => member.handle,
+            // A sponsored thread's other side is an advertiser, shown by its name.
+            None => self
+                .store
+                .advertiser(view.other)?
+                .map(|advertiser| advertiser.name)
+                .unwrap_or_default(),
+        };
         Ok(ThreadSummary {
             thread_id: view.thread_id,
             with: view.other,

@@ -18,7 +18,8 @@
 //! - `review_board` (the console's queue board, claim next, item context, audit search) and
 //!   `thread_display` (a thread rendered for display);
 //! - `sponsored`: advertisers, sponsored campaigns (judged by the sponsored channel's
-//!   policy, sent under the frequency cap and opt-outs), the member's opt-out;
+//!   policy, sent under the frequency cap and opt-outs), the member's opt-out, replies;
+//!   `sponsored_threads`: what a sponsored thread allows a member (the pipeline asks);
 //! - `text_fields`: the one bounded-text validator;
 //! - `shared_limits` (the limiter with its state on Redis) and `replicas` (connecting the
 //!   shared backends; events and reloads between replicas over NATS).
@@ -47,6 +48,7 @@ mod search;
 mod send;
 mod shared_limits;
 mod sponsored;
+mod sponsored_threads;
 mod statements;
 mod text_fields;
 mod thread_display;

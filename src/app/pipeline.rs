@@ -189,7 +189,7 @@ impl App {
             if let Some(campaign) = reader.sponsored_thread(thread)? {
                 let participant = reader.thread(thread)?.is_some_and(|t| t.has(sender_id));
                 if participant {
-                    return Err(super::sponsored::reply_refusal(reader, campaign)?);
+                    return Err(super::sponsored_threads::reply_refusal(reader, campaign)?);
                 }
             }
         }

@@ -412,7 +412,10 @@ impl App {
             .sponsored_campaign(campaign_id)?
             .ok_or_else(thread_not_found)?;
         if !campaign.allow_replies {
-            return Err(reply_refusal(&self.store, campaign_id)?);
+            return Err(super::sponsored_threads::reply_refusal(
+                &self.store,
+                campaign_id,
+            )?);
         }
         if request.to != campaign.advertiser || thread.other(sender) != campaign.advertiser {
             return Err(Error::invalid_field(
@@ -520,30 +523,6 @@ pub(super) fn count_report(
         txn.put_sponsored_campaign(&campaign);
     }
     Ok(())
-}
-
-/// Why a member's answer in a sponsored thread is not sent through the ordinary path: the
-/// campaign takes no reply, or (an assessment) it does and is judged on its own.
-pub(super) fn reply_refusal(reader: &impl Reader, campaign: SponsoredCampaignId) -> Result<Error> {
-    let allowed = reader
-        .sponsored_campaign(campaign)?
-        .is_some_and(|campaign| campaign.allow_replies);
-    Ok(if allowed {
-        // Only an assessment gets here: a send of a reply goes to `reply_to_sponsored`.
-        Error::new(
-            ErrorKind::Unprocessable,
-            "sponsored_reply_not_assessed",
-            "a reply to a sponsored campaign is judged as a stranger's message; assess it \
-             without from and to",
-        )
-        .field("thread_id")
-    } else {
-        Error::forbidden(
-            "sponsored_reply_not_allowed",
-            "this sponsored message does not take replies",
-        )
-        .field("thread_id")
-    })
 }
 
 fn own_campaign(

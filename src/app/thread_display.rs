@@ -64,7 +64,8 @@ impl App {
                 && self
                     .store
                     .message(view.message_id)?
-                    .is_some_and(|m| possible_spam(&m.verdict));
+                    // The sponsored channel does not count the classifier: no label there.
+                    .is_some_and(|m| m.sponsored.is_none() && possible_spam(&m.verdict));
             messages.push(display(view, labelled));
         }
         Ok(ThreadDisplay {
