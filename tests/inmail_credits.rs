@@ -250,3 +250,79 @@ async fn get_credits_shows_the_balance_and_what_a_reply_would_refund() {
     let (status, body) = server.get("/v1/credits", &free).await;
     assert_eq!((status, &body["monthly_grant"]), (200, &json!(0)));
 }
+
+/// A reply held for review counts from when it was written: released after the window has
+/// closed, it still returns the credit.
+#[tokio::test]
+async fn a_held_reply_released_after_the_window_still_returns_the_credit() {
+    use sendguard::app::DecisionRequest;
+    use sendguard::domain::{Label, ReviewAction};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::at(NOV_10_NOON));
+    let pack = r#"
+category = "test"
+[[rule]]
+id = "test.hold_me"
+description = "holds"
+keywords = ["wire the fee"]
+action = "hold"
+examples = { match = ["please wire the fee"] }
+"#;
+    let rules = sendguard::rules::compile(&[("test.toml".into(), pack.into())]).unwrap();
+    let config = Config {
+        messaging: MessagingConfig {
+            inmail_credits_premium: 1,
+            inmail_rollover_cap_premium: 1,
+            ..MessagingConfig::default()
+        },
+        ..Config::default()
+    };
+    let app = App::new(
+        Store::open(dir.path()).unwrap(),
+        Engine::new(Default::default(), rules, None),
+        &config,
+        Arc::clone(&clock) as Arc<dyn sendguard::clock::Clock>,
+    );
+    let recruiter = member(&app, "recruiter", Plan::Premium).await;
+    let candidate = member(&app, "candidate", Plan::Free).await;
+    app.send(
+        recruiter,
+        inmail(candidate, "A role in Lisbon, interested?"),
+    )
+    .await
+    .unwrap();
+    clock.advance_ms(80 * DAY);
+    let reply = app
+        .send(
+            candidate,
+            SendRequest::text(recruiter, "Yes! But first please wire the fee"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.decision.as_str(), "held");
+    assert_eq!(
+        app.inmail_credits(recruiter).unwrap().balance,
+        1,
+        "grants only"
+    );
+
+    clock.advance_ms(15 * DAY); // day 95: the window has closed
+    let reviewer = app.create_reviewer("rita").await.unwrap().reviewer_id;
+    let item = app.review_queue(reviewer, 10).unwrap()[0].item_id;
+    app.decide_item(
+        reviewer,
+        item,
+        DecisionRequest {
+            label: Label::Ham,
+            action: ReviewAction::Release,
+            note: None,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        app.inmail_credits(recruiter).unwrap().balance,
+        2,
+        "the day-80 reply returned the credit on top of the capped grant"
+    );
+}

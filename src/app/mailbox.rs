@@ -56,6 +56,8 @@ pub(crate) fn deliver(
     now: Millis,
 ) -> Result<()> {
     let previous = txn.view(message.to, message.thread_id)?;
+    // Only someone who wrote in the thread can have an InMail in it awaiting this reply.
+    let answers_a_writer = previous.as_ref().is_some_and(|view| view.sent_any);
     let mut view = previous.clone().unwrap_or(ThreadView {
         thread_id: message.thread_id,
         member: message.to,
@@ -73,7 +75,10 @@ pub(crate) fn deliver(
     view.last_activity = now;
     txn.put_view(previous.as_ref(), &view);
     // A delivered message answers the other side's InMail in this thread.
-    super::credits::refund_on_reply(txn, message)
+    if answers_a_writer {
+        super::credits::refund_on_reply(txn, message)?;
+    }
+    Ok(())
 }
 
 /// Queues `message` for review (once: an open item for it is reused).
