@@ -11,6 +11,7 @@ mod common;
 mod store_common;
 
 use common::{error_of, Server, ADMIN_TOKEN};
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 const DAY_MS: i64 = 86_400_000;
@@ -374,7 +375,30 @@ async fn only_advertisers_send_sponsored_and_members_can_report_opt_out_and_not_
     )
     .await;
     let id = campaign["id"].as_u64().unwrap();
+    let events = server
+        .client
+        .get(server.url("/v1/events"))
+        .bearer_auth(&reader_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
     let (status, run) = send_campaign(&server, &acme, id).await;
+    // The reader's event stream announces the delivery as sponsored, with the name.
+    let mut stream = events.bytes_stream();
+    let mut received = String::new();
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if received.contains("\"advertiser_name\":\"Acme\"") {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("no sponsored delivery event within 20 s");
+    assert!(received.contains("event: message.delivered"), "{received}");
     assert_eq!(status, 200, "{run}");
     assert_eq!(run["delivered"], 2);
     assert_eq!(

@@ -365,17 +365,22 @@ impl App {
 
     /// Tells the recipient a message reached them (on send, release or overturned appeal).
     pub(super) fn notify_delivered(&self, message: &Message) {
+        let mut data = serde_json::json!({
+            "message_id": message.id,
+            "thread_id": message.thread_id,
+            "from": message.from,
+            "folder": message.verdict.route_or_folder(),
+            "inmail": message.verdict.inmail,
+        });
+        // A sponsored delivery says so, with the advertiser's name, as the folder does.
+        if let Some(mark) = &message.sponsored {
+            data["sponsored"] = serde_json::json!(mark);
+        }
         self.publish_event(
             message.to,
             Event {
                 kind: "message.delivered",
-                data: serde_json::json!({
-                    "message_id": message.id,
-                    "thread_id": message.thread_id,
-                    "from": message.from,
-                    "folder": message.verdict.route_or_folder(),
-                    "inmail": message.verdict.inmail,
-                }),
+                data,
             },
         );
     }
