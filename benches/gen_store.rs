@@ -172,5 +172,6 @@ fn message(
         },
         recalled_at: None,
         previous_verdicts: Vec::new(),
+        sponsored: None,
     }
 }

@@ -216,6 +216,7 @@ fn synthetic(rng: &mut StdRng, id: u64, at: i64) -> Message {
             MessageStatus::Delivered
         },
         previous_verdicts: Vec::new(),
+        sponsored: None,
         verdict: Verdict {
             decision,
             route: if connected {

@@ -24,6 +24,29 @@ pub struct Config {
     pub limits: crate::limits::LimitsConfig,
     pub events: crate::notify::EventsConfig,
     pub campaigns: CampaignsConfig,
+    pub sponsored: SponsoredConfig,
+}
+
+/// `[sponsored]`: the sponsored channel's limits per recipient and per campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SponsoredConfig {
+    /// Most sponsored messages one member receives within `cap_window_days`, across all
+    /// advertisers; a target over it is skipped (`frequency_cap`).
+    pub max_per_member: u32,
+    pub cap_window_days: u32,
+    /// Most targets one sponsored campaign may list.
+    pub max_targets: usize,
+}
+
+impl Default for SponsoredConfig {
+    fn default() -> Self {
+        SponsoredConfig {
+            max_per_member: 1,
+            cap_window_days: 45,
+            max_targets: 10_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -220,9 +243,16 @@ pub struct MessagingConfig {
     pub max_body_chars: usize,
     /// How long after sending a message its sender may recall it.
     pub recall_window_secs: u64,
-    /// InMail credits per calendar month (UTC) for each plan.
+    /// InMail credits granted at each calendar month's turn (UTC) for each plan.
     pub inmail_credits_free: u32,
     pub inmail_credits_premium: u32,
+    /// The most credits a balance carries into a month, grant included, for each plan:
+    /// unused credits roll over up to here (never below the plan's monthly grant).
+    pub inmail_rollover_cap_free: u32,
+    pub inmail_rollover_cap_premium: u32,
+    /// A charged InMail's credit comes back when its recipient replies within this many
+    /// days; after a reply the thread is a conversation and costs nothing more.
+    pub inmail_refund_window_days: u32,
     /// Most GIF attachments on one message.
     pub max_attachments: usize,
 }
@@ -266,6 +296,9 @@ impl Default for MessagingConfig {
             recall_window_secs: 3600,
             inmail_credits_free: 0,
             inmail_credits_premium: 15,
+            inmail_rollover_cap_free: 0,
+            inmail_rollover_cap_premium: 45,
+            inmail_refund_window_days: 90,
             max_attachments: 10,
         }
     }
@@ -276,6 +309,18 @@ impl MessagingConfig {
         match plan {
             crate::domain::Plan::Free => self.inmail_credits_free,
             crate::domain::Plan::Premium => self.inmail_credits_premium,
+        }
+    }
+
+    /// The credit numbers of `plan`.
+    pub fn credit_terms(&self, plan: crate::domain::Plan) -> crate::domain::CreditTerms {
+        crate::domain::CreditTerms {
+            monthly_grant: self.inmail_credits(plan),
+            rollover_cap: match plan {
+                crate::domain::Plan::Free => self.inmail_rollover_cap_free,
+                crate::domain::Plan::Premium => self.inmail_rollover_cap_premium,
+            },
+            refund_window_ms: i64::from(self.inmail_refund_window_days) * 86_400_000,
         }
     }
 }
@@ -327,6 +372,13 @@ impl Config {
                 self.server.max_request_bytes,
                 m.max_body_chars
             );
+        }
+        if m.inmail_refund_window_days == 0 {
+            anyhow::bail!("messaging.inmail_refund_window_days must be at least 1");
+        }
+        let sponsored = &self.sponsored;
+        if sponsored.cap_window_days == 0 || sponsored.max_targets == 0 {
+            anyhow::bail!("sponsored.cap_window_days and sponsored.max_targets must be at least 1");
         }
         let server = &self.server;
         if server.max_header_bytes < MIN_HEADER_BYTES {

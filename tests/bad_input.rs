@@ -144,7 +144,7 @@ async fn malformed_requests_get_json_errors_naming_the_field() {
         (json!({"body": "x"}), "to"),
         (json!({"to": bob}), "body"),
         (json!({"to": bob, "body": "x", "format": "html"}), "format"),
-        (json!({"to": bob, "body": "x", "kind": "sponsored"}), "kind"),
+        (json!({"to": bob, "body": "x", "kind": "broadcast"}), "kind"),
         (
             json!({"to": bob, "body": "x", "attachments": [{"type": "video", "url": "https://x"}]}),
             "attachments[0].type",

@@ -67,6 +67,8 @@ conformance!(
     review_labels_and_audit,
     appeals_reports_and_sender_state,
     ids_are_fresh,
+    inmail_ledgers,
+    sponsored_records,
 );
 
 fn member(id: u64, handle: &str) -> Member {
@@ -487,4 +489,117 @@ fn appeals_reports_and_sender_state(store: &Store) {
     let state = sendguard::limits::SenderState::default();
     write(store, |txn| txn.put_sender_state(4, &state));
     assert_eq!(store.sender_state(4).unwrap(), Some(state));
+}
+
+fn inmail_ledgers(store: &Store) {
+    use sendguard::domain::{CreditTerms, InmailLedger, PendingRefund};
+    use sendguard::store::CreditReader;
+    let terms = CreditTerms {
+        monthly_grant: 15,
+        rollover_cap: 45,
+        refund_window_ms: 90 * 86_400_000,
+    };
+    let mut ledger = InmailLedger::opened(202_611, 15, &terms);
+    assert!(ledger.charge(PendingRefund {
+        message_id: 9,
+        thread_id: 8,
+        recipient: 7,
+        sent_at: 1_000,
+        refund_until: 2_000,
+    }));
+    assert_eq!(store.inmail_ledger(1).unwrap(), None);
+    write(store, |txn| txn.put_inmail_ledger(1, &ledger));
+    assert_eq!(store.inmail_ledger(1).unwrap(), Some(ledger.clone()));
+    ledger.refund_replied(8, 7, 1_500);
+    write(store, |txn| txn.put_inmail_ledger(1, &ledger));
+    let read = store.inmail_ledger(1).unwrap().unwrap();
+    assert_eq!((read.balance, read.pending.len()), (15, 0));
+    assert_eq!(store.inmail_ledger(2).unwrap(), None);
+}
+
+fn sponsored_records(store: &Store) {
+    use sendguard::domain::{
+        Advertiser, CallToAction, Schedule, SponsoredCampaign, SponsoredCounts, SponsoredInbox,
+        SponsoredReceipt, SponsoredStatus,
+    };
+    use sendguard::store::SponsoredReader;
+    let campaign = |id: u64, advertiser: u64| SponsoredCampaign {
+        id,
+        advertiser,
+        name: format!("c{id}"),
+        body: "Meet Acme".into(),
+        cta: CallToAction {
+            label: "Try".into(),
+            url: "https://acme.example".into(),
+        },
+        targets: vec![1, 2],
+        budget: 2,
+        schedule: Schedule {
+            starts_at: 0,
+            ends_at: 10,
+        },
+        allow_replies: false,
+        status: SponsoredStatus::Approved,
+        reasons: Vec::new(),
+        created_at: 5,
+        sent_at: None,
+        counts: SponsoredCounts::default(),
+    };
+    let mut inbox = SponsoredInbox::default();
+    inbox.record(
+        SponsoredReceipt {
+            at: 7,
+            campaign_id: 20,
+            message_id: 30,
+        },
+        45 * 86_400_000,
+    );
+    inbox.opted_out = true;
+    write(store, |txn| {
+        txn.put_advertiser(&Advertiser {
+            id: 10,
+            name: "Acme".into(),
+            created_at: 1,
+        });
+        txn.put_token(&[4; 32], &Principal::Advertiser(10));
+        txn.put_sponsored_campaign(&campaign(21, 10));
+        txn.put_sponsored_campaign(&campaign(20, 10));
+        txn.put_sponsored_campaign(&campaign(22, 11));
+        txn.put_sponsored_inbox(1, &inbox);
+        txn.add_sponsored_reply(20, 51);
+        txn.add_sponsored_reply(20, 50);
+        txn.add_sponsored_reply(21, 52);
+        txn.put_sponsored_thread(
+            &Thread {
+                id: 40,
+                members: [1, 10],
+                created_at: 7,
+            },
+            20,
+        );
+    });
+    assert_eq!(store.advertiser(10).unwrap().unwrap().name, "Acme");
+    assert_eq!(
+        store.principal_for_token_hash(&[4; 32]).unwrap(),
+        Some(Principal::Advertiser(10))
+    );
+    assert_eq!(
+        store.sponsored_campaign(21).unwrap(),
+        Some(campaign(21, 10))
+    );
+    let of_acme: Vec<u64> = store.advertiser_campaigns(10).map(Result::unwrap).collect();
+    assert_eq!(of_acme, [20, 21]);
+    let all: Vec<u64> = store.sponsored_campaigns().map(|c| c.unwrap().id).collect();
+    assert_eq!(all, [20, 21, 22]);
+    assert_eq!(store.sponsored_inbox(1).unwrap(), inbox);
+    assert_eq!(store.sponsored_inbox(2).unwrap(), SponsoredInbox::default());
+    assert_eq!(store.sponsored_thread(40).unwrap(), Some(20));
+    let replies: Vec<u64> = store.sponsored_replies(20).map(Result::unwrap).collect();
+    assert_eq!(replies, [50, 51]);
+    assert_eq!(store.thread(40).unwrap().unwrap().members, [1, 10]);
+    assert_eq!(
+        store.thread_between(1, 10).unwrap(),
+        None,
+        "a sponsored thread is not the pair's thread"
+    );
 }

@@ -73,6 +73,12 @@ impl App {
                     restriction: None,
                 });
                 txn.put_token(&auth::hash_token(&token), &Principal::Member(id));
+                // The ledger opens with the member, so unused credits roll over from the start.
+                let terms = self.config.credit_terms(new.plan);
+                let month = crate::dates::month_of(now);
+                let ledger =
+                    crate::domain::InmailLedger::opened(month, terms.monthly_grant, &terms);
+                txn.put_inmail_ledger(id, &ledger);
                 Ok(id)
             })
             .await?;

@@ -22,6 +22,8 @@ pub struct AssessRequest {
     #[serde(default)]
     pub to: Option<MemberId>,
     /// As on a send: `inmail` spends a credit of `from` toward a non-connection.
+    /// `sponsored` without `from` and `to` judges the body by the sponsored channel's policy
+    /// (with them it is refused, as a member's send of it is).
     #[serde(default)]
     pub kind: MessageKind,
     /// As on a send: the thread the message would be written in.
@@ -52,6 +54,9 @@ impl App {
                 let now = self.clock.now();
                 let input = self.limiter_input(from).await;
                 Some(self.send_context(&self.store, from, &draft, now, &prepared, &input)?)
+            }
+            _ if request.kind == MessageKind::Sponsored => {
+                return Ok(self.judge_sponsored(&prepared.message));
             }
             _ => None,
         };

@@ -6,10 +6,10 @@ use serde::Serialize;
 use super::App;
 use crate::domain::{
     Attachment, Folder, Format, MemberId, Message, MessageId, MessageKind, MessageStatus, Millis,
-    ThreadId, ThreadView,
+    SponsoredMark, ThreadId, ThreadView,
 };
 use crate::error::{Error, Result};
-use crate::store::Reader;
+use crate::store::{Reader, SponsoredReader};
 
 pub const MAX_PAGE: usize = 100;
 const PREVIEW_CHARS: usize = 140;
@@ -46,6 +46,9 @@ pub struct MessageView {
     pub attachments: Vec<Attachment>,
     pub created_at: Millis,
     pub status: MessageStatus,
+    /// On a sponsored message: shown marked "Sponsored" with the advertiser's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sponsored: Option<SponsoredMark>,
 }
 
 impl MessageView {
@@ -61,6 +64,7 @@ impl MessageView {
             attachments: message.attachments.clone(),
             created_at: message.created_at,
             status: message.status,
+            sponsored: message.sponsored.clone(),
         }
     }
 
@@ -133,11 +137,15 @@ impl App {
                 last_message = Some(MessageView::preview(&message));
             }
         }
-        let with_handle = self
-            .store
-            .member(view.other)?
-            .map(|m| m.handle)
-            .unwrap_or_default();
+        let with_handle = match self.store.member(view.other)? {
+            Some(member) => member.handle,
+            // A sponsored thread's other side is an advertiser, shown by its name.
+            None => self
+                .store
+                .advertiser(view.other)?
+                .map(|advertiser| advertiser.name)
+                .unwrap_or_default(),
+        };
         Ok(ThreadSummary {
             thread_id: view.thread_id,
             with: view.other,

@@ -47,7 +47,8 @@ pub(crate) fn record_sent(txn: &mut WriteTxn<'_>, message: &Message, now: Millis
 }
 
 /// Shows a delivered message to its recipient: the thread lands in (or returns to) `folder`,
-/// or stays in the Inbox once it is there.
+/// or stays in the Inbox once it is there. As a reply it returns the credits of the
+/// recipient's InMails in the thread whose refund window was open when it was written.
 pub(crate) fn deliver(
     txn: &mut WriteTxn<'_>,
     message: &Message,
@@ -55,6 +56,8 @@ pub(crate) fn deliver(
     now: Millis,
 ) -> Result<()> {
     let previous = txn.view(message.to, message.thread_id)?;
+    // Only someone who wrote in the thread can have an InMail in it awaiting this reply.
+    let answers_a_writer = previous.as_ref().is_some_and(|view| view.sent_any);
     let mut view = previous.clone().unwrap_or(ThreadView {
         thread_id: message.thread_id,
         member: message.to,
@@ -71,6 +74,10 @@ pub(crate) fn deliver(
     view.archived = false;
     view.last_activity = now;
     txn.put_view(previous.as_ref(), &view);
+    // A delivered message answers the other side's InMail in this thread.
+    if answers_a_writer {
+        super::credits::refund_on_reply(txn, message)?;
+    }
     Ok(())
 }
 
@@ -166,7 +173,7 @@ pub(crate) fn release_to(
 }
 
 /// Keeps a message out of the recipient's view for good; a held InMail's credit is refunded.
-pub(crate) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message) -> Result<()> {
+pub(crate) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message, now: Millis) -> Result<()> {
     let was_held = message.status == MessageStatus::Held;
     if matches!(
         message.status,
@@ -176,9 +183,7 @@ pub(crate) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message) -> Result<()
         txn.put_message(message);
     }
     if was_held && message.verdict.inmail {
-        let month = crate::dates::month_of(message.created_at);
-        let spent = txn.inmail_spent(message.from, month)?;
-        txn.set_inmail_spent(message.from, month, spent.saturating_sub(1));
+        super::credits::refund_removed(txn, message, now)?;
     }
     Ok(())
 }

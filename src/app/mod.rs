@@ -7,6 +7,7 @@
 //! - `pipeline`: the judging pipeline, top-down, shared by `send` and `assess`;
 //! - `send` (a send and its writes), `assess` (the same verdict, nothing stored);
 //! - `mailbox`: deliver, hold, enqueue, release, remove, view refresh (the placement rule);
+//! - `credits`: InMail credits (grant, rollover, refund on reply, free conversations);
 //! - `accounts`, `folders`, `recall`, `blocks`, `search`;
 //! - `campaigns` (one template from many accounts, matched and counted on the send path),
 //!   `campaign_review` (campaigns listed and acted on by reviewers), `reactions`
@@ -16,6 +17,9 @@
 //! - `operations`: readiness, store gauges, events, rule reloads and reports for the server;
 //! - `review_board` (the console's queue board, claim next, item context, audit search) and
 //!   `thread_display` (a thread rendered for display);
+//! - `sponsored`: advertisers, sponsored campaigns (judged by the sponsored channel's
+//!   policy, sent under the frequency cap and opt-outs), the member's opt-out, replies;
+//!   `sponsored_threads`: what a sponsored thread allows a member (the pipeline asks);
 //! - `text_fields`: the one bounded-text validator;
 //! - `shared_limits` (the limiter with its state on Redis) and `replicas` (connecting the
 //!   shared backends; events and reloads between replicas over NATS).
@@ -26,6 +30,7 @@ mod assess;
 mod blocks;
 mod campaign_review;
 mod campaigns;
+mod credits;
 mod folders;
 mod labels;
 pub(crate) mod mailbox;
@@ -42,6 +47,8 @@ mod sanctions;
 mod search;
 mod send;
 mod shared_limits;
+mod sponsored;
+mod sponsored_threads;
 mod statements;
 mod text_fields;
 mod thread_display;
@@ -49,7 +56,9 @@ mod thread_display;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{CampaignsConfig, Config, MessagingConfig, ReportsConfig, ReviewConfig};
+use crate::config::{
+    CampaignsConfig, Config, MessagingConfig, ReportsConfig, ReviewConfig, SponsoredConfig,
+};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::limits::redis_state::RedisSenderStates;
@@ -65,12 +74,17 @@ pub use campaign_review::{
     CampaignAction, CampaignActionOutcome, CampaignActionRequest, CampaignDetail, CampaignMessage,
     CampaignView,
 };
+pub use credits::CreditsView;
 pub use folders::{FolderPage, MessageView, ThreadPage, ThreadSummary};
 pub use operations::{Readiness, StoreFigures};
 pub use review::{DecisionRequest, ItemView, QueueEntry};
 pub use review_board::{AuditFilter, Board, ItemContext, QueueFilter, QueueSort};
 pub use search::SearchHit;
 pub use send::{SendOutcome, SendRequest};
+pub use sponsored::{
+    CreatedAdvertiser, NewAdvertiser, NewSponsoredCampaign, SponsoredReply, SponsoredRun,
+    SponsoredSetting,
+};
 pub use statements::Statement;
 pub use thread_display::{display, DisplayMessage, ThreadDisplay};
 
@@ -86,6 +100,7 @@ pub struct App {
     reports: ReportsConfig,
     limiter: Limiter,
     campaigns: CampaignsConfig,
+    sponsored: SponsoredConfig,
     clock: Arc<dyn Clock>,
     /// The limiter state on Redis (`[limits] backend = "redis"`); `None`: in the store.
     shared_limits: Option<Arc<RedisSenderStates>>,
@@ -115,6 +130,7 @@ impl App {
             reports: config.reports.clone(),
             limiter: Limiter::new(config.limits.clone()),
             campaigns: config.campaigns.clone(),
+            sponsored: config.sponsored.clone(),
             clock,
             shared_limits: None,
             bus: None,

@@ -6,7 +6,8 @@
 //!    (unsafe link schemes refused), [`Engine::normalize`](crate::engine::Engine::normalize)
 //!    once for every stage, and the fan-out fingerprint of the normalized tokens.
 //! 3. [`App::send_context`]: the relationship read from the store (blocks, restriction,
-//!    thread, connection, InMail credit, did the recipient reply) and
+//!    thread, connection, InMail credit (none once the recipient replied), did the
+//!    recipient reply) and
 //!    [`Limiter::check`](crate::limits::Limiter::check) (rates refuse; fan-out and cadence
 //!    are signals).
 //! 4. [`App::judge`]: [`Engine::assess`](crate::engine::Engine::assess) — rules, classifier,
@@ -17,15 +18,15 @@
 
 use super::App;
 use crate::domain::{
-    BehaviourSignal, Campaign, Decision, Format, Member, MemberId, MessageKind, Millis,
-    Relationship, RenderedBody, RestrictionLevel, Thread, ThreadId, Verdict,
+    BehaviourSignal, Campaign, Decision, Format, InmailLedger, Member, MemberId, MessageKind,
+    Millis, Relationship, RenderedBody, RestrictionLevel, Thread, ThreadId, Verdict,
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::{
     Check, Fingerprint, LimitSignal, Refusal, SendFacts, SenderState, TemplateSignature,
 };
-use crate::store::Reader;
+use crate::store::{Reader, SponsoredReader};
 use crate::text::Normalized;
 
 /// Where [`App::send_context`] takes the sender's limiter state from.
@@ -66,8 +67,8 @@ pub(super) struct SendContext {
     pub(super) sender: Member,
     pub(super) thread: Option<Thread>,
     pub(super) relationship: Relationship,
-    /// The InMail credit month to charge, when this send spends a credit.
-    pub(super) charge_month: Option<u32>,
+    /// The sender's InMail ledger as of now, when this send spends a credit.
+    pub(super) inmail_ledger: Option<InmailLedger>,
     /// What the limiter knows of this send, and the behaviour signals it raised.
     pub(super) facts: SendFacts,
     pub(super) limit_signals: Vec<LimitSignal>,
@@ -176,6 +177,22 @@ impl App {
                 "a member cannot message themselves",
             ));
         }
+        if draft.kind == MessageKind::Sponsored {
+            return Err(Error::forbidden(
+                "sponsored_not_allowed",
+                "kind sponsored is sent only by advertisers, through a sponsored campaign",
+            )
+            .field("kind"));
+        }
+        if let Some(thread) = draft.thread_id {
+            // A sponsored message's thread is its own: the advertiser is not a member.
+            if let Some(campaign) = reader.sponsored_thread(thread)? {
+                let participant = reader.thread(thread)?.is_some_and(|t| t.has(sender_id));
+                if participant {
+                    return Err(super::sponsored_threads::reply_refusal(reader, campaign)?);
+                }
+            }
+        }
         if reader.member(to)?.is_none() {
             return Err(
                 Error::not_found("unknown_recipient", format!("no member {to}")).field("to"),
@@ -234,27 +251,13 @@ impl App {
                 ));
             }
         }
-        let mut charge_month = None;
-        if draft.kind == MessageKind::Inmail && !connected {
-            let credits = self.config.inmail_credits(sender.plan);
-            if credits == 0 {
-                return Err(Error::forbidden(
-                    "inmail_not_allowed",
-                    "your plan does not include InMail",
-                )
-                .field("kind"));
-            }
-            let month = crate::dates::month_of(now);
-            if reader.inmail_spent(sender_id, month)? >= credits {
-                return Err(Error::forbidden(
-                    "inmail_quota_exhausted",
-                    format!("all {credits} InMail credits of this month are spent"),
-                )
-                .field("kind")
-                .limit(u64::from(credits)));
-            }
-            charge_month = Some(month);
-        }
+        // Once the recipient replied, the thread is a conversation: an InMail costs nothing.
+        let inmail_ledger = if draft.kind == MessageKind::Inmail && !connected && !recipient_replied
+        {
+            Some(self.ledger_to_charge(reader, &sender, now)?)
+        } else {
+            None
+        };
         let facts = SendFacts {
             now: match limiter_input {
                 LimiterInput::Given { now, .. } => *now,
@@ -304,11 +307,12 @@ impl App {
             relationship: Relationship {
                 connected,
                 recipient_replied,
-                inmail: charge_month.is_some(),
+                inmail: inmail_ledger.is_some(),
+                sponsored: false,
             },
             sender,
             thread,
-            charge_month,
+            inmail_ledger,
             facts,
             limit_signals,
             limiter_state: state,

@@ -1,4 +1,5 @@
-//! What recipients tell us: a report (spam, harassment) hides the conversation and queues
+//! What recipients tell us: a report (spam, harassment; misleading, for a sponsored
+//! message, which counts against its campaign) hides the conversation and queues
 //! the message for review (and counts toward a sanction only as `report_evidence` allows);
 //! mark-safe is a ham label and lifts the thread into the Inbox.
 
@@ -34,9 +35,13 @@ impl App {
         let item = self
             .commit(|txn| {
                 let message = received(txn, member, message_id)?;
-                if let Some(view) = txn.view(member, message.thread_id)? {
-                    txn.delete_view(&view);
-                }
+                let first_report = match txn.view(member, message.thread_id)? {
+                    Some(view) => {
+                        txn.delete_view(&view);
+                        true
+                    }
+                    None => false,
+                };
                 let item = super::mailbox::enqueue(
                     txn,
                     &message,
@@ -51,8 +56,16 @@ impl App {
                         .item(item)
                         .why(reason.to_string()),
                 )?;
-                self.weigh_report(txn, member, &message, now)?;
-                self.note_reaction(txn, message.from, member, Reaction::Reported)?;
+                match &message.sponsored {
+                    // An advertiser is not a member: no strikes or reactions; the report
+                    // (as misleading) counts against its campaign, once per message.
+                    Some(mark) if first_report => super::sponsored::count_report(txn, mark)?,
+                    Some(_) => {}
+                    None => {
+                        self.weigh_report(txn, member, &message, now)?;
+                        self.note_reaction(txn, message.from, member, Reaction::Reported)?;
+                    }
+                }
                 Ok::<_, Error>(item)
             })
             .await?;

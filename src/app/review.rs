@@ -224,10 +224,23 @@ impl App {
                 }
                 self.take_claim(&mut item, reviewer, now)?;
                 let mut message = txn.message(item.message_id)?.ok_or_else(item_not_found)?;
+                // An advertiser is not a member: its messages are removed, never struck or
+                // restricted (its campaigns are the advertiser's account of record).
+                let sponsored = message.sponsored.is_some();
+                if sponsored && request.action == ReviewAction::RestrictSender {
+                    return Err(Error::invalid_field(
+                        "action",
+                        "a sponsored message's sender is an advertiser, not a member: remove it",
+                    ));
+                }
                 let released = match request.action {
                     ReviewAction::Release => mailbox::release(txn, &mut message, now)?,
+                    ReviewAction::Remove if sponsored => {
+                        mailbox::remove(txn, &mut message, now)?;
+                        false
+                    }
                     ReviewAction::Remove | ReviewAction::RestrictSender => {
-                        mailbox::remove(txn, &mut message)?;
+                        mailbox::remove(txn, &mut message, now)?;
                         self.strike(
                             txn,
                             message.from,
@@ -352,17 +365,22 @@ impl App {
 
     /// Tells the recipient a message reached them (on send, release or overturned appeal).
     pub(super) fn notify_delivered(&self, message: &Message) {
+        let mut data = serde_json::json!({
+            "message_id": message.id,
+            "thread_id": message.thread_id,
+            "from": message.from,
+            "folder": message.verdict.route_or_folder(),
+            "inmail": message.verdict.inmail,
+        });
+        // A sponsored delivery says so, with the advertiser's name, as the folder does.
+        if let Some(mark) = &message.sponsored {
+            data["sponsored"] = serde_json::json!(mark);
+        }
         self.publish_event(
             message.to,
             Event {
                 kind: "message.delivered",
-                data: serde_json::json!({
-                    "message_id": message.id,
-                    "thread_id": message.thread_id,
-                    "from": message.from,
-                    "folder": message.verdict.route_or_folder(),
-                    "inmail": message.verdict.inmail,
-                }),
+                data,
             },
         );
     }

@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::domain::{BehaviourSignal, Relationship};
 use crate::error::{Error, Result};
 use crate::limits::strikes::Strike;
-use crate::store::{Reader, ReviewReader};
+use crate::store::{Reader, ReviewReader, SponsoredReader};
 
 /// Most open items one board or claim looks at; a deeper queue is reported as truncated
 /// (the console is for working the queue, not for counting a backlog of this size).
@@ -419,10 +419,9 @@ impl App {
         this_message: MessageId,
         now: Millis,
     ) -> Result<SenderHistory> {
-        let member = self
-            .store
-            .member(sender)?
-            .ok_or_else(|| Error::not_found("unknown_member", format!("no member {sender}")))?;
+        let Some(member) = self.store.member(sender)? else {
+            return self.advertiser_history(sender);
+        };
         let strikes_config = &self.limiter.config().strikes;
         let state = self.current_sender_state(sender)?;
         let strike_points = crate::limits::strikes::points(strikes_config, &state.strikes, now);
@@ -464,6 +463,27 @@ impl App {
             reports_against: self.store.reports_against(sender)?.entries.len(),
             held,
             held_total,
+        })
+    }
+
+    /// A sponsored message's sender: an advertiser, with no member record, strikes or
+    /// holds; its handle names it as one.
+    fn advertiser_history(&self, sender: MemberId) -> Result<SenderHistory> {
+        let advertiser = self
+            .store
+            .advertiser(sender)?
+            .ok_or_else(|| Error::not_found("unknown_member", format!("no member {sender}")))?;
+        Ok(SenderHistory {
+            member_id: advertiser.id,
+            handle: format!("advertiser:{}", advertiser.name),
+            plan: Plan::Free,
+            member_since: advertiser.created_at,
+            restriction: None,
+            strike_points: 0,
+            strikes: Vec::new(),
+            reports_against: 0,
+            held: Vec::new(),
+            held_total: 0,
         })
     }
 

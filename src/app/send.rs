@@ -16,7 +16,7 @@ use crate::domain::{
     MessageStatus, Millis, Reason, SendSignals, Thread, ThreadId, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::store::{Reader, WriteTxn};
+use crate::store::{Reader, SponsoredReader, WriteTxn};
 
 const MAX_IDEMPOTENCY_KEY_CHARS: usize = 128;
 const MAX_ATTACHMENT_URL_CHARS: usize = 2048;
@@ -84,7 +84,7 @@ pub struct SendOutcome {
 }
 
 impl SendOutcome {
-    fn of(message: &Message, sender: &Member, replayed: bool) -> SendOutcome {
+    pub(super) fn of(message: &Message, sender: &Member, replayed: bool) -> SendOutcome {
         SendOutcome {
             message_id: message.id,
             thread_id: message.thread_id,
@@ -151,6 +151,11 @@ impl App {
 
     async fn send_inner(&self, sender: MemberId, request: SendRequest) -> Result<SendOutcome> {
         self.validate(&request)?;
+        if let Some(thread) = request.thread_id {
+            if let Some(campaign) = self.store.sponsored_thread(thread)? {
+                return self.reply_to_sponsored(sender, campaign, &request).await;
+            }
+        }
         let now = self.clock.now();
         let prepared = self.prepare(request.format, &request.body)?;
         if let Some(replay) = self.replay(&self.store, sender, &request)? {
@@ -222,6 +227,13 @@ impl App {
     }
 
     fn validate(&self, request: &SendRequest) -> Result<()> {
+        if request.kind == MessageKind::Sponsored {
+            return Err(Error::forbidden(
+                "sponsored_not_allowed",
+                "kind sponsored is sent only by advertisers, through a sponsored campaign",
+            )
+            .field("kind"));
+        }
         self.validate_body(&request.body, !request.attachments.is_empty())?;
         if request.attachments.len() > self.config.max_attachments {
             return Err(Error::invalid_field("attachments", "too many attachments")
@@ -343,6 +355,7 @@ impl App {
             },
             recalled_at: None,
             previous_verdicts: Vec::new(),
+            sponsored: None,
         };
         txn.put_message(&message);
 
@@ -377,10 +390,9 @@ impl App {
             // A reply in a thread is the recipient's answer to this sender's outreach.
             self.note_reaction(txn, recipient, sender, crate::limits::Reaction::Replied)?;
         }
-        if let Some(month) = context.charge_month {
+        if let Some(ledger) = &context.inmail_ledger {
             if message.verdict.inmail {
-                let spent = txn.inmail_spent(sender, month)?;
-                txn.set_inmail_spent(sender, month, spent + 1);
+                self.charge_inmail(txn, &context.sender, ledger.clone(), &message);
             }
         }
         if let Some(key) = &request.idempotency_key {

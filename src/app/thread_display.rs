@@ -64,7 +64,8 @@ impl App {
                 && self
                     .store
                     .message(view.message_id)?
-                    .is_some_and(|m| possible_spam(&m.verdict));
+                    // The sponsored channel does not count the classifier: no label there.
+                    .is_some_and(|m| m.sponsored.is_none() && possible_spam(&m.verdict));
             messages.push(display(view, labelled));
         }
         Ok(ThreadDisplay {
@@ -118,6 +119,7 @@ mod tests {
             attachments: Vec::new(),
             created_at: 0,
             status: MessageStatus::Delivered,
+            sponsored: None,
         };
         let shown = display(view, true);
         assert_eq!(shown.visible_text, "see linkedin.com <b>now</b>");

@@ -329,6 +329,7 @@ mod tests {
             signals: SendSignals::default(),
             recalled_at: None,
             previous_verdicts: Vec::new(),
+            sponsored: None,
         }
     }
 

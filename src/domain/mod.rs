@@ -8,20 +8,27 @@
 
 pub mod body;
 pub mod campaign;
+pub mod credits;
 pub mod review;
 pub mod signals;
+pub mod sponsored;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};
 
 pub use body::{Link, RenderedBody};
 pub use campaign::{Campaign, CampaignAccount, CampaignId, CampaignStatus};
+pub use credits::{CreditTerms, InmailLedger, PendingRefund};
 pub use review::{
     Actor, Appeal, AppealOutcome, AppealTarget, AuditEntry, Claim, Label, LabelRecord, LabelSource,
     OverturnedRestriction, ReportEntry, ReporterStanding, ReportsAgainst, ReviewAction,
     ReviewDecision, ReviewItem, ReviewOrigin,
 };
 pub use signals::{BehaviourSignal, ClassifierSignal, Relationship, RuleAction, RuleHit};
+pub use sponsored::{
+    Advertiser, AdvertiserId, CallToAction, Schedule, SponsoredCampaign, SponsoredCampaignId,
+    SponsoredCounts, SponsoredInbox, SponsoredMark, SponsoredReceipt, SponsoredStatus,
+};
 pub use verdict::{Decision, Reason, Sanction, SendSignals, Verdict};
 
 /// Member, thread and message ids: `u64`s handed out by the store, never reused.
@@ -84,6 +91,8 @@ pub enum Principal {
     /// Another service of the platform that may call `/v1/assess`.
     Service(u64),
     Admin,
+    /// An advertiser: may run its own sponsored campaigns, nothing else.
+    Advertiser(sponsored::AdvertiserId),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +140,8 @@ pub enum MessageKind {
     #[default]
     Message,
     Inmail,
+    /// A paid promotion, sent only through an advertiser's sponsored campaign.
+    Sponsored,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -180,6 +191,9 @@ pub struct Message {
     /// before, kept with it so a reviewer sees the history (`docs/ARCHITECTURE.md`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_verdicts: Vec<Verdict>,
+    /// Set on a sponsored message: the advertiser and campaign it is shown with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sponsored: Option<SponsoredMark>,
 }
 
 impl Message {

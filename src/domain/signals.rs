@@ -16,6 +16,10 @@ pub struct Relationship {
     pub recipient_replied: bool,
     /// The message is a paid InMail whose credit the sender has.
     pub inmail: bool,
+    /// The message comes through the sponsored channel (an advertiser's campaign), whose
+    /// policy allows promotional language.
+    #[serde(default)]
+    pub sponsored: bool,
 }
 
 /// What a rule asks for when it matches.

@@ -65,6 +65,14 @@ pub struct PolicyConfig {
     /// or by recipients' poor reactions, and never for a sender whose outreach is answered.
     /// Recruiters send templates too; alone they are a reason without effect.
     pub corroborated_behaviour: Vec<String>,
+    /// Rule categories that are the sponsored channel's business, not spam: in a sponsored
+    /// message their hits are reasons without effect. Everything else (phishing, scams,
+    /// adult, look-alike domains, disguised links) holds there as anywhere.
+    pub sponsored_allowed_categories: Vec<String>,
+    /// Whether the classifier's spam score counts in the sponsored channel. Off by default:
+    /// the model learned promotional language as spam, which is what an advertiser pays to
+    /// send; the rules still judge the content.
+    pub sponsored_classifier_counts: bool,
 }
 
 impl Default for PolicyConfig {
@@ -85,6 +93,8 @@ impl Default for PolicyConfig {
                 "template".to_string(),
                 "campaign".to_string(),
             ],
+            sponsored_allowed_categories: vec!["advertising".to_string()],
+            sponsored_classifier_counts: false,
         }
     }
 }
@@ -134,6 +144,23 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         if hit.shadow {
             continue;
         }
+        if signals.relationship.sponsored
+            && config.sponsored_allowed_categories.contains(&hit.category)
+        {
+            raise(
+                Suspicion::None,
+                Reason::new(
+                    "rule",
+                    &hit.id,
+                    format!(
+                        "{} ({}); allowed in the sponsored channel",
+                        hit.detail, hit.category
+                    ),
+                ),
+                &mut reasons,
+            );
+            continue;
+        }
         if hit.action == RuleAction::Reject && refused.is_none() {
             refused = Some(Reason::new("rule", &hit.id, hit.detail.clone()));
         }
@@ -180,7 +207,16 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     if let Some(classifier) = &signals.classifier {
         let inbox_route = route == Folder::Inbox;
         let language = signals.language.as_deref();
-        if let Some((level, reason)) = judge_classifier(classifier, language, inbox_route, config) {
+        let judged = judge_classifier(classifier, language, inbox_route, config);
+        if let Some((_, mut reason)) = judged
+            .clone()
+            .filter(|_| relationship.sponsored && !config.sponsored_classifier_counts)
+        {
+            reason
+                .detail
+                .push_str("; not counted in the sponsored channel");
+            raise(Suspicion::None, reason, &mut reasons);
+        } else if let Some((level, reason)) = judged {
             // Two independent detectors agreeing is hold-level evidence: the classifier's
             // "possible spam" and rules that on their own would send the message to Other.
             let corroborated = reason.id == "possible_spam"
@@ -285,7 +321,16 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
 
 /// Where the relationship alone puts a message, and why.
 fn route_of(relationship: Relationship, config: &PolicyConfig) -> (Folder, Reason) {
-    if relationship.connected && config.connections_to_inbox {
+    if relationship.sponsored {
+        (
+            Folder::Inbox,
+            Reason::new(
+                "relationship",
+                "sponsored",
+                "a sponsored message, shown marked as such",
+            ),
+        )
+    } else if relationship.connected && config.connections_to_inbox {
         (
             Folder::Inbox,
             Reason::new(
@@ -544,6 +589,92 @@ mod tests {
             },
             &PolicyConfig::default(),
         )
+    }
+
+    #[test]
+    fn the_sponsored_channel_allows_advertising_but_holds_phishing_and_adult_content() {
+        let sponsored = Relationship {
+            sponsored: true,
+            ..Default::default()
+        };
+        let in_category = |id: &str, category: &str, action| RuleHit {
+            category: category.into(),
+            ..hit(id, action, 5.0, false)
+        };
+        let advertising = vec![
+            in_category(
+                "advertising.promo_blast_phrases",
+                "advertising",
+                RuleAction::Hold,
+            ),
+            in_category("advertising.percent_off", "advertising", RuleAction::Score),
+        ];
+        let promotion = |relationship| {
+            decide(
+                &Signals {
+                    relationship,
+                    rule_hits: advertising.clone(),
+                    classifier: Some(classifier(0.999, 20, 0)),
+                    ..Default::default()
+                },
+                &PolicyConfig::default(),
+            )
+        };
+        let paid = promotion(sponsored);
+        assert_eq!(paid.decision, Decision::Inbox, "{:?}", paid.reasons);
+        assert_eq!(paid.reasons[0].id, "sponsored");
+        assert!(paid
+            .reasons
+            .iter()
+            .any(|r| r.id == "advertising.promo_blast_phrases"
+                && r.detail.ends_with("allowed in the sponsored channel")));
+        assert!(paid
+            .reasons
+            .iter()
+            .any(|r| r.id == "spam_hold"
+                && r.detail.ends_with("not counted in the sponsored channel")));
+        assert_eq!(
+            promotion(Relationship::default()).decision,
+            Decision::Held,
+            "the same promotion in an ordinary message is spam"
+        );
+
+        for (id, category) in [
+            ("phishing.lookalike_domain_list", "phishing"),
+            ("phishing.link_mismatch", "phishing"),
+            ("adult.explicit_solicitation", "adult"),
+            ("scams.advance_fee", "scams"),
+        ] {
+            let mut rule_hits = advertising.clone();
+            rule_hits.push(in_category(id, category, RuleAction::Hold));
+            let verdict = decide(
+                &Signals {
+                    relationship: sponsored,
+                    rule_hits,
+                    ..Default::default()
+                },
+                &PolicyConfig::default(),
+            );
+            assert_eq!(verdict.decision, Decision::Held, "{id}");
+            assert!(verdict.reasons.iter().any(|r| r.id == id), "{id}");
+        }
+        let counted = PolicyConfig {
+            sponsored_classifier_counts: true,
+            ..PolicyConfig::default()
+        };
+        let verdict = decide(
+            &Signals {
+                relationship: sponsored,
+                classifier: Some(classifier(0.999, 20, 0)),
+                ..Default::default()
+            },
+            &counted,
+        );
+        assert_eq!(
+            verdict.decision,
+            Decision::Held,
+            "the switch counts the classifier"
+        );
     }
 
     #[test]

@@ -221,6 +221,33 @@ pub fn render(report: &Report) -> String {
         t.row("campaigns", &key, &format!("outcome_{}", row.outcome), 1u64);
     }
 
+    let s = &report.sponsored;
+    for (metric, value) in [
+        ("sent", s.sent),
+        ("delivered", s.delivered),
+        ("reports", s.reports),
+        ("opt_outs", s.opt_outs),
+        ("held", s.held),
+        ("refused", s.refused),
+    ] {
+        t.row("sponsored", "total", metric, value);
+    }
+    for (reason, count) in &s.skipped {
+        t.row("sponsored_skipped", reason, "targets", *count);
+    }
+    for row in &s.campaigns {
+        let key = row.id.to_string();
+        t.row("sponsored", &key, "advertiser", row.advertiser);
+        t.row("sponsored", &key, &format!("status_{}", row.status), 1u64);
+        t.row("sponsored", &key, "delivered", row.delivered);
+        for (reason, count) in &row.skipped {
+            t.row("sponsored", &key, &format!("skipped_{reason}"), *count);
+        }
+        t.row("sponsored", &key, "reports", row.reports);
+        t.row("sponsored", &key, "opt_outs", row.opt_outs);
+        t.row("sponsored", &key, "replies", row.replies);
+    }
+
     for sender in &report.top_held_senders {
         let key = sender.member_id.to_string();
         t.row("top_held_senders", &key, "held", sender.held);

@@ -88,6 +88,10 @@ pub struct Report {
     /// Coordinated campaigns recognized in the period (`report/campaigns.rs`).
     #[serde(default)]
     pub campaigns: super::campaigns::CampaignFigures,
+    /// Sponsored messages: campaigns sent, skips by reason, reports and opt-outs
+    /// (`report/sponsored.rs`).
+    #[serde(default)]
+    pub sponsored: super::sponsored::SponsoredFigures,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -564,6 +568,7 @@ pub fn build(store: &Store, options: &ReportOptions) -> StoreResult<Report> {
         appeals,
         top_held_senders: top,
         campaigns: super::campaigns::build(store, options.from, options.to)?,
+        sponsored: super::sponsored::build(store, options.from, options.to)?,
     })
 }
 

@@ -2,7 +2,7 @@
 //! no external resources, so it can be mailed, archived and printed as one file.
 //!
 //! Every section has an `id` (`volume`, `rules`, `classifier`, `limits`, `restrictions`,
-//! `review`, `appeals`, `campaigns`, `top-held-senders`) and every daily time series has a chart.
+//! `review`, `appeals`, `campaigns`, `sponsored`, `top-held-senders`) and every daily time series has a chart.
 //! All text that comes from data (rule ids, reason codes) is escaped.
 
 use std::fmt::Write;
@@ -14,7 +14,7 @@ use super::figures::{Durations, Report};
 pub const TITLE: &str = "sendguard trust-and-safety report";
 
 /// The section ids, in page order.
-pub const SECTIONS: [&str; 9] = [
+pub const SECTIONS: [&str; 10] = [
     "volume",
     "rules",
     "classifier",
@@ -23,6 +23,7 @@ pub const SECTIONS: [&str; 9] = [
     "review",
     "appeals",
     "campaigns",
+    "sponsored",
     "top-held-senders",
 ];
 
@@ -431,6 +432,60 @@ pub fn render(report: &Report) -> String {
     page.note(
         "One template (spintax variants included) sent to members outside their network by \
          several accounts within the window, recognized in this period; largest first.",
+    );
+    page.end_section();
+
+    let s = &report.sponsored;
+    page.section("sponsored", "Sponsored messages");
+    page.kpis(&[
+        ("campaigns sent", s.sent.to_string()),
+        ("delivered", s.delivered.to_string()),
+        ("skipped", s.skipped.values().sum::<u64>().to_string()),
+        ("reports", s.reports.to_string()),
+        ("opt-outs", s.opt_outs.to_string()),
+        ("held", s.held.to_string()),
+        ("refused", s.refused.to_string()),
+    ]);
+    page.table(
+        &["skipped because", "targets"],
+        s.skipped
+            .iter()
+            .map(|(reason, count)| vec![reason.clone(), count.to_string()]),
+    );
+    page.table(
+        &[
+            "sponsored campaign",
+            "advertiser",
+            "status",
+            "delivered",
+            "skipped",
+            "reports",
+            "opt-outs",
+            "replies",
+        ],
+        s.campaigns.iter().map(|row| {
+            let skipped = row
+                .skipped
+                .iter()
+                .map(|(reason, count)| format!("{reason} {count}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            vec![
+                row.id.to_string(),
+                row.advertiser.to_string(),
+                row.status.clone(),
+                row.delivered.to_string(),
+                skipped,
+                row.reports.to_string(),
+                row.opt_outs.to_string(),
+                row.replies.to_string(),
+            ]
+        }),
+    );
+    page.note(
+        "Paid promotions sent by advertisers in this period (held and refused ones by when \
+         they were created); skipped targets by reason; reports as misleading and opt-outs \
+         their messages drew, to date.",
     );
     page.end_section();
 

@@ -1,7 +1,8 @@
 //! Trust-and-safety reports: what the pipeline did over a period, and how well.
 //!
 //! [`figures::build`] reads the store once (one streaming pass over the messages plus the
-//! audit log, the review items, the appeals, the human labels and the refusal counters)
+//! audit log, the review items, the appeals, the human labels, the refusal counters and
+//! the sponsored campaigns)
 //! into a [`Report`]: plain numbers, member ids, rule ids, never message text. The three
 //! writers only format that one value, so every format carries exactly the same figures:
 //!
@@ -20,6 +21,7 @@ pub mod csv;
 pub mod figures;
 pub mod html;
 pub mod json;
+pub mod sponsored;
 
 pub use figures::{build, Report, ReportOptions, SCHEMA_VERSION};
 

@@ -1,4 +1,5 @@
-//! Admin routes: members, connections, reviewers, restrictions.
+//! Admin routes: members, connections, reviewers, restrictions, advertisers and their
+//! sponsored campaigns.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,9 +8,9 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{AdminCaller, AssessCaller, JsonBody, MemberPath};
+use super::extract::{AdminCaller, AdvertiserPath, AssessCaller, JsonBody, MemberPath};
 use super::AppState;
-use crate::app::{AssessRequest, NewMember};
+use crate::app::{AssessRequest, NewAdvertiser, NewMember, NewSponsoredCampaign};
 use crate::domain::{MemberId, RestrictionLevel};
 
 pub async fn create_member(
@@ -122,4 +123,24 @@ pub async fn reload_rules(
             Err(ApiError(refusal))
         }
     }
+}
+
+pub async fn create_advertiser(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    JsonBody(new): JsonBody<NewAdvertiser>,
+) -> Result<impl IntoResponse, ApiError> {
+    let created = state.app.create_advertiser(new).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// A sponsored campaign created for an advertiser (the advertiser may also create its own).
+pub async fn create_sponsored_campaign(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    AdvertiserPath(advertiser): AdvertiserPath,
+    JsonBody(new): JsonBody<NewSponsoredCampaign>,
+) -> Result<impl IntoResponse, ApiError> {
+    let campaign = state.app.create_sponsored_campaign(advertiser, new).await?;
+    Ok((StatusCode::CREATED, Json(campaign)))
 }

@@ -102,6 +102,22 @@ pub struct CampaignList {
     pub campaigns: Vec<crate::app::CampaignView>,
 }
 
+/// `GET /v1/advertiser/campaigns`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct SponsoredCampaignList {
+    pub campaigns: Vec<crate::domain::SponsoredCampaign>,
+}
+
+/// `GET /v1/advertiser/campaigns/{campaign_id}/replies`.
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct SponsoredReplies {
+    pub replies: Vec<crate::app::SponsoredReply>,
+}
+
 /// `GET /v1/review/audit`.
 #[derive(Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]

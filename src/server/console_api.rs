@@ -40,9 +40,10 @@ fn parse_kind(name: Option<&str>) -> Result<Option<MessageKind>, ApiError> {
         None | Some("") => Ok(None),
         Some("message") => Ok(Some(MessageKind::Message)),
         Some("inmail") => Ok(Some(MessageKind::Inmail)),
+        Some("sponsored") => Ok(Some(MessageKind::Sponsored)),
         Some(_) => Err(ApiError(Error::invalid_field(
             "kind",
-            "kind must be message or inmail",
+            "kind must be message, inmail or sponsored",
         ))),
     }
 }

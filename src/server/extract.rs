@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use super::AppState;
 use crate::auth;
-use crate::domain::{MemberId, Principal, ReviewerId};
+use crate::domain::{AdvertiserId, MemberId, Principal, ReviewerId};
 use crate::error::{Error, ErrorKind};
 
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
@@ -80,6 +80,10 @@ role_extractor!(
 role_extractor!(
     /// A reviewer working the queue.
     ReviewerCaller(ReviewerId), Principal::Reviewer(id) => ReviewerCaller(id), "reviewer"
+);
+role_extractor!(
+    /// An advertiser running its own sponsored campaigns.
+    AdvertiserCaller(AdvertiserId), Principal::Advertiser(id) => AdvertiserCaller(id), "advertiser"
 );
 role_extractor!(
     /// A caller allowed to assess without sending: the admin or a platform service.
@@ -281,6 +285,10 @@ path_ids! {
     JobPath => "job_not_found",
     /// `{campaign_id}`.
     CampaignPath => "campaign_not_found",
+    /// `{advertiser_id}`.
+    AdvertiserPath => "unknown_advertiser",
+    /// `{campaign_id}` of a sponsored campaign (under `/v1/advertiser`).
+    SponsoredCampaignPath => "sponsored_campaign_not_found",
 }
 
 /// A query string's parameters as a typed struct. A value that does not parse is 400

@@ -12,7 +12,7 @@ use super::extract::{
     JsonBody, MemberCaller, MemberPath, MessagePath, QueryFields, QueryParams, ThreadPath,
 };
 use super::AppState;
-use crate::app::{AppealRequest, SendRequest};
+use crate::app::{AppealRequest, SendRequest, SponsoredSetting};
 use crate::domain::{Folder, MemberId};
 use crate::error::Error;
 
@@ -173,6 +173,33 @@ pub async fn appeal(
 ) -> Result<impl IntoResponse, ApiError> {
     let created = state.app.appeal(me, request).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The caller's sponsored-message setting.
+pub async fn sponsored_setting(
+    State(state): State<AppState>,
+    MemberCaller(me): MemberCaller,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.app.sponsored_setting(me)?))
+}
+
+/// Opts the caller out of sponsored messages (or back in).
+pub async fn set_sponsored_setting(
+    State(state): State<AppState>,
+    MemberCaller(me): MemberCaller,
+    JsonBody(setting): JsonBody<SponsoredSetting>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        state.app.set_sponsored_opt_out(me, setting.opt_out).await?,
+    ))
+}
+
+/// The caller's InMail credits: balance and the charges a reply would refund.
+pub async fn credits(
+    State(state): State<AppState>,
+    MemberCaller(me): MemberCaller,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.app.inmail_credits(me)?))
 }
 
 pub async fn statements(

@@ -2,9 +2,9 @@
 //!
 //! Routes are declared here, in one table (every route is listed in `docs/API.md` and
 //! `openapi.rs`), and handled in one file per audience: `admin` (members, connections,
-//! reviewers, services, restrictions, rule reload, `/v1/assess`), `rescore` (admin batch
-//! jobs), `member` (messages, folders, threads, blocks, search, reports, mark-safe,
-//! appeals, statements), `events` (the SSE stream), `review` (queue, items, decisions,
+//! reviewers, services, restrictions, advertisers, rule reload, `/v1/assess`), `rescore`
+//! (admin batch jobs), `member` (messages, folders, threads, blocks, search, reports,
+//! mark-safe, appeals, statements, credits, settings), `advertiser` (sponsored campaigns), `events` (the SSE stream), `review` (queue, items, decisions,
 //! restrictions, appeals, audit, report) and `ops` (`/`, health, readiness, metrics,
 //! `/openapi.json`). Around them: `extract` (callers, JSON bodies, path ids, typed queries),
 //! `error` (the JSON error shape), `request_log`, `connections` (timeouts and limits per
@@ -14,6 +14,7 @@
 //! decisions live below them.
 
 mod admin;
+mod advertiser;
 mod bodies;
 mod connections;
 mod console;
@@ -106,6 +107,32 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/appeals", post(member::appeal))
         .route("/v1/statements", get(member::statements))
+        .route("/v1/credits", get(member::credits))
+        .route(
+            "/v1/settings/sponsored",
+            get(member::sponsored_setting).post(member::set_sponsored_setting),
+        )
+        .route("/v1/admin/advertisers", post(admin::create_advertiser))
+        .route(
+            "/v1/admin/advertisers/{advertiser_id}/campaigns",
+            post(admin::create_sponsored_campaign),
+        )
+        .route(
+            "/v1/advertiser/campaigns",
+            get(advertiser::campaigns).post(advertiser::create_campaign),
+        )
+        .route(
+            "/v1/advertiser/campaigns/{campaign_id}",
+            get(advertiser::campaign),
+        )
+        .route(
+            "/v1/advertiser/campaigns/{campaign_id}/send",
+            post(advertiser::send_campaign),
+        )
+        .route(
+            "/v1/advertiser/campaigns/{campaign_id}/replies",
+            get(advertiser::replies),
+        )
         .route("/v1/review/queue", get(review::queue))
         .route("/v1/review/items/{item_id}", get(review::item))
         .route("/v1/review/items/{item_id}/decision", post(review::decide))

@@ -17,7 +17,8 @@ use utoipa::ToSchema;
 use super::admin::{Connection, NewReviewer, RestrictionRequest};
 use super::bodies::{
     AuditLog, CampaignList, Connected, Health, Index, OpenAppeals, Readiness, ReportQueued,
-    RescoreStarted, ReviewQueue, RulesReloaded, SearchResults, Statements,
+    RescoreStarted, ReviewQueue, RulesReloaded, SearchResults, SponsoredCampaignList,
+    SponsoredReplies, Statements,
 };
 use super::console_api::ClaimRequest;
 use super::error::ErrorBody;
@@ -26,12 +27,13 @@ use super::rescore::RescoreRequest;
 use super::review::LiftRequest;
 use crate::app::{
     AppealDecisionRequest, AppealRequest, AssessRequest, CampaignActionOutcome,
-    CampaignActionRequest, CampaignDetail, CreatedAppeal, CreatedMember, CreatedReviewer,
-    CreatedService, DecisionRequest, FolderPage, ItemView, NewMember, SendOutcome, SendRequest,
-    ThreadPage,
+    CampaignActionRequest, CampaignDetail, CreatedAdvertiser, CreatedAppeal, CreatedMember,
+    CreatedReviewer, CreatedService, CreditsView, DecisionRequest, FolderPage, ItemView,
+    NewAdvertiser, NewMember, NewSponsoredCampaign, SendOutcome, SendRequest, SponsoredRun,
+    SponsoredSetting, ThreadPage,
 };
 use crate::batch::JobView;
-use crate::domain::Verdict;
+use crate::domain::{SponsoredCampaign, Verdict};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,7 @@ pub enum Audience {
     Reviewer,
     Admin,
     AdminOrService,
+    Advertiser,
 }
 
 /// Schemas gathered for the components: (name, schema).
@@ -165,7 +168,7 @@ impl RouteDoc {
     }
 }
 
-use Audience::{Admin, AdminOrService, Member, Public, Reviewer};
+use Audience::{Admin, AdminOrService, Advertiser, Member, Public, Reviewer};
 use Body::{Empty, Json, Other};
 
 const NO_CONTENT: &[(u16, Body)] = &[(204, Empty)];
@@ -411,6 +414,83 @@ pub const ROUTES: &[RouteDoc] = &[
     .ok(&[(200, Json(schema::<Statements>))]),
     route(
         "get",
+        "/v1/settings/sponsored",
+        Member,
+        "The caller's sponsored-message setting (opted out or not)",
+    )
+    .ok(&[(200, Json(schema::<SponsoredSetting>))]),
+    route(
+        "post",
+        "/v1/settings/sponsored",
+        Member,
+        "Opt out of sponsored messages (or back in); counted against the last sponsored campaign received",
+    )
+    .body(schema::<SponsoredSetting>)
+    .ok(&[(200, Json(schema::<SponsoredSetting>))]),
+    route(
+        "post",
+        "/v1/admin/advertisers",
+        Admin,
+        "Create an advertiser; returns its id and advertiser token",
+    )
+    .body(schema::<NewAdvertiser>)
+    .ok(&[(201, Json(schema::<CreatedAdvertiser>))]),
+    route(
+        "post",
+        "/v1/admin/advertisers/{advertiser_id}/campaigns",
+        Admin,
+        "Create a sponsored campaign for an advertiser, judged at once (approved, held or refused, with reasons)",
+    )
+    .body(schema::<NewSponsoredCampaign>)
+    .ok(&[(201, Json(schema::<SponsoredCampaign>))])
+    .errors(&[422]),
+    route(
+        "post",
+        "/v1/advertiser/campaigns",
+        Advertiser,
+        "Create a sponsored campaign, judged at once (approved, held or refused, with reasons)",
+    )
+    .body(schema::<NewSponsoredCampaign>)
+    .ok(&[(201, Json(schema::<SponsoredCampaign>))])
+    .errors(&[422]),
+    route(
+        "get",
+        "/v1/advertiser/campaigns",
+        Advertiser,
+        "The advertiser's sponsored campaigns, oldest first, with status, reasons and counts",
+    )
+    .ok(&[(200, Json(schema::<SponsoredCampaignList>))]),
+    route(
+        "get",
+        "/v1/advertiser/campaigns/{campaign_id}",
+        Advertiser,
+        "One of the advertiser's sponsored campaigns: status, reasons, counts",
+    )
+    .ok(&[(200, Json(schema::<SponsoredCampaign>))]),
+    route(
+        "post",
+        "/v1/advertiser/campaigns/{campaign_id}/send",
+        Advertiser,
+        "Send an approved sponsored campaign inside its schedule; skipped targets are counted by reason",
+    )
+    .ok(&[(200, Json(schema::<SponsoredRun>))])
+    .errors(&[409, 422]),
+    route(
+        "get",
+        "/v1/advertiser/campaigns/{campaign_id}/replies",
+        Advertiser,
+        "Members' delivered replies to a campaign that takes them (allow_replies), oldest first",
+    )
+    .ok(&[(200, Json(schema::<SponsoredReplies>))]),
+    route(
+        "get",
+        "/v1/credits",
+        Member,
+        "InMail credits: balance, monthly grant, rollover cap and what is pending refund",
+    )
+    .ok(&[(200, Json(schema::<CreditsView>))]),
+    route(
+        "get",
         "/v1/review/queue",
         Reviewer,
         "Claim and list held items, oldest first",
@@ -559,7 +639,7 @@ pub const ROUTES: &[RouteDoc] = &[
         query("reason", false, Values::Text, "only items with this reason"),
         query("rule", false, Values::Text, "only items this rule hit"),
         query("lang", false, Values::Text, "only items in this language"),
-        query("kind", false, Values::Text, "message or inmail"),
+        query("kind", false, Values::Text, "message, inmail or sponsored"),
         query(
             "limit",
             false,
@@ -768,6 +848,7 @@ fn operation(route: &RouteDoc, schemas: &mut Schemas) -> Value {
         Reviewer => json!([{"reviewer": []}]),
         Admin => json!([{"admin": []}]),
         AdminOrService => json!([{"admin": []}, {"service": []}]),
+        Advertiser => json!([{"advertiser": []}]),
     };
     let mut responses = Map::new();
     for &(status, body) in route.ok {
@@ -847,7 +928,7 @@ pub fn spec() -> Value {
         },
         "paths": paths,
         "components": {
-            "securitySchemes": {"member": bearer, "reviewer": bearer, "admin": bearer, "service": bearer},
+            "securitySchemes": {"member": bearer, "reviewer": bearer, "admin": bearer, "service": bearer, "advertiser": bearer},
             "schemas": components
         }
     })

@@ -21,6 +21,7 @@
 //! | `view/` member thread | `ThreadView` |
 //! | `fld/` member folder !activity !thread | empty: folder listing, newest first (since schema 2, the newer thread first within one millisecond) |
 //! | `inm/` member yyyymm | InMail credits spent that month, u32 BE |
+//! | `crd/` member | `InmailLedger`: the member's InMail credit balance and the charges a reply would refund (replaces `inm/`, read once to open the ledger) |
 //! | `idem/` member key bytes | message id of the send that used this idempotency key, then the SHA-256 of that request (absent in records written before it) |
 //! | `rvi/` item | `ReviewItem` |
 //! | `rvq/` item | empty: open review items, oldest first |
@@ -40,6 +41,12 @@
 //! | `cmpb/` band | campaign id, u64 BE: the campaign of the last variant with this LSH band key (`limits::template::bands`) |
 //! | `cmpl/` campaign | empty: recognized campaigns and those a reviewer acted on, for the list |
 //! | `cmpm/` campaign message | empty: a campaign's messages in send order |
+//! | `adv/` advertiser | `Advertiser` |
+//! | `spc/` sponsored campaign | `SponsoredCampaign`: content, targets, budget, schedule, status and counts |
+//! | `spca/` advertiser campaign | empty: an advertiser's sponsored campaigns |
+//! | `spi/` member | `SponsoredInbox`: the member's sponsored opt-out and recent receipts (the frequency cap) |
+//! | `spr/` sponsored campaign message | empty: members' delivered replies to a campaign that takes them |
+//! | `spt/` thread | sponsored campaign id, u64 BE: the thread of one sponsored message (never a pair's thread) |
 //! | `rescore/` mode | `Checkpoint` of an unfinished batch rescore (`dry` or `apply`) |
 
 use crate::domain::{Folder, Millis};
@@ -59,6 +66,7 @@ pub const THREAD_MESSAGES: &[u8] = b"tmsg/";
 pub const VIEW: &[u8] = b"view/";
 pub const FOLDER: &[u8] = b"fld/";
 pub const INMAIL: &[u8] = b"inm/";
+pub const INMAIL_LEDGER: &[u8] = b"crd/";
 pub const IDEMPOTENCY: &[u8] = b"idem/";
 pub const REVIEW_ITEM: &[u8] = b"rvi/";
 pub const REVIEW_QUEUE: &[u8] = b"rvq/";
@@ -79,6 +87,12 @@ pub const CAMPAIGN: &[u8] = b"cmp/";
 pub const CAMPAIGN_BAND: &[u8] = b"cmpb/";
 pub const CAMPAIGN_LISTED: &[u8] = b"cmpl/";
 pub const CAMPAIGN_MESSAGES: &[u8] = b"cmpm/";
+pub const ADVERTISER: &[u8] = b"adv/";
+pub const SPONSORED_CAMPAIGN: &[u8] = b"spc/";
+pub const ADVERTISER_CAMPAIGNS: &[u8] = b"spca/";
+pub const SPONSORED_INBOX: &[u8] = b"spi/";
+pub const SPONSORED_THREAD: &[u8] = b"spt/";
+pub const SPONSORED_REPLIES: &[u8] = b"spr/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {

@@ -13,11 +13,13 @@
 //! typed code and agree by construction (`tests/store_conformance.rs` checks they do).
 
 mod campaigns;
+mod credits;
 mod group_commit;
 mod import;
 mod keys;
 mod pg;
 mod review;
+mod sponsored;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -32,11 +34,13 @@ use crate::domain::{
     ThreadId, ThreadView,
 };
 pub use campaigns::CampaignReader;
+pub use credits::CreditReader;
 use group_commit::GroupCommit;
 pub use group_commit::Ticket;
 pub use import::{import_sled, ImportReport, TableCopy};
 pub use pg::PgSettings;
 pub use review::ReviewReader;
+pub use sponsored::SponsoredReader;
 pub use stats::RefusalCount;
 
 /// The layout version this build reads and writes; see [`keys`]. Version 1 stores are

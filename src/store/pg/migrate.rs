@@ -29,6 +29,11 @@ pub static MIGRATIONS: &[Migration] = &[
         name: "campaigns",
         sql: include_str!("../../../migrations/0002_campaigns.sql"),
     },
+    Migration {
+        version: 4,
+        name: "paid_messaging",
+        sql: include_str!("../../../migrations/0004_paid_messaging.sql"),
+    },
 ];
 
 /// Session-level lock held while migrating (ASCII `SGMG`), keyed by schema like writes.

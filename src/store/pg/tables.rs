@@ -119,6 +119,12 @@ pub static TABLES: &[Table] = &[
         Value::Bytes,
     ),
     table(
+        keys::INMAIL_LEDGER,
+        "inmail_ledgers",
+        &[Id("member_id")],
+        Value::Json,
+    ),
+    table(
         keys::IDEMPOTENCY,
         "idempotency_keys",
         &[Id("member_id"), Text("idempotency_key")],
@@ -220,6 +226,42 @@ pub static TABLES: &[Table] = &[
         keys::STAT_REFUSAL,
         "refusal_counts",
         &[Id("day"), Text("reason")],
+        Value::Bytes,
+    ),
+    table(
+        keys::ADVERTISER,
+        "advertisers",
+        &[Id("advertiser_id")],
+        Value::Json,
+    ),
+    table(
+        keys::SPONSORED_CAMPAIGN,
+        "sponsored_campaigns",
+        &[Id("sponsored_campaign_id")],
+        Value::Json,
+    ),
+    table(
+        keys::ADVERTISER_CAMPAIGNS,
+        "advertiser_campaigns",
+        &[Id("advertiser_id"), Id("sponsored_campaign_id")],
+        Value::Empty,
+    ),
+    table(
+        keys::SPONSORED_INBOX,
+        "sponsored_inboxes",
+        &[Id("member_id")],
+        Value::Json,
+    ),
+    table(
+        keys::SPONSORED_REPLIES,
+        "sponsored_replies",
+        &[Id("sponsored_campaign_id"), Id("message_id")],
+        Value::Empty,
+    ),
+    table(
+        keys::SPONSORED_THREAD,
+        "sponsored_threads",
+        &[Id("thread_id")],
         Value::Bytes,
     ),
     table(
