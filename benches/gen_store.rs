@@ -172,5 +172,7 @@ fn message(
         },
         recalled_at: None,
         previous_verdicts: Vec::new(),
+        text_removed: None,
+        sealed_body: None,
     }
 }

@@ -216,6 +216,8 @@ fn synthetic(rng: &mut StdRng, id: u64, at: i64) -> Message {
             MessageStatus::Delivered
         },
         previous_verdicts: Vec::new(),
+        text_removed: None,
+        sealed_body: None,
         verdict: Verdict {
             decision,
             route: if connected {

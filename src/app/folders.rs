@@ -46,6 +46,9 @@ pub struct MessageView {
     pub attachments: Vec<Attachment>,
     pub created_at: Millis,
     pub status: MessageStatus,
+    /// The text was removed (the sender's account was erased, or a retention window
+    /// passed): `body` is empty and the message shows as removed.
+    pub text_removed: bool,
 }
 
 impl MessageView {
@@ -61,6 +64,7 @@ impl MessageView {
             attachments: message.attachments.clone(),
             created_at: message.created_at,
             status: message.status,
+            text_removed: message.text_removed.is_some(),
         }
     }
 

@@ -26,6 +26,8 @@ mod assess;
 mod blocks;
 mod campaign_review;
 mod campaigns;
+mod erasure;
+mod export;
 mod folders;
 mod labels;
 pub(crate) mod mailbox;
@@ -36,9 +38,11 @@ mod recall;
 mod recipient_signals;
 mod replicas;
 mod report_evidence;
+mod retention;
 mod review;
 mod review_board;
 mod sanctions;
+mod sealing;
 mod search;
 mod send;
 mod shared_limits;
@@ -49,7 +53,9 @@ mod thread_display;
 use std::sync::Arc;
 
 use crate::clock::Clock;
-use crate::config::{CampaignsConfig, Config, MessagingConfig, ReportsConfig, ReviewConfig};
+use crate::config::{
+    CampaignsConfig, Config, MessagingConfig, ReportsConfig, RetentionConfig, ReviewConfig,
+};
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::limits::redis_state::RedisSenderStates;
@@ -65,8 +71,11 @@ pub use campaign_review::{
     CampaignAction, CampaignActionOutcome, CampaignActionRequest, CampaignDetail, CampaignMessage,
     CampaignView,
 };
+pub use erasure::ErasureOutcome;
+pub use export::EXPORT_FORMAT;
 pub use folders::{FolderPage, MessageView, ThreadPage, ThreadSummary};
 pub use operations::{Readiness, StoreFigures};
+pub use retention::SweepReport;
 pub use review::{DecisionRequest, ItemView, QueueEntry};
 pub use review_board::{AuditFilter, Board, ItemContext, QueueFilter, QueueSort};
 pub use search::SearchHit;
@@ -86,6 +95,7 @@ pub struct App {
     reports: ReportsConfig,
     limiter: Limiter,
     campaigns: CampaignsConfig,
+    retention: RetentionConfig,
     clock: Arc<dyn Clock>,
     /// The limiter state on Redis (`[limits] backend = "redis"`); `None`: in the store.
     shared_limits: Option<Arc<RedisSenderStates>>,
@@ -115,6 +125,7 @@ impl App {
             reports: config.reports.clone(),
             limiter: Limiter::new(config.limits.clone()),
             campaigns: config.campaigns.clone(),
+            retention: config.retention.clone(),
             clock,
             shared_limits: None,
             bus: None,

@@ -343,6 +343,8 @@ impl App {
             },
             recalled_at: None,
             previous_verdicts: Vec::new(),
+            text_removed: None,
+            sealed_body: None,
         };
         txn.put_message(&message);
 

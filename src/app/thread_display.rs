@@ -118,6 +118,7 @@ mod tests {
             attachments: Vec::new(),
             created_at: 0,
             status: MessageStatus::Delivered,
+            text_removed: false,
         };
         let shown = display(view, true);
         assert_eq!(shown.visible_text, "see linkedin.com <b>now</b>");

@@ -75,12 +75,13 @@ pub fn print(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
     let mode = if report.dry_run { "dry run" } else { "apply" };
     writeln!(
         out,
-        "{mode}: rescored {} of {} messages (skipped: {} recalled, {} removed, {} before --since); \
+        "{mode}: rescored {} of {} messages (skipped: {} recalled, {} removed, {} text removed, {} before --since); \
          {} this run in {:.2} s, {:.0} msgs/sec{}",
         d.rescored,
         d.scanned,
         d.skipped.recalled,
         d.skipped.removed,
+        d.skipped.text_removed,
         d.skipped.before_since,
         report.processed,
         report.elapsed_secs,

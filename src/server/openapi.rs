@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use super::admin::{Connection, NewReviewer, RestrictionRequest};
 use super::bodies::{
     AuditLog, CampaignList, Connected, Health, Index, OpenAppeals, Readiness, ReportQueued,
-    RescoreStarted, ReviewQueue, RulesReloaded, SearchResults, Statements,
+    RescoreStarted, ReviewQueue, RotationStarted, RulesReloaded, SearchResults, Statements,
 };
 use super::console_api::ClaimRequest;
 use super::error::ErrorBody;
@@ -27,11 +27,12 @@ use super::review::LiftRequest;
 use crate::app::{
     AppealDecisionRequest, AppealRequest, AssessRequest, CampaignActionOutcome,
     CampaignActionRequest, CampaignDetail, CreatedAppeal, CreatedMember, CreatedReviewer,
-    CreatedService, DecisionRequest, FolderPage, ItemView, NewMember, SendOutcome, SendRequest,
-    ThreadPage,
+    CreatedService, DecisionRequest, ErasureOutcome, FolderPage, ItemView, NewMember, SendOutcome,
+    SendRequest, SweepReport, ThreadPage,
 };
 use crate::batch::JobView;
 use crate::domain::Verdict;
+use crate::store::crypt::SealingCensus;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +231,36 @@ pub const ROUTES: &[RouteDoc] = &[
     .ok(NO_CONTENT),
     route(
         "post",
+        "/v1/admin/members/{member_id}/erasure",
+        Admin,
+        "Erase an account (profile, tokens, sent text; pseudonymous audit); resumes an interrupted erasure, idempotent",
+    )
+    .ok(&[(200, Json(schema::<ErasureOutcome>))])
+    .errors(&[404]),
+    route(
+        "post",
+        "/v1/admin/retention/sweep",
+        Admin,
+        "Run the [retention] sweep now; answers what it removed",
+    )
+    .ok(&[(200, Json(schema::<SweepReport>))]),
+    route(
+        "get",
+        "/v1/admin/encryption",
+        Admin,
+        "How stored message text is sealed, by key, and the key rotation under way",
+    )
+    .ok(&[(200, Json(schema::<SealingCensus>))]),
+    route(
+        "post",
+        "/v1/admin/encryption/rotate",
+        Admin,
+        "Reseal every message not under the active key, in the background (resumable)",
+    )
+    .ok(&[(202, Json(schema::<RotationStarted>))])
+    .errors(&[409]),
+    route(
+        "post",
         "/v1/admin/connections",
         Admin,
         "Connect two members (mutual)",
@@ -409,6 +440,13 @@ pub const ROUTES: &[RouteDoc] = &[
         "Statements of reasons for holds and restrictions",
     )
     .ok(&[(200, Json(schema::<Statements>))]),
+    route(
+        "get",
+        "/v1/me/export",
+        Member,
+        "The caller's data as one JSON document, streamed (format sendguard-export/1): profile, threads with the messages sent and received, blocks, reports made, statements of reasons, appeals",
+    )
+    .ok(&[(200, Body::AnyJson)]),
     route(
         "get",
         "/v1/review/queue",

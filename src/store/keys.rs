@@ -41,6 +41,8 @@
 //! | `cmpl/` campaign | empty: recognized campaigns and those a reviewer acted on, for the list |
 //! | `cmpm/` campaign message | empty: a campaign's messages in send order |
 //! | `rescore/` mode | `Checkpoint` of an unfinished batch rescore (`dry` or `apply`) |
+//! | `era/` member | `ErasureRecord`: an erased (or being erased) account, its pseudonym and counts |
+//! | `sealing/` name | state of the message-text encryption: `rotation`, the checkpoint of a key rotation |
 
 use crate::domain::{Folder, Millis};
 
@@ -79,6 +81,8 @@ pub const CAMPAIGN: &[u8] = b"cmp/";
 pub const CAMPAIGN_BAND: &[u8] = b"cmpb/";
 pub const CAMPAIGN_LISTED: &[u8] = b"cmpl/";
 pub const CAMPAIGN_MESSAGES: &[u8] = b"cmpm/";
+pub const ERASURE: &[u8] = b"era/";
+pub const SEALING: &[u8] = b"sealing/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {

@@ -29,6 +29,11 @@ pub static MIGRATIONS: &[Migration] = &[
         name: "campaigns",
         sql: include_str!("../../../migrations/0002_campaigns.sql"),
     },
+    Migration {
+        version: 3,
+        name: "member_lifecycle",
+        sql: include_str!("../../../migrations/0003_member_lifecycle.sql"),
+    },
 ];
 
 /// Session-level lock held while migrating (ASCII `SGMG`), keyed by schema like writes.
