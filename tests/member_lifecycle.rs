@@ -326,3 +326,258 @@ async fn erasure_on_postgres_leaves_no_row_with_the_text() {
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["status"], "already_erased");
 }
+
+/// Every key of every object in `value`, recursively.
+fn keys_of(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                out.push(key.clone());
+                keys_of(inner, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| keys_of(v, out)),
+        _ => {}
+    }
+}
+
+/// `GET /v1/me/export` for `token`: the status, whether the answer was streamed (no
+/// `Content-Length`), and the document.
+async fn export(server: &Server, token: &str) -> (u16, bool, Value) {
+    let response = server
+        .client
+        .get(server.url("/v1/me/export"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let streamed = response.headers().get("content-length").is_none();
+    let text = response.text().await.unwrap();
+    (status, streamed, serde_json::from_str(&text).unwrap())
+}
+
+#[tokio::test]
+async fn the_export_streams_a_members_own_data_and_statements_not_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let mark = marker("export");
+    let s = scenario(&server, &mark).await;
+    let (status, body) = server
+        .request(reqwest::Method::GET, "/v1/me/export", None, None)
+        .await;
+    error_of(status, &body, 401, "unauthorized");
+
+    let (status, streamed, alice) = export(&server, &s.alice_token).await;
+    assert_eq!(status, 200, "{alice}");
+    assert!(streamed, "the document is streamed, not sized up front");
+    assert_eq!(alice["format"], "sendguard-export/1");
+    assert_eq!(alice["member"]["member_id"], s.alice);
+    assert_eq!(alice["member"]["handle"], "alice");
+    let threads = alice["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 2, "{alice}");
+    let with_bob = threads.iter().find(|t| t["with"] == s.bob).unwrap();
+    let bodies: Vec<(&str, &str)> = with_bob["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["direction"].as_str().unwrap(),
+                m["body"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            ("sent", format!("Lunch on Thursday? {mark}").as_str()),
+            ("received", "Thursday works")
+        ]
+    );
+    let with_carol = threads.iter().find(|t| t["with"] == s.carol).unwrap();
+    let held = &with_carol["messages"][0];
+    assert_eq!(held["status"], "removed", "{held}");
+    assert_eq!(held["decision"], "held");
+    assert_eq!(held["review"], "A reviewer labelled this message spam.");
+    assert!(held["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == "test_pattern/gtube" || r["source"] == "test_pattern"));
+    assert_eq!(alice["appeals"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        alice["appeals"][0]["reason"],
+        format!("it was mine {mark}").as_str()
+    );
+    assert!(!alice["statements"].as_array().unwrap().is_empty());
+    let mut keys = Vec::new();
+    keys_of(&alice, &mut keys);
+    for internal in ["score", "evidence", "signals", "sealed_body", "verdict"] {
+        assert!(
+            !keys.iter().any(|k| k == internal),
+            "no model internals in the export ({internal}): {alice}"
+        );
+    }
+
+    // Bob reports Alice's message; his export lists the report and her delivered message,
+    // never her held message to Carol.
+    let (status, body) = server
+        .post(
+            &format!("/v1/messages/{}/report", s.delivered),
+            &s.bob_token,
+            json!({"reason": "unwanted"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let (status, _, bob) = export(&server, &s.bob_token).await;
+    assert_eq!(status, 200, "{bob}");
+    assert_eq!(bob["threads"].as_array().unwrap().len(), 1, "{bob}");
+    let received = &bob["threads"][0]["messages"][0];
+    assert_eq!(received["direction"], "received");
+    assert!(received.get("decision").is_none(), "{received}");
+    assert_eq!(bob["reports_made"][0]["message_id"], s.delivered, "{bob}");
+    assert_eq!(bob["reports_made"][0]["sender"], s.alice);
+    assert!(!bob.to_string().contains(GTUBE));
+}
+
+mod retention {
+    use std::sync::Arc;
+
+    use sendguard::app::{DecisionRequest, NewMember, SendRequest};
+    use sendguard::clock::ManualClock;
+    use sendguard::config::{Config, RetentionConfig};
+    use sendguard::domain::{Label, Plan, ReviewAction};
+    use sendguard::{App, Engine, Store};
+
+    const DAY: i64 = 86_400_000;
+    /// 2026-11-01T00:00:00Z.
+    const T0: i64 = 1_793_491_200_000;
+
+    async fn member(app: &App, handle: &str) -> u64 {
+        app.create_member(NewMember {
+            handle: handle.into(),
+            display_name: None,
+            plan: Plan::Free,
+        })
+        .await
+        .unwrap()
+        .member_id
+    }
+
+    /// The windows on the app's clock: nothing goes before its window, everything past it
+    /// goes once, a second sweep finds nothing, and removed text leaves the label export.
+    #[tokio::test]
+    async fn the_sweep_removes_what_is_past_each_window_on_the_virtual_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::at(T0));
+        let config = Config {
+            retention: RetentionConfig {
+                removed_text_days: Some(30),
+                review_text_days: Some(7),
+                audit_days: Some(90),
+                limiter_history_days: Some(30),
+                ..RetentionConfig::default()
+            },
+            ..Config::default()
+        };
+        let app = App::new(
+            Store::open(dir.path()).unwrap(),
+            Engine::default(),
+            &config,
+            clock.clone(),
+        );
+        let alice = member(&app, "alice").await;
+        let bob = member(&app, "bob").await;
+        let reviewer = app.create_reviewer("Rita").await.unwrap().reviewer_id;
+        let held = app
+            .send(alice, SendRequest::text(bob, super::GTUBE))
+            .await
+            .unwrap();
+        app.send(bob, SendRequest::text(alice, "hello there"))
+            .await
+            .unwrap();
+        let item = app.review_queue(reviewer, 10).unwrap()[0].item_id;
+        let seen = app
+            .review_item(reviewer, item, Some("queue review"))
+            .await
+            .unwrap();
+        assert_eq!(seen.message.body, super::GTUBE);
+        app.decide_item(
+            reviewer,
+            item,
+            DecisionRequest {
+                label: Label::Spam,
+                action: ReviewAction::Remove,
+                note: Some("the test pattern".into()),
+            },
+        )
+        .await
+        .unwrap();
+        let mut labels = Vec::new();
+        assert_eq!(app.export_labels(&mut labels).unwrap(), 1);
+
+        let first = app.retention_sweep().await.unwrap();
+        assert_eq!(
+            (
+                first.removed_message_texts,
+                first.review_texts,
+                first.audit_entries,
+                first.limiter_states
+            ),
+            (0, 0, 0, 0),
+            "nothing is past a window yet: {first:?}"
+        );
+
+        // Eight days on: the review item's note is gone, the message text not yet.
+        clock.advance_ms(8 * DAY);
+        let week = app.retention_sweep().await.unwrap();
+        assert_eq!(week.at, T0 + 8 * DAY);
+        assert_eq!(week.review_texts, 1, "{week:?}");
+        assert_eq!(week.removed_message_texts, 0, "{week:?}");
+        let view = app
+            .review_item(reviewer, item, Some("queue review"))
+            .await
+            .unwrap();
+        assert_eq!(view.item.decision.as_ref().unwrap().note, None);
+        assert_eq!(view.message.body, super::GTUBE);
+
+        // Thirty-one days on: the removed message's text, and Bob's idle limiter state.
+        clock.advance_ms(23 * DAY);
+        let month = app.retention_sweep().await.unwrap();
+        assert_eq!(month.removed_message_texts, 1, "{month:?}");
+        assert!(month.limiter_states >= 1, "{month:?}");
+        assert_eq!(month.review_texts, 0, "done already: {month:?}");
+        let view = app
+            .review_item(reviewer, item, Some("queue review"))
+            .await
+            .unwrap();
+        assert_eq!(view.message.message_id, held.message_id);
+        assert_eq!(view.message.body, "");
+        assert!(view.message.text_removed);
+        let mut labels = Vec::new();
+        assert_eq!(
+            app.export_labels(&mut labels).unwrap(),
+            0,
+            "text past retention is not exported as training data"
+        );
+
+        // Ninety-one days on: the audit entries of the first day go, later ones stay.
+        clock.advance_ms(60 * DAY);
+        let quarter = app.retention_sweep().await.unwrap();
+        assert!(quarter.audit_entries >= 2, "{quarter:?}");
+        let left = app.audit_log(0, i64::MAX, 1000).unwrap();
+        assert!(!left.is_empty());
+        assert!(left.iter().all(|e| e.at >= T0 + DAY), "{left:?}");
+        let again = app.retention_sweep().await.unwrap();
+        assert_eq!(
+            (
+                again.removed_message_texts,
+                again.review_texts,
+                again.audit_entries
+            ),
+            (0, 0, 0),
+            "a second sweep finds nothing: {again:?}"
+        );
+    }
+}
