@@ -215,7 +215,10 @@ enum StoreCommand {
         /// Config file whose [store] names the store and its keys_file.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Stop after this many writes of 256 messages.
+        /// Messages looked at per write.
+        #[arg(long, default_value_t = sendguard::app::RESEAL_BATCH)]
+        batch: usize,
+        /// Stop after this many writes; the same command resumes from the checkpoint.
         #[arg(long)]
         max_batches: Option<usize>,
     },
@@ -560,6 +563,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 StoreCommand::RotateKey {
                     data,
                     config,
+                    batch,
                     max_batches,
                 },
         } => {
@@ -568,7 +572,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 config.store.data_dir = data;
             }
             let app = offline_app(open_configured_existing(&config)?);
-            let resealed = app.rotate_keys(max_batches)?;
+            let resealed = app.rotate_keys(batch, max_batches)?;
             let census = app.sealing_census()?;
             eprintln!("resealed {resealed} messages");
             writeln!(stdout.lock(), "{}", serde_json::to_string(&census)?)?;

@@ -581,3 +581,136 @@ mod retention {
         );
     }
 }
+
+fn key_hex() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// A server config whose `[store] keys_file` holds `lines`.
+fn keyed_config(dir: &Path, lines: &[(&str, &str)]) -> String {
+    let file = dir.join("keys");
+    let text: String = lines
+        .iter()
+        .map(|(id, key)| format!("{id} {key}\n"))
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    format!("[store]\nkeys_file = \"{}\"\n", file.display())
+}
+
+async fn census(server: &Server) -> Value {
+    let (status, census) = server.get("/v1/admin/encryption", ADMIN_TOKEN).await;
+    assert_eq!(status, 200, "{census}");
+    census
+}
+
+#[tokio::test]
+async fn key_rotation_reseals_every_message_and_retires_the_old_key_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (k1, k2) = (key_hex(), key_hex());
+    let mark = marker("sealed");
+
+    // Sealed with k1 from the first message on: the text is not in the files.
+    let server = Server::start(&data, Some(&keyed_config(dir.path(), &[("k1", &k1)])));
+    let (status, ready) = server.get("/readyz", "").await;
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["encryption_key"], "k1");
+    let (alice, alice_token) = server.member("alice", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    server.connect(alice, bob).await;
+    let mut texts = Vec::new();
+    for n in 0..3 {
+        for (token, to) in [(&alice_token, bob), (&bob_token, alice)] {
+            let text = format!("note {n} from {to} {mark}");
+            let (status, sent) = server.send(token, to, &text).await;
+            assert_eq!(status, 201, "{sent}");
+            texts.push(text);
+        }
+    }
+    let thread = server.folder(&bob_token, "inbox").await[0];
+    assert!(server.terminate().success());
+    assert_eq!(
+        files_containing(&data, &mark),
+        Vec::<String>::new(),
+        "sealed text is not readable in the store files"
+    );
+
+    // k2 becomes active, k1 still opens. The CLI reseals one batch of 2, then stops.
+    let both = keyed_config(dir.path(), &[("k2", &k2), ("k1", &k1)]);
+    let config_file = dir.path().join("rotate.toml");
+    std::fs::write(&config_file, &both).unwrap();
+    let (ok, out, err) = sendguard(&[
+        "store",
+        "rotate-key",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        config_file.to_str().unwrap(),
+        "--batch",
+        "2",
+        "--max-batches",
+        "1",
+    ]);
+    assert!(ok, "{out}{err}");
+    let partial: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        partial["messages_by_key"],
+        json!({"k1": 4, "k2": 2}),
+        "{partial}"
+    );
+    assert_eq!(partial["rotation"]["resealed"], 2, "{partial}");
+
+    // The server resumes it in the background; a new message is sealed with k2 already.
+    let server = Server::start(&data, Some(&both));
+    let (_, ready) = server.get("/readyz", "").await;
+    assert_eq!(ready["encryption_key"], "k2");
+    let before = census(&server).await;
+    assert_eq!(
+        before["rotation"]["next_message"],
+        partial["rotation"]["next_message"]
+    );
+    let text = format!("after the new key {mark}");
+    let (status, sent) = server.send(&alice_token, bob, &text).await;
+    assert_eq!(status, 201, "{sent}");
+    texts.push(text);
+    let (status, started) = server
+        .post("/v1/admin/encryption/rotate", ADMIN_TOKEN, json!({}))
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let now = census(&server).await;
+        if now["rotation"].is_null() && now["messages_by_key"] == json!({"k2": 7}) {
+            break now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rotation did not finish: {now}"
+        );
+        tokio::task::yield_now().await;
+    };
+    assert_eq!(done["plaintext"], 0);
+    assert!(server.terminate().success());
+
+    // k1 retired: with k2 alone every message reads as sent, after a restart.
+    let server = Server::start(&data, Some(&keyed_config(dir.path(), &[("k2", &k2)])));
+    let (status, page) = server
+        .get(&format!("/v1/threads/{thread}"), &bob_token)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let read: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(read, texts);
+    assert!(server.terminate().success());
+
+    // The control: with k1 alone nothing opens any more.
+    let server = Server::start(&data, Some(&keyed_config(dir.path(), &[("k1", &k1)])));
+    let (status, body) = server
+        .get(&format!("/v1/threads/{thread}"), &bob_token)
+        .await;
+    error_of(status, &body, 500, "internal");
+}

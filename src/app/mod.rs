@@ -78,6 +78,7 @@ pub use operations::{Readiness, StoreFigures};
 pub use retention::SweepReport;
 pub use review::{DecisionRequest, ItemView, QueueEntry};
 pub use review_board::{AuditFilter, Board, ItemContext, QueueFilter, QueueSort};
+pub use sealing::RESEAL_BATCH;
 pub use search::SearchHit;
 pub use send::{SendOutcome, SendRequest};
 pub use statements::Statement;

@@ -9,8 +9,8 @@ use super::App;
 use crate::error::{Error, ErrorKind, Result};
 use crate::store::crypt::{RotationCheckpoint, SealingCensus};
 
-/// Messages resealed per write.
-const RESEAL_BATCH: usize = 256;
+/// Messages looked at per write.
+pub const RESEAL_BATCH: usize = 256;
 
 /// One rotation at a time per process.
 static ROTATING: AtomicBool = AtomicBool::new(false);
@@ -41,7 +41,7 @@ impl App {
         }
         let app = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
-            let outcome = app.rotate_keys(None);
+            let outcome = app.rotate_keys(RESEAL_BATCH, None);
             ROTATING.store(false, Ordering::SeqCst);
             match outcome {
                 Ok(resealed) => tracing::info!(resealed, "key rotation finished"),
@@ -53,16 +53,16 @@ impl App {
         Ok(true)
     }
 
-    /// Runs the rotation here, at most `max_batches` writes (`None`: to the end); returns
-    /// how many messages this call resealed. The CLI's `store rotate-key` and the server's
-    /// background task both use it.
-    pub fn rotate_keys(&self, max_batches: Option<usize>) -> Result<u64> {
+    /// Runs the rotation here, `batch` messages per write, at most `max_batches` writes
+    /// (`None`: to the end); returns how many messages this call resealed. The CLI's
+    /// `store rotate-key` and the server's background task both use it.
+    pub fn rotate_keys(&self, batch: usize, max_batches: Option<usize>) -> Result<u64> {
         let start = self.store.rotation()?.map_or(0, |c| c.resealed);
         let mut last: Option<RotationCheckpoint> = None;
         let mut batches = 0;
         while max_batches.is_none_or(|max| batches < max) {
             batches += 1;
-            match self.store.reseal_batch(RESEAL_BATCH)? {
+            match self.store.reseal_batch(batch.max(1))? {
                 Some(checkpoint) => last = Some(checkpoint),
                 None => {
                     return Ok(last.map_or(0, |c| c.resealed.saturating_sub(start)));
