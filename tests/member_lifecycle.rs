@@ -249,6 +249,18 @@ async fn erasure_on_sled_resumes_is_idempotent_and_leaves_no_byte_of_the_text() 
     assert_eq!(status, 200, "{carol}");
     assert_eq!(carol["status"], "completed", "{carol}");
     assert_eq!(carol["erasure"]["counts"]["messages_redacted"], 0);
+    // Reports count erasures, naming nobody.
+    let (status, report) = server.get("/v1/review/report", &s.reviewer).await;
+    assert_eq!(status, 200, "{report}");
+    let erasures = &report["erasures"];
+    assert_eq!(erasures["requested"], 2, "{report}");
+    assert_eq!(erasures["completed"], 2, "{report}");
+    assert_eq!(erasures["messages_redacted"], 2, "{report}");
+    assert!(
+        erasures["audit_entries_pseudonymized"].as_u64()
+            >= counts["audit_entries_pseudonymized"].as_u64(),
+        "{report}"
+    );
     // Ids are never reused across the compaction.
     let (dave, _) = server.member("dave", "free").await;
     assert!(dave > pseudonym && dave > s.reply, "{dave}");

@@ -262,6 +262,19 @@ impl App {
         if !budget.take() {
             return Ok(paused(self.erasure_record(member)?));
         }
+        // The limiter state on Redis (`[limits] backend = "redis"`) goes too; unreachable,
+        // the erasure stays under way and the next request finishes it.
+        let forgot_shared_state = match &self.shared_limits {
+            Some(shared) => shared.forget(member).await.map_err(|error| {
+                Error::new(
+                    crate::error::ErrorKind::Unavailable,
+                    "limits_unavailable",
+                    format!("the limiter state on Redis could not be deleted ({error}); ask again"),
+                )
+                .retry_after(1)
+            })?,
+            None => false,
+        };
         let now = self.clock.now();
         let record = self
             .commit(|txn| {
@@ -269,6 +282,7 @@ impl App {
                     .erasure(member)?
                     .ok_or_else(|| Error::not_found("unknown_member", "erasure record vanished"))?;
                 record.completed_at = Some(now);
+                record.counts.records_deleted += u64::from(forgot_shared_state);
                 txn.put_erasure(&record);
                 txn.audit(
                     AuditEntry::new(now, Actor::Admin, "erase_member")

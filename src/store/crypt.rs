@@ -96,7 +96,8 @@ impl Sealer {
         self.keys.keys().cloned().collect()
     }
 
-    fn seal(&self, message: MessageId, text: &str) -> SealedText {
+    /// `text` sealed with the active key, bound to `message`.
+    pub fn seal(&self, message: MessageId, text: &str) -> SealedText {
         let cipher = &self.keys[&self.active];
         let nonce: [u8; 24] = rand::random();
         let sealed = cipher
@@ -115,7 +116,8 @@ impl Sealer {
         }
     }
 
-    fn open(&self, message: MessageId, sealed: &SealedText) -> StoreResult<String> {
+    /// The text of `sealed`, if a configured key opens it for `message`.
+    pub fn open(&self, message: MessageId, sealed: &SealedText) -> StoreResult<String> {
         let corrupt = |why: &str| StoreError::Config(format!("message {message}: {why}"));
         let cipher = self.keys.get(&sealed.key).ok_or_else(|| {
             corrupt(&format!(
