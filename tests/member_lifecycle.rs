@@ -726,3 +726,50 @@ async fn key_rotation_reseals_every_message_and_retires_the_old_key_across_resta
         .await;
     error_of(status, &body, 500, "internal");
 }
+
+/// `[retention]` read from the config file of the real server, and the sweep on demand:
+/// with windows of zero days, everything decided before now goes at once, and only once.
+#[tokio::test]
+async fn the_sweep_route_applies_the_configured_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        "[retention]\nremoved_text_days = 0\nreview_text_days = 0\nsweep_interval_secs = 0\n";
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let mark = marker("retained");
+    let s = scenario(&server, &mark).await;
+    let (status, body) = server
+        .post("/v1/admin/retention/sweep", &s.bob_token, json!({}))
+        .await;
+    error_of(status, &body, 401, "unauthorized");
+    let (status, swept) = server
+        .post("/v1/admin/retention/sweep", ADMIN_TOKEN, json!({}))
+        .await;
+    assert_eq!(status, 200, "{swept}");
+    assert_eq!(swept["removed_message_texts"], 1, "{swept}");
+    assert_eq!(swept["review_texts"], 1, "{swept}");
+    assert_eq!(swept["audit_entries"], 0, "no audit window: {swept}");
+    let (_, _, export) = export(&server, &s.alice_token).await;
+    let with_carol = export["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["with"] == s.carol)
+        .unwrap()
+        .clone();
+    assert_eq!(with_carol["messages"][0]["body"], "", "{with_carol}");
+    assert_eq!(with_carol["messages"][0]["text_removed"], true);
+    let (status, again) = server
+        .post("/v1/admin/retention/sweep", ADMIN_TOKEN, json!({}))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["removed_message_texts"], 0, "{again}");
+    assert_eq!(again["review_texts"], 0, "{again}");
+    // The delivered conversation is not touched by retention.
+    let (_, thread) = server
+        .get(&format!("/v1/threads/{}", s.thread), &s.bob_token)
+        .await;
+    assert_eq!(
+        thread["messages"][0]["body"],
+        format!("Lunch on Thursday? {mark}").as_str()
+    );
+}
