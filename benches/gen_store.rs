@@ -173,5 +173,7 @@ fn message(
         recalled_at: None,
         previous_verdicts: Vec::new(),
         sponsored: None,
+        text_removed: None,
+        sealed_body: None,
     }
 }

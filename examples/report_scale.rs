@@ -217,6 +217,8 @@ fn synthetic(rng: &mut StdRng, id: u64, at: i64) -> Message {
         },
         previous_verdicts: Vec::new(),
         sponsored: None,
+        text_removed: None,
+        sealed_body: None,
         verdict: Verdict {
             decision,
             route: if connected {

@@ -25,6 +25,7 @@ pub struct Config {
     pub events: crate::notify::EventsConfig,
     pub campaigns: CampaignsConfig,
     pub sponsored: SponsoredConfig,
+    pub retention: RetentionConfig,
 }
 
 /// `[sponsored]`: the sponsored channel's limits per recipient and per campaign.
@@ -46,6 +47,45 @@ impl Default for SponsoredConfig {
             cap_window_days: 45,
             max_targets: 10_000,
         }
+    }
+}
+
+/// `[retention]`: how long text and histories are kept (issue 24). Unset windows keep
+/// forever, as before; the sweep runs on the app's clock every `sweep_interval_secs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Text of a held message a reviewer removed, counted from the decision.
+    pub removed_text_days: Option<u32>,
+    /// Text in a review item (the reporter's words, the reviewer's note), from the decision.
+    pub review_text_days: Option<u32>,
+    /// Audit log entries, from when they were written.
+    pub audit_days: Option<u32>,
+    /// A sender's limiter state, once nothing has happened in it for this long.
+    pub limiter_history_days: Option<u32>,
+    /// Seconds between background sweeps of `sendguard serve` (0: no background sweep).
+    pub sweep_interval_secs: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            removed_text_days: None,
+            review_text_days: None,
+            audit_days: None,
+            limiter_history_days: None,
+            sweep_interval_secs: 3600,
+        }
+    }
+}
+
+impl RetentionConfig {
+    /// Whether any window is set (no sweep runs otherwise).
+    pub fn any(&self) -> bool {
+        self.removed_text_days.is_some()
+            || self.review_text_days.is_some()
+            || self.audit_days.is_some()
+            || self.limiter_history_days.is_some()
     }
 }
 
@@ -227,6 +267,11 @@ pub struct StoreConfig {
     pub timeout_ms: u64,
     /// `Retry-After` (seconds) of a 503 answered because the store is unavailable.
     pub retry_after_secs: u64,
+    /// File of message-text encryption keys, one `ID HEX` line each (64 hex digits, a
+    /// 256-bit key); the first line's key encrypts, the others only decrypt (a rotation in
+    /// progress). The `SENDGUARD_STORE_KEYS` environment variable (`ID:HEX,ID:HEX`) wins
+    /// over it. Neither: message text is stored unencrypted, and the server says so.
+    pub keys_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,6 +330,7 @@ impl Default for StoreConfig {
             pool_size: 16,
             timeout_ms: 5_000,
             retry_after_secs: 1,
+            keys_file: None,
         }
     }
 }

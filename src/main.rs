@@ -163,6 +163,35 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
+    /// Member data lifecycle.
+    Member {
+        #[command(subcommand)]
+        command: MemberCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    /// Erase an account: profile, tokens, the text of every message it sent; audit entries
+    /// and review items keep a pseudonym. Running it again resumes or reports the erasure.
+    Erase {
+        /// The member's id.
+        #[arg(long)]
+        member: u64,
+        /// Store directory (sled; no server may be running on it).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Config file whose [store] names the store (PostgreSQL).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Stop after this many writes; the same command resumes.
+        #[arg(long)]
+        max_steps: Option<usize>,
+        /// On sled, leave the store uncompacted (the erased text stays in old segments of
+        /// the files until sled reclaims them).
+        #[arg(long)]
+        no_compact: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -176,6 +205,29 @@ enum StoreCommand {
         /// PostgreSQL URL of the destination (its tables must be empty).
         #[arg(long)]
         to: String,
+    },
+    /// Reseal every message not sealed with the active key (the first of [store]
+    /// keys_file or SENDGUARD_STORE_KEYS); resumable: run it again to continue.
+    RotateKey {
+        /// Store directory (sled; no server may be running on it).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Config file whose [store] names the store and its keys_file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Messages looked at per write.
+        #[arg(long, default_value_t = sendguard::app::RESEAL_BATCH)]
+        batch: usize,
+        /// Stop after this many writes; the same command resumes from the checkpoint.
+        #[arg(long)]
+        max_batches: Option<usize>,
+    },
+    /// Rewrite a sled store with only its live records, deleting the old files (so erased
+    /// or expired text leaves the disk). No server may be running on it.
+    Compact {
+        /// The sled store directory.
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -506,8 +558,72 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let settings = commands::store::settings(&Config::default().store, Some(to))?;
             return commands::store::import(&from, &settings, &mut stdout.lock());
         }
+        Command::Store {
+            command:
+                StoreCommand::RotateKey {
+                    data,
+                    config,
+                    batch,
+                    max_batches,
+                },
+        } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(data) = data {
+                config.store.data_dir = data;
+            }
+            let app = offline_app(open_configured_existing(&config)?);
+            let resealed = app.rotate_keys(batch, max_batches)?;
+            let census = app.sealing_census()?;
+            eprintln!("resealed {resealed} messages");
+            writeln!(stdout.lock(), "{}", serde_json::to_string(&census)?)?;
+        }
+        Command::Store {
+            command: StoreCommand::Compact { data },
+        } => {
+            let done = sendguard::store::compact(&data)?;
+            writeln!(stdout.lock(), "{}", serde_json::to_string(&done)?)?;
+        }
+        Command::Member {
+            command:
+                MemberCommand::Erase {
+                    member,
+                    data,
+                    config,
+                    max_steps,
+                    no_compact,
+                },
+        } => {
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(data) = data {
+                config.store.data_dir = data;
+            }
+            let sled = config.store.backend == sendguard::config::StoreBackend::Sled;
+            let app = offline_app(open_configured_existing(&config)?);
+            let outcome = runtime.block_on(app.erase_member_in_steps(member, max_steps))?;
+            drop(app);
+            writeln!(stdout.lock(), "{}", serde_json::to_string(&outcome)?)?;
+            if sled && !no_compact && outcome.status != "in_progress" {
+                let done = sendguard::store::compact(&config.store.data_dir)?;
+                eprintln!(
+                    "compacted {}: {} records, {} -> {} bytes",
+                    config.store.data_dir.display(),
+                    done.records,
+                    done.bytes_before,
+                    done.bytes_after
+                );
+            }
+        }
     }
     Ok(true)
+}
+
+/// The store `[store]` names, with its keys; a sled store must exist already.
+fn open_configured_existing(config: &Config) -> anyhow::Result<Store> {
+    if config.store.backend == sendguard::config::StoreBackend::Sled {
+        let keys = sendguard::store::crypt::Sealer::configured(config.store.keys_file.as_deref())?;
+        return Ok(Store::open_existing(&config.store.data_dir)?.with_sealer(keys));
+    }
+    Ok(Store::open_configured(&config.store)?)
 }
 
 /// The application over a store directory, for commands that run without the server (the

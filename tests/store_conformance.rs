@@ -6,12 +6,13 @@
 mod store_common;
 
 use sendguard::domain::{
-    Actor, Appeal, AppealOutcome, AppealTarget, AuditEntry, Folder, Label, LabelRecord,
-    LabelSource, Member, Message, OverturnedRestriction, Plan, Principal, ReportEntry,
-    ReporterStanding, ReportsAgainst, Restriction, RestrictionLevel, ReviewItem, ReviewOrigin,
-    Thread, ThreadView,
+    Actor, Appeal, AppealOutcome, AppealTarget, AuditEntry, ErasureCounts, ErasureRecord, Folder,
+    Label, LabelRecord, LabelSource, Member, Message, OverturnedRestriction, Plan, Principal,
+    ReportEntry, ReporterStanding, ReportsAgainst, Restriction, RestrictionLevel, ReviewItem,
+    ReviewOrigin, Thread, ThreadView,
 };
-use sendguard::store::{Reader, ReviewReader, StoreError, WriteTxn};
+use sendguard::store::crypt::Sealer;
+use sendguard::store::{LifecycleReader, Reader, ReviewReader, StoreError, WriteTxn};
 use sendguard::Store;
 use serde_json::json;
 use store_common::Schema;
@@ -69,6 +70,8 @@ conformance!(
     ids_are_fresh,
     inmail_ledgers,
     sponsored_records,
+    erasure_finds_and_deletes_a_members_records,
+    sealed_message_text_opens_only_with_its_key_and_rotates,
 );
 
 fn member(id: u64, handle: &str) -> Member {
@@ -602,4 +605,147 @@ fn sponsored_records(store: &Store) {
         None,
         "a sponsored thread is not the pair's thread"
     );
+}
+
+/// Everything keyed by member 1 goes; member 2's side of their thread, and member 3, stay.
+fn erasure_finds_and_deletes_a_members_records(store: &Store) {
+    let (ada, bob, cy) = (member(1, "ada"), member(2, "bob"), member(3, "cy"));
+    let report = ReportEntry {
+        reporter: 1,
+        message_id: 40,
+        at: 11,
+    };
+    write(store, |txn| {
+        for m in [&ada, &bob, &cy] {
+            txn.put_member(m);
+        }
+        txn.put_token(&[1; 32], &Principal::Member(1));
+        txn.put_token(&[2; 32], &Principal::Member(2));
+        txn.connect(1, 2);
+        txn.set_block(3, 1, true);
+        txn.set_block(1, 3, true);
+        txn.put_thread(&Thread {
+            id: 10,
+            members: [1, 2],
+            created_at: 5,
+        });
+        txn.put_view(None, &view(1, 10, 2, Folder::Inbox, 5));
+        txn.put_view(None, &view(2, 10, 1, Folder::Inbox, 5));
+        txn.put_sender_state(1, &sendguard::limits::SenderState::default());
+        txn.put_reports_against(
+            2,
+            &ReportsAgainst {
+                entries: vec![report.clone()],
+            },
+        );
+        txn.put_reporter_standing(
+            1,
+            &ReporterStanding {
+                upheld: 1,
+                overturned: 0,
+            },
+        );
+        txn.set_inmail_spent(1, 202_612, 1);
+        txn.put_idempotent_send(1, "key", 44, &[3; 32]);
+    });
+    assert_eq!(store.threads_of(1).unwrap(), [10]);
+    assert_eq!(store.threads_of(3).unwrap(), Vec::<u64>::new());
+    assert_eq!(store.token_hashes_of(1).unwrap(), [[1; 32]]);
+    assert_eq!(store.blocked_by(1).unwrap(), [3]);
+    assert_eq!(store.reports_by(1).unwrap(), [(2, report)]);
+    let states: Vec<u64> = store.sender_states().map(|s| s.unwrap().0).collect();
+    assert_eq!(states, [1]);
+
+    let (deleted, _) = store
+        .write::<_, StoreError>(|txn| {
+            for hash in store.token_hashes_of(1)? {
+                txn.delete_token(&hash);
+            }
+            txn.erase_member_records(1)
+        })
+        .unwrap();
+    assert!(deleted >= 10, "{deleted}");
+    assert_eq!(store.member(1).unwrap(), None);
+    assert_eq!(store.member_by_handle("ada").unwrap(), None);
+    assert_eq!(store.principal_for_token_hash(&[1; 32]).unwrap(), None);
+    assert_eq!(
+        store.principal_for_token_hash(&[2; 32]).unwrap(),
+        Some(Principal::Member(2))
+    );
+    assert!(!store.connected(2, 1).unwrap() && !store.connected(1, 2).unwrap());
+    assert!(!store.blocked_either_way(1, 3).unwrap());
+    assert_eq!(store.view(1, 10).unwrap(), None);
+    assert!(store.view(2, 10).unwrap().is_some());
+    assert_eq!(store.sender_state(1).unwrap(), None);
+    assert_eq!(
+        store.reporter_standing(1).unwrap(),
+        ReporterStanding::default()
+    );
+    assert_eq!(store.inmail_spent(1, 202_612).unwrap(), 0);
+    assert_eq!(store.idempotent_send(1, "key").unwrap(), None);
+    assert_eq!(store.member(3).unwrap(), Some(cy));
+    let (again, _) = store
+        .write::<_, StoreError>(|txn| txn.erase_member_records(1))
+        .unwrap();
+    assert_eq!(again, 0, "a second pass finds nothing left");
+
+    let record = ErasureRecord {
+        member_id: 1,
+        pseudonym: 77,
+        requested_at: 5,
+        completed_at: None,
+        counts: ErasureCounts::default(),
+    };
+    write(store, |txn| txn.put_erasure(&record));
+    assert_eq!(store.erasure(1).unwrap(), Some(record.clone()));
+    assert_eq!(store.erasure(2).unwrap(), None);
+    let all: Vec<ErasureRecord> = store.erasures().map(Result::unwrap).collect();
+    assert_eq!(all, [record]);
+}
+
+fn keys(lines: &[(&str, u8)]) -> Option<Sealer> {
+    let lines: Vec<String> = lines
+        .iter()
+        .map(|(id, byte)| format!("{id} {}", hex::encode([*byte; 32])))
+        .collect();
+    Some(Sealer::parse(&lines, "test").unwrap())
+}
+
+/// Sealed with k1: opens with k1, not without a key; after a rotation to k2 every message
+/// opens with k2 alone and no longer with k1.
+fn sealed_message_text_opens_only_with_its_key_and_rotates(store: &Store) {
+    let k1 = store.clone().with_sealer(keys(&[("k1", 1)]));
+    write(&k1, |txn| {
+        for id in 1..=5 {
+            txn.put_message(&message(id, 9, 1, 2, &format!("secret {id}"), id as i64));
+        }
+    });
+    assert_eq!(k1.message(3).unwrap().unwrap().body, "secret 3");
+    assert_eq!(k1.thread_messages(9).unwrap().len(), 5);
+    assert!(store.message(3).is_err(), "no key: the text does not open");
+    let census = k1.sealing_census().unwrap();
+    assert_eq!(census.messages_by_key.get("k1"), Some(&5));
+    assert_eq!(census.plaintext, 0);
+
+    let both = store.clone().with_sealer(keys(&[("k2", 2), ("k1", 1)]));
+    let first = both.reseal_batch(2).unwrap().expect("more to do");
+    assert_eq!(first.resealed, 2);
+    assert_eq!(both.rotation().unwrap(), Some(first));
+    while both.reseal_batch(2).unwrap().is_some() {}
+    assert_eq!(both.rotation().unwrap(), None);
+    let census = both.sealing_census().unwrap();
+    assert_eq!(census.messages_by_key.len(), 1);
+    assert_eq!(census.messages_by_key.get("k2"), Some(&5));
+    let k2 = store.clone().with_sealer(keys(&[("k2", 2)]));
+    let bodies: Vec<String> = k2
+        .thread_messages(9)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert_eq!(
+        bodies,
+        (1..=5).map(|i| format!("secret {i}")).collect::<Vec<_>>()
+    );
+    assert!(k1.message(3).is_err(), "the old key alone opens nothing");
 }

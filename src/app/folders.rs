@@ -49,6 +49,9 @@ pub struct MessageView {
     /// On a sponsored message: shown marked "Sponsored" with the advertiser's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sponsored: Option<SponsoredMark>,
+    /// The text was removed (the sender's account was erased, or a retention window
+    /// passed): `body` is empty and the message shows as removed.
+    pub text_removed: bool,
 }
 
 impl MessageView {
@@ -65,6 +68,7 @@ impl MessageView {
             created_at: message.created_at,
             status: message.status,
             sponsored: message.sponsored.clone(),
+            text_removed: message.text_removed.is_some(),
         }
     }
 

@@ -20,6 +20,11 @@ impl App {
             let Some(message) = self.store.message(label.message_id)? else {
                 continue;
             };
+            // Erased or past retention: the text is gone, and must not come back as
+            // training data.
+            if message.text_removed.is_some() {
+                continue;
+            }
             let source = match label.source {
                 LabelSource::Reviewer => "reviewer",
                 LabelSource::MarkSafe => "mark_safe",

@@ -31,6 +31,8 @@ mod blocks;
 mod campaign_review;
 mod campaigns;
 mod credits;
+mod erasure;
+mod export;
 mod folders;
 mod labels;
 pub(crate) mod mailbox;
@@ -41,9 +43,11 @@ mod recall;
 mod recipient_signals;
 mod replicas;
 mod report_evidence;
+mod retention;
 mod review;
 mod review_board;
 mod sanctions;
+mod sealing;
 mod search;
 mod send;
 mod shared_limits;
@@ -57,7 +61,8 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{
-    CampaignsConfig, Config, MessagingConfig, ReportsConfig, ReviewConfig, SponsoredConfig,
+    CampaignsConfig, Config, MessagingConfig, ReportsConfig, RetentionConfig, ReviewConfig,
+    SponsoredConfig,
 };
 use crate::engine::Engine;
 use crate::error::Result;
@@ -75,10 +80,14 @@ pub use campaign_review::{
     CampaignView,
 };
 pub use credits::CreditsView;
+pub use erasure::ErasureOutcome;
+pub use export::EXPORT_FORMAT;
 pub use folders::{FolderPage, MessageView, ThreadPage, ThreadSummary};
 pub use operations::{Readiness, StoreFigures};
+pub use retention::SweepReport;
 pub use review::{DecisionRequest, ItemView, QueueEntry};
 pub use review_board::{AuditFilter, Board, ItemContext, QueueFilter, QueueSort};
+pub use sealing::RESEAL_BATCH;
 pub use search::SearchHit;
 pub use send::{SendOutcome, SendRequest};
 pub use sponsored::{
@@ -101,6 +110,7 @@ pub struct App {
     limiter: Limiter,
     campaigns: CampaignsConfig,
     sponsored: SponsoredConfig,
+    retention: RetentionConfig,
     clock: Arc<dyn Clock>,
     /// The limiter state on Redis (`[limits] backend = "redis"`); `None`: in the store.
     shared_limits: Option<Arc<RedisSenderStates>>,
@@ -131,6 +141,7 @@ impl App {
             limiter: Limiter::new(config.limits.clone()),
             campaigns: config.campaigns.clone(),
             sponsored: config.sponsored.clone(),
+            retention: config.retention.clone(),
             clock,
             shared_limits: None,
             bus: None,

@@ -30,6 +30,9 @@ pub struct Readiness {
     pub redis: Option<bool>,
     /// NATS is connected (`[events] backend = "nats"`).
     pub nats: Option<bool>,
+    /// The key message text is sealed with; `null`: no key is configured and message
+    /// text is stored unencrypted.
+    pub encryption_key: Option<String>,
 }
 
 /// Store gauges for `/metrics`.
@@ -66,6 +69,7 @@ impl App {
             model: self.engine.classifier().map(|c| c.name.clone()),
             redis: self.redis_ready().await,
             nats: self.nats_ready(),
+            encryption_key: self.active_key(),
         }
     }
 

@@ -356,6 +356,8 @@ impl App {
             recalled_at: None,
             previous_verdicts: Vec::new(),
             sponsored: None,
+            text_removed: None,
+            sealed_body: None,
         };
         txn.put_message(&message);
 

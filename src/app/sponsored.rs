@@ -323,6 +323,8 @@ impl App {
                         recalled_at: None,
                         previous_verdicts: Vec::new(),
                         sponsored: Some(mark.clone()),
+                        text_removed: None,
+                        sealed_body: None,
                     };
                     txn.put_message(&message);
                     let folder = message.verdict.folder().unwrap_or(message.verdict.route);
@@ -463,6 +465,8 @@ impl App {
                     recalled_at: None,
                     previous_verdicts: Vec::new(),
                     sponsored: None,
+                    text_removed: None,
+                    sealed_body: None,
                 };
                 txn.put_message(&message);
                 super::mailbox::record_sent(txn, &message, now)?;

@@ -120,6 +120,7 @@ mod tests {
             created_at: 0,
             status: MessageStatus::Delivered,
             sponsored: None,
+            text_removed: false,
         };
         let shown = display(view, true);
         assert_eq!(shown.visible_text, "see linkedin.com <b>now</b>");

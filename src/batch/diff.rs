@@ -141,6 +141,10 @@ pub struct Skipped {
     pub recalled: u64,
     /// Removed by a reviewer.
     pub removed: u64,
+    /// Text removed (the sender's account erased, or a retention window passed): nothing
+    /// is left to judge.
+    #[serde(default)]
+    pub text_removed: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -183,6 +187,7 @@ pub enum SkipReason {
     BeforeSince,
     Recalled,
     Removed,
+    TextRemoved,
 }
 
 impl Diff {
@@ -195,6 +200,7 @@ impl Diff {
                     SkipReason::BeforeSince => self.skipped.before_since += 1,
                     SkipReason::Recalled => self.skipped.recalled += 1,
                     SkipReason::Removed => self.skipped.removed += 1,
+                    SkipReason::TextRemoved => self.skipped.text_removed += 1,
                 }
                 return;
             }
@@ -263,6 +269,7 @@ impl Diff {
         self.skipped.before_since += other.skipped.before_since;
         self.skipped.recalled += other.skipped.recalled;
         self.skipped.removed += other.skipped.removed;
+        self.skipped.text_removed += other.skipped.text_removed;
         self.rescored += other.rescored;
         self.unchanged += other.unchanged;
         self.changed += other.changed;
@@ -330,6 +337,8 @@ mod tests {
             recalled_at: None,
             previous_verdicts: Vec::new(),
             sponsored: None,
+            text_removed: None,
+            sealed_body: None,
         }
     }
 

@@ -196,6 +196,7 @@ fn score_one(
     let skip = match message.status {
         MessageStatus::Recalled => Some(SkipReason::Recalled),
         MessageStatus::Removed => Some(SkipReason::Removed),
+        _ if message.text_removed.is_some() => Some(SkipReason::TextRemoved),
         _ if since.is_some_and(|s| message.created_at < s) => Some(SkipReason::BeforeSince),
         _ => None,
     };

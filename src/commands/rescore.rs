@@ -36,7 +36,10 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
     let model = args.model.clone().or(config.engine.model);
     let inputs =
         Inputs::load_or_shipped(&config.policy, rules.as_deref(), model.as_deref(), since)?;
-    let store = open(&args.data)?;
+    // The config's `[store] keys_file` opens sealed message text (the environment's keys
+    // are read on open already).
+    let keys = crate::store::crypt::Sealer::configured(config.store.keys_file.as_deref())?;
+    let store = open(&args.data)?.with_sealer(keys);
     let options = Options {
         apply: args.apply,
         max_messages: args.max_messages,
@@ -75,12 +78,13 @@ pub fn print(report: &Report, out: &mut impl Write) -> std::io::Result<()> {
     let mode = if report.dry_run { "dry run" } else { "apply" };
     writeln!(
         out,
-        "{mode}: rescored {} of {} messages (skipped: {} recalled, {} removed, {} before --since); \
+        "{mode}: rescored {} of {} messages (skipped: {} recalled, {} removed, {} text removed, {} before --since); \
          {} this run in {:.2} s, {:.0} msgs/sec{}",
         d.rescored,
         d.scanned,
         d.skipped.recalled,
         d.skipped.removed,
+        d.skipped.text_removed,
         d.skipped.before_since,
         report.processed,
         report.elapsed_secs,

@@ -9,6 +9,7 @@
 pub mod body;
 pub mod campaign;
 pub mod credits;
+pub mod lifecycle;
 pub mod review;
 pub mod signals;
 pub mod sponsored;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use body::{Link, RenderedBody};
 pub use campaign::{Campaign, CampaignAccount, CampaignId, CampaignStatus};
 pub use credits::{CreditTerms, InmailLedger, PendingRefund};
+pub use lifecycle::{ErasureCounts, ErasureRecord};
 pub use review::{
     Actor, Appeal, AppealOutcome, AppealTarget, AuditEntry, Claim, Label, LabelRecord, LabelSource,
     OverturnedRestriction, ReportEntry, ReporterStanding, ReportsAgainst, ReviewAction,
@@ -194,6 +196,56 @@ pub struct Message {
     /// Set on a sponsored message: the advertiser and campaign it is shown with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sponsored: Option<SponsoredMark>,
+    /// Set when the body and attachments were removed (the sender's account was erased,
+    /// or a retention window passed): the record stays so the other side's thread and the
+    /// counts keep their shape, the text is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_removed: Option<TextRemoval>,
+    /// The store's encrypted form of `body` (`store::crypt`): set only in the stored
+    /// record, where `body` is then empty; every read through the store opens it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed_body: Option<SealedText>,
+}
+
+/// A text encrypted at rest: which key, the nonce and the ciphertext with its tag (hex).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedText {
+    pub key: String,
+    pub nonce: String,
+    pub text: String,
+}
+
+/// Why and when a message's text was removed (`Message::text_removed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TextRemoval {
+    pub at: Millis,
+    pub why: TextRemovalReason,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TextRemovalReason {
+    /// The sender's account was erased (`sendguard member erase`, the admin route).
+    Erasure,
+    /// A `[retention]` window passed.
+    Retention,
+}
+
+impl Message {
+    /// Drops the text and attachments, keeping the record's facts (ids, times, verdict).
+    pub fn remove_text(&mut self, at: Millis, why: TextRemovalReason) {
+        self.body.clear();
+        self.attachments.clear();
+        // The reviewer's evidence names the message's own words.
+        for verdict in std::iter::once(&mut self.verdict).chain(&mut self.previous_verdicts) {
+            for reason in &mut verdict.reasons {
+                reason.evidence.clear();
+            }
+        }
+        if self.text_removed.is_none() {
+            self.text_removed = Some(TextRemoval { at, why });
+        }
+    }
 }
 
 impl Message {

@@ -154,6 +154,19 @@ impl RedisSenderStates {
         snapshot(secs, micros, &version, &json)
     }
 
+    /// Deletes the sender's state (account erasure); `true` when there was one.
+    pub async fn forget(&self, member: MemberId) -> Result<bool, RedisStateError> {
+        let mut connection = self.connection().await?;
+        let deleted: i64 = self
+            .within(
+                redis::cmd("DEL")
+                    .arg(self.key(member))
+                    .query_async(&mut connection),
+            )
+            .await?;
+        Ok(deleted == 1)
+    }
+
     /// Writes `state` if the stored version is still `version`; `false` when another
     /// replica wrote first (read again and decide again).
     pub async fn save(

@@ -92,6 +92,18 @@ pub struct Report {
     /// (`report/sponsored.rs`).
     #[serde(default)]
     pub sponsored: super::sponsored::SponsoredFigures,
+    /// Accounts erased in the period (issue 24): counts only, no member is named.
+    #[serde(default)]
+    pub erasures: ErasureFigures,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ErasureFigures {
+    /// Erasures requested in the period; `completed` of them finished.
+    pub requested: u64,
+    pub completed: u64,
+    pub messages_redacted: u64,
+    pub audit_entries_pseudonymized: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -569,7 +581,24 @@ pub fn build(store: &Store, options: &ReportOptions) -> StoreResult<Report> {
         top_held_senders: top,
         campaigns: super::campaigns::build(store, options.from, options.to)?,
         sponsored: super::sponsored::build(store, options.from, options.to)?,
+        erasures: erasure_figures(store, options)?,
     })
+}
+
+/// Erasures requested in the period and what they removed.
+fn erasure_figures(store: &Store, options: &ReportOptions) -> StoreResult<ErasureFigures> {
+    let mut figures = ErasureFigures::default();
+    for erasure in store.erasures() {
+        let erasure = erasure?;
+        if !options.contains(erasure.requested_at) {
+            continue;
+        }
+        figures.requested += 1;
+        figures.completed += u64::from(erasure.completed_at.is_some());
+        figures.messages_redacted += erasure.counts.messages_redacted;
+        figures.audit_entries_pseudonymized += erasure.counts.audit_entries_pseudonymized;
+    }
+    Ok(figures)
 }
 
 /// The latest reviewer judgement of each labelled message.

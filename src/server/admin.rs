@@ -144,3 +144,50 @@ pub async fn create_sponsored_campaign(
     let campaign = state.app.create_sponsored_campaign(advertiser, new).await?;
     Ok((StatusCode::CREATED, Json(campaign)))
 }
+
+/// `POST /v1/admin/members/{member_id}/erasure`: erases the account (or resumes an
+/// interrupted erasure); asking again answers `already_erased` with the same record.
+pub async fn erase_member(
+    State(state): State<AppState>,
+    _: AdminCaller,
+    MemberPath(member): MemberPath,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.app.erase_member(member).await?))
+}
+
+/// `POST /v1/admin/retention/sweep`: runs the `[retention]` sweep now (the server also
+/// runs it every `sweep_interval_secs`); answers what it removed.
+pub async fn retention_sweep(
+    State(state): State<AppState>,
+    _: AdminCaller,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.app.retention_sweep().await?))
+}
+
+/// `GET /v1/admin/encryption`: how the stored messages are sealed, by key (a pass over the
+/// messages), and the rotation under way.
+pub async fn encryption(
+    State(state): State<AppState>,
+    _: AdminCaller,
+) -> Result<impl IntoResponse, ApiError> {
+    let app = state.app.clone();
+    let census = tokio::task::spawn_blocking(move || app.sealing_census())
+        .await
+        .map_err(|e| {
+            crate::error::Error::new(crate::error::ErrorKind::Internal, "census", e.to_string())
+        })??;
+    Ok(Json(census))
+}
+
+/// `POST /v1/admin/encryption/rotate`: reseals every message not under the active key,
+/// in the background (resumes a rotation a restart interrupted); 202.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    _: AdminCaller,
+) -> Result<impl IntoResponse, ApiError> {
+    let started = state.app.start_key_rotation()?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "started": started, "already_running": !started })),
+    ))
+}

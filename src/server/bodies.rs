@@ -152,3 +152,12 @@ pub struct RulesReloaded {
 pub struct RescoreStarted {
     pub job_id: u64,
 }
+
+/// `POST /v1/admin/encryption/rotate`.
+#[derive(Serialize, ToSchema)]
+pub struct RotationStarted {
+    /// A rotation started now.
+    pub started: bool,
+    /// One was already running in this process.
+    pub already_running: bool,
+}

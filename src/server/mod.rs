@@ -21,6 +21,7 @@ mod console;
 mod console_api;
 pub mod error;
 mod events;
+mod export;
 pub mod extract;
 mod head_errors;
 mod member;
@@ -83,6 +84,13 @@ pub fn router(state: AppState) -> Router {
             "/v1/admin/members/{member_id}/restriction",
             post(admin::restrict).delete(admin::lift),
         )
+        .route(
+            "/v1/admin/members/{member_id}/erasure",
+            post(admin::erase_member),
+        )
+        .route("/v1/admin/retention/sweep", post(admin::retention_sweep))
+        .route("/v1/admin/encryption", get(admin::encryption))
+        .route("/v1/admin/encryption/rotate", post(admin::rotate_key))
         .route("/v1/admin/connections", post(admin::connect))
         .route("/v1/admin/reviewers", post(admin::create_reviewer))
         .route("/v1/admin/services", post(admin::create_service))
@@ -133,6 +141,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/advertiser/campaigns/{campaign_id}/replies",
             get(advertiser::replies),
         )
+        .route("/v1/me/export", get(export::export))
         .route("/v1/review/queue", get(review::queue))
         .route("/v1/review/items/{item_id}", get(review::item))
         .route("/v1/review/items/{item_id}/decision", post(review::decide))
@@ -235,6 +244,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )),
     };
     spawn_reload_on_hangup(state.app.clone(), config.engine.rules_dir.clone());
+    spawn_retention_sweeps(state.app.clone());
+    match state.app.active_key() {
+        Some(key) => tracing::info!(key, "message text is encrypted at rest"),
+        None => tracing::warn!(
+            "no encryption key configured ([store] keys_file or SENDGUARD_STORE_KEYS): \
+             message text is stored unencrypted"
+        ),
+    }
     if state.admin_token_hash.is_none() {
         tracing::warn!("no admin token configured: the admin API is disabled");
     }
@@ -295,6 +312,30 @@ fn install_metrics() -> Option<PrometheusHandle> {
             None
         }
     }
+}
+
+/// Runs the `[retention]` sweep every `sweep_interval_secs` (none without a window), on
+/// the app's clock, logging what each sweep removed.
+fn spawn_retention_sweeps(app: Arc<App>) {
+    let Some(every) = app.retention_interval_secs() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
+        loop {
+            tick.tick().await;
+            match app.retention_sweep().await {
+                Ok(report) => tracing::info!(
+                    removed_message_texts = report.removed_message_texts,
+                    review_texts = report.review_texts,
+                    audit_entries = report.audit_entries,
+                    limiter_states = report.limiter_states,
+                    "retention sweep"
+                ),
+                Err(error) => tracing::error!(%error, "retention sweep failed; retried next time"),
+            }
+        }
+    });
 }
 
 /// SIGHUP recompiles the rule packs and swaps them in; a broken pack is refused with a log

@@ -17,8 +17,8 @@ use utoipa::ToSchema;
 use super::admin::{Connection, NewReviewer, RestrictionRequest};
 use super::bodies::{
     AuditLog, CampaignList, Connected, Health, Index, OpenAppeals, Readiness, ReportQueued,
-    RescoreStarted, ReviewQueue, RulesReloaded, SearchResults, SponsoredCampaignList,
-    SponsoredReplies, Statements,
+    RescoreStarted, ReviewQueue, RotationStarted, RulesReloaded, SearchResults,
+    SponsoredCampaignList, SponsoredReplies, Statements,
 };
 use super::console_api::ClaimRequest;
 use super::error::ErrorBody;
@@ -28,12 +28,13 @@ use super::review::LiftRequest;
 use crate::app::{
     AppealDecisionRequest, AppealRequest, AssessRequest, CampaignActionOutcome,
     CampaignActionRequest, CampaignDetail, CreatedAdvertiser, CreatedAppeal, CreatedMember,
-    CreatedReviewer, CreatedService, CreditsView, DecisionRequest, FolderPage, ItemView,
-    NewAdvertiser, NewMember, NewSponsoredCampaign, SendOutcome, SendRequest, SponsoredRun,
-    SponsoredSetting, ThreadPage,
+    CreatedReviewer, CreatedService, CreditsView, DecisionRequest, ErasureOutcome, FolderPage,
+    ItemView, NewAdvertiser, NewMember, NewSponsoredCampaign, SendOutcome, SendRequest,
+    SponsoredRun, SponsoredSetting, SweepReport, ThreadPage,
 };
 use crate::batch::JobView;
 use crate::domain::{SponsoredCampaign, Verdict};
+use crate::store::crypt::SealingCensus;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +232,36 @@ pub const ROUTES: &[RouteDoc] = &[
         "Lift a member's restriction",
     )
     .ok(NO_CONTENT),
+    route(
+        "post",
+        "/v1/admin/members/{member_id}/erasure",
+        Admin,
+        "Erase an account (profile, tokens, sent text; pseudonymous audit); resumes an interrupted erasure, idempotent",
+    )
+    .ok(&[(200, Json(schema::<ErasureOutcome>))])
+    .errors(&[404]),
+    route(
+        "post",
+        "/v1/admin/retention/sweep",
+        Admin,
+        "Run the [retention] sweep now; answers what it removed",
+    )
+    .ok(&[(200, Json(schema::<SweepReport>))]),
+    route(
+        "get",
+        "/v1/admin/encryption",
+        Admin,
+        "How stored message text is sealed, by key, and the key rotation under way",
+    )
+    .ok(&[(200, Json(schema::<SealingCensus>))]),
+    route(
+        "post",
+        "/v1/admin/encryption/rotate",
+        Admin,
+        "Reseal every message not under the active key, in the background (resumable)",
+    )
+    .ok(&[(202, Json(schema::<RotationStarted>))])
+    .errors(&[409]),
     route(
         "post",
         "/v1/admin/connections",
@@ -489,6 +520,13 @@ pub const ROUTES: &[RouteDoc] = &[
         "InMail credits: balance, monthly grant, rollover cap and what is pending refund",
     )
     .ok(&[(200, Json(schema::<CreditsView>))]),
+    route(
+        "get",
+        "/v1/me/export",
+        Member,
+        "The caller's data as one JSON document, streamed (format sendguard-export/1): profile, threads with the messages sent and received, blocks, reports made, statements of reasons, appeals",
+    )
+    .ok(&[(200, Body::AnyJson)]),
     route(
         "get",
         "/v1/review/queue",

@@ -61,6 +61,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         model,
         redis,
         nats,
+        encryption_key,
     } = state.app.readiness().await;
     let ready = store_ok
         && rules > 0
@@ -78,6 +79,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         "store_backend": store_backend,
         "rules": rules,
         "model": model,
+        // `null`: no key configured, message text stored unencrypted.
+        "encryption_key": encryption_key,
     });
     // Each shared backend is reported only when configured.
     if let Some(redis) = redis {

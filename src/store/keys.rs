@@ -48,6 +48,8 @@
 //! | `spr/` sponsored campaign message | empty: members' delivered replies to a campaign that takes them |
 //! | `spt/` thread | sponsored campaign id, u64 BE: the thread of one sponsored message (never a pair's thread) |
 //! | `rescore/` mode | `Checkpoint` of an unfinished batch rescore (`dry` or `apply`) |
+//! | `era/` member | `ErasureRecord`: an erased (or being erased) account, its pseudonym and counts |
+//! | `sealing/` name | state of the message-text encryption: `rotation`, the checkpoint of a key rotation |
 
 use crate::domain::{Folder, Millis};
 
@@ -93,6 +95,8 @@ pub const ADVERTISER_CAMPAIGNS: &[u8] = b"spca/";
 pub const SPONSORED_INBOX: &[u8] = b"spi/";
 pub const SPONSORED_THREAD: &[u8] = b"spt/";
 pub const SPONSORED_REPLIES: &[u8] = b"spr/";
+pub const ERASURE: &[u8] = b"era/";
+pub const SEALING: &[u8] = b"sealing/";
 
 /// `tag` followed by each id as 8 big-endian bytes.
 pub fn ids(tag: &[u8], ids: &[u64]) -> Vec<u8> {

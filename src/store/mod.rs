@@ -13,11 +13,15 @@
 //! typed code and agree by construction (`tests/store_conformance.rs` checks they do).
 
 mod campaigns;
+mod compact;
 mod credits;
+pub mod crypt;
+mod erasure;
 mod group_commit;
 mod import;
 mod keys;
 mod pg;
+mod retention;
 mod review;
 mod sponsored;
 mod stats;
@@ -34,7 +38,9 @@ use crate::domain::{
     ThreadId, ThreadView,
 };
 pub use campaigns::CampaignReader;
+pub use compact::{compact, Compaction};
 pub use credits::CreditReader;
+pub use erasure::LifecycleReader;
 use group_commit::GroupCommit;
 pub use group_commit::Ticket;
 pub use import::{import_sled, ImportReport, TableCopy};
@@ -90,6 +96,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Reader {
     fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
 
+    /// The keys message text is sealed with (`crypt`), if any.
+    fn message_sealer(&self) -> Option<&crypt::Sealer>;
+
     fn json<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
         match self.raw(key)? {
             None => Ok(None),
@@ -110,7 +119,11 @@ pub trait Reader {
     }
 
     fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
-        self.json(&keys::ids(keys::MESSAGE, &[id]))
+        let key = keys::ids(keys::MESSAGE, &[id]);
+        match self.raw(&key)? {
+            None => Ok(None),
+            Some(bytes) => crypt::decode_message(self.message_sealer(), &key, &bytes).map(Some),
+        }
     }
 
     fn view(&self, member: MemberId, thread: ThreadId) -> StoreResult<Option<ThreadView>> {
@@ -229,6 +242,8 @@ fn migrate_from_schema_1(db: &sled::Db) -> StoreResult<()> {
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    /// Message-text keys; `None`: text is stored as written.
+    sealer: Option<Arc<crypt::Sealer>>,
 }
 
 #[derive(Clone)]
@@ -301,6 +316,9 @@ impl Store {
                 commits,
                 flusher: Mutex::new(Some(flusher)),
             })),
+            // Offline commands get the keys from the environment; `open_configured` also
+            // reads `[store] keys_file`.
+            sealer: crypt::Sealer::configured(None)?.map(Arc::new),
         })
     }
 
@@ -311,6 +329,7 @@ impl Store {
         postgres.check_schema()?;
         Ok(Store {
             backend: Backend::Postgres(Arc::new(postgres)),
+            sealer: crypt::Sealer::configured(None)?.map(Arc::new),
         })
     }
 
@@ -324,12 +343,14 @@ impl Store {
 
     /// Opens the store `[store]` configures: sled in `data_dir`, or PostgreSQL at `url`.
     pub fn open_configured(config: &crate::config::StoreConfig) -> StoreResult<Store> {
-        match config.backend {
+        let sealer = crypt::Sealer::configured(config.keys_file.as_deref())?;
+        let store = match config.backend {
             crate::config::StoreBackend::Sled => Store::open(&config.data_dir),
             crate::config::StoreBackend::Postgres => {
                 Store::open_postgres(&PgSettings::from_config(config)?)
             }
-        }
+        }?;
+        Ok(store.with_sealer(sealer))
     }
 
     /// `sled` or `postgres`, for `/readyz`.
@@ -560,7 +581,7 @@ impl Store {
             return pg
                 .thread_message_records(prefix, end)?
                 .iter()
-                .map(|record| decode(b"msg/", record))
+                .map(|record| crypt::decode_message(self.sealer(), b"msg/", record))
                 .collect();
         }
         let mut messages = Vec::new();
@@ -598,6 +619,10 @@ impl Store {
         let Backend::Postgres(pg) = &self.backend else {
             return Ok(None);
         };
+        if self.sealer.is_some() {
+            // The full-text index sees only sealed text: the caller scans instead.
+            return Ok(None);
+        }
         pg.search(member, query, limit)?
             .iter()
             .map(|(view, message)| Ok((decode(b"view/", view)?, decode(b"msg/", message)?)))
@@ -659,6 +684,7 @@ impl Store {
             Ok(RawMessage {
                 id: keys::u64_at(&key, keys::MESSAGE.len()),
                 bytes,
+                sealer: self.sealer.clone(),
             })
         })
     }
@@ -686,18 +712,21 @@ impl Store {
 pub struct RawMessage {
     pub id: MessageId,
     bytes: sled::IVec,
+    sealer: Option<Arc<crypt::Sealer>>,
 }
 
 impl RawMessage {
     pub fn decode(&self) -> StoreResult<Message> {
-        serde_json::from_slice(&self.bytes).map_err(|source| StoreError::Corrupt {
-            key: format!("msg/{}", self.id),
-            source,
-        })
+        let key = format!("msg/{}", self.id);
+        crypt::decode_message(self.sealer.as_deref(), key.as_bytes(), &self.bytes)
     }
 }
 
 impl Reader for Store {
+    fn message_sealer(&self) -> Option<&crypt::Sealer> {
+        self.sealer.as_deref()
+    }
+
     fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         match &self.backend {
             Backend::Sled(inner) => Ok(inner.db.get(key)?.map(|v| v.to_vec())),
@@ -727,6 +756,10 @@ enum Hold<'a> {
 }
 
 impl Reader for WriteTxn<'_> {
+    fn message_sealer(&self) -> Option<&crypt::Sealer> {
+        self.store.sealer.as_deref()
+    }
+
     fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         match self.pending.get(key) {
             Some(value) => Ok(value.clone()),
@@ -804,7 +837,8 @@ impl WriteTxn<'_> {
 
     /// Stores a message (new or changed) and indexes it under its thread.
     pub fn put_message(&mut self, message: &Message) {
-        self.put(keys::ids(keys::MESSAGE, &[message.id]), encode(message));
+        let stored = crypt::encode_message(self.store.sealer.as_deref(), message);
+        self.put(keys::ids(keys::MESSAGE, &[message.id]), stored);
         self.put(
             keys::ids(keys::THREAD_MESSAGES, &[message.thread_id, message.id]),
             Vec::new(),

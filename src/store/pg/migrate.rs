@@ -30,6 +30,11 @@ pub static MIGRATIONS: &[Migration] = &[
         sql: include_str!("../../../migrations/0002_campaigns.sql"),
     },
     Migration {
+        version: 3,
+        name: "member_lifecycle",
+        sql: include_str!("../../../migrations/0003_member_lifecycle.sql"),
+    },
+    Migration {
         version: 4,
         name: "paid_messaging",
         sql: include_str!("../../../migrations/0004_paid_messaging.sql"),

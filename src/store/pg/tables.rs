@@ -270,6 +270,8 @@ pub static TABLES: &[Table] = &[
         &[Text("mode")],
         Value::Json,
     ),
+    table(keys::ERASURE, "erasures", &[Id("member_id")], Value::Json),
+    table(keys::SEALING, "sealing_state", &[Text("name")], Value::Json),
 ];
 
 const fn table(
