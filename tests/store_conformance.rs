@@ -609,7 +609,19 @@ fn sponsored_records(store: &Store) {
 
 /// Everything keyed by member 1 goes; member 2's side of their thread, and member 3, stay.
 fn erasure_finds_and_deletes_a_members_records(store: &Store) {
+    use sendguard::domain::{CreditTerms, InmailLedger, SponsoredInbox};
+    use sendguard::store::{CreditReader, SponsoredReader};
     let (ada, bob, cy) = (member(1, "ada"), member(2, "bob"), member(3, "cy"));
+    let terms = CreditTerms {
+        monthly_grant: 15,
+        rollover_cap: 45,
+        refund_window_ms: 90 * 86_400_000,
+    };
+    let ledger = InmailLedger::opened(202_612, 15, &terms);
+    let opted_out = SponsoredInbox {
+        opted_out: true,
+        ..SponsoredInbox::default()
+    };
     let report = ReportEntry {
         reporter: 1,
         message_id: 40,
@@ -647,6 +659,11 @@ fn erasure_finds_and_deletes_a_members_records(store: &Store) {
         );
         txn.set_inmail_spent(1, 202_612, 1);
         txn.put_idempotent_send(1, "key", 44, &[3; 32]);
+        // Paid messaging keeps two records per member: the credit ledger and the
+        // sponsored inbox (opt-out, receipts).
+        txn.put_inmail_ledger(1, &ledger);
+        txn.put_inmail_ledger(2, &ledger);
+        txn.put_sponsored_inbox(1, &opted_out);
     });
     assert_eq!(store.threads_of(1).unwrap(), [10]);
     assert_eq!(store.threads_of(3).unwrap(), Vec::<u64>::new());
@@ -683,6 +700,9 @@ fn erasure_finds_and_deletes_a_members_records(store: &Store) {
     );
     assert_eq!(store.inmail_spent(1, 202_612).unwrap(), 0);
     assert_eq!(store.idempotent_send(1, "key").unwrap(), None);
+    assert_eq!(store.inmail_ledger(1).unwrap(), None);
+    assert_eq!(store.inmail_ledger(2).unwrap(), Some(ledger));
+    assert_eq!(store.sponsored_inbox(1).unwrap(), SponsoredInbox::default());
     assert_eq!(store.member(3).unwrap(), Some(cy));
     let (again, _) = store
         .write::<_, StoreError>(|txn| txn.erase_member_records(1))

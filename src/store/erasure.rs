@@ -134,6 +134,8 @@ impl WriteTxn<'_> {
             keys::SENDER_STATE,
             keys::REPORTS_AGAINST,
             keys::REPORTER_STANDING,
+            keys::INMAIL_LEDGER,
+            keys::SPONSORED_INBOX,
         ] {
             let key = keys::ids(tag, &[member]);
             if self.contains(&key)? {
