@@ -51,6 +51,9 @@ pub struct Readiness {
     /// NATS is connected; present only with `[events] backend = "nats"`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nats: Option<bool>,
+    /// The id of the key that seals message text at rest, or `null` when none is configured
+    /// (text is then stored in plaintext).
+    pub encryption_key: Option<String>,
 }
 
 /// `GET /v1/search`.
