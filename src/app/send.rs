@@ -179,7 +179,10 @@ impl App {
         };
 
         let store_started = std::time::Instant::now();
-        let ((outcome, message), ticket) = self.store.write(|txn| {
+        // Everything a send reads and writes is keyed by its two members (or is a campaign
+        // record, which the store locks itself): on PostgreSQL, sends of other members commit
+        // side by side.
+        let ((outcome, message), ticket) = self.store.write_for(&[sender, request.to], |txn| {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
