@@ -27,6 +27,12 @@ const PREFETCHED_IDS: i64 = 2;
 
 const NEXT_IDS: &str = "SELECT nextval('sendguard_ids') FROM generate_series(1, $1::bigint)";
 
+/// The opening's key locks ([`KEY_LOCKS`], ascending) and its ids in one statement: the lock
+/// count is an init plan, evaluated once before the first id is drawn.
+const LOCKS_THEN_IDS: &str = "SELECT nextval('sendguard_ids') FROM generate_series(1, $2::bigint) \
+     WHERE (SELECT count(pg_advisory_xact_lock((hashtext(current_schema())::bigint << 32) | k)) \
+            FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS ids) >= 0";
+
 /// The statements that open a transaction and take its locks.
 pub(super) struct Opening {
     /// `BEGIN` and the schema's write lock (exclusive or shared).
@@ -87,28 +93,23 @@ impl Txn {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        let opening_statements = opening
-            .as_ref()
-            .map_or(0, |o| 3 + u64::from(!o.locks.is_empty()));
+        // BEGIN, the schema's lock, then the key locks with the ids.
+        let opening_statements = if opening.is_some() { 3 } else { 0 };
         let connection = self.connection()?;
         let (ids, value) = self.pg.block(async move {
             let prepared = match &opening {
-                Some(_) => Some((
+                Some(_) => Some(
                     connection
-                        .prepare_cached(KEY_LOCKS)
+                        .prepare_cached(LOCKS_THEN_IDS)
                         .await
                         .map_err(pg_error)?,
-                    connection
-                        .prepare_cached(NEXT_IDS)
-                        .await
-                        .map_err(pg_error)?,
-                )),
+                ),
                 None => None,
             };
             count_round_trip(statements + opening_statements, true);
             // Polled first, so sent first: nothing awaits before its statements go out.
             let open = async {
-                let (Some(opening), Some((lock, next_ids))) = (&opening, &prepared) else {
+                let (Some(opening), Some(locks_then_ids)) = (&opening, &prepared) else {
                     return Ok(Vec::new());
                 };
                 let begin = async {
@@ -117,22 +118,13 @@ impl Txn {
                         .await
                         .map_err(pg_error)
                 };
-                let locks = async {
-                    if !opening.locks.is_empty() {
-                        connection
-                            .query_one(lock, &[&opening.locks])
-                            .await
-                            .map_err(pg_error)?;
-                    }
-                    Ok(())
-                };
                 let fetched = async {
                     connection
-                        .query(next_ids, &[&PREFETCHED_IDS])
+                        .query(locks_then_ids, &[&opening.locks, &PREFETCHED_IDS])
                         .await
                         .map_err(pg_error)
                 };
-                let (_, _, rows) = futures_util::future::try_join3(begin, locks, fetched).await?;
+                let (_, rows) = futures_util::future::try_join(begin, fetched).await?;
                 Ok::<_, StoreError>(rows.iter().map(|row| row.get::<_, i64>(0) as u64).collect())
             };
             futures_util::future::try_join(open, work(Arc::clone(&connection))).await
@@ -160,7 +152,7 @@ impl Txn {
             .filter(|(&table, _)| self.scoped && shared_between_members(table))
             .flat_map(|(_, keys)| keys.iter().map(|key| lock_id(key)))
             .collect();
-        let statements = lookups.len() as u64 + u64::from(!locks.is_empty());
+        let statements = 1 + u64::from(!locks.is_empty());
         self.run(statements, move |connection| async move {
             let lock_statement = connection
                 .prepare_cached(KEY_LOCKS)
