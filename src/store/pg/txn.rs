@@ -22,6 +22,9 @@ use super::{
 };
 use crate::store::{StoreError, StoreResult};
 
+/// A key and the value to put under it.
+type Row = (Vec<u8>, Vec<u8>);
+
 /// Ids fetched with the opening: a send uses two (a new thread, its message).
 const PREFETCHED_IDS: i64 = 2;
 
@@ -208,7 +211,7 @@ impl Txn {
     pub fn commit(mut self, pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> StoreResult<()> {
         // Each table's rows in one statement (a send writes about twenty rows in ten tables,
         // a new campaign candidate dozens of band keys).
-        let mut puts: BTreeMap<usize, Vec<(Vec<u8>, Vec<u8>)>> = BTreeMap::new();
+        let mut puts: BTreeMap<usize, Vec<Row>> = BTreeMap::new();
         let mut deletes: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
         let mut locks = Vec::new();
         for (key, value) in pending {
