@@ -321,8 +321,13 @@ impl Txn {
 
 impl Drop for Txn {
     fn drop(&mut self) {
-        // Still holding a connection means the transaction may be open: close it.
-        if let Some(connection) = self.connection.take() {
+        let opened = match self.opening.get_mut() {
+            Ok(opening) => opening.is_none(),
+            Err(_) => true,
+        };
+        // Still holding a connection means the transaction may be open: close it (one that
+        // never opened goes back to the pool as it came).
+        if let Some(connection) = self.connection.take().filter(|_| opened) {
             if let Ok(object) = Arc::try_unwrap(connection) {
                 drop(Object::take(object));
             }
