@@ -371,8 +371,8 @@ impl App {
         );
         // On Redis the limiter state was saved before this batch (compare-and-set), and the
         // store's copy is the fallback ledger: it is not overwritten with Redis's state.
-        // The outreach record (template history, reactions) is kept only by the embedded
-        // limiter for now (docs/CAMPAIGNS.md, "Several replicas").
+        // On Redis the outreach record (template history, reactions) was recorded in that
+        // same compare-and-set (docs/CAMPAIGNS.md, "Several replicas").
         if matches!(limiter_write, LimiterWrite::InBatch) {
             txn.put_sender_state(sender, &state);
         }

@@ -364,6 +364,13 @@ pub fn retention_ms(config: &LimitsConfig, state: &SenderState, now: Millis) -> 
     if !state.strikes.strikes.is_empty() {
         keep = keep.max(i64::from(config.strikes.expiry_days) * DAY_MS);
     }
+    // The outreach record: template signatures, and recipients whose reactions count.
+    if !state.template.is_empty() {
+        keep = keep.max(config.template.window_secs as i64 * 1000);
+    }
+    if !state.reactions.is_empty() {
+        keep = keep.max(i64::from(config.reactions.window_days) * DAY_MS);
+    }
     // A minute more than the furthest window, and never 0 (which would mean "keep").
     keep.max(0) + 60_000
 }
