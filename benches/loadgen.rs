@@ -1,19 +1,32 @@
-//! Load generator: many members sending a realistic mix through the real HTTP API.
+//! Load generator: many members sending a realistic mix through the real HTTP API, to one
+//! server or to several replicas behind an imaginary load balancer.
 //!
 //! ```sh
-//! # start a server itself (the bench-profile binary, a temp data dir, relaxed limits):
+//! # start a server itself (the bench-profile binary, a temp sled store, relaxed limits):
 //! cargo bench --bench loadgen -- --members 500 --concurrency 64 --duration 20
-//! # or drive one that is already running (its admin token creates the members):
-//! cargo bench --bench loadgen -- --target http://127.0.0.1:8080 --admin-token "$SENDGUARD_ADMIN_TOKEN"
+//! # start 3 replicas on PostgreSQL + Redis + NATS (a schema, key prefix and subject prefix
+//! # of this run's own, removed afterwards), 3 measured runs, and a sled baseline after:
+//! cargo bench --bench loadgen -- --replicas 3 --runs 3 --baseline
+//! # or drive servers that are already running (their admin token creates the members):
+//! cargo bench --bench loadgen -- --target http://127.0.0.1:8080 --target http://127.0.0.1:8081 \
+//!     --admin-token "$SENDGUARD_ADMIN_TOKEN"
 //! ```
 //!
 //! Each of `--concurrency` workers sends back to back (closed loop), or at `--rate` sends
 //! per second in total (open loop: latency then includes any queueing at the server), as a
 //! randomly chosen member: replies to connections, new conversations with strangers,
 //! InMail from premium members, spam from a few spammers and template fan-out from a few
-//! bots. Every send is acknowledged only once durable, so sends/sec here is durable sends.
-//! It reports acknowledged sends/sec, latency percentiles of acknowledged sends, every
-//! refusal by status and code, and the server's own refusal counters and flush count.
+//! bots. With several targets each send goes to the next one in turn (`--pick round-robin`,
+//! the default) or to one drawn at random (`--pick random`), as a load balancer would. Every
+//! send is acknowledged only once durable, so sends/sec here is durable sends. It reports
+//! acknowledged sends/sec, latency percentiles of acknowledged sends, every refusal by
+//! status and code, and the servers' own counters (refusals, flushes, and with the shared
+//! backends PostgreSQL statements and round trips, Redis and NATS round trips), per send.
+//!
+//! When it starts the servers itself it also measures CPU per acknowledged send: of the
+//! sendguard processes, of the PostgreSQL backends serving them (found by their
+//! `application_name`), of the Redis and NATS servers (whole processes: shared with anything
+//! else using them meanwhile) and of itself, from `/proc`.
 //!
 //! Run a server started elsewhere with relaxed rate limits (see [`RELAXED`]), or the rate
 //! limiter will (correctly) refuse most of this traffic.
@@ -29,7 +42,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -46,8 +59,15 @@ const RELAXED: &str = "[limits.rate]\nper_minute = 0\nper_hour = 0\nper_day = 0\
 
 const ADMIN_TOKEN: &str = "loadgen-admin-token-0123456789";
 
+/// How a send picks its replica among several targets.
+#[derive(Clone, Copy, PartialEq)]
+enum Pick {
+    RoundRobin,
+    Random,
+}
+
 struct Options {
-    target: Option<String>,
+    targets: Vec<String>,
     admin_token: String,
     server_bin: String,
     members: usize,
@@ -58,20 +78,32 @@ struct Options {
     warmup: Duration,
     seed: u64,
     reset_rate: f64,
+    pick: Pick,
+    /// Replicas to start on the shared backends (0: one sled server).
+    replicas: usize,
+    runs: usize,
+    /// After the shared runs, the same runs against one sled server, for the ratio.
+    baseline: bool,
+    pg_url: String,
+    pool_size: usize,
+    redis_url: String,
+    nats_url: String,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: loadgen [--target URL --admin-token TOKEN | --server-bin PATH] [--members N] \
-         [--concurrency N] [--duration SECS | --count N] [--rate SENDS_PER_SEC] \
-         [--warmup SECS] [--seed N] [--reset-rate FRACTION]"
+        "usage: loadgen [--target URL ... --admin-token TOKEN | --server-bin PATH \
+         [--replicas N [--baseline] [--pg-url URL] [--pool-size N] [--redis-url URL] \
+         [--nats-url URL]]] [--pick round-robin|random] [--members N] [--concurrency N] \
+         [--duration SECS | --count N] [--runs N] [--rate SENDS_PER_SEC] [--warmup SECS] \
+         [--seed N] [--reset-rate FRACTION]"
     );
     std::process::exit(2)
 }
 
 fn options() -> Options {
     let mut o = Options {
-        target: None,
+        targets: Vec::new(),
         admin_token: std::env::var("SENDGUARD_ADMIN_TOKEN").unwrap_or_else(|_| ADMIN_TOKEN.into()),
         server_bin: env!("CARGO_BIN_EXE_sendguard").into(),
         members: 500,
@@ -82,6 +114,14 @@ fn options() -> Options {
         warmup: Duration::from_secs(2),
         seed: 1,
         reset_rate: 0.0,
+        pick: Pick::RoundRobin,
+        replicas: 0,
+        runs: 1,
+        baseline: false,
+        pg_url: "postgres://postgres@127.0.0.1:5432/test".into(),
+        pool_size: 16,
+        redis_url: "redis://127.0.0.1:6379/".into(),
+        nats_url: "nats://127.0.0.1:4222".into(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -90,7 +130,7 @@ fn options() -> Options {
         match arg.as_str() {
             // `cargo bench` passes this to every bench target.
             "--bench" => {}
-            "--target" => o.target = Some(value()),
+            "--target" => o.targets.push(value().trim_end_matches('/').to_string()),
             "--admin-token" => o.admin_token = value(),
             "--server-bin" => o.server_bin = value(),
             "--members" => o.members = number(value()) as usize,
@@ -101,19 +141,74 @@ fn options() -> Options {
             "--warmup" => o.warmup = Duration::from_secs_f64(number(value())),
             "--seed" => o.seed = number(value()) as u64,
             "--reset-rate" => o.reset_rate = number(value()),
+            "--pick" => {
+                o.pick = match value().as_str() {
+                    "round-robin" => Pick::RoundRobin,
+                    "random" => Pick::Random,
+                    _ => usage(),
+                }
+            }
+            "--replicas" => o.replicas = number(value()) as usize,
+            "--runs" => o.runs = number(value()) as usize,
+            "--baseline" => o.baseline = true,
+            "--pg-url" => o.pg_url = value(),
+            "--pool-size" => o.pool_size = number(value()) as usize,
+            "--redis-url" => o.redis_url = value(),
+            "--nats-url" => o.nats_url = value(),
             _ => usage(),
         }
     }
-    if o.members < 10 || o.concurrency == 0 || !(0.0..=1.0).contains(&o.reset_rate) {
+    let self_started = o.targets.is_empty();
+    if o.members < 10
+        || o.concurrency == 0
+        || o.runs == 0
+        || !(0.0..=1.0).contains(&o.reset_rate)
+        || (!self_started && (o.replicas > 0 || o.baseline))
+        || (o.baseline && o.replicas == 0)
+    {
         usage();
     }
     o
 }
 
-/// A server this process started; killed when dropped, with its temp dir.
+/// CPU seconds (user + system) a process has used, from `/proc/<pid>/stat`; 0 if gone.
+fn process_cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; in
+    // USER_HZ ticks (100 a second on Linux).
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Pids of the processes whose command name is `name` (the shared services' servers).
+fn pids_named(name: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == name)
+        })
+        .collect()
+}
+
+/// A server this process started; killed when dropped.
 struct OwnServer {
     child: Child,
-    _dir: tempfile::TempDir,
 }
 
 impl Drop for OwnServer {
@@ -123,18 +218,19 @@ impl Drop for OwnServer {
     }
 }
 
-fn start_server(o: &Options) -> (OwnServer, String) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("loadgen.toml");
-    std::fs::write(&config, RELAXED).unwrap();
+fn start_server(
+    o: &Options,
+    data: &std::path::Path,
+    config: &std::path::Path,
+) -> (OwnServer, String) {
     let mut child = Command::new(&o.server_bin)
         .arg("serve")
         .arg("--data")
-        .arg(dir.path().join("data"))
+        .arg(data)
         .arg("--addr")
         .arg("127.0.0.1:0")
         .arg("--config")
-        .arg(&config)
+        .arg(config)
         .env("SENDGUARD_ADMIN_TOKEN", &o.admin_token)
         .env("SENDGUARD_LOG", "warn")
         .stdout(Stdio::piped())
@@ -150,7 +246,343 @@ fn start_server(o: &Options) -> (OwnServer, String) {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_string();
     std::thread::spawn(move || for _ in reader.lines() {});
-    (OwnServer { child, _dir: dir }, base)
+    (OwnServer { child }, base)
+}
+
+/// What this run made on the shared services, removed when dropped (after the replicas,
+/// which are declared after it): the schema, the Redis keys under the prefix, the NATS
+/// control stream.
+struct SharedServices {
+    pg_url: String,
+    schema: String,
+    redis_url: String,
+    key_prefix: String,
+    nats_url: String,
+    subject_prefix: String,
+    /// Identifies this run's PostgreSQL backends in `pg_stat_activity`.
+    application_name: String,
+}
+
+impl SharedServices {
+    async fn create(o: &Options) -> SharedServices {
+        let tag = format!("{}_{:08x}", std::process::id(), rand::random::<u32>());
+        let services = SharedServices {
+            pg_url: o.pg_url.clone(),
+            schema: format!("loadgen_{tag}"),
+            redis_url: o.redis_url.clone(),
+            key_prefix: format!("loadgen_{tag}:"),
+            nats_url: o.nats_url.clone(),
+            subject_prefix: format!("loadgen_{tag}"),
+            application_name: format!("sendguard-loadgen-{tag}"),
+        };
+        services
+            .sql(&format!("CREATE SCHEMA {}", services.schema))
+            .await;
+        services
+    }
+
+    /// The URL the replicas use: this run's schema, and its application name.
+    fn store_url(&self) -> String {
+        let separator = if self.pg_url.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options=-c%20search_path%3D{}&application_name={}",
+            self.pg_url, self.schema, self.application_name
+        )
+    }
+
+    async fn sql(&self, sql: &str) -> Vec<tokio_postgres::Row> {
+        let (client, connection) = tokio_postgres::connect(&self.pg_url, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL at {}: {e} (scripts/start-services starts it)",
+                    self.pg_url
+                )
+            });
+        let driver = tokio::spawn(connection);
+        let rows = client
+            .query(sql, &[])
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        drop(client);
+        let _ = driver.await;
+        rows
+    }
+
+    /// The server's WAL position in bytes (any database: the server is shared).
+    async fn wal_bytes(&self) -> f64 {
+        let rows = self
+            .sql("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::float8")
+            .await;
+        rows.first().map_or(0.0, |row| row.get(0))
+    }
+
+    /// Bytes of this run's tables and indexes, and the messages stored in them.
+    async fn store_size(&self) -> (f64, f64) {
+        let rows = self
+            .sql(&format!(
+                "SELECT (SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{0}' \
+                 AND c.relkind = 'r')::float8, (SELECT count(*) FROM {0}.messages)::float8",
+                self.schema
+            ))
+            .await;
+        rows.first()
+            .map_or((0.0, 0.0), |row| (row.get(0), row.get(1)))
+    }
+
+    /// The pids of the PostgreSQL backends the replicas have open.
+    async fn backend_pids(&self) -> Vec<u32> {
+        let rows = self
+            .sql(&format!(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = '{}'",
+                self.application_name
+            ))
+            .await;
+        rows.iter().map(|row| row.get::<_, i32>(0) as u32).collect()
+    }
+
+    /// The replicas' config: relaxed limits on the three shared backends.
+    fn config(&self, pool_size: usize) -> String {
+        format!(
+            "{RELAXED}[store]\nbackend = \"postgres\"\nurl = \"{}\"\npool_size = {pool_size}\n\
+             [limits]\nbackend = \"redis\"\n[limits.redis]\nurl = \"{}\"\nkey_prefix = \"{}\"\n\
+             [events]\nbackend = \"nats\"\n[events.nats]\nurl = \"{}\"\nsubject_prefix = \"{}\"\n",
+            self.store_url(),
+            self.redis_url,
+            self.key_prefix,
+            self.nats_url,
+            self.subject_prefix
+        )
+    }
+
+    /// `MEMORY USAGE` of the limiter keys under the prefix: (keys, mean bytes per key).
+    fn redis_key_memory(&self) -> Option<(usize, f64)> {
+        let client = redis::Client::open(self.redis_url.as_str()).ok()?;
+        let mut connection = client.get_connection().ok()?;
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}*", self.key_prefix))
+            .query(&mut connection)
+            .ok()?;
+        if keys.is_empty() {
+            return None;
+        }
+        let mut total = 0u64;
+        for key in &keys {
+            let bytes: Option<u64> = redis::cmd("MEMORY")
+                .arg("USAGE")
+                .arg(key)
+                .arg("SAMPLES")
+                .arg(0)
+                .query(&mut connection)
+                .ok()?;
+            total += bytes.unwrap_or(0);
+        }
+        Some((keys.len(), total as f64 / keys.len() as f64))
+    }
+
+    /// Redis's own count of commands processed (any client: the server is shared).
+    fn redis_commands(&self) -> f64 {
+        let Ok(client) = redis::Client::open(self.redis_url.as_str()) else {
+            return 0.0;
+        };
+        let Ok(mut connection) = client.get_connection() else {
+            return 0.0;
+        };
+        let info: String = redis::cmd("INFO")
+            .arg("stats")
+            .query(&mut connection)
+            .unwrap_or_default();
+        info.lines()
+            .find_map(|line| line.strip_prefix("total_commands_processed:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for SharedServices {
+    fn drop(&mut self) {
+        let pg_url = self.pg_url.clone();
+        let schema = self.schema.clone();
+        let nats_url = self.nats_url.clone();
+        let stream = format!(
+            "{}_CONTROL",
+            self.subject_prefix
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                })
+                .collect::<String>()
+        );
+        // Drop may run inside the runtime: the async clean-up gets a thread of its own.
+        let stream_name = stream.clone();
+        let _ = std::thread::spawn(move || {
+            let stream = stream_name;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok((client, connection)) =
+                    tokio_postgres::connect(&pg_url, tokio_postgres::NoTls).await
+                {
+                    let driver = tokio::spawn(connection);
+                    if let Err(e) = client
+                        .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .await
+                    {
+                        eprintln!("loadgen: dropping schema {schema}: {e}");
+                    }
+                    drop(client);
+                    let _ = driver.await;
+                }
+                if let Ok(client) = async_nats::connect(nats_url.as_str()).await {
+                    let _ = async_nats::jetstream::new(client)
+                        .delete_stream(&stream)
+                        .await;
+                }
+            });
+        })
+        .join();
+        if let Ok(client) = redis::Client::open(self.redis_url.as_str()) {
+            if let Ok(mut connection) = client.get_connection() {
+                let keys: Vec<String> = redis::cmd("KEYS")
+                    .arg(format!("{}*", self.key_prefix))
+                    .query(&mut connection)
+                    .unwrap_or_default();
+                for chunk in keys.chunks(500) {
+                    let _: redis::RedisResult<i64> =
+                        redis::cmd("DEL").arg(chunk).query(&mut connection);
+                }
+            }
+        }
+        eprintln!(
+            "loadgen: removed schema {}, Redis keys {}*, NATS stream {stream}",
+            self.schema, self.key_prefix
+        );
+    }
+}
+
+/// Servers this process started (and the shared services they use), or none.
+struct Deployment {
+    name: String,
+    bases: Vec<String>,
+    servers: Vec<OwnServer>,
+    shared: Option<SharedServices>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Deployment {
+    /// Servers started elsewhere.
+    fn external(o: &Options) -> Deployment {
+        Deployment {
+            name: format!("{} target(s)", o.targets.len()),
+            bases: o.targets.clone(),
+            servers: Vec::new(),
+            shared: None,
+            _dir: None,
+        }
+    }
+
+    /// One server on a temp sled store.
+    fn sled(o: &Options) -> Deployment {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("loadgen.toml");
+        std::fs::write(&config, RELAXED).unwrap();
+        let (server, base) = start_server(o, &dir.path().join("data"), &config);
+        Deployment {
+            name: "sled, 1 process".into(),
+            bases: vec![base],
+            servers: vec![server],
+            shared: None,
+            _dir: Some(dir),
+        }
+    }
+
+    /// `--replicas` servers on PostgreSQL + Redis + NATS, on this run's own schema, key
+    /// prefix and subject prefix.
+    async fn replicas(o: &Options) -> Deployment {
+        let shared = SharedServices::create(o).await;
+        let migrated = Command::new(&o.server_bin)
+            .args(["migrate", "--url", &shared.store_url()])
+            .output()
+            .expect("running sendguard migrate");
+        assert!(
+            migrated.status.success(),
+            "sendguard migrate: {}",
+            String::from_utf8_lossy(&migrated.stderr)
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("loadgen.toml");
+        std::fs::write(&config, shared.config(o.pool_size)).unwrap();
+        let mut servers = Vec::new();
+        let mut bases = Vec::new();
+        for n in 0..o.replicas {
+            let (server, base) = start_server(o, &dir.path().join(format!("replica{n}")), &config);
+            servers.push(server);
+            bases.push(base);
+        }
+        Deployment {
+            name: format!("{} replica(s) on PostgreSQL + Redis + NATS", o.replicas),
+            bases,
+            servers,
+            shared: Some(shared),
+            _dir: Some(dir),
+        }
+    }
+
+    /// CPU seconds used so far by each process of each part: this process, the servers it
+    /// started, their PostgreSQL backends, and the Redis and NATS servers.
+    async fn cpu(&self) -> CpuSample {
+        let mut sample = CpuSample::new();
+        let mut add = |part: &'static str, pids: Vec<u32>| {
+            let entry = sample.entry(part).or_default();
+            for pid in pids {
+                entry.insert(pid, process_cpu_secs(pid));
+            }
+        };
+        add("loadgen", vec![std::process::id()]);
+        if self.servers.is_empty() {
+            return sample;
+        }
+        add(
+            "sendguard",
+            self.servers.iter().map(|s| s.child.id()).collect(),
+        );
+        if let Some(shared) = &self.shared {
+            add("postgres backends", shared.backend_pids().await);
+            add("redis-server", pids_named("redis-server"));
+            add("nats-server", pids_named("nats-server"));
+        }
+        sample
+    }
+}
+
+/// CPU seconds by part, by pid.
+type CpuSample = BTreeMap<&'static str, BTreeMap<u32, f64>>;
+
+/// CPU seconds each part used between two samples: a process that ended in between is left
+/// out, one that started counts whole.
+fn cpu_used(before: &CpuSample, after: &CpuSample) -> BTreeMap<&'static str, f64> {
+    after
+        .iter()
+        .map(|(part, pids)| {
+            let used = pids
+                .iter()
+                .map(|(pid, secs)| {
+                    let start = before
+                        .get(part)
+                        .and_then(|b| b.get(pid))
+                        .copied()
+                        .unwrap_or(0.0);
+                    (secs - start).max(0.0)
+                })
+                .sum();
+            (*part, used)
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -340,8 +772,11 @@ struct Tally {
 
 /// What every worker shares: where to send, as whom, how fast, and until when.
 struct Plan {
-    base: String,
-    members: Vec<Member>,
+    bases: Vec<String>,
+    pick: Pick,
+    /// The next target in turn (round robin).
+    turn: AtomicUsize,
+    members: Arc<Vec<Member>>,
     pace: Option<Duration>,
     measure_from: Instant,
     deadline: Instant,
@@ -371,7 +806,9 @@ async fn send_then_reset(base: &str, token: &str, body: &Value, pause: Duration)
 
 async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
     let Plan {
-        base,
+        bases,
+        pick,
+        turn,
         members,
         pace,
         measure_from,
@@ -382,7 +819,7 @@ async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
     let (measure_from, deadline) = (*measure_from, *deadline);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut tally = Tally::default();
-    let url = format!("{base}/v1/messages");
+    let urls: Vec<String> = bases.iter().map(|b| format!("{b}/v1/messages")).collect();
     let mut ticker = pace.map(|pace| {
         let mut t = tokio::time::interval(pace);
         t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -399,6 +836,11 @@ async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
             ticker.tick().await;
         }
         let (from, mut body) = next_send(members, &mut rng);
+        let target = match pick {
+            Pick::RoundRobin => turn.fetch_add(1, Ordering::Relaxed) % bases.len(),
+            Pick::Random => rng.random_range(0..bases.len()),
+        };
+        let (base, url) = (&bases[target], &urls[target]);
         let started = Instant::now();
         let mut was_reset = false;
         if *reset_rate > 0.0 {
@@ -410,7 +852,7 @@ async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
             }
         }
         let response = client
-            .post(&url)
+            .post(url)
             .bearer_auth(&members[from].token)
             .json(&body)
             .send()
@@ -455,10 +897,22 @@ async fn worker(client: reqwest::Client, plan: Arc<Plan>, seed: u64) -> Tally {
 }
 
 /// The server's own counters: refusals by code, sends by decision, flushes.
-async fn server_counters(client: &reqwest::Client, base: &str) -> BTreeMap<String, f64> {
+/// Summed over every server.
+async fn server_counters(client: &reqwest::Client, bases: &[String]) -> BTreeMap<String, f64> {
     let mut counters = BTreeMap::new();
+    for base in bases {
+        server_counters_of(client, base, &mut counters).await;
+    }
+    counters
+}
+
+async fn server_counters_of(
+    client: &reqwest::Client,
+    base: &str,
+    counters: &mut BTreeMap<String, f64>,
+) {
     let Ok(response) = client.get(format!("{base}/metrics")).send().await else {
-        return counters;
+        return;
     };
     let text = response.text().await.unwrap_or_default();
     for line in text.lines() {
@@ -466,14 +920,17 @@ async fn server_counters(client: &reqwest::Client, base: &str) -> BTreeMap<Strin
             "sendguard_send_refusals_total",
             "sendguard_sends_total",
             "sendguard_store_flushes",
+            "sendguard_pg_",
+            "sendguard_redis_",
+            "sendguard_nats_",
+            "sendguard_limits_cas_retries_total",
         ];
         if wanted.iter().any(|w| line.starts_with(w)) {
             if let Some((name, value)) = line.rsplit_once(' ') {
-                counters.insert(name.to_string(), value.parse().unwrap_or(0.0));
+                *counters.entry(name.to_string()).or_default() += value.parse().unwrap_or(0.0);
             }
         }
     }
-    counters
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -484,30 +941,68 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
 }
 
-#[tokio::main]
-async fn main() {
-    let o = options();
-    let (_own, base) = match &o.target {
-        Some(target) => (None, target.trim_end_matches('/').to_string()),
-        None => {
-            let (server, base) = start_server(&o);
-            (Some(server), base)
-        }
-    };
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(o.concurrency)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let setup_started = Instant::now();
-    let members = setup(&client, &base, &o).await;
-    eprintln!(
-        "loadgen: {} members set up in {:.1?} at {base}",
-        members.len(),
-        setup_started.elapsed()
-    );
+/// What one measured run saw.
+struct Run {
+    elapsed: f64,
+    tally: Tally,
+    /// Server counters' change over the run, warm-up included.
+    counters: BTreeMap<String, f64>,
+    /// CPU seconds by part over the run, warm-up included.
+    cpu: BTreeMap<&'static str, f64>,
+    /// Commands the Redis server processed over the run (any client).
+    redis_commands: f64,
+    /// WAL the PostgreSQL server wrote over the run (any client).
+    wal_bytes: f64,
+}
 
-    let before = server_counters(&client, &base).await;
+impl Run {
+    fn acked_per_sec(&self) -> f64 {
+        self.tally.latencies.len() as f64 / self.elapsed
+    }
+
+    fn latency(&self, p: f64) -> f64 {
+        percentile(&self.tally.latencies, p)
+    }
+
+    /// Sends the servers stored over the run (their own counter: replays not counted).
+    fn stored(&self) -> f64 {
+        self.counters
+            .iter()
+            .filter(|(k, _)| k.starts_with("sendguard_sends_total"))
+            .map(|(_, v)| v)
+            .sum()
+    }
+
+    /// A counter's change per stored send (labels summed).
+    fn per_send(&self, counter: &str) -> f64 {
+        let total: f64 = self
+            .counters
+            .iter()
+            .filter(|(k, _)| k.split('{').next() == Some(counter))
+            .map(|(_, v)| v)
+            .sum();
+        total / self.stored().max(1.0)
+    }
+}
+
+/// One measured run: warm-up, then `--duration` (or `--count` sends) against `deployment`.
+async fn measure(
+    o: &Options,
+    client: &reqwest::Client,
+    deployment: &Deployment,
+    members: &Arc<Vec<Member>>,
+    run: usize,
+) -> Run {
+    let before = server_counters(client, &deployment.bases).await;
+    let cpu_before = deployment.cpu().await;
+    let redis_before = deployment
+        .shared
+        .as_ref()
+        .map_or(0.0, |s| s.redis_commands());
+    let wal_before = match &deployment.shared {
+        Some(shared) => shared.wal_bytes().await,
+        None => 0.0,
+    };
     let start = Instant::now();
     let measure_from = start + o.warmup;
     let deadline = if o.count.is_some() {
@@ -516,8 +1011,10 @@ async fn main() {
         measure_from + o.duration
     };
     let plan = Arc::new(Plan {
-        base: base.clone(),
-        members,
+        bases: deployment.bases.clone(),
+        pick: o.pick,
+        turn: AtomicUsize::new(0),
+        members: Arc::clone(members),
         pace: o
             .rate
             .map(|rate| Duration::from_secs_f64(o.concurrency as f64 / rate)),
@@ -528,7 +1025,10 @@ async fn main() {
     });
     let mut tasks = Vec::new();
     for w in 0..o.concurrency {
-        let seed = o.seed.wrapping_mul(1_000_003).wrapping_add(w as u64);
+        let seed = o
+            .seed
+            .wrapping_mul(1_000_003)
+            .wrapping_add((run * o.concurrency + w) as u64);
         tasks.push(tokio::spawn(worker(client.clone(), plan.clone(), seed)));
     }
     let mut total = Tally::default();
@@ -550,66 +1050,236 @@ async fn main() {
         .min(deadline)
         .saturating_duration_since(measure_from)
         .as_secs_f64();
-    let after = server_counters(&client, &base).await;
-
+    let cpu_after = deployment.cpu().await;
+    let redis_after = deployment
+        .shared
+        .as_ref()
+        .map_or(0.0, |s| s.redis_commands());
+    let wal_after = match &deployment.shared {
+        Some(shared) => shared.wal_bytes().await,
+        None => 0.0,
+    };
+    let after = server_counters(client, &deployment.bases).await;
     total.latencies.sort_unstable();
-    let acked = total.latencies.len();
-    let refused: u64 = total.refusals.values().sum();
-    println!(
-        "members={} concurrency={} rate={} measured={elapsed:.1}s (after {:.1}s warm-up)",
-        o.members,
-        o.concurrency,
-        o.rate.map_or("max".to_string(), |r| format!("{r}/s")),
-        o.warmup.as_secs_f64()
-    );
-    println!(
-        "acknowledged sends: {acked} ({:.0}/s); refused: {refused}; transport errors: {}",
-        acked as f64 / elapsed,
-        total.transport_errors
-    );
-    println!(
-        "latency ms (acknowledged): p50 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
-        percentile(&total.latencies, 50.0),
-        percentile(&total.latencies, 99.0),
-        percentile(&total.latencies, 99.9),
-        percentile(&total.latencies, 100.0)
-    );
-    println!("decisions: {:?}", total.decisions);
-    println!("client-seen refusals: {:?}", total.refusals);
-    let mut delta = BTreeMap::new();
+    let mut counters = BTreeMap::new();
     for (name, value) in &after {
         let d = value - before.get(name).copied().unwrap_or(0.0);
         if d != 0.0 {
-            delta.insert(name.clone(), d);
+            counters.insert(name.clone(), d);
         }
     }
-    println!("server counters during the run (incl. warm-up): {delta:?}");
-    let flushes = delta.get("sendguard_store_flushes").copied().unwrap_or(0.0);
+    Run {
+        elapsed,
+        tally: total,
+        counters,
+        cpu: cpu_used(&cpu_before, &cpu_after),
+        redis_commands: redis_after - redis_before,
+        wal_bytes: wal_after - wal_before,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.retain(|v| v.is_finite());
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(|a, b| a.total_cmp(b));
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+fn print_run(o: &Options, index: usize, run: &Run) {
+    let acked = run.tally.latencies.len();
+    let refused: u64 = run.tally.refusals.values().sum();
+    println!(
+        "run {}: {acked} acknowledged sends in {:.1}s ({:.0}/s); p50 {:.2} ms  p99 {:.2} ms  \
+         p99.9 {:.2} ms  max {:.2} ms; refused {refused}; transport errors {}",
+        index + 1,
+        run.elapsed,
+        run.acked_per_sec(),
+        run.latency(50.0),
+        run.latency(99.0),
+        run.latency(99.9),
+        run.latency(100.0),
+        run.tally.transport_errors
+    );
+    println!("  decisions: {:?}", run.tally.decisions);
+    if !run.tally.refusals.is_empty() {
+        println!("  client-seen refusals: {:?}", run.tally.refusals);
+    }
+    println!(
+        "  server counters during the run (incl. warm-up): {:?}",
+        run.counters
+    );
+    let flushes = run.per_send("sendguard_store_flushes");
     if flushes > 0.0 {
-        let sends: f64 = delta
-            .iter()
-            .filter(|(k, _)| k.starts_with("sendguard_sends_total"))
-            .map(|(_, v)| v)
-            .sum();
-        println!("sends per flush: {:.1}", sends / flushes);
+        println!(
+            "  sends per flush (sled fsync or PostgreSQL commit): {:.1}",
+            1.0 / flushes
+        );
     }
     if o.reset_rate > 0.0 {
-        let stored: f64 = delta
-            .iter()
-            .filter(|(k, _)| k.starts_with("sendguard_sends_total"))
-            .map(|(_, v)| v)
-            .sum();
+        let stored = run.stored();
         println!(
-            "resets: {} sends reset before their answer; the retry found {} already stored \
-             (replayed); server stored {stored} sends, clients acknowledged {} distinct sends: {}",
-            total.resets,
-            total.replayed_after_reset,
-            total.acked_all,
-            if stored as u64 == total.acked_all {
+            "  resets: {} sends reset before their answer; the retry found {} already stored \
+             (replayed); servers stored {stored} sends, clients acknowledged {} distinct sends: {}",
+            run.tally.resets,
+            run.tally.replayed_after_reset,
+            run.tally.acked_all,
+            if stored as u64 == run.tally.acked_all {
                 "exactly once"
             } else {
                 "MISMATCH"
             }
+        );
+    }
+}
+
+/// The per-send cost lines: counters and CPU per stored send, medians over the runs.
+fn print_costs(runs: &[Run]) {
+    let per_send = |counter: &str| median(runs.iter().map(|r| r.per_send(counter)).collect());
+    let pg_statements = per_send("sendguard_pg_statements_total");
+    if pg_statements > 0.0 {
+        println!(
+            "  per stored send: PostgreSQL {:.1} statements in {:.1} round trips ({:.1} inside \
+             the write transaction), {:.2} commits, {:.0} WAL bytes (server-wide); Redis {:.2} \
+             round trips (server-wide {:.2} commands); NATS {:.2} publishes, {:.3} \
+             acknowledged round trips",
+            pg_statements,
+            per_send("sendguard_pg_round_trips_total"),
+            per_send("sendguard_pg_locked_round_trips_total"),
+            per_send("sendguard_store_flushes"),
+            median(
+                runs.iter()
+                    .map(|r| r.wal_bytes / r.stored().max(1.0))
+                    .collect()
+            ),
+            per_send("sendguard_redis_round_trips_total"),
+            median(
+                runs.iter()
+                    .map(|r| r.redis_commands / r.stored().max(1.0))
+                    .collect()
+            ),
+            per_send("sendguard_nats_publishes_total"),
+            per_send("sendguard_nats_round_trips_total"),
+        );
+    }
+    let parts: Vec<&'static str> = runs
+        .first()
+        .map(|r| r.cpu.keys().copied().collect())
+        .unwrap_or_default();
+    let mut line = Vec::new();
+    let mut total = 0.0;
+    for part in parts {
+        let us = median(
+            runs.iter()
+                .map(|r| r.cpu.get(part).copied().unwrap_or(0.0) * 1e6 / r.stored().max(1.0))
+                .collect(),
+        );
+        total += us;
+        line.push(format!("{part} {us:.0}"));
+    }
+    println!(
+        "  CPU µs per stored send: {} (sum {total:.0}; 2 cores give 2,000,000 µs a second)",
+        line.join(", ")
+    );
+}
+
+/// Sets members up once, then `--runs` measured runs; prints each and the medians.
+async fn exercise(o: &Options, client: &reqwest::Client, deployment: &Deployment) -> Vec<Run> {
+    let setup_started = Instant::now();
+    let members = Arc::new(setup(client, &deployment.bases[0], o).await);
+    eprintln!(
+        "loadgen: {} members set up in {:.1?} through {}",
+        members.len(),
+        setup_started.elapsed(),
+        deployment.bases[0]
+    );
+    println!(
+        "== {}: {} ==\nmembers={} concurrency={} rate={} duration={:.0}s after {:.1}s warm-up, \
+         pick={}",
+        deployment.name,
+        deployment.bases.join(" "),
+        o.members,
+        o.concurrency,
+        o.rate.map_or("max".to_string(), |r| format!("{r}/s")),
+        o.duration.as_secs_f64(),
+        o.warmup.as_secs_f64(),
+        if o.pick == Pick::RoundRobin {
+            "round-robin"
+        } else {
+            "random"
+        }
+    );
+    let mut runs = Vec::new();
+    for index in 0..o.runs {
+        let run = measure(o, client, deployment, &members, index).await;
+        print_run(o, index, &run);
+        runs.push(run);
+    }
+    let of = |f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
+    println!(
+        "median of {} run(s): {:.0} acknowledged sends/s; p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms",
+        runs.len(),
+        of(&|r| r.acked_per_sec()),
+        of(&|r| r.latency(50.0)),
+        of(&|r| r.latency(99.0)),
+        of(&|r| r.latency(99.9)),
+    );
+    print_costs(&runs);
+    runs
+}
+
+#[tokio::main]
+async fn main() {
+    let o = options();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(o.concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let deployment = if !o.targets.is_empty() {
+        Deployment::external(&o)
+    } else if o.replicas > 0 {
+        Deployment::replicas(&o).await
+    } else {
+        Deployment::sled(&o)
+    };
+    let runs = exercise(&o, &client, &deployment).await;
+    if let Some(shared) = &deployment.shared {
+        if let Some((keys, mean)) = shared.redis_key_memory() {
+            println!(
+                "Redis: {keys} limiter keys, MEMORY USAGE {mean:.0} bytes per key (mean), i.e. \
+                 per sender active within the keys' expiry"
+            );
+        }
+        let (bytes, messages) = shared.store_size().await;
+        println!(
+            "PostgreSQL: {messages:.0} messages, tables and indexes {:.1} MB: {:.0} bytes per \
+             message (all tables)",
+            bytes / 1e6,
+            bytes / messages.max(1.0)
+        );
+    }
+    drop(deployment);
+    if o.baseline {
+        let sled = Deployment::sled(&o);
+        let baseline = exercise(&o, &client, &sled).await;
+        let rate = |runs: &[Run]| median(runs.iter().map(Run::acked_per_sec).collect());
+        let p99 = |runs: &[Run]| median(runs.iter().map(|r| r.latency(99.0)).collect());
+        println!(
+            "ratio shared / sled baseline (medians): throughput {:.2} ({:.0} / {:.0} sends/s), \
+             p99 {:.2} ({:.2} / {:.2} ms)",
+            rate(&runs) / rate(&baseline),
+            rate(&runs),
+            rate(&baseline),
+            p99(&runs) / p99(&baseline),
+            p99(&runs),
+            p99(&baseline)
         );
     }
 }

@@ -305,10 +305,16 @@ async fn a_reviewers_strike_adds_to_the_fan_out_strikes_on_redis_and_a_lift_clea
             .map(|s| s["weight"].as_u64().unwrap())
             .sum()
     };
-    assert_eq!(strikes(&ledger(&keys, bot.id)), 1, "the fan-out strike");
+    // The held copy strikes once for fan-out and once for the template (the template
+    // history is on the Redis ledger too), as on the embedded limiter.
+    assert_eq!(
+        strikes(&ledger(&keys, bot.id)),
+        2,
+        "the fan-out and template strikes"
+    );
 
-    // A reviewer removes the held copy: 2 more points on the same ledger reach 3, the
-    // new-conversations restriction (the store's ledger alone would have had 2).
+    // A reviewer removes the held copy: 2 more points on the same ledger reach 4, past the
+    // new-conversations restriction at 3 (the store's ledger alone would have had 2).
     let (_, reviewer) = a.reviewer("Rita").await;
     let (status, queue) = a.get("/v1/review/queue?limit=10", &reviewer).await;
     assert_eq!(status, 200, "{queue}");
@@ -328,7 +334,7 @@ async fn a_reviewers_strike_adds_to_the_fan_out_strikes_on_redis_and_a_lift_clea
         .await;
     assert_eq!(status, 204, "{body}");
     let state = ledger(&keys, bot.id);
-    assert_eq!(strikes(&state), 3, "{state}");
+    assert_eq!(strikes(&state), 4, "{state}");
     assert_eq!(
         state["strikes"]["restriction"]["level"],
         "new_conversations"
@@ -432,4 +438,74 @@ async fn the_virtual_clock_drives_the_redis_limiter_with_the_local_clock_source(
     clock.advance_ms(1);
     send().await.unwrap();
     assert_eq!(keys.keys().len(), 1, "one key for the one sender");
+}
+
+/// The outreach record (recipients of first messages and their reactions, template
+/// signatures) lives in the sender's state on Redis with this backend: a sender whose
+/// unremarkable first messages to strangers go unanswered and get blocked is held on poor
+/// reactions, exactly as on the embedded limiter (`tests/outreach_reactions.rs`). Before the
+/// record was kept on Redis, the signal could never fire here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn poor_reactions_to_outreach_hold_the_sender_on_redis_too() {
+    let keys = RedisKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        &keys.prefix,
+        "[limits.rate]\nper_minute = 60\nminute_burst = 60\n",
+    )
+    .replace("[limits]\n", "[limits]\nyoung_account_age_days = 0\n");
+    let server = Server::start(&dir.path().join("a"), Some(&config));
+    let (sender_member, sender) = server.member("outreach", "free").await;
+    let mut recipients = Vec::new();
+    for i in 0..10 {
+        recipients.push(server.member(&format!("stranger{i}"), "free").await);
+    }
+    let topics = [
+        "the product analytics role you posted last week",
+        "your article about migrating a monolith to services",
+        "the volunteer mentoring program you organise",
+        "the conference panel on data privacy you moderated",
+        "the open position on your logistics team",
+        "your podcast episode about remote onboarding",
+        "the hackathon your company sponsored in March",
+        "the research paper on battery recycling you shared",
+    ];
+    for (i, topic) in topics.iter().enumerate() {
+        let text = format!(
+            "Hello, I saw {topic} and wanted to introduce myself properly. I work on similar \
+             problems at a small consultancy and would value hearing how you approached it."
+        );
+        let (status, sent, _) = send(&server, &sender, recipients[i].0, &text).await;
+        assert_eq!(status, 201, "{sent}");
+        assert_ne!(sent["decision"], "held", "{sent}");
+    }
+    let state_key = format!("{}{{sender:{sender_member}}}:limits", keys.prefix);
+    assert!(
+        keys.keys().contains(&state_key),
+        "the sender's state is on Redis: {:?}",
+        keys.keys()
+    );
+    // Two of the eight recipients block the sender: 2 of 8 is over 20%, nobody answered.
+    for recipient in &recipients[..2] {
+        let (status, body) = server
+            .post(
+                "/v1/blocks",
+                &recipient.1,
+                json!({"member_id": sender_member}),
+            )
+            .await;
+        assert!(status == 200 || status == 204, "{status} {body}");
+    }
+    let text = "Good afternoon, I am reaching out about topic number 9 of my consulting practice \
+                and hope a short introduction is welcome; no pressure to reply at all.";
+    let (status, sent, _) = send(&server, &sender, recipients[9].0, text).await;
+    assert_eq!(status, 201, "{sent}");
+    assert_eq!(sent["decision"], "held", "{sent}");
+    let on_reactions = sent["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|reason| reason["source"] == "limit" && reason["id"] == "poor_reactions");
+    assert!(on_reactions, "{sent}");
+    assert!(sent["reasons"].to_string().contains("2 blocked"), "{sent}");
 }

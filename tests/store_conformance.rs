@@ -56,6 +56,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    scoped_writes_of_one_member_lose_no_update_and_general_writes_wait_for_them,
     members_handles_and_tokens,
     a_failed_write_leaves_nothing_behind,
     a_write_reads_its_own_pending_records,
@@ -768,4 +769,49 @@ fn sealed_message_text_opens_only_with_its_key_and_rotates(store: &Store) {
         (1..=5).map(|i| format!("secret {i}")).collect::<Vec<_>>()
     );
     assert!(k1.message(3).is_err(), "the old key alone opens nothing");
+}
+
+/// Writes scoped to their members (sends) run side by side on PostgreSQL; those sharing a
+/// member must still be serialized: six threads each add 1 to member 1's credit counter 15
+/// times through writes scoped to member 1 and another member (each thread a different
+/// one), read-modify-write, while a general write in between adds 100. Any lost update
+/// shows in the total; the other members' counters, written by one thread each, are exact.
+fn scoped_writes_of_one_member_lose_no_update_and_general_writes_wait_for_them(store: &Store) {
+    const THREADS: u64 = 6;
+    const ROUNDS: u32 = 15;
+    let month = 202_612;
+    std::thread::scope(|scope| {
+        for other in 10..10 + THREADS {
+            scope.spawn(move || {
+                for _ in 0..ROUNDS {
+                    store
+                        .write_for::<_, StoreError>(&[other, 1], |txn| {
+                            let shared = txn.inmail_spent(1, month)?;
+                            let own = txn.inmail_spent(other, month)?;
+                            txn.set_inmail_spent(1, month, shared + 1);
+                            txn.set_inmail_spent(other, month, own + 1);
+                            Ok(())
+                        })
+                        .unwrap();
+                }
+            });
+        }
+        scope.spawn(|| {
+            store
+                .write::<_, StoreError>(|txn| {
+                    let shared = txn.inmail_spent(1, month)?;
+                    txn.set_inmail_spent(1, month, shared + 100);
+                    Ok(())
+                })
+                .unwrap();
+        });
+    });
+    assert_eq!(
+        store.inmail_spent(1, month).unwrap(),
+        THREADS as u32 * ROUNDS + 100,
+        "no update of the shared member lost"
+    );
+    for other in 10..10 + THREADS {
+        assert_eq!(store.inmail_spent(other, month).unwrap(), ROUNDS);
+    }
 }

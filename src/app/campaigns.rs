@@ -34,17 +34,15 @@ impl App {
         let since = now - window_ms(self.campaigns.window_secs);
         let mut seen: Vec<CampaignId> = Vec::new();
         let mut best: Option<(usize, Campaign)> = None;
-        for band in template::bands(config, signature) {
-            let Some(id) = reader.campaign_of_band(band)? else {
-                continue;
-            };
-            if seen.contains(&id) {
-                continue;
+        let bands = template::bands(config, signature);
+        for id in reader.campaigns_of_bands(&bands)?.into_iter().flatten() {
+            if !seen.contains(&id) {
+                seen.push(id);
             }
-            seen.push(id);
-            let Some(campaign) = reader.campaign(id)? else {
-                continue;
-            };
+        }
+        // Read together: on PostgreSQL one round trip, and a send's campaign locks are
+        // taken all at once, in one order (see `store::pg`).
+        for campaign in reader.campaigns(&seen)?.into_iter().flatten() {
             if campaign.status == CampaignStatus::Watching && campaign.last_seen < since {
                 continue;
             }

@@ -19,13 +19,18 @@ impl App {
         recipient: MemberId,
         reaction: Reaction,
     ) -> Result<()> {
-        let Some(mut state) = txn.sender_state(sender)? else {
+        let noted = match self.shared_reaction(sender, recipient, reaction) {
+            Some(Ok(noted)) => noted,
+            // Redis did not answer: the store's ledger keeps the reaction (as strikes do).
+            Some(Err(error)) => {
+                tracing::warn!(%error, sender, "reaction noted on the store's ledger");
+                self.note_reaction_in_store(txn, sender, recipient, reaction)?
+            }
+            None => self.note_reaction_in_store(txn, sender, recipient, reaction)?,
+        };
+        let Some(noted) = noted else {
             return Ok(());
         };
-        let Some(noted) = self.limiter.note_reaction(&mut state, recipient, reaction) else {
-            return Ok(());
-        };
-        txn.put_sender_state(sender, &state);
         if noted.campaign != 0 && (noted.first_reply || noted.first_negative) {
             if let Some(mut campaign) = txn.campaign(noted.campaign)? {
                 campaign.replied += u64::from(noted.first_reply);
@@ -34,5 +39,23 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// The embedded backend's ledger: the sender's state in the store.
+    fn note_reaction_in_store(
+        &self,
+        txn: &mut WriteTxn<'_>,
+        sender: MemberId,
+        recipient: MemberId,
+        reaction: Reaction,
+    ) -> Result<Option<crate::limits::Noted>> {
+        let Some(mut state) = txn.sender_state(sender)? else {
+            return Ok(None);
+        };
+        let noted = self.limiter.note_reaction(&mut state, recipient, reaction);
+        if noted.is_some() {
+            txn.put_sender_state(sender, &state);
+        }
+        Ok(noted)
     }
 }

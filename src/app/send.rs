@@ -184,7 +184,10 @@ impl App {
         };
 
         let store_started = std::time::Instant::now();
-        let ((outcome, message), ticket) = self.store.write(|txn| {
+        // Everything a send reads and writes is keyed by its two members (or is a campaign
+        // record, which the store locks itself): on PostgreSQL, sends of other members commit
+        // side by side.
+        let ((outcome, message), ticket) = self.store.write_for(&[sender, request.to], |txn| {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
@@ -383,8 +386,8 @@ impl App {
         );
         // On Redis the limiter state was saved before this batch (compare-and-set), and the
         // store's copy is the fallback ledger: it is not overwritten with Redis's state.
-        // The outreach record (template history, reactions) is kept only by the embedded
-        // limiter for now (docs/CAMPAIGNS.md, "Several replicas").
+        // On Redis the outreach record (template history, reactions) was recorded in that
+        // same compare-and-set (docs/CAMPAIGNS.md, "Several replicas").
         if matches!(limiter_write, LimiterWrite::InBatch) {
             txn.put_sender_state(sender, &state);
         }

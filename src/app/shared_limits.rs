@@ -152,6 +152,17 @@ impl App {
             let mut state = context.limiter_state.clone();
             let striking = super::pipeline::striking_signals(&context, &verdict);
             let sanction = self.limiter.record(&mut state, &context.facts, &striking);
+            // The outreach record (template signatures, recipients whose reactions will
+            // count) is part of the state on Redis too: without it the template and
+            // poor-reactions signals could never fire on this backend. A send that founds a
+            // new campaign candidate records campaign 0 (its id is made in the store write).
+            self.limiter.record_outreach(
+                &mut state,
+                &context.facts,
+                context.template.as_ref(),
+                verdict.decision != crate::domain::Decision::Held,
+                context.campaign.as_ref().map_or(0, |campaign| campaign.id),
+            );
             let keep = retention_ms(config, &state, limiter_now);
             match shared.save(sender, snapshot.version, &state, keep).await {
                 Ok(true) => {
@@ -272,6 +283,31 @@ impl App {
             shared.update_blocking(member, self.limits_config(), local_now, |state, at| {
                 self.limiter
                     .add_strike_from(state, at, weight, source, reason)
+            })
+        }))
+    }
+
+    /// Notes a recipient's reaction to `sender`'s outreach on the Redis ledger, where the
+    /// outreach record lives with that backend (`None`: embedded backend).
+    pub(super) fn shared_reaction(
+        &self,
+        sender: MemberId,
+        recipient: MemberId,
+        reaction: crate::limits::Reaction,
+    ) -> Option<std::result::Result<Option<crate::limits::Noted>, RedisStateError>> {
+        let shared = self.shared_limits.as_ref()?;
+        Some(off_the_workers(|| {
+            // Most replies answer no outreach: one read tells, and nothing is written then.
+            let mut current = shared.read_blocking(sender)?;
+            if self
+                .limiter
+                .note_reaction(&mut current, recipient, reaction)
+                .is_none()
+            {
+                return Ok(None);
+            }
+            shared.update_blocking(sender, self.limits_config(), None, |state, _| {
+                self.limiter.note_reaction(state, recipient, reaction)
             })
         }))
     }

@@ -49,6 +49,12 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) else redis.call('PERSIST', K
 return 1
 ";
 
+/// Counts one script call, one round trip (the load generator divides by sends). A script
+/// Redis had not cached yet costs a second one (`EVALSHA`, then `EVAL`), not counted.
+fn count_round_trip() {
+    metrics::counter!("sendguard_redis_round_trips_total").increment(1);
+}
+
 /// A sender's state as read, with the version a write must match.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
@@ -144,6 +150,7 @@ impl RedisSenderStates {
     /// The sender's state, its version and the server's time.
     pub async fn load(&self, member: MemberId) -> Result<Snapshot, RedisStateError> {
         let mut connection = self.connection().await?;
+        count_round_trip();
         let (secs, micros, version, json): (i64, i64, String, String) = self
             .within(
                 self.load
@@ -179,6 +186,7 @@ impl RedisSenderStates {
         let mut connection = self.connection().await?;
         let json =
             serde_json::to_string(state).map_err(|e| RedisStateError::Corrupt(e.to_string()))?;
+        count_round_trip();
         let written: i64 = self
             .within(
                 self.save
@@ -242,6 +250,7 @@ impl RedisSenderStates {
         connection: &mut redis::Connection,
         member: MemberId,
     ) -> Result<Snapshot, RedisStateError> {
+        count_round_trip();
         let (secs, micros, version, json): (i64, i64, String, String) = self
             .load
             .key(self.key(member))
@@ -269,6 +278,7 @@ impl RedisSenderStates {
             let value = change(&mut state, now);
             let json = serde_json::to_string(&state)
                 .map_err(|e| RedisStateError::Corrupt(e.to_string()))?;
+            count_round_trip();
             let written: i64 = self
                 .save
                 .key(self.key(member))
@@ -366,6 +376,13 @@ pub fn retention_ms(config: &LimitsConfig, state: &SenderState, now: Millis) -> 
     }
     if !state.strikes.strikes.is_empty() {
         keep = keep.max(i64::from(config.strikes.expiry_days) * DAY_MS);
+    }
+    // The outreach record: template signatures, and recipients whose reactions count.
+    if !state.template.is_empty() {
+        keep = keep.max(config.template.window_secs as i64 * 1000);
+    }
+    if !state.reactions.is_empty() {
+        keep = keep.max(i64::from(config.reactions.window_days) * DAY_MS);
     }
     // A minute more than the furthest window, and never 0 (which would mean "keep").
     keep.max(0) + 60_000

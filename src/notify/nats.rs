@@ -166,6 +166,8 @@ impl NatsBus {
             data: event.data.clone(),
         };
         let payload = serde_json::to_vec(&envelope).map_err(nats_error)?;
+        // Core NATS: written to the connection, no answer awaited (no round trip).
+        metrics::counter!("sendguard_nats_publishes_total").increment(1);
         self.client
             .publish(self.member_subject(member), payload.into())
             .await
@@ -209,6 +211,9 @@ impl NatsBus {
 
     /// Publishes a control event and waits for the stream to store it.
     pub async fn publish_control(&self, control: Control) -> Result<(), BusError> {
+        // Two round trips: the stream's lookup, the stored message's acknowledgement.
+        metrics::counter!("sendguard_nats_publishes_total").increment(1);
+        metrics::counter!("sendguard_nats_round_trips_total").increment(2);
         self.control_stream().await?;
         let subject = self.control_subject(&control);
         let envelope = ControlEnvelope {

@@ -11,11 +11,38 @@ pub trait CampaignReader: Reader {
         self.json(&keys::ids(keys::CAMPAIGN, &[id]))
     }
 
+    /// The campaigns `ids`, read together (absent ones `None`), in the order of `ids`.
+    fn campaigns(&self, ids: &[CampaignId]) -> StoreResult<Vec<Option<Campaign>>> {
+        let keys: Vec<Vec<u8>> = ids
+            .iter()
+            .map(|&id| keys::ids(keys::CAMPAIGN, &[id]))
+            .collect();
+        self.raw_many(&keys)?
+            .iter()
+            .zip(&keys)
+            .map(|(value, key)| value.as_deref().map(|v| super::decode(key, v)).transpose())
+            .collect()
+    }
+
     /// The campaign whose variant last had this LSH band key.
     fn campaign_of_band(&self, band: u64) -> StoreResult<Option<CampaignId>> {
         Ok(self
             .raw(&keys::ids(keys::CAMPAIGN_BAND, &[band]))?
             .map(|v| keys::u64_at(&v, 0)))
+    }
+
+    /// [`CampaignReader::campaign_of_band`] of each band, read together (a signature has
+    /// dozens of bands: on PostgreSQL one round trip instead of one each).
+    fn campaigns_of_bands(&self, bands: &[u64]) -> StoreResult<Vec<Option<CampaignId>>> {
+        let keys: Vec<Vec<u8>> = bands
+            .iter()
+            .map(|&band| keys::ids(keys::CAMPAIGN_BAND, &[band]))
+            .collect();
+        Ok(self
+            .raw_many(&keys)?
+            .into_iter()
+            .map(|value| value.map(|v| keys::u64_at(&v, 0)))
+            .collect())
     }
 }
 

@@ -21,6 +21,7 @@ mod group_commit;
 mod import;
 mod keys;
 mod pg;
+mod read_ahead;
 mod retention;
 mod review;
 mod sponsored;
@@ -45,6 +46,7 @@ use group_commit::GroupCommit;
 pub use group_commit::Ticket;
 pub use import::{import_sled, ImportReport, TableCopy};
 pub use pg::PgSettings;
+pub use read_ahead::{read_ahead_send, ReadAhead};
 pub use review::ReviewReader;
 pub use sponsored::SponsoredReader;
 pub use stats::RefusalCount;
@@ -98,6 +100,15 @@ pub trait Reader {
 
     /// The keys message text is sealed with (`crypt`), if any.
     fn message_sealer(&self) -> Option<&crypt::Sealer>;
+    /// The values of several keys; on PostgreSQL in one round trip.
+    fn raw_many(&self, keys: &[Vec<u8>]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        keys.iter().map(|key| self.raw(key)).collect()
+    }
+
+    /// Whether each read is a round trip worth saving by reading ahead ([`read_ahead`]).
+    fn remote(&self) -> bool {
+        false
+    }
 
     fn json<T: DeserializeOwned>(&self, key: &[u8]) -> StoreResult<Option<T>> {
         match self.raw(key)? {
@@ -425,6 +436,7 @@ impl Store {
             store: self,
             pending: BTreeMap::new(),
             hold: Hold::Sled { _writer: guard },
+            fetched: Default::default(),
         };
         let value = build(&mut txn)?;
         let mut batch = sled::Batch::default();
@@ -440,6 +452,26 @@ impl Store {
         Ok((value, ticket))
     }
 
+    /// [`Store::write`] for a write that reads and changes only what is keyed by `members`
+    /// (their records, the thread between them, its views, their limiter state, credits and
+    /// idempotency records), besides records it creates and the campaign records, which the
+    /// backend locks one by one: a send. On sled it is [`Store::write`]; on PostgreSQL,
+    /// scoped writes of different members run side by side instead of one at a time (see
+    /// `pg/mod.rs`). A write that touches anything else of another member must name them.
+    pub fn write_for<T, E>(
+        &self,
+        members: &[MemberId],
+        build: impl FnOnce(&mut WriteTxn<'_>) -> Result<T, E>,
+    ) -> Result<(T, Ticket), E>
+    where
+        E: From<StoreError>,
+    {
+        match &self.backend {
+            Backend::Sled(_) => self.write(build),
+            Backend::Postgres(pg) => self.write_postgres_scoped(pg, members, build),
+        }
+    }
+
     /// [`Store::write`] on PostgreSQL: `build` runs inside the transaction, which commits
     /// before this returns, so the ticket is durable already.
     fn write_postgres<T, E>(
@@ -450,13 +482,48 @@ impl Store {
     where
         E: From<StoreError>,
     {
+        pg::off_the_workers(|| {
+            let writer = pg.writer();
+            let transaction = pg.begin()?;
+            self.run_postgres(Some(writer), transaction, build)
+        })
+    }
+
+    /// [`Store::write_for`] on PostgreSQL: no process-wide writer lock, the transaction
+    /// locks `members` only.
+    fn write_postgres_scoped<T, E>(
+        &self,
+        pg: &Arc<pg::Postgres>,
+        members: &[MemberId],
+        build: impl FnOnce(&mut WriteTxn<'_>) -> Result<T, E>,
+    ) -> Result<(T, Ticket), E>
+    where
+        E: From<StoreError>,
+    {
+        pg::off_the_workers(|| {
+            let transaction = pg.begin_scoped(members)?;
+            self.run_postgres(None, transaction, build)
+        })
+    }
+
+    /// Builds the write in `transaction` and commits it (or rolls it back when `build` fails).
+    fn run_postgres<'s, T, E>(
+        &'s self,
+        writer: Option<MutexGuard<'s, ()>>,
+        transaction: pg::Txn,
+        build: impl FnOnce(&mut WriteTxn<'_>) -> Result<T, E>,
+    ) -> Result<(T, Ticket), E>
+    where
+        E: From<StoreError>,
+    {
         let mut txn = WriteTxn {
             store: self,
             pending: BTreeMap::new(),
             hold: Hold::Postgres {
-                _writer: pg.writer(),
-                transaction: Some(pg.begin()?),
+                _writer: writer,
+                transaction: Some(transaction),
             },
+            fetched: Default::default(),
         };
         let built = build(&mut txn);
         let pending = std::mem::take(&mut txn.pending);
@@ -733,6 +800,17 @@ impl Reader for Store {
             Backend::Postgres(pg) => pg.get(key),
         }
     }
+
+    fn raw_many(&self, keys: &[Vec<u8>]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        match &self.backend {
+            Backend::Postgres(pg) => pg.get_many(keys.to_vec()),
+            Backend::Sled(_) => keys.iter().map(|key| self.raw(key)).collect(),
+        }
+    }
+
+    fn remote(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
 }
 
 /// A write in progress: reads see its own pending writes; applied atomically at the end.
@@ -740,17 +818,22 @@ pub struct WriteTxn<'a> {
     store: &'a Store,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     hold: Hold<'a>,
+    /// On PostgreSQL, what this write read from its transaction: the write's locks keep
+    /// what it decides on from changing, so a record is fetched once (a send reads the
+    /// views it then rewrites, and the relationship twice).
+    fetched: std::cell::RefCell<std::collections::HashMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
 /// What keeps other writers out while a write is built.
 enum Hold<'a> {
     /// The process's write lock.
     Sled { _writer: MutexGuard<'a, ()> },
-    /// The transaction holding the database's write lock from its start, and the process's
-    /// own writer lock, taken first so that writers of one process wait for each other
-    /// without holding pooled connections (the one writing may need a second connection).
+    /// The transaction holding the database's write locks from its start, and (for a
+    /// general write) the process's own writer lock, taken first so that general writers of
+    /// one process wait for each other without holding pooled connections (one may need a
+    /// second connection). A scoped write ([`Store::write_for`]) needs only its own.
     Postgres {
-        _writer: MutexGuard<'a, ()>,
+        _writer: Option<MutexGuard<'a, ()>>,
         transaction: Option<pg::Txn>,
     },
 }
@@ -761,22 +844,67 @@ impl Reader for WriteTxn<'_> {
     }
 
     fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        match self.pending.get(key) {
-            Some(value) => Ok(value.clone()),
-            None => match &self.hold {
-                Hold::Postgres {
-                    transaction: Some(transaction),
-                    ..
-                } => transaction.get(key),
-                _ => self.store.raw(key),
-            },
+        if let Some(value) = self.pending.get(key) {
+            return Ok(value.clone());
+        }
+        let Some(transaction) = self.transaction() else {
+            return self.store.raw(key);
+        };
+        if let Some(value) = self.fetched.borrow().get(key) {
+            return Ok(value.clone());
+        }
+        let value = transaction.get(key)?;
+        self.fetched
+            .borrow_mut()
+            .insert(key.to_vec(), value.clone());
+        Ok(value)
+    }
+
+    fn raw_many(&self, keys: &[Vec<u8>]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let Some(transaction) = self.transaction() else {
+            return keys.iter().map(|key| self.raw(key)).collect();
+        };
+        let missing: Vec<Vec<u8>> = {
+            let fetched = self.fetched.borrow();
+            keys.iter()
+                .filter(|key| !self.pending.contains_key(*key) && !fetched.contains_key(*key))
+                .cloned()
+                .collect()
+        };
+        if !missing.is_empty() {
+            let values = transaction.get_many(missing.clone())?;
+            self.fetched
+                .borrow_mut()
+                .extend(missing.into_iter().zip(values));
+        }
+        keys.iter().map(|key| self.raw(key)).collect()
+    }
+
+    fn remote(&self) -> bool {
+        self.transaction().is_some()
+    }
+}
+
+impl WriteTxn<'_> {
+    /// The PostgreSQL transaction this write runs in (none on sled).
+    fn transaction(&self) -> Option<&pg::Txn> {
+        match &self.hold {
+            Hold::Postgres {
+                transaction: Some(transaction),
+                ..
+            } => Some(transaction),
+            _ => None,
         }
     }
 }
 
 impl WriteTxn<'_> {
+    /// A fresh id; on PostgreSQL from the transaction's own connection.
     pub fn next_id(&self) -> StoreResult<u64> {
-        self.store.next_id()
+        match self.transaction() {
+            Some(transaction) => transaction.next_id(),
+            None => self.store.next_id(),
+        }
     }
 
     /// A thread's message ids as committed before this write, oldest first (a message this

@@ -318,6 +318,15 @@ impl Table {
         )
     }
 
+    /// The keys and values of the keys in `$1` that exist (any order).
+    pub fn get_many_sql(&self) -> String {
+        format!(
+            "SELECT key, {} FROM {} WHERE key = ANY($1)",
+            self.value_expr(),
+            self.name
+        )
+    }
+
     pub fn delete_sql(&self) -> String {
         format!("DELETE FROM {} WHERE key = $1", self.name)
     }
@@ -368,40 +377,192 @@ impl Table {
     /// The parameters of [`Table::put_sql`] for `key` and `value`; `None` if the key is not
     /// shaped as this table's keys are (no build writes such a key).
     pub fn put_params(&self, key: &[u8], value: &[u8]) -> Option<Vec<Param>> {
-        let mut params: Vec<Param> = vec![Box::new(key.to_vec())];
+        Some(
+            self.cells(key, value)?
+                .into_iter()
+                .map(Cell::into_param)
+                .collect(),
+        )
+    }
+
+    /// The typed cells of one row: the key, its parts, the value (if the table keeps one).
+    fn cells(&self, key: &[u8], value: &[u8]) -> Option<Vec<Cell>> {
+        let mut cells = vec![Cell::Bytes(key.to_vec())];
         let mut at = self.tag.len();
         for (index, part) in self.parts.iter().enumerate() {
             let last = index + 1 == self.parts.len();
             let rest = key.get(at..)?;
-            let (param, used): (Param, usize) = match part {
-                Id(_) => (Box::new(u64_of(rest)? as i64), 8),
-                Inverted(_) => (Box::new((u64::MAX - u64_of(rest)?) as i64), 8),
+            let (cell, used) = match part {
+                Id(_) => (Cell::Int8(u64_of(rest)? as i64), 8),
+                Inverted(_) => (Cell::Int8((u64::MAX - u64_of(rest)?) as i64), 8),
                 U32(_) => {
                     let bytes: [u8; 4] = rest.get(..4)?.try_into().ok()?;
-                    (Box::new(u32::from_be_bytes(bytes) as i32), 4)
+                    (Cell::Int4(u32::from_be_bytes(bytes) as i32), 4)
                 }
-                Byte(_) => (Box::new(i16::from(*rest.first()?)), 1),
+                Byte(_) => (Cell::Int2(i16::from(*rest.first()?)), 1),
                 Text(_) => (
-                    Box::new(String::from_utf8_lossy(rest).into_owned()),
+                    Cell::Text(String::from_utf8_lossy(rest).into_owned()),
                     rest.len(),
                 ),
-                Bytes(_) => (Box::new(rest.to_vec()), rest.len()),
+                Bytes(_) => (Cell::Bytes(rest.to_vec()), rest.len()),
             };
             if matches!(part, Text(_) | Bytes(_)) && !last {
                 return None;
             }
-            params.push(param);
+            cells.push(cell);
             at += used;
         }
         if at != key.len() {
             return None;
         }
         match self.value {
-            Value::Json => params.push(Box::new(String::from_utf8(value.to_vec()).ok()?)),
-            Value::Bytes => params.push(Box::new(value.to_vec())),
+            Value::Json => cells.push(Cell::Text(String::from_utf8(value.to_vec()).ok()?)),
+            Value::Bytes => cells.push(Cell::Bytes(value.to_vec())),
             Value::Empty => {}
         }
-        Some(params)
+        Some(cells)
+    }
+
+    /// The PostgreSQL array type of each column [`Table::cells`] fills, and the cast that
+    /// makes the column's type of it.
+    fn column_types(&self) -> Vec<(&'static str, &'static str)> {
+        let mut types = vec![("bytea[]", "")];
+        types.extend(self.parts.iter().map(|part| match part {
+            Id(_) | Inverted(_) => ("bigint[]", ""),
+            U32(_) => ("integer[]", ""),
+            Byte(_) => ("smallint[]", ""),
+            Text(_) => ("text[]", ""),
+            Bytes(_) => ("bytea[]", ""),
+        }));
+        match self.value {
+            Value::Json => types.push(("text[]", "::json")),
+            Value::Bytes => types.push(("bytea[]", "")),
+            Value::Empty => {}
+        }
+        types
+    }
+
+    /// [`Table::put_sql`] for any number of rows at once: one array parameter per column
+    /// ([`Table::put_many_params`]), so a write puts each table's rows in one statement.
+    pub fn put_many_sql(&self) -> String {
+        let mut columns = vec!["key"];
+        columns.extend(self.columns());
+        let value_column = match self.value {
+            Value::Json => Some("record"),
+            Value::Bytes => Some("value"),
+            Value::Empty => None,
+        };
+        columns.extend(value_column);
+        let types = self.column_types();
+        let arrays: Vec<String> = types
+            .iter()
+            .enumerate()
+            .map(|(i, (array, _))| format!("${}::{array}", i + 1))
+            .collect();
+        let names: Vec<String> = (0..types.len()).map(|i| format!("c{i}")).collect();
+        let selected: Vec<String> = types
+            .iter()
+            .zip(&names)
+            .map(|((_, cast), name)| format!("{name}{cast}"))
+            .collect();
+        let on_conflict = match value_column {
+            Some(column) => format!("DO UPDATE SET {column} = EXCLUDED.{column}"),
+            None => "DO NOTHING".to_string(),
+        };
+        format!(
+            "INSERT INTO {} ({}) SELECT {} FROM unnest({}) AS r({}) ON CONFLICT (key) {on_conflict}",
+            self.name,
+            columns.join(", "),
+            selected.join(", "),
+            arrays.join(", "),
+            names.join(", ")
+        )
+    }
+
+    /// The parameters of [`Table::put_many_sql`] for `rows` (distinct keys); `None` if a key
+    /// is not shaped as this table's keys are.
+    pub fn put_many_params(&self, rows: &[(Vec<u8>, Vec<u8>)]) -> Option<Vec<Param>> {
+        let mut columns: Vec<Column> = self
+            .column_types()
+            .iter()
+            .map(|(array, _)| Column::of(array))
+            .collect();
+        for (key, value) in rows {
+            for (column, cell) in columns.iter_mut().zip(self.cells(key, value)?) {
+                column.push(cell)?;
+            }
+        }
+        Some(columns.into_iter().map(Column::into_param).collect())
+    }
+
+    /// Deletes the keys in `$1`.
+    pub fn delete_many_sql(&self) -> String {
+        format!("DELETE FROM {} WHERE key = ANY($1)", self.name)
+    }
+}
+
+/// One typed value of a row.
+enum Cell {
+    Int8(i64),
+    Int4(i32),
+    Int2(i16),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Cell {
+    fn into_param(self) -> Param {
+        match self {
+            Cell::Int8(v) => Box::new(v),
+            Cell::Int4(v) => Box::new(v),
+            Cell::Int2(v) => Box::new(v),
+            Cell::Text(v) => Box::new(v),
+            Cell::Bytes(v) => Box::new(v),
+        }
+    }
+}
+
+/// One column of several rows, as an array parameter.
+enum Column {
+    Int8(Vec<i64>),
+    Int4(Vec<i32>),
+    Int2(Vec<i16>),
+    Text(Vec<String>),
+    Bytes(Vec<Vec<u8>>),
+}
+
+impl Column {
+    fn of(array: &str) -> Column {
+        match array {
+            "bigint[]" => Column::Int8(Vec::new()),
+            "integer[]" => Column::Int4(Vec::new()),
+            "smallint[]" => Column::Int2(Vec::new()),
+            "text[]" => Column::Text(Vec::new()),
+            _ => Column::Bytes(Vec::new()),
+        }
+    }
+
+    /// Appends `cell`; `None` if it is not of this column's type.
+    fn push(&mut self, cell: Cell) -> Option<()> {
+        match (self, cell) {
+            (Column::Int8(c), Cell::Int8(v)) => c.push(v),
+            (Column::Int4(c), Cell::Int4(v)) => c.push(v),
+            (Column::Int2(c), Cell::Int2(v)) => c.push(v),
+            (Column::Text(c), Cell::Text(v)) => c.push(v),
+            (Column::Bytes(c), Cell::Bytes(v)) => c.push(v),
+            _ => return None,
+        }
+        Some(())
+    }
+
+    fn into_param(self) -> Param {
+        match self {
+            Column::Int8(v) => Box::new(v),
+            Column::Int4(v) => Box::new(v),
+            Column::Int2(v) => Box::new(v),
+            Column::Text(v) => Box::new(v),
+            Column::Bytes(v) => Box::new(v),
+        }
     }
 }
 
@@ -433,6 +594,24 @@ mod tests {
             "a short key is refused"
         );
         assert!(table.put_sql().contains("DO NOTHING"));
+        let rows = vec![
+            (key.clone(), Vec::new()),
+            (
+                keys::folder_entry(8, crate::domain::Folder::Inbox, 5, 6),
+                Vec::new(),
+            ),
+        ];
+        assert_eq!(
+            table.put_many_params(&rows).unwrap().len(),
+            5,
+            "one array per column"
+        );
+        assert!(table.put_many_sql().contains(
+            "unnest($1::bytea[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[])"
+        ));
+        assert!(table
+            .put_many_params(&[(key[..key.len() - 1].to_vec(), Vec::new())])
+            .is_none());
         let members = table_of(&keys::ids(keys::MEMBER, &[1])).unwrap();
         assert!(members
             .put_params(&keys::ids(keys::MEMBER, &[1]), b"\xff")

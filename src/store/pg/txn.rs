@@ -1,0 +1,336 @@
+//! A write transaction on PostgreSQL, in as few round trips as its reads allow.
+//!
+//! Nothing is sent when it starts: the statements that open it (`BEGIN`, its locks, and a
+//! couple of fresh ids) go in front of the first statements the write sends, in the same
+//! round trip, and the writes go with the `COMMIT`. A send thus costs three round trips
+//! inside its transaction (its records, its thread's records, the commit) where one per
+//! statement cost a dozen. Statements are prepared before anything is sent, so what is
+//! sent goes out in the order written: the opening and the locks always ahead of the reads
+//! they protect.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use deadpool_postgres::Object;
+use tokio_postgres::types::ToSql;
+
+use super::{
+    count_round_trip, get_many_on, lock_id, lookups, malformed, pg_error, shared_between_members,
+    table_index, tables, unavailable, Postgres, KEY_LOCKS, SQL, TABLES,
+};
+use crate::store::{StoreError, StoreResult};
+
+/// A key and the value to put under it.
+type Row = (Vec<u8>, Vec<u8>);
+
+/// Ids fetched with the opening: a send uses two (a new thread, its message).
+const PREFETCHED_IDS: i64 = 2;
+
+const NEXT_IDS: &str = "SELECT nextval('sendguard_ids') FROM generate_series(1, $1::bigint)";
+
+/// The opening's key locks ([`KEY_LOCKS`], ascending) and its ids in one statement: the lock
+/// count is an init plan, evaluated once before the first id is drawn.
+const LOCKS_THEN_IDS: &str = "SELECT nextval('sendguard_ids') FROM generate_series(1, $2::bigint) \
+     WHERE (SELECT count(pg_advisory_xact_lock((hashtext(current_schema())::bigint << 32) | k)) \
+            FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS ids) >= 0";
+
+/// The statements that open a transaction and take its locks.
+pub(super) struct Opening {
+    /// `BEGIN` and the schema's write lock (exclusive or shared).
+    pub(super) begin: &'static str,
+    /// Lock ids taken next, in ascending order ([`KEY_LOCKS`]).
+    pub(super) locks: Vec<i64>,
+}
+
+/// A write transaction in progress. Dropped without [`Txn::commit`], its connection is
+/// closed rather than returned to the pool, which rolls the transaction back.
+pub struct Txn {
+    pg: Arc<Postgres>,
+    connection: Option<Arc<Object>>,
+    /// Begun by [`Postgres::begin_scoped`]: records shared between members are locked as
+    /// they are read and written.
+    scoped: bool,
+    /// The opening, until it is sent.
+    opening: Mutex<Option<Opening>>,
+    /// Ids fetched with the opening, not yet handed out.
+    ids: Mutex<Vec<u64>>,
+}
+
+impl Txn {
+    pub(super) fn new(
+        pg: &Arc<Postgres>,
+        connection: Object,
+        scoped: bool,
+        opening: Opening,
+    ) -> Txn {
+        Txn {
+            pg: Arc::clone(pg),
+            connection: Some(Arc::new(connection)),
+            scoped,
+            opening: Mutex::new(Some(opening)),
+            ids: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn connection(&self) -> StoreResult<Arc<Object>> {
+        self.connection
+            .clone()
+            .ok_or_else(|| unavailable("write transaction already ended"))
+    }
+
+    /// Runs `work` (which sends `statements` statements) in one round trip, with the opening
+    /// in front of it when not sent yet.
+    fn run<T, F>(
+        &self,
+        statements: u64,
+        work: impl FnOnce(Arc<Object>) -> F + Send + 'static,
+    ) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = StoreResult<T>> + Send,
+    {
+        let opening = self
+            .opening
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        // BEGIN, the schema's lock, then the key locks with the ids.
+        let opening_statements = if opening.is_some() { 3 } else { 0 };
+        let connection = self.connection()?;
+        let (ids, value) = self.pg.block(async move {
+            let prepared = match &opening {
+                Some(_) => Some(
+                    connection
+                        .prepare_cached(LOCKS_THEN_IDS)
+                        .await
+                        .map_err(pg_error)?,
+                ),
+                None => None,
+            };
+            count_round_trip(statements + opening_statements, true);
+            // Polled first, so sent first: nothing awaits before its statements go out.
+            let open = async {
+                let (Some(opening), Some(locks_then_ids)) = (&opening, &prepared) else {
+                    return Ok(Vec::new());
+                };
+                let begin = async {
+                    connection
+                        .batch_execute(opening.begin)
+                        .await
+                        .map_err(pg_error)
+                };
+                let fetched = async {
+                    connection
+                        .query(locks_then_ids, &[&opening.locks, &PREFETCHED_IDS])
+                        .await
+                        .map_err(pg_error)
+                };
+                let (_, rows) = futures_util::future::try_join(begin, fetched).await?;
+                Ok::<_, StoreError>(rows.iter().map(|row| row.get::<_, i64>(0) as u64).collect())
+            };
+            futures_util::future::try_join(open, work(Arc::clone(&connection))).await
+        })?;
+        if !ids.is_empty() {
+            let mut queue = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+            // Handed out smallest first.
+            queue.extend(ids.into_iter().rev());
+        }
+        Ok(value)
+    }
+
+    /// Reads `key` inside the transaction (a scoped one first locks a shared record, in the
+    /// same round trip).
+    pub fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.get_many(vec![key.to_vec()])?.pop().flatten())
+    }
+
+    /// The values of `keys` inside the transaction, in one round trip (a scoped one first
+    /// locks the shared records among them, all at once, in the same round trip).
+    pub fn get_many(&self, keys: Vec<Vec<u8>>) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let lookups = lookups(&keys)?;
+        let locks: Vec<i64> = lookups
+            .iter()
+            .filter(|(&table, _)| self.scoped && shared_between_members(table))
+            .flat_map(|(_, keys)| keys.iter().map(|key| lock_id(key)))
+            .collect();
+        let statements = 1 + u64::from(!locks.is_empty());
+        self.run(statements, move |connection| async move {
+            let lock_statement = connection
+                .prepare_cached(KEY_LOCKS)
+                .await
+                .map_err(pg_error)?;
+            let lock = async {
+                if !locks.is_empty() {
+                    connection
+                        .query_one(&lock_statement, &[&locks])
+                        .await
+                        .map_err(pg_error)?;
+                }
+                Ok(())
+            };
+            let (_, values) =
+                futures_util::future::try_join(lock, get_many_on(&connection, &keys, lookups))
+                    .await?;
+            Ok(values)
+        })
+    }
+
+    /// A fresh id: one fetched with the opening, else one more round trip.
+    pub fn next_id(&self) -> StoreResult<u64> {
+        if self
+            .opening
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            // Opening now fetches the ids with it.
+            self.run(0, |_| async { Ok(()) })?;
+        }
+        if let Some(id) = self.ids.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(id);
+        }
+        self.run(1, |connection| async move {
+            let statement = connection
+                .prepare_cached(NEXT_IDS)
+                .await
+                .map_err(pg_error)?;
+            let row = connection
+                .query_one(&statement, &[&1i64])
+                .await
+                .map_err(pg_error)?;
+            Ok(row.get::<_, i64>(0) as u64)
+        })
+    }
+
+    /// Writes `pending` (`None` deletes) and commits; returns once the commit is durable.
+    /// One round trip: the opening (if nothing was read), the statements and the `COMMIT`
+    /// are sent together (if any statement fails, PostgreSQL answers the `COMMIT` with a
+    /// rollback, and the error is returned).
+    pub fn commit(mut self, pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> StoreResult<()> {
+        // Each table's rows in one statement (a send writes about twenty rows in ten tables,
+        // a new campaign candidate dozens of band keys).
+        let mut puts: BTreeMap<usize, Vec<Row>> = BTreeMap::new();
+        let mut deletes: BTreeMap<usize, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut locks = Vec::new();
+        for (key, value) in pending {
+            let table = table_index(&key)?;
+            if self.scoped && shared_between_members(table) {
+                locks.push(lock_id(&key));
+            }
+            match value {
+                Some(value) => puts.entry(table).or_default().push((key, value)),
+                None => deletes.entry(table).or_default().push(key),
+            }
+        }
+        let mut writes: Vec<(&'static str, Vec<tables::Param>)> = Vec::new();
+        for (table, rows) in puts {
+            let write = match rows.as_slice() {
+                [(key, value)] => TABLES[table]
+                    .put_params(key, value)
+                    .map(|params| (SQL[table].put.as_str(), params)),
+                _ => TABLES[table]
+                    .put_many_params(&rows)
+                    .map(|params| (SQL[table].put_many.as_str(), params)),
+            };
+            writes.push(write.ok_or_else(|| malformed(&TABLES[table], &rows[0].0))?);
+        }
+        for (table, mut keys) in deletes {
+            writes.push(match keys.len() {
+                1 => (SQL[table].delete.as_str(), vec![Box::new(keys.remove(0))]),
+                _ => (SQL[table].delete_many.as_str(), vec![Box::new(keys)]),
+            });
+        }
+        let statements = writes.len() as u64 + u64::from(!locks.is_empty()) + 1;
+        self.run(statements, move |connection| async move {
+            let lock_statement = connection
+                .prepare_cached(KEY_LOCKS)
+                .await
+                .map_err(pg_error)?;
+            let prepared = futures_util::future::try_join_all(
+                writes.iter().map(|(sql, _)| connection.prepare_cached(sql)),
+            )
+            .await
+            .map_err(pg_error)?;
+            let refs: Vec<Vec<&(dyn ToSql + Sync)>> = writes
+                .iter()
+                .map(|(_, params)| {
+                    params
+                        .iter()
+                        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                        .collect()
+                })
+                .collect();
+            let lock = async {
+                if !locks.is_empty() {
+                    connection
+                        .query_one(&lock_statement, &[&locks])
+                        .await
+                        .map_err(pg_error)?;
+                }
+                Ok::<_, StoreError>(())
+            };
+            let write = async {
+                futures_util::future::try_join_all(
+                    prepared
+                        .iter()
+                        .zip(&refs)
+                        .map(|(statement, params)| connection.execute(statement, params)),
+                )
+                .await
+                .map_err(pg_error)
+            };
+            let commit = async { connection.batch_execute("COMMIT").await.map_err(pg_error) };
+            // Polled in this order, so sent in this order: locks, writes, COMMIT.
+            futures_util::future::try_join3(lock, write, commit).await?;
+            Ok(())
+        })?;
+        self.pg.commits.fetch_add(1, Ordering::Relaxed);
+        self.release();
+        Ok(())
+    }
+
+    /// Ends the transaction without writing (nothing to send if it never opened).
+    pub fn rollback(mut self) {
+        let opened = self
+            .opening
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_none();
+        if !opened {
+            self.release();
+            return;
+        }
+        if let Ok(connection) = self.connection() {
+            let rolled_back = self.pg.block(async move {
+                count_round_trip(1, true);
+                connection.batch_execute("ROLLBACK").await.map_err(pg_error)
+            });
+            if rolled_back.is_ok() {
+                self.release();
+            }
+        }
+    }
+
+    /// Returns the connection to the pool (the transaction has ended, or never opened).
+    fn release(&mut self) {
+        self.connection = None;
+    }
+}
+
+impl Drop for Txn {
+    fn drop(&mut self) {
+        let opened = match self.opening.get_mut() {
+            Ok(opening) => opening.is_none(),
+            Err(_) => true,
+        };
+        // Still holding a connection means the transaction may be open: close it (one that
+        // never opened goes back to the pool as it came).
+        if let Some(connection) = self.connection.take().filter(|_| opened) {
+            if let Ok(object) = Arc::try_unwrap(connection) {
+                drop(Object::take(object));
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Reading ahead what a send is decided on. On PostgreSQL every read is a round trip, and
+//! a send's context reads about ten records one after another (both members, the pair's
+//! thread, blocks both ways, the connection, both views, both limiter states), outside
+//! the write and again inside it. [`read_ahead_send`] fetches them in two round trips (the
+//! records keyed by the two members, then those of the thread between them) and answers
+//! the send's reads from what it fetched; on sled, where a read costs a microsecond, it
+//! fetches nothing and every read goes straight through.
+
+use std::collections::HashMap;
+
+use super::{keys, Reader, StoreResult};
+use crate::domain::{MemberId, ThreadId};
+
+/// A reader that answers from what was read ahead, and asks `inner` for anything else.
+pub struct ReadAhead<'r, R: Reader> {
+    inner: &'r R,
+    fetched: HashMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl<R: Reader> ReadAhead<'_, R> {
+    fn fetch(&mut self, keys: Vec<Vec<u8>>) -> StoreResult<()> {
+        let values = self.inner.raw_many(&keys)?;
+        self.fetched.extend(keys.into_iter().zip(values));
+        Ok(())
+    }
+}
+
+impl<R: Reader> Reader for ReadAhead<'_, R> {
+    fn message_sealer(&self) -> Option<&super::crypt::Sealer> {
+        self.inner.message_sealer()
+    }
+
+    fn raw(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        match self.fetched.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.inner.raw(key),
+        }
+    }
+
+    fn raw_many(&self, keys: &[Vec<u8>]) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let missing: Vec<Vec<u8>> = keys
+            .iter()
+            .filter(|key| !self.fetched.contains_key(*key))
+            .cloned()
+            .collect();
+        let mut found: HashMap<Vec<u8>, Option<Vec<u8>>> = missing
+            .iter()
+            .cloned()
+            .zip(self.inner.raw_many(&missing)?)
+            .collect();
+        Ok(keys
+            .iter()
+            .map(|key| match self.fetched.get(key) {
+                Some(value) => value.clone(),
+                None => found.remove(key).flatten(),
+            })
+            .collect())
+    }
+
+    fn remote(&self) -> bool {
+        self.inner.remote()
+    }
+}
+
+/// The records a send from `sender` to `to` (in `thread`, if named) is decided on, read
+/// ahead through `reader` when its reads are round trips.
+pub fn read_ahead_send<R: Reader>(
+    reader: &R,
+    sender: MemberId,
+    to: MemberId,
+    thread: Option<ThreadId>,
+) -> StoreResult<ReadAhead<'_, R>> {
+    let mut ahead = ReadAhead {
+        inner: reader,
+        fetched: HashMap::new(),
+    };
+    if !reader.remote() {
+        return Ok(ahead);
+    }
+    let pair = keys::ids(keys::PAIR, &[sender.min(to), sender.max(to)]);
+    let mut first = vec![
+        keys::ids(keys::MEMBER, &[sender]),
+        keys::ids(keys::MEMBER, &[to]),
+        pair.clone(),
+        keys::ids(keys::BLOCK, &[to, sender]),
+        keys::ids(keys::BLOCK, &[sender, to]),
+        keys::ids(keys::CONNECTION, &[sender, to]),
+        keys::ids(keys::SENDER_STATE, &[sender]),
+        keys::ids(keys::SENDER_STATE, &[to]),
+    ];
+    first.extend(
+        thread
+            .into_iter()
+            .flat_map(|id| thread_keys(sender, to, id)),
+    );
+    ahead.fetch(first)?;
+    let between = ahead
+        .fetched
+        .get(&pair)
+        .cloned()
+        .flatten()
+        .map(|value| keys::u64_at(&value, 0));
+    if let Some(id) = between.filter(|&id| Some(id) != thread) {
+        ahead.fetch(thread_keys(sender, to, id).to_vec())?;
+    }
+    Ok(ahead)
+}
+
+/// A thread's record and both members' views of it.
+fn thread_keys(sender: MemberId, to: MemberId, thread: ThreadId) -> [Vec<u8>; 3] {
+    [
+        keys::ids(keys::THREAD, &[thread]),
+        keys::ids(keys::VIEW, &[to, thread]),
+        keys::ids(keys::VIEW, &[sender, thread]),
+    ]
+}
