@@ -163,6 +163,41 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
+    /// The decision stream on NATS JetStream (docs/EVENTS.md).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print the decision stream: one line per verdict, review decision, appeal outcome,
+    /// restriction, lift and recall (ids only, never message text).
+    Tail {
+        /// TOML config file whose [events.nats] names the server and subject prefix.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// NATS URL (overrides events.nats.url).
+        #[arg(long)]
+        url: Option<String>,
+        /// Subject prefix (overrides events.nats.subject_prefix).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// `start` (the oldest kept), `new` (from now on) or a stream sequence.
+        #[arg(long, default_value = "new")]
+        from: String,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Only this kind (repeatable): verdict, review_decision, appeal_outcome,
+        /// restriction, lift, recall.
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        /// Print each event's JSON as stored, one per line.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -499,6 +534,29 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let config = Config::load(config.as_deref())?;
             let settings = commands::store::settings(&config.store, url)?;
             commands::store::migrate(&settings, &mut stdout.lock())?;
+        }
+        Command::Events {
+            command:
+                EventsCommand::Tail {
+                    config,
+                    url,
+                    prefix,
+                    from,
+                    count,
+                    kinds,
+                    json,
+                },
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let args = commands::events::TailArgs {
+                from,
+                count,
+                kinds,
+                json,
+                url,
+                prefix,
+            };
+            runtime.block_on(commands::events::tail(&config, &args, &mut stdout.lock()))?;
         }
         Command::Store {
             command: StoreCommand::Import { from, to },

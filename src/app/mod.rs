@@ -26,6 +26,7 @@ mod assess;
 mod blocks;
 mod campaign_review;
 mod campaigns;
+mod decisions;
 mod folders;
 mod labels;
 pub(crate) mod mailbox;
