@@ -131,6 +131,12 @@ enum Command {
         /// Store directory (must exist).
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// Config file: with [store] backend = "postgres", report on that PostgreSQL store.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// PostgreSQL URL of the store to report on (overrides --data and store.url).
+        #[arg(long)]
+        url: Option<String>,
         /// First day (YYYY-MM-DD, UTC) or time in ms; default: the first record.
         #[arg(long)]
         from: Option<String>,
@@ -500,6 +506,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Report {
             data,
+            config,
+            url,
             from,
             to,
             format,
@@ -511,7 +519,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 to.as_deref(),
                 sendguard::clock::Clock::now(&SystemClock),
             )?;
-            let bytes = commands::report::write(&data, &options, &format, &out)?;
+            let source = commands::report::Source::choose(data, config.as_deref(), url)?;
+            let bytes = commands::report::write(&source, &options, &format, &out)?;
             eprintln!(
                 "wrote {bytes} bytes to {} in {:.2}s",
                 out.display(),
