@@ -96,9 +96,9 @@ enum Command {
     /// The store must not be held by a running server (sled allows one process per store);
     /// to rescore a live store use the server's POST /v1/admin/rescore.
     Rescore {
-        /// Store directory.
-        #[arg(long)]
-        data: PathBuf,
+        /// Store directory (not needed with --url, or a --config naming a PostgreSQL store).
+        #[arg(long, required_unless_present_any = ["url", "config"])]
+        data: Option<PathBuf>,
         /// Model file [default: the config's engine.model, else the built-in model].
         #[arg(long)]
         model: Option<PathBuf>,
@@ -120,6 +120,63 @@ enum Command {
         /// Stop after this many messages; the same command continues from the checkpoint.
         #[arg(long)]
         max_messages: Option<u64>,
+        /// PostgreSQL store to rescore (overrides --data and store.url).
+        #[arg(long)]
+        url: Option<String>,
+        /// Split the job into tasks on NATS JetStream for `sendguard worker`s (PostgreSQL
+        /// store only) and merge their partial diffs.
+        #[arg(long)]
+        distributed: bool,
+        /// NATS URL of the work queue (overrides events.nats.url).
+        #[arg(long)]
+        nats: Option<String>,
+        /// Subject prefix of the work queue (overrides events.nats.subject_prefix).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Message ids per task (--distributed).
+        #[arg(long, default_value_t = sendguard::batch::coordinator::DEFAULT_TASK_SIZE)]
+        task_size: u64,
+        /// Messages per chunk inside a task: one transaction each with --apply, and how often
+        /// a worker tells the queue it is alive (--distributed).
+        #[arg(long, default_value_t = sendguard::batch::run::DEFAULT_CHUNK)]
+        chunk: usize,
+        /// Seconds a silent worker keeps a task before it goes to another (--distributed).
+        #[arg(long, default_value_t = 30)]
+        ack_wait_secs: u64,
+        /// Give up when the distributed job is not done after this many seconds.
+        #[arg(long)]
+        timeout_secs: Option<u64>,
+    },
+    /// Score rescore tasks from the work queue of `rescore --distributed` (any number, on
+    /// any machine sharing the PostgreSQL store and NATS).
+    Worker {
+        /// Config file: [store] url, [events.nats], [policy], [engine].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// PostgreSQL store (overrides store.url).
+        #[arg(long)]
+        url: Option<String>,
+        /// NATS URL (overrides events.nats.url).
+        #[arg(long)]
+        nats: Option<String>,
+        /// Subject prefix (overrides events.nats.subject_prefix).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Model file: the coordinator's (tasks of other inputs are refused).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Rule pack directory: the coordinator's.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Name in logs and results [default: worker-PID].
+        #[arg(long)]
+        name: Option<String>,
+        /// Exit once no task came for this many seconds [default: run until stopped].
+        #[arg(long)]
+        idle_exit_secs: Option<u64>,
+        /// Most messages per second this worker scores (0: no cap), to spare the database.
+        #[arg(long, default_value_t = 0)]
+        pace: u64,
     },
     /// Rule packs.
     Rules {
@@ -475,9 +532,17 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             json,
             config,
             max_messages,
+            url,
+            distributed,
+            nats,
+            prefix,
+            task_size,
+            chunk,
+            ack_wait_secs,
+            timeout_secs,
         } => {
             let args = commands::rescore::Args {
-                data,
+                data: data.unwrap_or_else(|| PathBuf::from("data")),
                 model,
                 rules,
                 since,
@@ -485,6 +550,15 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 config,
                 max_messages,
                 now: sendguard::clock::Clock::now(&SystemClock),
+                url,
+                distributed: distributed.then(|| commands::rescore::Distributed {
+                    nats,
+                    prefix,
+                    task_size,
+                    chunk: chunk.max(1),
+                    ack_wait: std::time::Duration::from_secs(ack_wait_secs.max(1)),
+                    deadline: timeout_secs.map(std::time::Duration::from_secs),
+                }),
             };
             let report = commands::rescore::run(&args)?;
             let mut out = stdout.lock();
@@ -493,6 +567,31 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             } else {
                 commands::rescore::print(&report, &mut out)?;
             }
+        }
+        Command::Worker {
+            config,
+            url,
+            nats,
+            prefix,
+            model,
+            rules,
+            name,
+            idle_exit_secs,
+            pace,
+        } => {
+            let args = commands::worker::Args {
+                config,
+                url,
+                nats,
+                prefix,
+                model,
+                rules,
+                name,
+                idle_exit_secs,
+                pace,
+            };
+            let tasks = runtime.block_on(commands::worker::run(args))?;
+            eprintln!("worker done: {tasks} tasks");
         }
         Command::Rules {
             command: RulesCommand::Check { dir },

@@ -12,3 +12,4 @@ pub mod rescore;
 pub mod rules;
 pub mod store;
 pub mod train;
+pub mod worker;
