@@ -16,7 +16,7 @@ cargo build --release --quiet --bin sendguard
 if ! psql "$server" -tAc "SELECT 1 FROM pg_namespace WHERE nspname = '$schema'" | grep -q 1; then
     psql "$server" -qc "CREATE SCHEMA $schema"
     cargo bench --quiet --bench gen_store -- --url "$url" --messages "$n"
-    psql "$server" -qc "SET search_path = $schema; VACUUM ANALYZE"
+    psql "$url" -qc "VACUUM ANALYZE"
 fi
 prefix="sgbench_$$"
 rate() { python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["processed"], round(r["msgs_per_sec"]), round(r["elapsed_secs"], 1))'; }
