@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --bench gen_store -- --out /tmp/sg-1m [--messages 1000000]`, then time
 //! `target/release/sendguard rescore --data /tmp/sg-1m --json` (see `benches/rescore.sh`).
+//! `--url postgres://…` writes the same store into PostgreSQL instead (migrated first; the
+//! schema must be empty), for the distributed rescore bench (`benches/rescore_pg.sh`).
 //!
 //! Bodies are the project's LinkedIn-style corpus (`datasets/linkedin/messages.tsv`, ham
 //! and spam) each behind one of 64 greetings, so texts vary the way real ones do. A third
@@ -42,11 +44,13 @@ const GREETINGS: [&str; 8] = [
 
 fn main() -> anyhow::Result<()> {
     let mut out = None;
+    let mut url = None;
     let mut messages: u64 = 1_000_000;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--out" => out = args.next().map(PathBuf::from),
+            "--url" => url = args.next(),
             "--messages" => {
                 let value = args.next().unwrap_or_default();
                 messages = value
@@ -54,12 +58,10 @@ fn main() -> anyhow::Result<()> {
                     .map_err(|_| anyhow::anyhow!("--messages: {value:?} is not a count"))?;
             }
             "--bench" => {} // passed by `cargo bench`
-            other => anyhow::bail!("unknown argument {other:?}; use --out DIR [--messages N]"),
+            other => anyhow::bail!(
+                "unknown argument {other:?}; use (--out DIR | --url URL) [--messages N]"
+            ),
         }
-    }
-    let out = out.ok_or_else(|| anyhow::anyhow!("--out DIR is required"))?;
-    if out.exists() {
-        anyhow::bail!("{}: already exists; give a new directory", out.display());
     }
     let corpus = sendguard::tsv::read_file(std::path::Path::new("datasets/linkedin/messages.tsv"))?;
     let engine = Engine::load(
@@ -67,7 +69,29 @@ fn main() -> anyhow::Result<()> {
         std::path::Path::new("rules"),
         Some(std::path::Path::new(sendguard::config::DEFAULT_MODEL)),
     )?;
-    let store = Store::open(&out)?;
+    let store = match (out, url) {
+        (Some(out), None) => {
+            if out.exists() {
+                anyhow::bail!("{}: already exists; give a new directory", out.display());
+            }
+            Store::open(&out)?
+        }
+        (None, Some(url)) => {
+            let settings = sendguard::store::PgSettings {
+                url,
+                pool_size: 4,
+                timeout: std::time::Duration::from_secs(600),
+                retry_after_secs: 1,
+            };
+            Store::migrate_postgres(&settings)?;
+            let store = Store::open_postgres(&settings)?;
+            if store.message_count() > 0 {
+                anyhow::bail!("the PostgreSQL store already has messages; give an empty schema");
+            }
+            store
+        }
+        _ => anyhow::bail!("give one of --out DIR and --url URL"),
+    };
     let started = Instant::now();
 
     let pairs = MEMBERS / 2;
@@ -115,8 +139,8 @@ fn main() -> anyhow::Result<()> {
     }
     store.flush()?;
     eprintln!(
-        "wrote {written} messages to {} in {:.0} s ({} MB on disk)",
-        out.display(),
+        "wrote {written} messages to the {} store in {:.0} s ({} MB on disk)",
+        store.backend_name(),
         started.elapsed().as_secs_f64(),
         store.size_on_disk() / 1_000_000
     );

@@ -96,9 +96,9 @@ enum Command {
     /// The store must not be held by a running server (sled allows one process per store);
     /// to rescore a live store use the server's POST /v1/admin/rescore.
     Rescore {
-        /// Store directory.
-        #[arg(long)]
-        data: PathBuf,
+        /// Store directory (not needed with --url, or a --config naming a PostgreSQL store).
+        #[arg(long, required_unless_present_any = ["url", "config"])]
+        data: Option<PathBuf>,
         /// Model file [default: the config's engine.model, else the built-in model].
         #[arg(long)]
         model: Option<PathBuf>,
@@ -120,6 +120,63 @@ enum Command {
         /// Stop after this many messages; the same command continues from the checkpoint.
         #[arg(long)]
         max_messages: Option<u64>,
+        /// PostgreSQL store to rescore (overrides --data and store.url).
+        #[arg(long)]
+        url: Option<String>,
+        /// Split the job into tasks on NATS JetStream for `sendguard worker`s (PostgreSQL
+        /// store only) and merge their partial diffs.
+        #[arg(long)]
+        distributed: bool,
+        /// NATS URL of the work queue (overrides events.nats.url).
+        #[arg(long)]
+        nats: Option<String>,
+        /// Subject prefix of the work queue (overrides events.nats.subject_prefix).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Message ids per task (--distributed).
+        #[arg(long, default_value_t = sendguard::batch::coordinator::DEFAULT_TASK_SIZE)]
+        task_size: u64,
+        /// Messages per chunk inside a task: one transaction each with --apply, and how often
+        /// a worker tells the queue it is alive (--distributed).
+        #[arg(long, default_value_t = sendguard::batch::run::DEFAULT_CHUNK)]
+        chunk: usize,
+        /// Seconds a silent worker keeps a task before it goes to another (--distributed).
+        #[arg(long, default_value_t = 30)]
+        ack_wait_secs: u64,
+        /// Give up when the distributed job is not done after this many seconds.
+        #[arg(long)]
+        timeout_secs: Option<u64>,
+    },
+    /// Score rescore tasks from the work queue of `rescore --distributed` (any number, on
+    /// any machine sharing the PostgreSQL store and NATS).
+    Worker {
+        /// Config file: [store] url, [events.nats], [policy], [engine].
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// PostgreSQL store (overrides store.url).
+        #[arg(long)]
+        url: Option<String>,
+        /// NATS URL (overrides events.nats.url).
+        #[arg(long)]
+        nats: Option<String>,
+        /// Subject prefix (overrides events.nats.subject_prefix).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Model file: the coordinator's (tasks of other inputs are refused).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Rule pack directory: the coordinator's.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Name in logs and results [default: worker-PID].
+        #[arg(long)]
+        name: Option<String>,
+        /// Exit once no task came for this many seconds [default: run until stopped].
+        #[arg(long)]
+        idle_exit_secs: Option<u64>,
+        /// Most messages per second this worker scores (0: no cap), to spare the database.
+        #[arg(long, default_value_t = 0)]
+        pace: u64,
     },
     /// Rule packs.
     Rules {
@@ -131,6 +188,12 @@ enum Command {
         /// Store directory (must exist).
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// Config file: with [store] backend = "postgres", report on that PostgreSQL store.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// PostgreSQL URL of the store to report on (overrides --data and store.url).
+        #[arg(long)]
+        url: Option<String>,
         /// First day (YYYY-MM-DD, UTC) or time in ms; default: the first record.
         #[arg(long)]
         from: Option<String>,
@@ -168,6 +231,11 @@ enum Command {
         #[command(subcommand)]
         command: MemberCommand,
     },
+    /// The decision stream on NATS JetStream (docs/EVENTS.md).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -191,6 +259,36 @@ enum MemberCommand {
         /// the files until sled reclaims them).
         #[arg(long)]
         no_compact: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print the decision stream: one line per verdict, review decision, appeal outcome,
+    /// restriction, lift and recall (ids only, never message text).
+    Tail {
+        /// TOML config file whose [events.nats] names the server and subject prefix.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// NATS URL (overrides events.nats.url).
+        #[arg(long)]
+        url: Option<String>,
+        /// Subject prefix (overrides events.nats.subject_prefix).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// `start` (the oldest kept), `new` (from now on) or a stream sequence.
+        #[arg(long, default_value = "new")]
+        from: String,
+        /// Stop after this many events.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Only this kind (repeatable): verdict, review_decision, appeal_outcome,
+        /// restriction, lift, recall.
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        /// Print each event's JSON as stored, one per line.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -486,9 +584,17 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             json,
             config,
             max_messages,
+            url,
+            distributed,
+            nats,
+            prefix,
+            task_size,
+            chunk,
+            ack_wait_secs,
+            timeout_secs,
         } => {
             let args = commands::rescore::Args {
-                data,
+                data: data.unwrap_or_else(|| PathBuf::from("data")),
                 model,
                 rules,
                 since,
@@ -496,6 +602,15 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 config,
                 max_messages,
                 now: sendguard::clock::Clock::now(&SystemClock),
+                url,
+                distributed: distributed.then(|| commands::rescore::Distributed {
+                    nats,
+                    prefix,
+                    task_size,
+                    chunk: chunk.max(1),
+                    ack_wait: std::time::Duration::from_secs(ack_wait_secs.max(1)),
+                    deadline: timeout_secs.map(std::time::Duration::from_secs),
+                }),
             };
             let report = commands::rescore::run(&args)?;
             let mut out = stdout.lock();
@@ -504,6 +619,31 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             } else {
                 commands::rescore::print(&report, &mut out)?;
             }
+        }
+        Command::Worker {
+            config,
+            url,
+            nats,
+            prefix,
+            model,
+            rules,
+            name,
+            idle_exit_secs,
+            pace,
+        } => {
+            let args = commands::worker::Args {
+                config,
+                url,
+                nats,
+                prefix,
+                model,
+                rules,
+                name,
+                idle_exit_secs,
+                pace,
+            };
+            let tasks = runtime.block_on(commands::worker::run(args))?;
+            eprintln!("worker done: {tasks} tasks");
         }
         Command::Rules {
             command: RulesCommand::Check { dir },
@@ -517,6 +657,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
         }
         Command::Report {
             data,
+            config,
+            url,
             from,
             to,
             format,
@@ -528,7 +670,8 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 to.as_deref(),
                 sendguard::clock::Clock::now(&SystemClock),
             )?;
-            let bytes = commands::report::write(&data, &options, &format, &out)?;
+            let source = commands::report::Source::choose(data, config.as_deref(), url)?;
+            let bytes = commands::report::write(&source, &options, &format, &out)?;
             eprintln!(
                 "wrote {bytes} bytes to {} in {:.2}s",
                 out.display(),
@@ -551,6 +694,29 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let config = Config::load(config.as_deref())?;
             let settings = commands::store::settings(&config.store, url)?;
             commands::store::migrate(&settings, &mut stdout.lock())?;
+        }
+        Command::Events {
+            command:
+                EventsCommand::Tail {
+                    config,
+                    url,
+                    prefix,
+                    from,
+                    count,
+                    kinds,
+                    json,
+                },
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let args = commands::events::TailArgs {
+                from,
+                count,
+                kinds,
+                json,
+                url,
+                prefix,
+            };
+            runtime.block_on(commands::events::tail(&config, &args, &mut stdout.lock()))?;
         }
         Command::Store {
             command: StoreCommand::Import { from, to },

@@ -9,6 +9,7 @@ use crate::domain::{
     MemberId, MessageId, MessageStatus, ReviewerId,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::notify::decisions::Decided;
 use crate::store::{Reader, ReviewReader};
 
 const MAX_REASON_CHARS: usize = 2000;
@@ -203,10 +204,21 @@ impl App {
                     .item(appeal.id)
                     .why(request.note.clone()),
                 )?;
-                Ok::<_, Error>((released, lifted))
+                let decided = Decided::AppealOutcome {
+                    appeal_id: appeal.id,
+                    member: appeal.member,
+                    reviewer,
+                    outcome: request.outcome,
+                    message_id: match appeal.target {
+                        AppealTarget::Message { message_id } => Some(message_id),
+                        AppealTarget::Restriction { .. } => None,
+                    },
+                };
+                Ok::<_, Error>((released, lifted, decided))
             })
             .await?;
-        let (released, lifted) = released;
+        let (released, lifted, decided) = released;
+        self.decided(decided);
         if let Some(message) = released {
             self.notify_delivered(&message);
         }

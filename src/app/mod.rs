@@ -31,6 +31,7 @@ mod blocks;
 mod campaign_review;
 mod campaigns;
 mod credits;
+mod decisions;
 mod erasure;
 mod export;
 mod folders;

@@ -8,6 +8,7 @@
 use super::App;
 use crate::domain::{Actor, AuditEntry, MemberId, MessageId, MessageStatus};
 use crate::error::{Error, ErrorKind, Result};
+use crate::notify::decisions::Decided;
 use crate::notify::Event;
 use crate::store::Reader;
 
@@ -59,6 +60,14 @@ impl App {
                 Ok(Some((message, was_held)))
             })
             .await?;
+        if let Some((message, was_held)) = &recalled {
+            self.decided(Decided::Recall {
+                message_id: message.id,
+                sender: message.from,
+                recipient: message.to,
+                was_held: *was_held,
+            });
+        }
         if let Some((message, false)) = recalled {
             self.publish_event(
                 message.to,

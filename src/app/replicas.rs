@@ -103,6 +103,7 @@ impl App {
     pub(super) fn restriction_changed(&self, member: MemberId, restricted: bool) {
         self.events.publish(member, restriction_event(restricted));
         self.announce(Control::Restriction { member, restricted });
+        self.restriction_decided(member, restricted);
     }
 
     /// Whether NATS is connected, when events use it (`None`: embedded backend).

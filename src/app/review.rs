@@ -12,6 +12,7 @@ use crate::domain::{
     ReviewOrigin, ReviewerId, Verdict,
 };
 use crate::error::{Error, ErrorKind, Result};
+use crate::notify::decisions::Decided;
 use crate::notify::Event;
 use crate::store::{Reader, ReviewReader};
 
@@ -291,10 +292,19 @@ impl App {
                 )?;
                 let restricted =
                     (request.action == ReviewAction::RestrictSender).then_some(message.from);
-                Ok::<_, Error>((released.then_some(message), restricted))
+                let decided = Decided::ReviewDecision {
+                    item_id: item.id,
+                    message_id: message.id,
+                    sender: message.from,
+                    reviewer,
+                    label: request.label,
+                    action: request.action,
+                };
+                Ok::<_, Error>((released.then_some(message), restricted, decided))
             })
             .await?;
-        let (released, restricted) = released;
+        let (released, restricted, decided) = released;
+        self.decided(decided);
         if let Some(message) = released {
             self.notify_delivered(&message);
         }

@@ -219,6 +219,7 @@ impl App {
             .record(store_started.elapsed().as_secs_f64());
 
         if let Some(message) = message {
+            self.verdict_decided(&message);
             if message.verdict.sanction.is_some() {
                 self.restriction_changed(sender, true);
             }

@@ -10,7 +10,10 @@
 //! - [`diff`]: the before/after counts per transition, rule and score band;
 //! - [`apply`]: one change made in the mailbox (`--apply` only);
 //! - [`checkpoint`]: resuming an interrupted run; a finished one starts over next time;
-//! - [`job`]: rescore jobs inside the server, which alone can open a live store.
+//! - [`job`]: rescore jobs inside the server, which alone can open a live store;
+//! - distributed rescoring over a shared (PostgreSQL) store: [`tasks`] (an id range scored
+//!   into a partial diff), [`queue`] (the JetStream work queue and results stream),
+//!   [`worker`] (`sendguard worker`), [`coordinator`] (`sendguard rescore --distributed`).
 //!
 //! A dry run is the default and changes no message. A message a person already decided
 //! (it has a label) is never changed; a second run with the same inputs finds nothing to
@@ -20,10 +23,14 @@
 
 pub mod apply;
 pub mod checkpoint;
+pub mod coordinator;
 pub mod diff;
 pub mod inputs;
 pub mod job;
+pub mod queue;
 pub mod run;
+pub mod tasks;
+pub mod worker;
 
 pub use diff::Diff;
 pub use inputs::{InputError, Inputs};

@@ -65,10 +65,10 @@ pub struct Report {
 }
 
 /// One message scored again.
-struct Scored {
-    message: Message,
-    verdict: Option<Verdict>,
-    fate: Fate,
+pub(super) struct Scored {
+    pub(super) message: Message,
+    pub(super) verdict: Option<Verdict>,
+    pub(super) fate: Fate,
 }
 
 /// Rescores the store with `inputs`. `progress` is called after each chunk with the number
@@ -168,7 +168,7 @@ fn read_chunk(
     messages.take(len).collect()
 }
 
-fn score_chunk(
+pub(super) fn score_chunk(
     engine: &Engine,
     store: &Store,
     chunk: &[RawMessage],
@@ -227,7 +227,7 @@ fn score_one(
     })
 }
 
-fn fold(scored: &[Scored]) -> Diff {
+pub(super) fn fold(scored: &[Scored]) -> Diff {
     scored
         .par_iter()
         .fold(Diff::default, |mut diff, s| {

@@ -1,10 +1,14 @@
-//! `sendguard rescore`: the batch rescore of a store that no server holds.
+//! `sendguard rescore`: the batch rescore of a store that no server holds, in this process
+//! or (`--distributed`, PostgreSQL store) by `sendguard worker`s through NATS JetStream.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use crate::batch::coordinator::{self, JobOptions, JobProgress};
+use crate::batch::queue::Queue;
 use crate::batch::{self, Inputs, Options, Report};
-use crate::config::Config;
+use crate::config::{Config, StoreBackend};
 use crate::domain::Millis;
 use crate::store::{Store, StoreError};
 
@@ -22,6 +26,66 @@ pub struct Args {
     pub config: Option<PathBuf>,
     pub max_messages: Option<u64>,
     pub now: Millis,
+    /// A PostgreSQL store (overrides `data` and the config's `[store] url`).
+    pub url: Option<String>,
+    /// Split into tasks for `sendguard worker`s instead of scoring here.
+    pub distributed: Option<Distributed>,
+}
+
+/// `--distributed` and its settings.
+#[derive(Debug, Clone)]
+pub struct Distributed {
+    /// Overrides `[events.nats] url` and `subject_prefix`.
+    pub nats: Option<String>,
+    pub prefix: Option<String>,
+    pub task_size: u64,
+    pub chunk: usize,
+    pub ack_wait: Duration,
+    pub deadline: Option<Duration>,
+}
+
+/// The store a command names: `--url` (or a config whose `[store] backend` is `postgres`),
+/// else the sled directory.
+pub fn open_store(config: &Config, data: &Path, url: Option<String>) -> anyhow::Result<Store> {
+    // The config's `[store] keys_file` opens sealed message text (the environment's keys
+    // are read on open already).
+    let keys = crate::store::crypt::Sealer::configured(config.store.keys_file.as_deref())?;
+    if url.is_some() || config.store.backend == StoreBackend::Postgres {
+        let settings = super::store::settings(&config.store, url)?;
+        return Ok(Store::open_postgres(&settings)?.with_sealer(keys));
+    }
+    Ok(open(data)?.with_sealer(keys))
+}
+
+/// The NATS server and subject prefix of the work queue.
+pub fn queue_target(
+    config: &Config,
+    nats: Option<String>,
+    prefix: Option<String>,
+) -> (String, String) {
+    (
+        nats.unwrap_or_else(|| config.events.nats.url.clone()),
+        prefix.unwrap_or_else(|| config.events.nats.subject_prefix.clone()),
+    )
+}
+
+/// Loads the engine the way `rescore` does, for a `since` (a worker gets it from a task).
+pub fn load_inputs(
+    config: &Config,
+    model: Option<&Path>,
+    rules: Option<&Path>,
+    since: Option<Millis>,
+) -> anyhow::Result<Inputs> {
+    let rules = rules
+        .map(Path::to_path_buf)
+        .or(config.engine.rules_dir.clone());
+    let model = model.map(Path::to_path_buf).or(config.engine.model.clone());
+    Ok(Inputs::load_or_shipped(
+        &config.policy,
+        rules.as_deref(),
+        model.as_deref(),
+        since,
+    )?)
 }
 
 /// Opens the store, rescores it and returns the report.
@@ -32,14 +96,11 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
         .as_deref()
         .map(|text| crate::dates::parse_time(text).map_err(|e| anyhow::anyhow!("--since: {e}")))
         .transpose()?;
-    let rules = args.rules.clone().or(config.engine.rules_dir);
-    let model = args.model.clone().or(config.engine.model);
-    let inputs =
-        Inputs::load_or_shipped(&config.policy, rules.as_deref(), model.as_deref(), since)?;
-    // The config's `[store] keys_file` opens sealed message text (the environment's keys
-    // are read on open already).
-    let keys = crate::store::crypt::Sealer::configured(config.store.keys_file.as_deref())?;
-    let store = open(&args.data)?.with_sealer(keys);
+    let inputs = load_inputs(&config, args.model.as_deref(), args.rules.as_deref(), since)?;
+    let store = open_store(&config, &args.data, args.url.clone())?;
+    if let Some(distributed) = &args.distributed {
+        return run_distributed(&store, &config, &inputs, args, distributed);
+    }
     let options = Options {
         apply: args.apply,
         max_messages: args.max_messages,
@@ -54,6 +115,65 @@ pub fn run(args: &Args) -> anyhow::Result<Report> {
         if let Some(bar) = &bar {
             bar.set_position(done);
         }
+    })?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(report)
+}
+
+/// The coordinator, with a bar of tasks done and messages per second on a terminal.
+fn run_distributed(
+    store: &Store,
+    config: &Config,
+    inputs: &Inputs,
+    args: &Args,
+    distributed: &Distributed,
+) -> anyhow::Result<Report> {
+    if store.backend_name() != "postgres" {
+        anyhow::bail!(
+            "--distributed needs a store every worker can reach: a PostgreSQL store \
+             (--url or [store] backend = \"postgres\"), not a sled directory"
+        );
+    }
+    if args.max_messages.is_some() {
+        anyhow::bail!("--max-messages is for one-process runs; --distributed runs a whole job");
+    }
+    let (nats, prefix) = queue_target(config, distributed.nats.clone(), distributed.prefix.clone());
+    let options = JobOptions {
+        apply: args.apply,
+        task_size: distributed.task_size,
+        chunk: distributed.chunk,
+        now: args.now,
+        ack_wait: distributed.ack_wait,
+        deadline: distributed.deadline,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "rescoring [{bar:30}] {pos}/{len} tasks, {msg} ({elapsed} elapsed)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let report = runtime.block_on(async {
+        let queue = Queue::connect(&nats, &prefix).await?;
+        coordinator::coordinate(store, &queue, inputs, &options, &mut |p: JobProgress| {
+            if let Some(bar) = &bar {
+                bar.set_length(p.tasks_total);
+                bar.set_position(p.tasks_done);
+                bar.set_message(format!(
+                    "{} messages, {:.0} msgs/sec",
+                    p.messages, p.msgs_per_sec
+                ));
+            }
+        })
+        .await
     })?;
     if let Some(bar) = bar {
         bar.finish_and_clear();

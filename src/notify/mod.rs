@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 use crate::domain::MemberId;
 
+pub mod decisions;
 pub mod nats;
 
 /// The `[events]` table.
@@ -42,6 +43,21 @@ pub const EVENT_KINDS: [&str; 3] = [
     "message.recalled",
     "account.restriction",
 ];
+
+/// A subject prefix as a stream-name token: upper case, anything but letters and digits
+/// turned into `_`.
+pub(crate) fn stream_token(prefix: &str) -> String {
+    prefix
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
 
 /// Events buffered per member stream before a slow reader starts missing some.
 const STREAM_BUFFER: usize = 256;

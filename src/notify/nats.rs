@@ -16,6 +16,11 @@
 //!   saw, so a replica that lost NATS for a moment still applies the reload it missed.
 //!   Messages expire after `control_max_age_secs`.
 //!
+//! - **Decision events** (`decisions.rs`: verdicts, review decisions, appeal outcomes,
+//!   restrictions, lifts, recalls) go on JetStream, stream `<PREFIX>_DECISIONS` over
+//!   `<prefix>.decisions.>`, for other tools rather than replicas. One task per process
+//!   publishes them in the order they were decided; `sendguard events tail` reads them.
+//!
 //! Every message carries the publishing replica's id (`origin`), so a replica skips its
 //! own control events (it already acted on them).
 
@@ -26,8 +31,13 @@ use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use super::decisions::{self, Decided, DecisionEvent};
 use super::Event;
-use crate::domain::MemberId;
+use crate::domain::{MemberId, Millis};
+
+/// Decisions waiting for the publishing task; beyond this a burst is dropped (and counted)
+/// rather than holding memory while NATS is away.
+const DECISION_QUEUE: usize = 65_536;
 
 /// `[events.nats]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +52,12 @@ pub struct NatsConfig {
     pub control_max_age_secs: u64,
     /// Connection attempt deadline.
     pub connect_timeout_ms: u64,
+    /// Publish the decision stream (`<PREFIX>_DECISIONS`).
+    pub decisions: bool,
+    /// How long the decision stream keeps an event (default 7 days).
+    pub decisions_max_age_secs: u64,
+    /// The decision stream's size cap; the oldest events go first (default 10 GiB).
+    pub decisions_max_bytes: i64,
 }
 
 impl Default for NatsConfig {
@@ -51,6 +67,9 @@ impl Default for NatsConfig {
             subject_prefix: "sendguard".to_string(),
             control_max_age_secs: 24 * 3600,
             connect_timeout_ms: 2000,
+            decisions: true,
+            decisions_max_age_secs: 7 * 24 * 3600,
+            decisions_max_bytes: 10 << 30,
         }
     }
 }
@@ -97,21 +116,25 @@ pub struct NatsBus {
     jetstream: jetstream::Context,
     config: NatsConfig,
     origin: String,
+    /// The queue of the task that publishes decisions in order.
+    decisions: tokio::sync::mpsc::Sender<DecisionEvent>,
+    decision_sequence: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Where `sendguard events tail` starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TailFrom {
+    /// The oldest event the stream still keeps.
+    Start,
+    /// Events published from now on.
+    New,
+    /// This stream sequence and after.
+    Sequence(u64),
 }
 
 /// The control stream's name for a subject prefix (stream names take no dots).
 pub fn control_stream_name(prefix: &str) -> String {
-    let clean: String = prefix
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{clean}_CONTROL")
+    format!("{}_CONTROL", super::stream_token(prefix))
 }
 
 impl NatsBus {
@@ -126,12 +149,65 @@ impl NatsBus {
             .map_err(nats_error)?;
         let jetstream = jetstream::new(client.clone());
         let origin = format!("{:016x}", rand::random::<u64>());
+        let (decisions, queue) = tokio::sync::mpsc::channel(DECISION_QUEUE);
+        if config.decisions {
+            tokio::spawn(publish_decisions(jetstream.clone(), config.clone(), queue));
+        }
         Ok(NatsBus {
             client,
             jetstream,
             config: config.clone(),
             origin,
+            decisions,
+            decision_sequence: Default::default(),
         })
+    }
+
+    /// Queues a decision for the decision stream; returns at once (the send path does not
+    /// wait for NATS). Dropped, counted and logged when the queue is full.
+    pub fn publish_decision(&self, at: Millis, decision: Decided) {
+        if !self.config.decisions {
+            return;
+        }
+        let sequence = self
+            .decision_sequence
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let event = DecisionEvent::new(&self.origin, sequence, at, decision);
+        if let Err(error) = self.decisions.try_send(event) {
+            metrics::counter!("sendguard_decision_events_dropped_total").increment(1);
+            tracing::warn!(%error, "decision event dropped: the publishing queue is full");
+        }
+    }
+
+    /// The decision stream, as `(stream sequence, raw JSON event)` from `from` on. Ends on
+    /// an error the ordered consumer could not recover from.
+    pub async fn decision_events(
+        &self,
+        from: TailFrom,
+    ) -> Result<BoxStream<'static, Result<(u64, Vec<u8>), BusError>>, BusError> {
+        let stream = decision_stream(&self.jetstream, &self.config).await?;
+        let deliver_policy = match from {
+            TailFrom::Start => jetstream::consumer::DeliverPolicy::All,
+            TailFrom::New => jetstream::consumer::DeliverPolicy::New,
+            TailFrom::Sequence(start_sequence) => {
+                jetstream::consumer::DeliverPolicy::ByStartSequence { start_sequence }
+            }
+        };
+        let consumer = stream
+            .create_consumer(jetstream::consumer::pull::OrderedConfig {
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .map_err(nats_error)?;
+        let messages = consumer.messages().await.map_err(nats_error)?;
+        Ok(messages
+            .map(|message| {
+                let message = message.map_err(nats_error)?;
+                let sequence = message.info().map_err(nats_error)?.stream_sequence;
+                Ok((sequence, message.payload.to_vec()))
+            })
+            .boxed())
     }
 
     fn member_subject(&self, member: MemberId) -> String {
@@ -255,6 +331,80 @@ impl NatsBus {
                 }
             })
             .boxed())
+    }
+}
+
+/// Creates the decision stream if it is missing (the settings of an existing stream are
+/// left as an operator may have changed them).
+async fn decision_stream(
+    jetstream: &jetstream::Context,
+    config: &NatsConfig,
+) -> Result<jetstream::stream::Stream, BusError> {
+    jetstream
+        .get_or_create_stream(jetstream::stream::Config {
+            name: decisions::stream_name(&config.subject_prefix),
+            subjects: vec![decisions::subject(&config.subject_prefix, ">")],
+            max_age: Duration::from_secs(config.decisions_max_age_secs.max(1)),
+            max_bytes: config.decisions_max_bytes,
+            storage: jetstream::stream::StorageType::File,
+            // A publish retried within this window with the same event id is stored once.
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await
+        .map_err(nats_error)
+}
+
+/// The publishing task: one event at a time in queue order, each waiting for the stream's
+/// acknowledgement, so the stream's order is the order of decisions in this process. A
+/// failed publish is retried a few times (the event id makes a retry idempotent), then
+/// dropped and counted: the store and its audit log stay the record.
+async fn publish_decisions(
+    jetstream: jetstream::Context,
+    config: NatsConfig,
+    mut queue: tokio::sync::mpsc::Receiver<DecisionEvent>,
+) {
+    const ATTEMPTS: u32 = 5;
+    let mut stream_ready = false;
+    while let Some(event) = queue.recv().await {
+        let Ok(payload) = serde_json::to_vec(&event) else {
+            continue;
+        };
+        let subject = decisions::subject(&config.subject_prefix, event.decision.kind());
+        let mut published = false;
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+            if !stream_ready {
+                match decision_stream(&jetstream, &config).await {
+                    Ok(_) => stream_ready = true,
+                    Err(error) => {
+                        tracing::warn!(%error, "decision stream not available");
+                        continue;
+                    }
+                }
+            }
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Msg-Id", event.id.as_str());
+            let acked = match jetstream
+                .publish_with_headers(subject.clone(), headers, payload.clone().into())
+                .await
+            {
+                Ok(ack) => ack.await.map(|_| ()).map_err(nats_error),
+                Err(error) => Err(nats_error(error)),
+            };
+            match acked {
+                Ok(()) => {
+                    published = true;
+                    break;
+                }
+                Err(error) => tracing::warn!(%error, id = %event.id, "decision event publish"),
+            }
+        }
+        if !published {
+            metrics::counter!("sendguard_decision_events_dropped_total").increment(1);
+        }
     }
 }
 

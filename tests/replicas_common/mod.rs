@@ -116,7 +116,8 @@ pub async fn connect_everywhere(replicas: &[&Server], a: u64, b: u64) {
 /// (a bound, not a measured time: the tests wait for the event itself).
 pub const CROSSING_DEADLINE: Duration = Duration::from_secs(20);
 
-/// A NATS subject prefix of the test's own; its control stream is deleted when dropped.
+/// A NATS subject prefix of the test's own; its control and decision streams are deleted
+/// when dropped.
 pub struct Subjects {
     pub prefix: String,
 }
@@ -132,7 +133,8 @@ impl Subjects {
 
 impl Drop for Subjects {
     fn drop(&mut self) {
-        let stream = format!("{}_CONTROL", self.prefix.to_ascii_uppercase());
+        let upper = self.prefix.to_ascii_uppercase();
+        let streams = [format!("{upper}_CONTROL"), format!("{upper}_DECISIONS")];
         // Drop runs outside any runtime the test may still hold: use a thread of its own.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -142,7 +144,9 @@ impl Drop for Subjects {
             runtime.block_on(async {
                 if let Ok(client) = async_nats::connect(NATS_ADDR).await {
                     let jetstream = async_nats::jetstream::new(client);
-                    let _ = jetstream.delete_stream(&stream).await;
+                    for stream in &streams {
+                        let _ = jetstream.delete_stream(stream).await;
+                    }
                 }
             });
         })

@@ -1,0 +1,314 @@
+//! Distributed rescoring on the real PostgreSQL and NATS servers: the store of
+//! `rescore_common` (3,002 messages, a reviewer's decisions, recalls) copied into PostgreSQL
+//! schemas of its own, rescored under the new pack by `sendguard rescore --distributed`
+//! and `sendguard worker` processes, compared with one process (`sendguard rescore --url`)
+//! on a copy of the same data.
+//!
+//! - two workers give the one-process diff;
+//! - a worker SIGKILLed in the middle of a task (held there by `--pace`) loses nothing:
+//!   the task goes to the other worker after the ack deadline, and the diff is the same;
+//! - `--apply` with a worker killed mid-task leaves the store exactly as a one-process
+//!   apply does, and a second run changes nothing.
+
+mod common;
+mod replicas_common;
+mod rescore_common;
+mod store_common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::Duration;
+
+use replicas_common::{require_service, unique_prefix, NATS_ADDR};
+use rescore_common::{seed, snapshot, NEW_PACK};
+use sendguard::Store;
+use serde_json::Value;
+use store_common::Schema;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sendguard");
+/// A bound on a whole job or a worker's line, not a measured time.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// The work-queue streams of a prefix, deleted when dropped.
+struct QueuePrefix(String);
+
+impl Drop for QueuePrefix {
+    fn drop(&mut self) {
+        let streams = sendguard::batch::queue::stream_names(&self.0);
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(client) = async_nats::connect(NATS_ADDR).await {
+                    let jetstream = async_nats::jetstream::new(client);
+                    for stream in &streams {
+                        let _ = jetstream.delete_stream(stream).await;
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A copy of the seeded sled store in a new schema.
+fn postgres_copy(sled: &Path, test: &str) -> Schema {
+    let schema = Schema::new(test);
+    let settings = schema.settings();
+    Store::migrate_postgres(&settings).unwrap();
+    let from = Store::open_existing(sled).unwrap();
+    let to = Store::open_postgres(&settings).unwrap();
+    sendguard::store::import_sled(&from, &to).unwrap();
+    schema
+}
+
+fn sendguard(args: &[&str]) -> Value {
+    let output = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// A running `sendguard worker`, its stderr lines on a channel.
+struct Worker {
+    child: Child,
+    lines: Receiver<String>,
+}
+
+impl Worker {
+    fn start(url: &str, prefix: &str, rules: &Path, extra: &[&str]) -> Worker {
+        let mut child = Command::new(BIN)
+            .args(["worker", "--url", url, "--prefix", prefix, "--rules"])
+            .arg(rules)
+            .args(["--idle-exit-secs", "120"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Worker { child, lines }
+    }
+
+    /// Waits for a line containing `wanted`; returns it.
+    fn wait_for(&self, wanted: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(DEADLINE) {
+                Ok(line) if line.contains(wanted) => return line,
+                Ok(_) => {}
+                Err(error) => panic!("no worker line with {wanted:?}: {error}"),
+            }
+        }
+    }
+
+    /// Every line so far.
+    fn lines(&self) -> Vec<String> {
+        self.lines.try_iter().collect()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn distributed(url: &str, prefix: &str, rules: &Path, extra: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["rescore", "--url", url, "--distributed", "--prefix", prefix])
+        .args([
+            "--task-size",
+            "300",
+            "--ack-wait-secs",
+            "2",
+            "--timeout-secs",
+            "120",
+        ])
+        .arg("--rules")
+        .arg(rules)
+        .arg("--json")
+        .args(extra);
+    command
+}
+
+fn report_of(command: &mut Command) -> Value {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Starts a job in the background, SIGKILLs `victim` once it has started a task, starts
+/// `rescuer`, and returns the job's report with the index of the task killed mid-way.
+fn job_with_a_killed_worker(
+    mut job: Command,
+    mut victim: Worker,
+    rescuer: impl FnOnce() -> Worker,
+) -> (Value, String, Worker) {
+    let coordinator = job
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = victim.wait_for("started");
+    victim.child.kill().unwrap();
+    victim.child.wait().unwrap();
+    assert!(
+        !victim.lines().iter().any(|l| l.contains(" done")),
+        "the paced worker finished a task before it was killed"
+    );
+    let task = started.split(' ').nth(2).unwrap().to_string();
+    let rescuer = rescuer();
+    let output = coordinator.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        serde_json::from_slice(&output.stdout).unwrap(),
+        task,
+        rescuer,
+    )
+}
+
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    require_service("NATS", NATS_ADDR);
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("new.toml"), NEW_PACK).unwrap();
+    (dir, rules)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_and_a_killed_one_give_the_one_process_diff() {
+    let (dir, rules) = setup();
+    let sled = dir.path().join("sled");
+    seed(&sled).await;
+    let schema = tokio::task::spawn_blocking(move || postgres_copy(&sled, "rescore_dist"))
+        .await
+        .unwrap();
+    let url = schema.url();
+    let prefix = QueuePrefix(unique_prefix("rescore"));
+    let rules_arg = rules.to_str().unwrap();
+
+    let one = sendguard(&["rescore", "--url", &url, "--rules", rules_arg, "--json"]);
+    assert!(one["diff"]["changed"].as_u64().unwrap() > 1000, "{one}");
+
+    let (a, b) = (
+        Worker::start(&url, &prefix.0, &rules, &["--name", "a"]),
+        Worker::start(&url, &prefix.0, &rules, &["--name", "b"]),
+    );
+    let two = report_of(&mut distributed(&url, &prefix.0, &rules, &[]));
+    assert_eq!(two["diff"], one["diff"]);
+    assert_eq!(two["processed"], one["processed"]);
+    drop((a, b));
+
+    // One paced worker (about 3 s a task) killed inside its first task; another finishes.
+    let victim = Worker::start(
+        &url,
+        &prefix.0,
+        &rules,
+        &["--name", "victim", "--pace", "100"],
+    );
+    let job = distributed(&url, &prefix.0, &rules, &["--chunk", "50"]);
+    let (killed, task, rescuer) = job_with_a_killed_worker(job, victim, || {
+        Worker::start(&url, &prefix.0, &rules, &["--name", "rescuer"])
+    });
+    assert_eq!(killed["diff"], one["diff"]);
+    let redone = format!("rescuer: task {task} of job");
+    assert!(
+        rescuer
+            .lines()
+            .iter()
+            .any(|l| l.starts_with(&redone) && l.contains(" done")),
+        "task {task} was not redone by the rescuer: {:?}",
+        rescuer.lines()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_with_a_killed_worker_changes_the_store_as_one_process_and_once() {
+    let (dir, rules) = setup();
+    let sled = dir.path().join("sled");
+    seed(&sled).await;
+    let (distributed_copy, one_copy) = tokio::task::spawn_blocking(move || {
+        (
+            postgres_copy(&sled, "rescore_dist_apply"),
+            postgres_copy(&sled, "rescore_one_apply"),
+        )
+    })
+    .await
+    .unwrap();
+    let prefix = QueuePrefix(unique_prefix("rescore"));
+    let rules_arg = rules.to_str().unwrap();
+    let url = distributed_copy.url();
+
+    let one = sendguard(&[
+        "rescore",
+        "--url",
+        &one_copy.url(),
+        "--rules",
+        rules_arg,
+        "--apply",
+        "--json",
+    ]);
+    let victim = Worker::start(
+        &url,
+        &prefix.0,
+        &rules,
+        &["--name", "victim", "--pace", "100"],
+    );
+    let job = distributed(&url, &prefix.0, &rules, &["--chunk", "50", "--apply"]);
+    let (applied, _, rescuer) = job_with_a_killed_worker(job, victim, || {
+        Worker::start(&url, &prefix.0, &rules, &["--name", "rescuer"])
+    });
+    assert_eq!(applied["diff"], one["diff"]);
+    assert_eq!(applied["dry_run"], false);
+    assert!(applied["diff"]["changed"].as_u64().unwrap() > 1000);
+    assert!(!applied["diff"]["protected"].as_object().unwrap().is_empty());
+
+    let (settings_a, settings_b) = (distributed_copy.settings(), one_copy.settings());
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        (
+            snapshot(&Store::open_postgres(&settings_a).unwrap()),
+            snapshot(&Store::open_postgres(&settings_b).unwrap()),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        a, b,
+        "the store after a distributed apply differs from one process's"
+    );
+
+    let again = report_of(&mut distributed(&url, &prefix.0, &rules, &["--apply"]));
+    assert_eq!(again["diff"]["changed"], 0, "{again}");
+    assert!(
+        again["diff"]["transitions"].as_object().unwrap().is_empty(),
+        "{again}"
+    );
+    assert_eq!(again["diff"]["protected"], one["diff"]["protected"]);
+    drop(rescuer);
+}
