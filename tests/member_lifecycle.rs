@@ -6,25 +6,12 @@ mod common;
 mod store_common;
 
 use std::path::Path;
-use std::process::Command;
 
-use common::{error_of, Server, ADMIN_TOKEN};
+use common::{error_of, run_cli, Server, ADMIN_TOKEN};
 use serde_json::{json, Value};
 use store_common::Schema;
 
 const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
-
-fn sendguard(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_sendguard"))
-        .args(args)
-        .output()
-        .expect("running sendguard");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
 
 /// Text no other test and no shipped file contains: the erased member's words.
 fn marker(name: &str) -> String {
@@ -184,7 +171,7 @@ async fn erasure_on_sled_resumes_is_idempotent_and_leaves_no_byte_of_the_text() 
     // The CLI, stopped after one write (the record, tokens, profile), then resumed.
     let alice = s.alice.to_string();
     let data_arg = data.to_str().unwrap();
-    let (ok, out, err) = sendguard(&[
+    let (ok, out, err) = run_cli(&[
         "member",
         "erase",
         "--data",
@@ -200,7 +187,7 @@ async fn erasure_on_sled_resumes_is_idempotent_and_leaves_no_byte_of_the_text() 
     assert!(paused["erasure"]["completed_at"].is_null());
     assert_eq!(paused["erasure"]["counts"]["tokens_deleted"], 1);
     assert_eq!(paused["erasure"]["counts"]["messages_redacted"], 0);
-    let (ok, out, err) = sendguard(&["member", "erase", "--data", data_arg, "--member", &alice]);
+    let (ok, out, err) = run_cli(&["member", "erase", "--data", data_arg, "--member", &alice]);
     assert!(ok, "{out}{err}");
     assert!(err.contains("compacted"), "{err}");
     let done: Value = serde_json::from_str(out.trim()).unwrap();
@@ -315,7 +302,7 @@ async fn rows_containing(schema: &Schema, needle: &str) -> Vec<String> {
 #[tokio::test]
 async fn erasure_on_postgres_leaves_no_row_with_the_text() {
     let schema = Schema::new("erasure");
-    let (ok, out, err) = sendguard(&["migrate", "--url", &schema.url()]);
+    let (ok, out, err) = run_cli(&["migrate", "--url", &schema.url()]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("0003 member_lifecycle"), "{out}");
     let dir = tempfile::tempdir().unwrap();
@@ -651,7 +638,7 @@ async fn key_rotation_reseals_every_message_and_retires_the_old_key_across_resta
     let both = keyed_config(dir.path(), &[("k2", &k2), ("k1", &k1)]);
     let config_file = dir.path().join("rotate.toml");
     std::fs::write(&config_file, &both).unwrap();
-    let (ok, out, err) = sendguard(&[
+    let (ok, out, err) = run_cli(&[
         "store",
         "rotate-key",
         "--data",

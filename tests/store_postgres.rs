@@ -5,32 +5,19 @@
 mod common;
 mod store_common;
 
-use std::process::Command;
 use std::sync::Arc;
 
-use common::{error_of, Server, ADMIN_TOKEN};
+use common::{error_of, run_cli, Server, ADMIN_TOKEN};
 use serde_json::{json, Value};
 use store_common::{Proxy, Schema};
 
 const PHISHING: &str = "Your LinkedIn account will be suspended. Verify your account now at http://linkedln-security.com/verify";
 const JUSTIFICATION: &str = "reviewing held item from the queue";
 
-fn sendguard(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_sendguard"))
-        .args(args)
-        .output()
-        .expect("running sendguard");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
 /// A schema with the migrations applied through the CLI.
 fn migrated(test: &str) -> Schema {
     let schema = Schema::new(test);
-    let (ok, out, err) = sendguard(&["migrate", "--url", &schema.url()]);
+    let (ok, out, err) = run_cli(&["migrate", "--url", &schema.url()]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("applied migration 0001 initial"), "{out}");
     schema
@@ -180,14 +167,14 @@ fn migrate_is_idempotent_and_serve_refuses_an_unmigrated_schema() {
     let config = dir.path().join("sendguard.toml");
     std::fs::write(&config, schema.store_config()).unwrap();
     let config = config.to_str().unwrap();
-    let (ok, _, err) = sendguard(&["serve", "--config", config, "--addr", "127.0.0.1:0"]);
+    let (ok, _, err) = run_cli(&["serve", "--config", config, "--addr", "127.0.0.1:0"]);
     assert!(!ok);
     assert!(err.contains("sendguard migrate"), "{err}");
-    let (ok, out, err) = sendguard(&["migrate", "--config", config]);
+    let (ok, out, err) = run_cli(&["migrate", "--config", config]);
     assert!(ok && out.contains("applied migration 0001"), "{out}{err}");
-    let (ok, out, err) = sendguard(&["migrate", "--config", config]);
+    let (ok, out, err) = run_cli(&["migrate", "--config", config]);
     assert!(ok && out.contains("no migration to apply"), "{out}{err}");
-    let (ok, _, err) = sendguard(&["migrate"]);
+    let (ok, _, err) = run_cli(&["migrate"]);
     assert!(!ok && err.contains("--url"), "{err}");
 }
 
@@ -213,7 +200,7 @@ async fn store_import_copies_a_sled_store_and_verifies_it() {
     let schema = Schema::new("import");
     let url = schema.url();
     let from = data.to_str().unwrap();
-    let (ok, out, err) = sendguard(&["store", "import", "--from", from, "--to", &url]);
+    let (ok, out, err) = run_cli(&["store", "import", "--from", from, "--to", &url]);
     assert!(ok, "{out}{err}");
     assert!(out.contains("import verified"), "{out}");
     let messages = out
@@ -226,7 +213,7 @@ async fn store_import_copies_a_sled_store_and_verifies_it() {
     );
     assert!(out.contains("checksums: "), "{out}");
     // A second import into the same (now full) schema is refused, the copy untouched.
-    let (ok, _, err) = sendguard(&["store", "import", "--from", from, "--to", &url]);
+    let (ok, _, err) = run_cli(&["store", "import", "--from", from, "--to", &url]);
     assert!(!ok && err.contains("not empty"), "{err}");
 
     let server = Server::start(&dir.path().join("unused"), Some(&schema.store_config()));

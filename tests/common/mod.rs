@@ -257,3 +257,16 @@ pub fn error_of(status: u16, body: &Value, want_status: u16, want_code: &str) ->
     );
     error.clone()
 }
+
+/// Runs the `sendguard` binary with `args` to its end: (succeeded, stdout, stderr).
+pub fn run_cli(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_sendguard"))
+        .args(args)
+        .output()
+        .expect("running sendguard");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
