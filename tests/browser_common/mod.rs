@@ -194,13 +194,20 @@ pub async fn type_into(client: &Client, css: &str, keys: &str) {
         .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
 }
 
-/// Presses keys wherever the focus is, as a keyboard user would.
+/// Presses keys wherever the focus is, as a keyboard user would: WebDriver key actions go
+/// to the page's focus, whatever holds it. (Sending them to the active element instead
+/// fails when the focused button has just been hidden by the click before: "element not
+/// interactable".)
 pub async fn press(client: &Client, keys: &str) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut typing = KeyActions::new("keyboard".to_string());
+    for key in keys.chars() {
+        typing = typing
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+    }
     client
-        .active_element()
-        .await
-        .unwrap()
-        .send_keys(keys)
+        .perform_actions(typing)
         .await
         .unwrap_or_else(|e| panic!("pressing {keys:?}: {e}"));
 }
