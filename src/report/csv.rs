@@ -239,13 +239,13 @@ pub fn render(report: &Report) -> String {
         let key = row.id.to_string();
         t.row("sponsored", &key, "advertiser", row.advertiser);
         t.row("sponsored", &key, &format!("status_{}", row.status), 1u64);
-        t.row("sponsored", &key, "delivered", row.delivered);
-        for (reason, count) in &row.skipped {
+        t.row("sponsored", &key, "delivered", row.counts.delivered);
+        for (reason, count) in &row.counts.skipped {
             t.row("sponsored", &key, &format!("skipped_{reason}"), *count);
         }
-        t.row("sponsored", &key, "reports", row.reports);
-        t.row("sponsored", &key, "opt_outs", row.opt_outs);
-        t.row("sponsored", &key, "replies", row.replies);
+        t.row("sponsored", &key, "reports", row.counts.reports);
+        t.row("sponsored", &key, "opt_outs", row.counts.opt_outs);
+        t.row("sponsored", &key, "replies", row.counts.replies);
     }
 
     for sender in &report.top_held_senders {

@@ -465,6 +465,7 @@ pub fn render(report: &Report) -> String {
         ],
         s.campaigns.iter().map(|row| {
             let skipped = row
+                .counts
                 .skipped
                 .iter()
                 .map(|(reason, count)| format!("{reason} {count}"))
@@ -474,11 +475,11 @@ pub fn render(report: &Report) -> String {
                 row.id.to_string(),
                 row.advertiser.to_string(),
                 row.status.clone(),
-                row.delivered.to_string(),
+                row.counts.delivered.to_string(),
                 skipped,
-                row.reports.to_string(),
-                row.opt_outs.to_string(),
-                row.replies.to_string(),
+                row.counts.reports.to_string(),
+                row.counts.opt_outs.to_string(),
+                row.counts.replies.to_string(),
             ]
         }),
     );

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AdvertiserId, Millis, SponsoredCampaignId, SponsoredStatus};
+use crate::domain::{AdvertiserId, Millis, SponsoredCampaignId, SponsoredCounts, SponsoredStatus};
 use crate::store::StoreResult;
 use crate::Store;
 
@@ -38,12 +38,9 @@ pub struct SponsoredRow {
     pub advertiser: AdvertiserId,
     /// `sent`, `held` or `refused`.
     pub status: String,
-    pub delivered: u64,
-    pub skipped: BTreeMap<String, u64>,
-    pub reports: u64,
-    pub opt_outs: u64,
-    #[serde(default)]
-    pub replies: u64,
+    /// The campaign's own counts, as stored with it (flattened: the same fields as before).
+    #[serde(flatten)]
+    pub counts: SponsoredCounts,
 }
 
 /// Reads the sponsored campaigns sent (or, held and refused ones, created) in `[from, to)`.
@@ -83,17 +80,13 @@ pub fn build(
             id: campaign.id,
             advertiser: campaign.advertiser,
             status: status.to_string(),
-            delivered: counts.delivered,
-            skipped: counts.skipped.clone(),
-            reports: counts.reports,
-            opt_outs: counts.opt_outs,
-            replies: counts.replies,
+            counts: counts.clone(),
         });
     }
     figures.campaigns.sort_by(|a, b| {
         (a.status != "sent")
             .cmp(&(b.status != "sent"))
-            .then(b.delivered.cmp(&a.delivered))
+            .then(b.counts.delivered.cmp(&a.counts.delivered))
             .then(a.id.cmp(&b.id))
     });
     figures.campaigns.truncate(MAX_ROWS);
