@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use common::Server;
+use common::{Server, ADMIN_TOKEN};
 use replicas_common::{Subjects, CROSSING_DEADLINE};
 use serde_json::{json, Value};
 
@@ -166,8 +166,40 @@ async fn every_kind_of_decision_arrives_with_its_fields_and_no_message_text() {
         .await;
     assert_eq!(status, 204, "{body}");
 
-    // 3 verdicts, a recall, a review decision, a restriction, a lift, an appeal outcome.
-    let lines = tail(&subjects.prefix, &["--json"], 8);
+    // A sponsored message: its verdict is on the stream too, from the advertiser.
+    let (status, created) = server
+        .post(
+            "/v1/admin/advertisers",
+            ADMIN_TOKEN,
+            json!({"name": "Acme"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let acme = created["advertiser_id"].as_u64().unwrap();
+    let acme_token = created["token"].as_str().unwrap();
+    let campaign = json!({
+        "name": "Autumn",
+        "body": format!("Acme CRM keeps your pipeline tidy, {MARKER}."),
+        "cta": {"label": "Start a free trial", "url": "https://acme.example/trial"},
+        "targets": [bob],
+        "budget": 1,
+        "schedule": {"starts_at": 0, "ends_at": 4_102_444_800_000_i64},
+    });
+    let (status, campaign) = server
+        .post("/v1/advertiser/campaigns", acme_token, campaign)
+        .await;
+    assert_eq!(status, 201, "{campaign}");
+    let (status, run) = server
+        .post(
+            &format!("/v1/advertiser/campaigns/{}/send", campaign["id"]),
+            acme_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, &run["delivered"]), (200, &json!(1)), "{run}");
+
+    // 4 verdicts, a recall, a review decision, a restriction, a lift, an appeal outcome.
+    let lines = tail(&subjects.prefix, &["--json"], 9);
     let events: Vec<Value> = lines
         .iter()
         .map(|line| serde_json::from_str(line).unwrap())
@@ -205,7 +237,16 @@ async fn every_kind_of_decision_arrives_with_its_fields_and_no_message_text() {
     let by_kind =
         |kind: &str| -> Vec<&Value> { events.iter().filter(|e| e["kind"] == kind).collect() };
     let verdicts = by_kind("verdict");
-    assert_eq!(verdicts.len(), 3, "{verdicts:#?}");
+    assert_eq!(verdicts.len(), 4, "{verdicts:#?}");
+    let sponsored = verdicts
+        .iter()
+        .find(|v| v["sender"] == acme)
+        .expect("the sponsored message's verdict");
+    assert_eq!(
+        (&sponsored["recipient"], &sponsored["decision"]),
+        (&json!(bob), &json!("inbox")),
+        "{sponsored}"
+    );
     let held_verdict = verdicts
         .iter()
         .find(|v| v["message_id"] == held_id)

@@ -358,6 +358,7 @@ impl App {
             .await?;
         metrics::counter!("sendguard_sponsored_delivered_total").increment(run.delivered);
         for message in &messages {
+            self.verdict_decided(message);
             self.notify_delivered(message);
         }
         Ok(run)
@@ -482,6 +483,7 @@ impl App {
                 Ok(message)
             })
             .await?;
+        self.verdict_decided(&message);
         Ok(SendOutcome::of(&message, &member, false))
     }
 
