@@ -238,6 +238,147 @@ async fn campaign_to_100_members(store: &str) {
 }
 
 #[tokio::test]
+async fn a_reviewer_approves_a_held_campaign_which_then_sends_and_refuses_another_for_good() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (buyer, buyer_token) = server.member("buyer", "free").await;
+    let (_, acme) = advertiser(&server, "Acme").await;
+    let (_, rita) = server.reviewer("rita").await;
+
+    // An ad network's tracking link shows one domain and goes to another: held, and a
+    // false positive a reviewer can clear. A look-alike domain is refused for good.
+    let tracked = create_campaign(
+        &server,
+        &acme,
+        campaign_body(
+            "tracked",
+            "Our autumn release is out: [acme.com/autumn](https://links.acme-mailer.net/c/41)",
+            &[buyer],
+            1,
+        ),
+    )
+    .await;
+    let lookalike = create_campaign(
+        &server,
+        &acme,
+        campaign_body(
+            "gift",
+            "Your Premium gift is waiting: claim it at https://linkedin-premium-gift.com/claim",
+            &[buyer],
+            1,
+        ),
+    )
+    .await;
+    assert_eq!(
+        (&tracked["status"], &lookalike["status"]),
+        (&json!("held"), &json!("held"))
+    );
+    let (status, list) = server.get("/v1/review/sponsored", &rita).await;
+    assert_eq!(status, 200, "{list}");
+    let listed: Vec<&Value> = list["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["id"])
+        .collect();
+    assert_eq!(
+        listed,
+        [&tracked["id"], &lookalike["id"]],
+        "oldest first: {list}"
+    );
+
+    let decide = |id: &Value, body: Value| {
+        let path = format!("/v1/review/sponsored/{id}/decision");
+        let server = &server;
+        let rita = rita.clone();
+        async move { server.post(&path, &rita, body).await }
+    };
+    let (status, body) = decide(&tracked["id"], json!({"action": "approve", "note": "  "})).await;
+    assert_eq!(
+        error_of(status, &body, 400, "invalid_field")["field"],
+        "note"
+    );
+    let (status, body) = decide(&tracked["id"], json!({"action": "approve", "note": "ok"})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/sponsored/{}/decision", tracked["id"]),
+            &acme,
+            json!({"action": "approve", "note": "self-service"}),
+        )
+        .await;
+    assert!(
+        status == 401 || status == 403,
+        "an advertiser cannot review: {status} {body}"
+    );
+    let (status, body) = decide(&tracked["id"], json!({"action": "refuse", "note": "again"})).await;
+    error_of(status, &body, 409, "sponsored_campaign_not_held");
+
+    // The advertiser reads the decision and its note, and the send delivers.
+    let (_, read) = server
+        .get(
+            &format!("/v1/advertiser/campaigns/{}", tracked["id"]),
+            &acme,
+        )
+        .await;
+    assert_eq!(
+        (
+            &read["status"],
+            &read["review"]["approved"],
+            &read["review"]["note"]
+        ),
+        (&json!("approved"), &json!(true), &json!("ok")),
+        "{read}"
+    );
+    let (status, run) = send_campaign(&server, &acme, tracked["id"].as_u64().unwrap()).await;
+    assert_eq!((status, &run["delivered"]), (200, &json!(1)), "{run}");
+    let reasons: Vec<&str> = run["campaign"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    assert!(
+        reasons.contains(&"phishing.link_mismatch"),
+        "the hold's reason stays beside the approval: {reasons:?}"
+    );
+    assert!(reasons.contains(&"sponsored_approved"), "{reasons:?}");
+    let inbox = sponsored_in_inbox(&server, &buyer_token).await;
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+
+    let (status, body) = decide(
+        &lookalike["id"],
+        json!({"action": "refuse", "note": "look-alike of linkedin.com"}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!("refused")),
+        "{body}"
+    );
+    let (status, refused) = send_campaign(&server, &acme, lookalike["id"].as_u64().unwrap()).await;
+    error_of(status, &refused, 409, "sponsored_campaign_refused");
+    let (_, list) = server.get("/v1/review/sponsored", &rita).await;
+    assert_eq!(
+        list["campaigns"],
+        json!([]),
+        "nothing left to review: {list}"
+    );
+    let (_, audit) = server.get("/v1/review/audit", &rita).await;
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str().filter(|a| a.starts_with("sponsored_")))
+        .collect();
+    assert_eq!(
+        actions,
+        ["sponsored_approve", "sponsored_refuse"],
+        "{audit}"
+    );
+}
+
+#[tokio::test]
 async fn promotion_is_spam_from_a_member_and_phishing_is_held_in_the_sponsored_channel() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), None);

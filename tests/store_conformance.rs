@@ -548,6 +548,7 @@ fn sponsored_records(store: &Store) {
         created_at: 5,
         sent_at: None,
         counts: SponsoredCounts::default(),
+        review: None,
     };
     let mut inbox = SponsoredInbox::default();
     inbox.record(

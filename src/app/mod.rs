@@ -53,6 +53,7 @@ mod search;
 mod send;
 mod shared_limits;
 mod sponsored;
+mod sponsored_review;
 mod sponsored_threads;
 mod statements;
 mod text_fields;
@@ -95,6 +96,7 @@ pub use sponsored::{
     CreatedAdvertiser, NewAdvertiser, NewSponsoredCampaign, SponsoredReply, SponsoredRun,
     SponsoredSetting,
 };
+pub use sponsored_review::{SponsoredReviewAction, SponsoredReviewRequest};
 pub use statements::Statement;
 pub use thread_display::{display, DisplayMessage, ThreadDisplay};
 

@@ -138,6 +138,7 @@ impl App {
             created_at: now,
             sent_at: None,
             counts: SponsoredCounts::default(),
+            review: None,
         };
         let verdict = self.judge_sponsored_campaign(&campaign)?;
         apply_judgement(&mut campaign, &verdict);
@@ -243,7 +244,7 @@ impl App {
         let now = self.clock.now();
         let campaign = own_campaign(&self.store, advertiser, id)?;
         check_sendable(&campaign, now)?;
-        let verdict = self.judge_sponsored_campaign(&campaign)?;
+        let verdict = lift_approved_hold(self.judge_sponsored_campaign(&campaign)?, &campaign);
         if verdict.refused.is_some() || verdict.decision == Decision::Held {
             let mut judged = campaign.clone();
             apply_judgement(&mut judged, &verdict);
@@ -592,6 +593,24 @@ fn not_sendable(campaign: &SponsoredCampaign) -> Error {
 }
 
 /// Records the verdict on a campaign: its status and the reasons the advertiser sees.
+/// A reviewer's approval lifts a content hold (never a refusal): the messages go out with
+/// the hold's reasons and the approval beside them, so the decision stays explainable.
+fn lift_approved_hold(mut verdict: Verdict, campaign: &SponsoredCampaign) -> Verdict {
+    let Some(review) = campaign.review.as_ref().filter(|review| review.approved) else {
+        return verdict;
+    };
+    if verdict.refused.is_none() && verdict.decision == Decision::Held {
+        verdict.decision = Decision::Inbox;
+        verdict.automated = false;
+        verdict.reasons.push(Reason::new(
+            "review",
+            "sponsored_approved",
+            format!("held content approved by reviewer {}", review.reviewer),
+        ));
+    }
+    verdict
+}
+
 fn apply_judgement(campaign: &mut SponsoredCampaign, verdict: &Verdict) {
     campaign.status = if verdict.refused.is_some() {
         SponsoredStatus::Refused

@@ -29,7 +29,8 @@ pub use review::{
 pub use signals::{BehaviourSignal, ClassifierSignal, Relationship, RuleAction, RuleHit};
 pub use sponsored::{
     Advertiser, AdvertiserId, CallToAction, Schedule, SponsoredCampaign, SponsoredCampaignId,
-    SponsoredCounts, SponsoredInbox, SponsoredMark, SponsoredReceipt, SponsoredStatus,
+    SponsoredCounts, SponsoredInbox, SponsoredMark, SponsoredReceipt, SponsoredReview,
+    SponsoredStatus,
 };
 pub use verdict::{Decision, Reason, Sanction, SendSignals, Verdict};
 

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{MemberId, MessageId, Millis, Reason};
+use super::{MemberId, MessageId, Millis, Reason, ReviewerId};
 
 pub type AdvertiserId = u64;
 pub type SponsoredCampaignId = u64;
@@ -98,6 +98,20 @@ pub struct SponsoredCampaign {
     pub sent_at: Option<Millis>,
     #[serde(default)]
     pub counts: SponsoredCounts,
+    /// A reviewer's decision on held content, when one was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<SponsoredReview>,
+}
+
+/// A reviewer's decision on a held sponsored campaign: approved to send despite the hold
+/// (a false positive of the content rules), or refused for good. The note is the statement
+/// of reasons the advertiser reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SponsoredReview {
+    pub reviewer: ReviewerId,
+    pub approved: bool,
+    pub note: String,
+    pub at: Millis,
 }
 
 impl SponsoredCampaign {
@@ -200,6 +214,7 @@ mod tests {
             created_at: 0,
             sent_at: None,
             counts: SponsoredCounts::default(),
+            review: None,
         };
         assert_eq!(
             campaign.message_body(),

@@ -161,6 +161,11 @@ pub fn router(state: AppState) -> Router {
             "/v1/review/campaigns/{campaign_id}/action",
             post(review::act_on_campaign),
         )
+        .route("/v1/review/sponsored", get(review::held_sponsored))
+        .route(
+            "/v1/review/sponsored/{campaign_id}/decision",
+            post(review::review_sponsored),
+        )
         .route("/v1/review/report", get(review::report))
         .route("/v1/review/board", get(console_api::board))
         .route("/v1/review/claim", post(console_api::claim))

@@ -30,7 +30,7 @@ use crate::app::{
     CampaignActionRequest, CampaignDetail, CreatedAdvertiser, CreatedAppeal, CreatedMember,
     CreatedReviewer, CreatedService, CreditsView, DecisionRequest, ErasureOutcome, FolderPage,
     ItemView, NewAdvertiser, NewMember, NewSponsoredCampaign, SendOutcome, SendRequest,
-    SponsoredRun, SponsoredSetting, SweepReport, ThreadPage,
+    SponsoredReviewRequest, SponsoredRun, SponsoredSetting, SweepReport, ThreadPage,
 };
 use crate::batch::JobView;
 use crate::domain::{SponsoredCampaign, Verdict};
@@ -622,6 +622,29 @@ pub const ROUTES: &[RouteDoc] = &[
     .body(schema::<CampaignActionRequest>)
     .ok(&[(200, Json(schema::<CampaignActionOutcome>))])
     .errors(&[404]),
+    route(
+        "get",
+        "/v1/review/sponsored",
+        Reviewer,
+        "Sponsored campaigns whose content was held, oldest first",
+    )
+    .query(&[query(
+        "limit",
+        false,
+        Values::Int { min: 1, max: 500 },
+        "most campaigns listed (default 50)",
+    )])
+    .ok(&[(200, Json(schema::<SponsoredCampaignList>))])
+    .errors(&[400]),
+    route(
+        "post",
+        "/v1/review/sponsored/{campaign_id}/decision",
+        Reviewer,
+        "Approve a held sponsored campaign (the advertiser may send it) or refuse it for good; audited, the note goes to the advertiser",
+    )
+    .body(schema::<SponsoredReviewRequest>)
+    .ok(&[(200, Json(schema::<SponsoredCampaign>))])
+    .errors(&[404, 409]),
     route(
         "get",
         "/v1/review/audit",

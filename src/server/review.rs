@@ -9,10 +9,12 @@ use serde::Deserialize;
 use super::error::ApiError;
 use super::extract::{
     time_param, AppealPath, CampaignPath, ItemPath, JsonBody, MemberPath, QueryFields, QueryParams,
-    ReviewerCaller,
+    ReviewerCaller, SponsoredCampaignPath,
 };
 use super::AppState;
-use crate::app::{AppealDecisionRequest, CampaignActionRequest, DecisionRequest};
+use crate::app::{
+    AppealDecisionRequest, CampaignActionRequest, DecisionRequest, SponsoredReviewRequest,
+};
 use crate::domain::Millis;
 use crate::error::{Error, ErrorKind};
 
@@ -203,6 +205,38 @@ pub async fn act_on_campaign(
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(
         state.app.act_on_campaign(me, campaign, request).await?,
+    ))
+}
+
+/// Held sponsored campaigns, oldest first.
+pub async fn held_sponsored(
+    State(state): State<AppState>,
+    ReviewerCaller(_): ReviewerCaller,
+    QueryParams(query): QueryParams<CampaignsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError(
+            Error::invalid_field("limit", "limit must be 1-500").limit(500),
+        ));
+    }
+    Ok(Json(
+        serde_json::json!({ "campaigns": state.app.held_sponsored_campaigns(limit)? }),
+    ))
+}
+
+/// Approve or refuse a held sponsored campaign (audited; the note goes to the advertiser).
+pub async fn review_sponsored(
+    State(state): State<AppState>,
+    ReviewerCaller(me): ReviewerCaller,
+    SponsoredCampaignPath(campaign): SponsoredCampaignPath,
+    JsonBody(request): JsonBody<SponsoredReviewRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        state
+            .app
+            .review_sponsored_campaign(me, campaign, request)
+            .await?,
     ))
 }
 

@@ -229,7 +229,9 @@ mod tests {
             .collect();
         let mut member_keyed = Vec::new();
         for row in layout.lines().filter_map(|l| l.strip_prefix("//! | `")) {
-            let (tag, rest) = row.split_once('`').expect("a layout row names its tag in backquotes");
+            let (tag, rest) = row
+                .split_once('`')
+                .expect("a layout row names its tag in backquotes");
             let first_field = rest.split_whitespace().next().unwrap_or_default();
             if ["member", "sender", "blocker", "a"].contains(&first_field) {
                 member_keyed.push(tag);
@@ -239,9 +241,15 @@ mod tests {
                 );
             }
         }
-        assert!(member_keyed.len() >= 15, "too few member rows found: {member_keyed:?}");
+        assert!(
+            member_keyed.len() >= 15,
+            "too few member rows found: {member_keyed:?}"
+        );
         for line in layout.lines().filter(|l| l.starts_with("pub const ")) {
-            let tag = line.split('"').nth(1).expect("a tag constant is a byte string");
+            let tag = line
+                .split('"')
+                .nth(1)
+                .expect("a tag constant is a byte string");
             assert!(
                 layout.contains(&format!("//! | `{tag}`")),
                 "`{tag}` is missing from the key layout table"
