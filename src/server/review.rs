@@ -171,18 +171,24 @@ pub async fn decide_appeal(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Recognized campaigns (and those reviewers acted on), newest first.
-pub async fn campaigns(
-    State(state): State<AppState>,
-    ReviewerCaller(_): ReviewerCaller,
-    QueryParams(query): QueryParams<CampaignsQuery>,
-) -> Result<impl IntoResponse, ApiError> {
+/// A campaign list's `limit`: 1-500, 50 when absent.
+fn list_limit(query: &CampaignsQuery) -> Result<usize, ApiError> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError(
             Error::invalid_field("limit", "limit must be 1-500").limit(500),
         ));
     }
+    Ok(limit)
+}
+
+/// Recognized campaigns (and those reviewers acted on), newest first.
+pub async fn campaigns(
+    State(state): State<AppState>,
+    ReviewerCaller(_): ReviewerCaller,
+    QueryParams(query): QueryParams<CampaignsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let limit = list_limit(&query)?;
     Ok(Json(
         serde_json::json!({ "campaigns": state.app.campaigns(limit)? }),
     ))
@@ -214,12 +220,7 @@ pub async fn held_sponsored(
     ReviewerCaller(_): ReviewerCaller,
     QueryParams(query): QueryParams<CampaignsQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError(
-            Error::invalid_field("limit", "limit must be 1-500").limit(500),
-        ));
-    }
+    let limit = list_limit(&query)?;
     Ok(Json(
         serde_json::json!({ "campaigns": state.app.held_sponsored_campaigns(limit)? }),
     ))
