@@ -1,9 +1,12 @@
 //! Time-dependent rules of the library API on a manual clock: the recall window and the
 //! InMail credit month, tested exactly and without sleeps.
 
+mod library_common;
+
 use std::sync::Arc;
 
-use sendguard::app::{NewMember, SendRequest};
+use library_common::{app_with, member};
+use sendguard::app::SendRequest;
 use sendguard::clock::ManualClock;
 use sendguard::config::{Config, MessagingConfig};
 use sendguard::domain::{MessageKind, Plan};
@@ -13,26 +16,12 @@ use sendguard::{App, Engine, Store};
 const NOV_30_2300: i64 = 1_796_079_600_000;
 
 fn app(dir: &std::path::Path, clock: Arc<ManualClock>) -> App {
-    let config = Config {
-        messaging: MessagingConfig {
-            recall_window_secs: 60,
-            inmail_credits_premium: 1,
-            ..MessagingConfig::default()
-        },
-        ..Config::default()
+    let messaging = MessagingConfig {
+        recall_window_secs: 60,
+        inmail_credits_premium: 1,
+        ..MessagingConfig::default()
     };
-    App::new(Store::open(dir).unwrap(), Engine::default(), &config, clock)
-}
-
-async fn member(app: &App, handle: &str, plan: Plan) -> u64 {
-    app.create_member(NewMember {
-        handle: handle.into(),
-        display_name: None,
-        plan,
-    })
-    .await
-    .unwrap()
-    .member_id
+    app_with(dir, clock, messaging)
 }
 
 fn message(to: u64, kind: MessageKind) -> SendRequest {

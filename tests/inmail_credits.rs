@@ -4,12 +4,14 @@
 //! to the cap and no further.
 
 mod common;
+mod library_common;
 
 use std::sync::Arc;
 
 use serde_json::json;
 
-use sendguard::app::{NewMember, SendRequest};
+use library_common::{app_with, member};
+use sendguard::app::SendRequest;
 use sendguard::clock::ManualClock;
 use sendguard::config::{Config, MessagingConfig};
 use sendguard::domain::{MessageKind, Plan};
@@ -20,27 +22,13 @@ const NOV_10_NOON: i64 = 1_794_312_000_000;
 const DAY: i64 = 86_400_000;
 
 fn app(dir: &std::path::Path, clock: Arc<ManualClock>, grant: u32, cap: u32) -> App {
-    let config = Config {
-        messaging: MessagingConfig {
-            inmail_credits_premium: grant,
-            inmail_rollover_cap_premium: cap,
-            inmail_refund_window_days: 90,
-            ..MessagingConfig::default()
-        },
-        ..Config::default()
+    let messaging = MessagingConfig {
+        inmail_credits_premium: grant,
+        inmail_rollover_cap_premium: cap,
+        inmail_refund_window_days: 90,
+        ..MessagingConfig::default()
     };
-    App::new(Store::open(dir).unwrap(), Engine::default(), &config, clock)
-}
-
-async fn member(app: &App, handle: &str, plan: Plan) -> u64 {
-    app.create_member(NewMember {
-        handle: handle.into(),
-        display_name: None,
-        plan,
-    })
-    .await
-    .unwrap()
-    .member_id
+    app_with(dir, clock, messaging)
 }
 
 fn inmail(to: u64, body: &str) -> SendRequest {
