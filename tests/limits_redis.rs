@@ -9,7 +9,7 @@ mod replicas_common;
 
 use std::net::TcpListener;
 
-use common::{Server, ADMIN_TOKEN};
+use common::{introductions, Server, ADMIN_TOKEN};
 use futures_util::future::join_all;
 use replicas_common::{connect_everywhere, member_everywhere, RedisKeys};
 use serde_json::{json, Value};
@@ -460,22 +460,8 @@ async fn poor_reactions_to_outreach_hold_the_sender_on_redis_too() {
     for i in 0..10 {
         recipients.push(server.member(&format!("stranger{i}"), "free").await);
     }
-    let topics = [
-        "the product analytics role you posted last week",
-        "your article about migrating a monolith to services",
-        "the volunteer mentoring program you organise",
-        "the conference panel on data privacy you moderated",
-        "the open position on your logistics team",
-        "your podcast episode about remote onboarding",
-        "the hackathon your company sponsored in March",
-        "the research paper on battery recycling you shared",
-    ];
-    for (i, topic) in topics.iter().enumerate() {
-        let text = format!(
-            "Hello, I saw {topic} and wanted to introduce myself properly. I work on similar \
-             problems at a small consultancy and would value hearing how you approached it."
-        );
-        let (status, sent, _) = send(&server, &sender, recipients[i].0, &text).await;
+    for (i, text) in introductions().iter().enumerate() {
+        let (status, sent, _) = send(&server, &sender, recipients[i].0, text).await;
         assert_eq!(status, 201, "{sent}");
         assert_ne!(sent["decision"], "held", "{sent}");
     }

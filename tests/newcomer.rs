@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use common::{Server, ADMIN_TOKEN};
+use common::{reason_ids, Server, ADMIN_TOKEN};
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sendguard");
@@ -51,21 +51,6 @@ fn classify_json(dir: &Path, args: &[&str], text: &str) -> Value {
     let output = run_in(dir, &all, &format!("{text}\n"));
     assert!(output.status.success(), "{}", stderr(&output));
     serde_json::from_str(stdout(&output).trim()).unwrap()
-}
-
-fn reason_ids(verdict: &Value) -> Vec<String> {
-    verdict["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{}/{}",
-                r["source"].as_str().unwrap(),
-                r["id"].as_str().unwrap()
-            )
-        })
-        .collect()
 }
 
 // Item 2 -----------------------------------------------------------------------------------

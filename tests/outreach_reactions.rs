@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::Server;
-use serde_json::{json, Value};
+use common::{introductions, reason_ids, Server};
+use serde_json::json;
 
 const CANDIDATES: [(&str, &str, &str); 10] = [
     ("Priya", "senior data engineer", "the streaming platform"),
@@ -32,21 +32,6 @@ fn note(i: usize) -> String {
         "Hi {name}, I'm hiring a {role} for our Rotterdam office. Your work on {project} stood \
          out. Would you be open to a 20-minute chat next week?"
     )
-}
-
-fn reason_ids(sent: &Value) -> Vec<String> {
-    sent["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            format!(
-                "{}/{}",
-                r["source"].as_str().unwrap(),
-                r["id"].as_str().unwrap()
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -87,24 +72,9 @@ async fn outreach_blocked_and_never_answered_is_held_and_restricted() {
     for i in 0..12 {
         recipients.push(server.member(&format!("stranger{i}"), "free").await);
     }
-    // Eight different, unremarkable first messages: nothing to hold on content or template.
-    let topics = [
-        "the product analytics role you posted last week",
-        "your article about migrating a monolith to services",
-        "the volunteer mentoring program you organise",
-        "the conference panel on data privacy you moderated",
-        "the open position on your logistics team",
-        "your podcast episode about remote onboarding",
-        "the hackathon your company sponsored in March",
-        "the research paper on battery recycling you shared",
-    ];
     let mut messages = Vec::new();
-    for (i, topic) in topics.iter().enumerate() {
-        let text = format!(
-            "Hello, I saw {topic} and wanted to introduce myself properly. I work on similar \
-             problems at a small consultancy and would value hearing how you approached it."
-        );
-        let (status, sent) = server.send(&sender, recipients[i].0, &text).await;
+    for (i, text) in introductions().iter().enumerate() {
+        let (status, sent) = server.send(&sender, recipients[i].0, text).await;
         assert_eq!(status, 201, "{sent}");
         assert_eq!(sent["decision"], "other", "{sent}");
         messages.push(sent["message_id"].as_u64().unwrap());

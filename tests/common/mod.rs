@@ -270,3 +270,42 @@ pub fn run_cli(args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// A verdict's reasons as `source/id`.
+pub fn reason_ids(verdict: &Value) -> Vec<String> {
+    verdict["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["source"].as_str().unwrap(),
+                r["id"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Eight different, unremarkable first messages to strangers: nothing to hold on content
+/// or template, so what a test shows comes from how recipients react.
+pub fn introductions() -> Vec<String> {
+    [
+        "the product analytics role you posted last week",
+        "your article about migrating a monolith to services",
+        "the volunteer mentoring program you organise",
+        "the conference panel on data privacy you moderated",
+        "the open position on your logistics team",
+        "your podcast episode about remote onboarding",
+        "the hackathon your company sponsored in March",
+        "the research paper on battery recycling you shared",
+    ]
+    .iter()
+    .map(|topic| {
+        format!(
+            "Hello, I saw {topic} and wanted to introduce myself properly. I work on similar \
+             problems at a small consultancy and would value hearing how you approached it."
+        )
+    })
+    .collect()
+}
