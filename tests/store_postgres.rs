@@ -380,3 +380,35 @@ async fn concurrent_sends_through_a_small_pool_are_each_stored_once() {
     assert_eq!(acknowledged.len(), 20);
     assert_eq!(stored, acknowledged);
 }
+
+/// A send's transaction dropped while open (its request went away between the opening and
+/// the commit) must not go back to the pool still inside the transaction: its connection
+/// is closed, so PostgreSQL rolls it back and releases the two members' locks. If it were
+/// pooled instead, the other store's send between the same members would wait for those
+/// locks until its timeout (503), and the first store's next sends would run inside the
+/// abandoned transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_transaction_dropped_while_open_releases_its_members() {
+    let schema = Schema::new("dropped_send_transaction");
+    sendguard::Store::migrate_postgres(&schema.settings()).unwrap();
+    let first = sendguard::Store::open_postgres(&schema.settings()).unwrap();
+    let mut impatient = schema.settings();
+    impatient.timeout = std::time::Duration::from_secs(3);
+    let second = sendguard::Store::open_postgres(&impatient).unwrap();
+
+    // Opened: the members are locked, the context read in the transaction.
+    let open = first.open_send(7, 8, None).await.unwrap();
+    drop(open);
+
+    let other_replica = second.open_send(8, 7, None).await;
+    assert!(
+        other_replica.is_ok(),
+        "the dropped transaction's locks were released: {:?}",
+        other_replica.as_ref().err()
+    );
+    other_replica.unwrap().abandon();
+    // Every connection of the first store's pool (4) opens a fresh transaction.
+    for _ in 0..4 {
+        first.open_send(7, 8, None).await.unwrap().abandon();
+    }
+}

@@ -175,10 +175,11 @@ impl App {
     }
 
     /// Who a token belongs to; `None` for an unknown token.
-    pub fn principal(&self, token: &str) -> Result<Option<Principal>> {
+    pub async fn principal(&self, token: &str) -> Result<Option<Principal>> {
         let principal = self
             .store
-            .principal_for_token_hash(&auth::hash_token(token))?;
+            .principal_for_token_hash_here(&auth::hash_token(token))
+            .await?;
         Ok(principal)
     }
 }

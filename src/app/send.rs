@@ -1,10 +1,13 @@
 //! Sending: validate → the judging pipeline (`pipeline.rs`: prepare, send context, judge)
 //! → store (placed by `mailbox.rs`) → notify.
 //!
-//! The relationship is read and the message assessed *outside* the write lock (scoring is
-//! the expensive part); inside the lock the relationship is read again and the message
-//! re-assessed only if something changed in between (a block, a spent credit), so the
-//! decision always matches the state it is stored against.
+//! On sled the relationship is read and the message assessed *outside* the write lock
+//! (scoring is the expensive part, and the lock is the process's); inside the lock the
+//! relationship is read again and the message re-assessed only if something changed in
+//! between (a block, a spent credit), so the decision always matches the state it is stored
+//! against. On PostgreSQL the send's transaction, which locks only its two members, is
+//! opened first and the send judged on what it read there (`store/send_txn.rs`): the
+//! second reading finds the same records, already fetched, and the verdict stands.
 
 use serde::{Deserialize, Serialize};
 
@@ -162,32 +165,44 @@ impl App {
             return Ok(replay);
         }
         let draft = Draft::of(&request);
-        let (context, verdict, limiter_input, limiter_write) = match &self.shared_limits {
+        // Everything a send reads and writes is keyed by its two members (or is a campaign
+        // record, which the store locks itself): on PostgreSQL the send's transaction opens
+        // now, locking the two members only (sends of other members commit side by side),
+        // and the send is judged on the context read in it, once (`store/send_txn.rs`).
+        let open = self
+            .store
+            .open_send(sender, request.to, request.thread_id)
+            .await?;
+        let admitted = match &self.shared_limits {
             None => {
                 let input = LimiterInput::Store;
-                let context =
-                    self.send_context(&self.store, sender, &draft, now, &prepared, &input)?;
-                let verdict = self.judge(&prepared.message, Some(&context));
-                (context, verdict, input, LimiterWrite::InBatch)
+                self.send_context(&open, sender, &draft, now, &prepared, &input)
+                    .map(|context| {
+                        let verdict = self.judge(&prepared.message, Some(&context));
+                        (context, verdict, input, LimiterWrite::InBatch)
+                    })
             }
-            Some(shared) => {
-                let admitted = self
-                    .admit_shared(shared, sender, &draft, now, &prepared)
-                    .await?;
-                (
-                    admitted.context,
-                    admitted.verdict,
-                    admitted.input,
-                    admitted.write,
-                )
+            Some(shared) => self
+                .admit_shared(shared, &open, sender, &draft, now, &prepared)
+                .await
+                .map(|admitted| {
+                    (
+                        admitted.context,
+                        admitted.verdict,
+                        admitted.input,
+                        admitted.write,
+                    )
+                }),
+        };
+        let (context, verdict, limiter_input, limiter_write) = match admitted {
+            Ok(admitted) => admitted,
+            Err(error) => {
+                open.abandon();
+                return Err(error);
             }
         };
-
         let store_started = std::time::Instant::now();
-        // Everything a send reads and writes is keyed by its two members (or is a campaign
-        // record, which the store locks itself): on PostgreSQL, sends of other members commit
-        // side by side.
-        let ((outcome, message), ticket) = self.store.write_for(&[sender, request.to], |txn| {
+        let write = open.finish(|txn| {
             if let Some(replay) = self.replay(txn, sender, &request)? {
                 return Ok((replay, None));
             }
@@ -207,7 +222,8 @@ impl App {
             let message = self.store_send(txn, &current, &request, verdict, now, &limiter_write)?;
             let outcome = SendOutcome::of(&message, &current.sender, false);
             Ok::<_, Error>((outcome, Some(message)))
-        })?;
+        });
+        let ((outcome, message), ticket) = write.await?;
         // Counted as soon as it is written, before the durability wait: a client that
         // disconnects now cancels this future, but the message is stored all the same.
         if message.is_some() {

@@ -126,6 +126,7 @@ impl App {
     pub(super) async fn admit_shared(
         &self,
         shared: &RedisSenderStates,
+        reader: &(impl Reader + Sync),
         sender: MemberId,
         draft: &Draft,
         now: Millis,
@@ -136,7 +137,9 @@ impl App {
         for _ in 0..config.redis.max_cas_attempts.max(1) {
             let mut snapshot = match shared.load(sender).await {
                 Ok(snapshot) => snapshot,
-                Err(error) => return self.admit_unchecked(sender, draft, now, prepared, error),
+                Err(error) => {
+                    return self.admit_unchecked(reader, sender, draft, now, prepared, error)
+                }
             };
             let limiter_now = self.limiter_now(&snapshot);
             self.follow_lift(sender, &mut snapshot.state, limiter_now);
@@ -144,7 +147,7 @@ impl App {
                 state: Box::new(snapshot.state),
                 now: limiter_now,
             };
-            let context = self.send_context(&self.store, sender, draft, now, prepared, &input)?;
+            let context = self.send_context(reader, sender, draft, now, prepared, &input)?;
             let verdict = self.judge(&prepared.message, Some(&context));
             if let Some(refusal) = content_refusal(&verdict) {
                 return Err(refusal);
@@ -176,7 +179,9 @@ impl App {
                 Ok(false) => {
                     metrics::counter!("sendguard_limits_cas_retries_total").increment(1);
                 }
-                Err(error) => return self.admit_unchecked(sender, draft, now, prepared, error),
+                Err(error) => {
+                    return self.admit_unchecked(reader, sender, draft, now, prepared, error)
+                }
             }
         }
         Err(unavailable(
@@ -192,6 +197,7 @@ impl App {
     /// Redis did not answer: `when_unreachable` decides whether the send goes unchecked.
     fn admit_unchecked(
         &self,
+        reader: &impl Reader,
         sender: MemberId,
         draft: &Draft,
         now: Millis,
@@ -201,7 +207,7 @@ impl App {
         metrics::counter!("sendguard_limits_unreachable_total").increment(1);
         tracing::warn!(%error, sender, "limiter state on redis unreachable");
         let input = LimiterInput::Unchecked;
-        let context = self.send_context(&self.store, sender, draft, now, prepared, &input)?;
+        let context = self.send_context(reader, sender, draft, now, prepared, &input)?;
         let first_contact = !context.facts.connected && context.facts.new_conversation;
         let config = self.limits_config();
         let allowed = match config.when_unreachable {

@@ -30,7 +30,7 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     Ok(token.trim())
 }
 
-fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
     let token = bearer(parts)?;
     if let Some(admin) = &state.admin_token_hash {
         if auth::same_hash(admin, &auth::hash_token(token)) {
@@ -39,7 +39,8 @@ fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
     }
     state
         .app
-        .principal(token)?
+        .principal(token)
+        .await?
         .ok_or_else(|| ApiError(Error::unauthorized("unknown token")))
 }
 
@@ -64,7 +65,7 @@ macro_rules! role_extractor {
             type Rejection = ApiError;
 
             async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-                match principal(parts, &AppState::from_ref(state))? {
+                match principal(parts, &AppState::from_ref(state)).await? {
                     $pattern => Ok($value),
                     _ => Err(wrong_role($role)),
                 }
@@ -106,7 +107,7 @@ where
                 "the admin API is disabled: set SENDGUARD_ADMIN_TOKEN or server.admin_token",
             )));
         }
-        match principal(parts, &state)? {
+        match principal(parts, &state).await? {
             Principal::Admin => Ok(AdminCaller),
             _ => Err(wrong_role("admin")),
         }

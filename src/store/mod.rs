@@ -24,6 +24,7 @@ mod pg;
 mod read_ahead;
 mod retention;
 mod review;
+mod send_txn;
 mod sponsored;
 mod stats;
 
@@ -48,6 +49,7 @@ pub use import::{import_sled, ImportReport, TableCopy};
 pub use pg::PgSettings;
 pub use read_ahead::{read_ahead_send, ReadAhead};
 pub use review::ReviewReader;
+pub use send_txn::OpenSend;
 pub use sponsored::SponsoredReader;
 pub use stats::RefusalCount;
 
@@ -585,6 +587,20 @@ impl Store {
 
     pub fn principal_for_token_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<Principal>> {
         self.json(&keys::with_bytes(keys::TOKEN, hash))
+    }
+
+    /// [`Store::principal_for_token_hash`] from an async caller (every request asks it): on
+    /// PostgreSQL awaited on the caller's runtime, with no worker blocked.
+    pub async fn principal_for_token_hash_here(
+        &self,
+        hash: &[u8; 32],
+    ) -> StoreResult<Option<Principal>> {
+        let key = keys::with_bytes(keys::TOKEN, hash);
+        let value = match &self.backend {
+            Backend::Sled(_) => return self.json(&key),
+            Backend::Postgres(pg) => pg.get_many_here(vec![key.clone()]).await?.pop().flatten(),
+        };
+        value.map(|bytes| decode(&key, &bytes)).transpose()
     }
 
     pub fn member_by_handle(&self, handle: &str) -> StoreResult<Option<MemberId>> {

@@ -4,7 +4,8 @@
 //! the write and again inside it. [`read_ahead_send`] fetches them in two round trips (the
 //! records keyed by the two members, then those of the thread between them) and answers
 //! the send's reads from what it fetched; on sled, where a read costs a microsecond, it
-//! fetches nothing and every read goes straight through.
+//! fetches nothing and every read goes straight through. A send's transaction reads the
+//! same records ahead, awaited (`send_txn.rs`).
 
 use std::collections::HashMap;
 
@@ -43,11 +44,15 @@ impl<R: Reader> Reader for ReadAhead<'_, R> {
             .filter(|key| !self.fetched.contains_key(*key))
             .cloned()
             .collect();
-        let mut found: HashMap<Vec<u8>, Option<Vec<u8>>> = missing
-            .iter()
-            .cloned()
-            .zip(self.inner.raw_many(&missing)?)
-            .collect();
+        let mut found: HashMap<Vec<u8>, Option<Vec<u8>>> = if missing.is_empty() {
+            HashMap::new()
+        } else {
+            missing
+                .iter()
+                .cloned()
+                .zip(self.inner.raw_many(&missing)?)
+                .collect()
+        };
         Ok(keys
             .iter()
             .map(|key| match self.fetched.get(key) {
@@ -77,33 +82,73 @@ pub fn read_ahead_send<R: Reader>(
     if !reader.remote() {
         return Ok(ahead);
     }
-    let pair = keys::ids(keys::PAIR, &[sender.min(to), sender.max(to)]);
-    let mut first = vec![
+    ahead.fetch(member_keys(sender, to, thread))?;
+    if let Some(id) = other_thread(&ahead.fetched, sender, to, thread) {
+        ahead.fetch(thread_keys(sender, to, id).to_vec())?;
+    }
+    Ok(ahead)
+}
+
+/// The records a send is decided on, fetched by `fetch` in two round trips (the records
+/// keyed by the two members, then those of the thread between them).
+pub(super) async fn send_records<F, Fut>(
+    sender: MemberId,
+    to: MemberId,
+    thread: Option<ThreadId>,
+    mut fetch: F,
+) -> StoreResult<HashMap<Vec<u8>, Option<Vec<u8>>>>
+where
+    F: FnMut(Vec<Vec<u8>>) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<Vec<Option<Vec<u8>>>>>,
+{
+    let first = member_keys(sender, to, thread);
+    let values = fetch(first.clone()).await?;
+    let mut fetched: HashMap<Vec<u8>, Option<Vec<u8>>> = first.into_iter().zip(values).collect();
+    if let Some(id) = other_thread(&fetched, sender, to, thread) {
+        let keys = thread_keys(sender, to, id).to_vec();
+        let values = fetch(keys.clone()).await?;
+        fetched.extend(keys.into_iter().zip(values));
+    }
+    Ok(fetched)
+}
+
+/// The records keyed by the two members (and those of the named thread).
+fn member_keys(sender: MemberId, to: MemberId, thread: Option<ThreadId>) -> Vec<Vec<u8>> {
+    let mut keys = vec![
         keys::ids(keys::MEMBER, &[sender]),
         keys::ids(keys::MEMBER, &[to]),
-        pair.clone(),
+        pair_key(sender, to),
         keys::ids(keys::BLOCK, &[to, sender]),
         keys::ids(keys::BLOCK, &[sender, to]),
         keys::ids(keys::CONNECTION, &[sender, to]),
         keys::ids(keys::SENDER_STATE, &[sender]),
         keys::ids(keys::SENDER_STATE, &[to]),
     ];
-    first.extend(
+    keys.extend(
         thread
             .into_iter()
             .flat_map(|id| thread_keys(sender, to, id)),
     );
-    ahead.fetch(first)?;
-    let between = ahead
-        .fetched
-        .get(&pair)
+    keys
+}
+
+fn pair_key(sender: MemberId, to: MemberId) -> Vec<u8> {
+    keys::ids(keys::PAIR, &[sender.min(to), sender.max(to)])
+}
+
+/// The thread between the two members, when it is not the one already read.
+fn other_thread(
+    fetched: &HashMap<Vec<u8>, Option<Vec<u8>>>,
+    sender: MemberId,
+    to: MemberId,
+    thread: Option<ThreadId>,
+) -> Option<ThreadId> {
+    fetched
+        .get(&pair_key(sender, to))
         .cloned()
         .flatten()
-        .map(|value| keys::u64_at(&value, 0));
-    if let Some(id) = between.filter(|&id| Some(id) != thread) {
-        ahead.fetch(thread_keys(sender, to, id).to_vec())?;
-    }
-    Ok(ahead)
+        .map(|value| keys::u64_at(&value, 0))
+        .filter(|&id| Some(id) != thread)
 }
 
 /// A thread's record and both members' views of it.

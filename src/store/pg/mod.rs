@@ -270,21 +270,25 @@ impl Postgres {
         let timeout = self.timeout;
         let runtime = self.runtime.as_ref().expect("runtime lives until drop");
         runtime.spawn(async move {
-            let outcome = match tokio::time::timeout(timeout, work).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(unavailable(format!(
-                    "PostgreSQL did not answer within {} ms",
-                    timeout.as_millis()
-                ))),
-            };
-            let _ = done.send(outcome);
+            let _ = done.send(within(timeout, work).await);
         });
         let wait = || {
             result
                 .recv()
                 .unwrap_or_else(|_| Err(unavailable("store runtime stopped")))
         };
-        let outcome = off_the_workers(wait);
+        self.with_retry_after(off_the_workers(wait))
+    }
+
+    /// Runs `work` on the caller's own runtime, within the timeout: the send path's calls,
+    /// made from the server's async handlers, with no hand-off to the backend's runtime and
+    /// no worker taken out of the server's (see `Store::write_for_send`).
+    async fn run_here<T>(&self, work: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+        self.with_retry_after(within(self.timeout, work).await)
+    }
+
+    /// Fills in the configured `Retry-After` of an unavailable error.
+    fn with_retry_after<T>(&self, outcome: StoreResult<T>) -> StoreResult<T> {
         outcome.map_err(|error| match error {
             StoreError::Unavailable { reason, .. } => StoreError::Unavailable {
                 reason,
@@ -402,6 +406,20 @@ impl Postgres {
             count_round_trip(1, false);
             get_many_on(&connection, &keys, lookups).await
         })
+    }
+
+    /// [`Postgres::get_many`] awaited on the caller's runtime.
+    pub async fn get_many_here(&self, keys: Vec<Vec<u8>>) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lookups = lookups(&keys)?;
+        self.run_here(async {
+            let connection = self.pool.get().await.map_err(pool_error)?;
+            count_round_trip(1, false);
+            get_many_on(&connection, &keys, lookups).await
+        })
+        .await
     }
 
     /// How many keys lie in `[lo, hi)` (both within one table).
@@ -522,11 +540,37 @@ impl Postgres {
     /// shared and each member's lock.
     pub fn begin_scoped(self: &Arc<Self>, members: &[u64]) -> StoreResult<Txn> {
         let connection = self.with_connection(|connection| async move { Ok(connection) })?;
-        let opening = Opening {
-            begin: BEGIN_SHARED,
-            locks: members.iter().map(|&member| member_lock(member)).collect(),
-        };
-        Ok(Txn::new(self, connection, true, opening))
+        Ok(Txn::new(self, connection, true, scoped_opening(members)))
+    }
+
+    /// [`Postgres::begin_scoped`] awaited on the caller's runtime.
+    pub async fn begin_scoped_here(self: &Arc<Self>, members: &[u64]) -> StoreResult<Txn> {
+        let connection = self
+            .run_here(async { self.pool.get().await.map_err(pool_error) })
+            .await?;
+        Ok(Txn::new(self, connection, true, scoped_opening(members)))
+    }
+}
+
+/// The opening of a write scoped to `members`.
+fn scoped_opening(members: &[u64]) -> Opening {
+    Opening {
+        begin: BEGIN_SHARED,
+        locks: members.iter().map(|&member| member_lock(member)).collect(),
+    }
+}
+
+/// `work` within `timeout`; past it, the database is unavailable.
+async fn within<T>(
+    timeout: Duration,
+    work: impl Future<Output = StoreResult<T>>,
+) -> StoreResult<T> {
+    match tokio::time::timeout(timeout, work).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(unavailable(format!(
+            "PostgreSQL did not answer within {} ms",
+            timeout.as_millis()
+        ))),
     }
 }
 

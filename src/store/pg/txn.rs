@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use deadpool_postgres::Object;
@@ -44,11 +44,38 @@ pub(super) struct Opening {
     pub(super) locks: Vec<i64>,
 }
 
+/// A transaction's connection. Dropped while its transaction may be open (the write failed,
+/// or the request that awaited it went away mid-way), it is closed rather than returned to
+/// the pool, so PostgreSQL rolls the transaction back and no pooled connection is ever left
+/// inside a transaction, whichever of its holders goes last.
+pub(super) struct Held {
+    object: Option<Object>,
+    open: AtomicBool,
+}
+
+impl std::ops::Deref for Held {
+    type Target = Object;
+
+    fn deref(&self) -> &Object {
+        self.object.as_ref().expect("held until dropped")
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.open.load(Ordering::Acquire) {
+            if let Some(object) = self.object.take() {
+                drop(Object::take(object));
+            }
+        }
+    }
+}
+
 /// A write transaction in progress. Dropped without [`Txn::commit`], its connection is
 /// closed rather than returned to the pool, which rolls the transaction back.
 pub struct Txn {
     pg: Arc<Postgres>,
-    connection: Option<Arc<Object>>,
+    connection: Option<Arc<Held>>,
     /// Begun by [`Postgres::begin_scoped`]: records shared between members are locked as
     /// they are read and written.
     scoped: bool,
@@ -67,26 +94,70 @@ impl Txn {
     ) -> Txn {
         Txn {
             pg: Arc::clone(pg),
-            connection: Some(Arc::new(connection)),
+            connection: Some(Arc::new(Held {
+                object: Some(connection),
+                open: AtomicBool::new(false),
+            })),
             scoped,
             opening: Mutex::new(Some(opening)),
             ids: Mutex::new(Vec::new()),
         }
     }
 
-    fn connection(&self) -> StoreResult<Arc<Object>> {
+    fn connection(&self) -> StoreResult<Arc<Held>> {
         self.connection
             .clone()
             .ok_or_else(|| unavailable("write transaction already ended"))
     }
 
     /// Runs `work` (which sends `statements` statements) in one round trip, with the opening
-    /// in front of it when not sent yet.
+    /// in front of it when not sent yet, on the backend's runtime.
     fn run<T, F>(
         &self,
         statements: u64,
-        work: impl FnOnce(Arc<Object>) -> F + Send + 'static,
+        work: impl FnOnce(Arc<Held>) -> F + Send + 'static,
     ) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = StoreResult<T>> + Send,
+    {
+        let exchange = self.exchange(statements, work)?;
+        let (ids, value) = self.pg.block(exchange)?;
+        self.keep_ids(ids);
+        Ok(value)
+    }
+
+    /// [`Txn::run`] awaited on the caller's runtime.
+    async fn run_here<T, F>(
+        &self,
+        statements: u64,
+        work: impl FnOnce(Arc<Held>) -> F + Send + 'static,
+    ) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = StoreResult<T>> + Send,
+    {
+        let exchange = self.exchange(statements, work)?;
+        let (ids, value) = self.pg.run_here(exchange).await?;
+        self.keep_ids(ids);
+        Ok(value)
+    }
+
+    /// Ids fetched with the opening, handed out smallest first.
+    fn keep_ids(&self, ids: Vec<u64>) {
+        if !ids.is_empty() {
+            let mut queue = self.ids.lock().unwrap_or_else(|e| e.into_inner());
+            queue.extend(ids.into_iter().rev());
+        }
+    }
+
+    /// The round trip of [`Txn::run`]: the opening (taken now, so it is sent once) and then
+    /// `work`; answers the ids the opening fetched and what `work` returned.
+    fn exchange<T, F>(
+        &self,
+        statements: u64,
+        work: impl FnOnce(Arc<Held>) -> F + Send + 'static,
+    ) -> StoreResult<impl Future<Output = StoreResult<(Vec<u64>, T)>> + Send + 'static>
     where
         T: Send + 'static,
         F: Future<Output = StoreResult<T>> + Send,
@@ -99,7 +170,12 @@ impl Txn {
         // BEGIN, the schema's lock, then the key locks with the ids.
         let opening_statements = if opening.is_some() { 3 } else { 0 };
         let connection = self.connection()?;
-        let (ids, value) = self.pg.block(async move {
+        if opening.is_some() {
+            // From here on the transaction may be open: its connection is never pooled
+            // again unless it ends cleanly.
+            connection.open.store(true, Ordering::Release);
+        }
+        Ok(async move {
             let prepared = match &opening {
                 Some(_) => Some(
                     connection
@@ -131,13 +207,7 @@ impl Txn {
                 Ok::<_, StoreError>(rows.iter().map(|row| row.get::<_, i64>(0) as u64).collect())
             };
             futures_util::future::try_join(open, work(Arc::clone(&connection))).await
-        })?;
-        if !ids.is_empty() {
-            let mut queue = self.ids.lock().unwrap_or_else(|e| e.into_inner());
-            // Handed out smallest first.
-            queue.extend(ids.into_iter().rev());
-        }
-        Ok(value)
+        })
     }
 
     /// Reads `key` inside the transaction (a scoped one first locks a shared record, in the
@@ -149,6 +219,30 @@ impl Txn {
     /// The values of `keys` inside the transaction, in one round trip (a scoped one first
     /// locks the shared records among them, all at once, in the same round trip).
     pub fn get_many(&self, keys: Vec<Vec<u8>>) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let (statements, work) = self.reading(keys)?;
+        self.run(statements, work)
+    }
+
+    /// [`Txn::get_many`] awaited on the caller's runtime.
+    pub async fn get_many_here(&self, keys: Vec<Vec<u8>>) -> StoreResult<Vec<Option<Vec<u8>>>> {
+        let (statements, work) = self.reading(keys)?;
+        self.run_here(statements, work).await
+    }
+
+    /// The statements of [`Txn::get_many`] and the work that sends them.
+    #[allow(clippy::type_complexity)]
+    fn reading(
+        &self,
+        keys: Vec<Vec<u8>>,
+    ) -> StoreResult<(
+        u64,
+        impl FnOnce(
+                Arc<Held>,
+            )
+                -> futures_util::future::BoxFuture<'static, StoreResult<Vec<Option<Vec<u8>>>>>
+            + Send
+            + 'static,
+    )> {
         let lookups = lookups(&keys)?;
         let locks: Vec<i64> = lookups
             .iter()
@@ -156,25 +250,27 @@ impl Txn {
             .flat_map(|(_, keys)| keys.iter().map(|key| lock_id(key)))
             .collect();
         let statements = 1 + u64::from(!locks.is_empty());
-        self.run(statements, move |connection| async move {
-            let lock_statement = connection
-                .prepare_cached(KEY_LOCKS)
-                .await
-                .map_err(pg_error)?;
-            let lock = async {
-                if !locks.is_empty() {
-                    connection
-                        .query_one(&lock_statement, &[&locks])
-                        .await
-                        .map_err(pg_error)?;
-                }
-                Ok(())
-            };
-            let (_, values) =
-                futures_util::future::try_join(lock, get_many_on(&connection, &keys, lookups))
-                    .await?;
-            Ok(values)
-        })
+        Ok((statements, move |connection: Arc<Held>| {
+            Box::pin(async move {
+                let lock_statement = connection
+                    .prepare_cached(KEY_LOCKS)
+                    .await
+                    .map_err(pg_error)?;
+                let lock = async {
+                    if !locks.is_empty() {
+                        connection
+                            .query_one(&lock_statement, &[&locks])
+                            .await
+                            .map_err(pg_error)?;
+                    }
+                    Ok(())
+                };
+                let (_, values) =
+                    futures_util::future::try_join(lock, get_many_on(&connection, &keys, lookups))
+                        .await?;
+                Ok(values)
+            }) as futures_util::future::BoxFuture<'static, _>
+        }))
     }
 
     /// A fresh id: one fetched with the opening, else one more round trip.
@@ -209,6 +305,40 @@ impl Txn {
     /// are sent together (if any statement fails, PostgreSQL answers the `COMMIT` with a
     /// rollback, and the error is returned).
     pub fn commit(mut self, pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> StoreResult<()> {
+        let (statements, work) = self.committing(pending)?;
+        self.run(statements, work)?;
+        self.committed();
+        Ok(())
+    }
+
+    /// [`Txn::commit`] awaited on the caller's runtime.
+    pub async fn commit_here(
+        mut self,
+        pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> StoreResult<()> {
+        let (statements, work) = self.committing(pending)?;
+        self.run_here(statements, work).await?;
+        self.committed();
+        Ok(())
+    }
+
+    /// Counts the commit and gives the connection back to the pool.
+    fn committed(&mut self) {
+        self.pg.commits.fetch_add(1, Ordering::Relaxed);
+        self.release();
+    }
+
+    /// The statements of [`Txn::commit`] and the work that sends them.
+    #[allow(clippy::type_complexity)]
+    fn committing(
+        &self,
+        pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    ) -> StoreResult<(
+        u64,
+        impl FnOnce(Arc<Held>) -> futures_util::future::BoxFuture<'static, StoreResult<()>>
+            + Send
+            + 'static,
+    )> {
         // Each table's rows in one statement (a send writes about twenty rows in ten tables,
         // a new campaign candidate dozens of band keys).
         let mut puts: BTreeMap<usize, Vec<Row>> = BTreeMap::new();
@@ -243,52 +373,51 @@ impl Txn {
             });
         }
         let statements = writes.len() as u64 + u64::from(!locks.is_empty()) + 1;
-        self.run(statements, move |connection| async move {
-            let lock_statement = connection
-                .prepare_cached(KEY_LOCKS)
-                .await
-                .map_err(pg_error)?;
-            let prepared = futures_util::future::try_join_all(
-                writes.iter().map(|(sql, _)| connection.prepare_cached(sql)),
-            )
-            .await
-            .map_err(pg_error)?;
-            let refs: Vec<Vec<&(dyn ToSql + Sync)>> = writes
-                .iter()
-                .map(|(_, params)| {
-                    params
-                        .iter()
-                        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                        .collect()
-                })
-                .collect();
-            let lock = async {
-                if !locks.is_empty() {
-                    connection
-                        .query_one(&lock_statement, &[&locks])
-                        .await
-                        .map_err(pg_error)?;
-                }
-                Ok::<_, StoreError>(())
-            };
-            let write = async {
-                futures_util::future::try_join_all(
-                    prepared
-                        .iter()
-                        .zip(&refs)
-                        .map(|(statement, params)| connection.execute(statement, params)),
+        Ok((statements, move |connection: Arc<Held>| {
+            Box::pin(async move {
+                let lock_statement = connection
+                    .prepare_cached(KEY_LOCKS)
+                    .await
+                    .map_err(pg_error)?;
+                let prepared = futures_util::future::try_join_all(
+                    writes.iter().map(|(sql, _)| connection.prepare_cached(sql)),
                 )
                 .await
-                .map_err(pg_error)
-            };
-            let commit = async { connection.batch_execute("COMMIT").await.map_err(pg_error) };
-            // Polled in this order, so sent in this order: locks, writes, COMMIT.
-            futures_util::future::try_join3(lock, write, commit).await?;
-            Ok(())
-        })?;
-        self.pg.commits.fetch_add(1, Ordering::Relaxed);
-        self.release();
-        Ok(())
+                .map_err(pg_error)?;
+                let refs: Vec<Vec<&(dyn ToSql + Sync)>> = writes
+                    .iter()
+                    .map(|(_, params)| {
+                        params
+                            .iter()
+                            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                            .collect()
+                    })
+                    .collect();
+                let lock = async {
+                    if !locks.is_empty() {
+                        connection
+                            .query_one(&lock_statement, &[&locks])
+                            .await
+                            .map_err(pg_error)?;
+                    }
+                    Ok::<_, StoreError>(())
+                };
+                let write = async {
+                    futures_util::future::try_join_all(
+                        prepared
+                            .iter()
+                            .zip(&refs)
+                            .map(|(statement, params)| connection.execute(statement, params)),
+                    )
+                    .await
+                    .map_err(pg_error)
+                };
+                let commit = async { connection.batch_execute("COMMIT").await.map_err(pg_error) };
+                // Polled in this order, so sent in this order: locks, writes, COMMIT.
+                futures_util::future::try_join3(lock, write, commit).await?;
+                Ok(())
+            }) as futures_util::future::BoxFuture<'static, _>
+        }))
     }
 
     /// Ends the transaction without writing (nothing to send if it never opened).
@@ -315,22 +444,11 @@ impl Txn {
 
     /// Returns the connection to the pool (the transaction has ended, or never opened).
     fn release(&mut self) {
-        self.connection = None;
-    }
-}
-
-impl Drop for Txn {
-    fn drop(&mut self) {
-        let opened = match self.opening.get_mut() {
-            Ok(opening) => opening.is_none(),
-            Err(_) => true,
-        };
-        // Still holding a connection means the transaction may be open: close it (one that
-        // never opened goes back to the pool as it came).
-        if let Some(connection) = self.connection.take().filter(|_| opened) {
-            if let Ok(object) = Arc::try_unwrap(connection) {
-                drop(Object::take(object));
-            }
+        if let Some(connection) = self.connection.take() {
+            connection.open.store(false, Ordering::Release);
         }
     }
 }
+
+// Dropped holding its connection, a transaction that may be open has it closed by `Held`
+// (one that never opened goes back to the pool as it came).
