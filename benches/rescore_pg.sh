@@ -9,7 +9,7 @@
 # path's rescore runs in the same session as the baseline, and every PostgreSQL median is
 # also given as a ratio to it (the machine is shared: only same-session ratios compare).
 # BASELINE_BIN=path/to/another/sendguard adds one-process runs of that build (before and
-# after a change).
+# after a change); SKIP_BUILD=1 uses the binary already in the target directory.
 set -eu
 schema=${1:-sgbench_batch}
 n=${2:-1000000}
@@ -19,7 +19,7 @@ target=${CARGO_TARGET_DIR:-target}
 server="postgres://postgres@127.0.0.1:5432/test"
 url="$server?options=-c%20search_path%3D$schema"
 bin="$target/release/sendguard"
-cargo build --release --quiet --bin sendguard
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin sendguard
 if ! psql "$server" -tAc "SELECT 1 FROM pg_namespace WHERE nspname = '$schema'" | grep -q 1; then
     psql "$server" -qc "CREATE SCHEMA $schema"
     cargo bench --quiet --bench gen_store -- --url "$url" --messages "$n"
