@@ -1,18 +1,25 @@
 #!/bin/sh
 # The distributed rescore bench on PostgreSQL: a store of N messages (default 1,000,000)
-# written by gen_store into schema SCHEMA of the test database, then dry runs with one and
-# with two `sendguard worker`s, and `sendguard report --url` timed. Needs PostgreSQL at
-# 127.0.0.1:5432 and NATS at 127.0.0.1:4222 (scripts/start-services). Run from the
-# repository root:
-#   benches/rescore_pg.sh [SCHEMA] [N]
+# written by gen_store into schema SCHEMA of the test database, then dry runs in one
+# process and with one and with two `sendguard worker`s, each RUNS times (default 2), and
+# `sendguard report --url` timed. Needs PostgreSQL at 127.0.0.1:5432 and NATS at
+# 127.0.0.1:4222 (scripts/start-services). Run from the repository root:
+#   benches/rescore_pg.sh [SCHEMA] [N] [SLED_DIR]
+# With SLED_DIR (a sled store from `gen_store --out SLED_DIR`, the same N), the sled
+# path's rescore runs in the same session as the baseline, and every PostgreSQL median is
+# also given as a ratio to it (the machine is shared: only same-session ratios compare).
+# BASELINE_BIN=path/to/another/sendguard adds one-process runs of that build (before and
+# after a change); SKIP_BUILD=1 uses the binary already in the target directory.
 set -eu
 schema=${1:-sgbench_batch}
 n=${2:-1000000}
+sled=${3:-}
+runs=${RUNS:-2}
 target=${CARGO_TARGET_DIR:-target}
 server="postgres://postgres@127.0.0.1:5432/test"
 url="$server?options=-c%20search_path%3D$schema"
 bin="$target/release/sendguard"
-cargo build --release --quiet --bin sendguard
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release --quiet --bin sendguard
 if ! psql "$server" -tAc "SELECT 1 FROM pg_namespace WHERE nspname = '$schema'" | grep -q 1; then
     psql "$server" -qc "CREATE SCHEMA $schema"
     cargo bench --quiet --bench gen_store -- --url "$url" --messages "$n"
@@ -20,17 +27,46 @@ if ! psql "$server" -tAc "SELECT 1 FROM pg_namespace WHERE nspname = '$schema'" 
 fi
 prefix="sgbench_$$"
 rate() { python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["processed"], round(r["msgs_per_sec"]), round(r["elapsed_secs"], 1))'; }
-
-echo "one process (rescore --url): $("$bin" rescore --url "$url" --json | rate)"
-for workers in 1 2; do
+median() { printf '%s\n' "$@" | sort -n | python3 -c 'import statistics,sys; print(round(statistics.median(int(l) for l in sys.stdin)))'; }
+# Runs "$@" RUNS times; prints each run and sets $last to the median messages/s.
+measure() {
+    label=$1
+    shift
+    rates=""
+    for run in $(seq "$runs"); do
+        line=$("$@" | rate)
+        echo "$label, run $run: $line (messages, messages/s, s)"
+        rates="$rates $(echo "$line" | cut -d' ' -f2)"
+    done
+    last=$(median $rates)
+    echo "$label: median $last messages/s"
+}
+distributed() {
+    workers=$1
     pids=""
     for w in $(seq "$workers"); do
         "$bin" worker --url "$url" --prefix "$prefix" --name "w$w" --idle-exit-secs 600 2>/dev/null &
         pids="$pids $!"
     done
-    echo "$workers worker(s): $("$bin" rescore --url "$url" --distributed --prefix "$prefix" --json | rate)"
+    "$bin" rescore --url "$url" --distributed --prefix "$prefix" --json 2>/dev/null
     kill $pids 2>/dev/null || true
     wait $pids 2>/dev/null || true
+}
+ratio() { [ -n "$sled" ] && echo "  = $(python3 -c "print(round($1 / $sled_rate, 2))") x the sled path" || true; }
+
+if [ -n "$sled" ]; then
+    measure "sled (rescore --data)" "$bin" rescore --data "$sled" --json
+    sled_rate=$last
+fi
+if [ -n "${BASELINE_BIN:-}" ]; then
+    measure "baseline build, one process (rescore --url)" "$BASELINE_BIN" rescore --url "$url" --json
+    ratio "$last"
+fi
+measure "one process (rescore --url)" "$bin" rescore --url "$url" --json
+ratio "$last"
+for workers in 1 2; do
+    measure "$workers worker(s) (rescore --distributed)" distributed "$workers"
+    ratio "$last"
 done
 start=$(date +%s.%N)
 "$bin" report --url "$url" --format json --out /tmp/sgbench_report.json 2>/dev/null

@@ -177,6 +177,9 @@ enum Command {
         /// Most messages per second this worker scores (0: no cap), to spare the database.
         #[arg(long, default_value_t = 0)]
         pace: u64,
+        /// Seconds a task the store failed for now (unavailable) waits before another try.
+        #[arg(long, default_value_t = 5)]
+        retry_delay_secs: u64,
     },
     /// Rule packs.
     Rules {
@@ -630,6 +633,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             name,
             idle_exit_secs,
             pace,
+            retry_delay_secs,
         } => {
             let args = commands::worker::Args {
                 config,
@@ -641,6 +645,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 name,
                 idle_exit_secs,
                 pace,
+                retry_delay_secs,
             };
             let tasks = runtime.block_on(commands::worker::run(args))?;
             eprintln!("worker done: {tasks} tasks");

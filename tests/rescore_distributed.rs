@@ -8,7 +8,12 @@
 //! - a worker SIGKILLed in the middle of a task (held there by `--pace`) loses nothing:
 //!   the task goes to the other worker after the ack deadline, and the diff is the same;
 //! - `--apply` with a worker killed mid-task leaves the store exactly as a one-process
-//!   apply does, and a second run changes nothing.
+//!   apply does, and a second run changes nothing;
+//! - a coordinator SIGKILLed after queueing its job, run again, takes the same job over (no
+//!   task redone, no partial diff counted twice), and a server of the store shows the job
+//!   over HTTP, running and then done;
+//! - a task whose store reads time out (the messages table locked by the test) goes back
+//!   on the queue with a delay, and is done once the table is free again.
 
 mod common;
 mod replicas_common;
@@ -21,11 +26,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::Duration;
 
+use common::{Server, ADMIN_TOKEN};
 use replicas_common::{require_service, unique_prefix, NATS_ADDR};
 use rescore_common::{seed, snapshot, NEW_PACK};
 use sendguard::Store;
 use serde_json::Value;
-use store_common::Schema;
+use store_common::{Schema, SERVER};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sendguard");
 /// A bound on a whole job or a worker's line, not a measured time.
@@ -311,4 +317,166 @@ async fn apply_with_a_killed_worker_changes_the_store_as_one_process_and_once() 
     );
     assert_eq!(again["diff"]["protected"], one["diff"]["protected"]);
     drop(rescuer);
+}
+
+/// Reads `child`'s stderr until a line containing `wanted`; returns it.
+fn stderr_line(child: &mut Child, wanted: &str) -> String {
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("stderr ended before a line with {wanted:?}"))
+            .unwrap();
+        if line.contains(wanted) {
+            return line;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_coordinator_takes_its_job_over_and_servers_show_it() {
+    let (dir, rules) = setup();
+    let sled = dir.path().join("sled");
+    seed(&sled).await;
+    let schema = tokio::task::spawn_blocking(move || postgres_copy(&sled, "rescore_resume"))
+        .await
+        .unwrap();
+    let url = schema.url();
+    let prefix = QueuePrefix(unique_prefix("rescore"));
+    let rules_arg = rules.to_str().unwrap();
+    let one = sendguard(&["rescore", "--url", &url, "--rules", rules_arg, "--json"]);
+
+    // The first coordinator queues the job and dies before any worker has started.
+    let mut first = distributed(&url, &prefix.0, &rules, &[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let queued = stderr_line(&mut first, "tasks queued");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let words: Vec<&str> = queued.split([' ', ':']).collect();
+    let job_id: u64 = words[2].parse().unwrap();
+    let tasks: u64 = words[4].parse().unwrap();
+    assert!(tasks > 1, "{queued}");
+
+    let server = Server::start(&dir.path().join("unused"), Some(&schema.store_config()));
+    let status_path = format!("/v1/admin/rescore/{job_id}");
+    let (status, view) = server.get(&status_path, ADMIN_TOKEN).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "running", "{view}");
+    assert_eq!(view["distributed"]["tasks_done"], 0, "{view}");
+    assert_eq!(view["distributed"]["tasks_total"], tasks, "{view}");
+
+    // A worker does every task while no coordinator runs.
+    let worker = Worker::start(&url, &prefix.0, &rules, &["--name", "w"]);
+    let mut started = 0;
+    let mut done = 0;
+    while done < tasks {
+        let line = worker.lines.recv_timeout(DEADLINE).unwrap();
+        started += u64::from(line.contains(" started"));
+        done += u64::from(line.contains(" done"));
+    }
+    assert_eq!(started, tasks);
+
+    // Run again, the coordinator takes the job over: every result counted once.
+    let second = report_of(&mut distributed(&url, &prefix.0, &rules, &[]));
+    assert_eq!(second["resumed"], true, "{second}");
+    assert_eq!(second["diff"], one["diff"]);
+    assert_eq!(second["processed"], one["processed"]);
+    assert!(
+        !worker.lines().iter().any(|l| l.contains(" started")),
+        "a task was queued again: {:?}",
+        worker.lines()
+    );
+
+    let (status, view) = server.get(&status_path, ADMIN_TOKEN).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["status"], "done", "{view}");
+    assert_eq!(view["distributed"]["tasks_done"], tasks, "{view}");
+    assert_eq!(view["processed"], one["processed"], "{view}");
+    assert_eq!(view["report"]["diff"], one["diff"], "{view}");
+    let (status, missing) = server.get("/v1/admin/rescore/999999999", ADMIN_TOKEN).await;
+    assert_eq!(status, 404, "{missing}");
+}
+
+/// Holds `LOCK TABLE … messages` in an open transaction until dropped.
+struct LockedMessages {
+    client: tokio_postgres::Client,
+}
+
+impl LockedMessages {
+    async fn lock(schema: &Schema) -> LockedMessages {
+        let (client, connection) = tokio_postgres::connect(SERVER, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "BEGIN; LOCK TABLE {}.messages IN ACCESS EXCLUSIVE MODE",
+                schema.name
+            ))
+            .await
+            .unwrap();
+        LockedMessages { client }
+    }
+
+    async fn release(self) {
+        self.client.batch_execute("ROLLBACK").await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_the_store_fails_for_a_while_is_retried_not_lost() {
+    let (dir, rules) = setup();
+    let sled = dir.path().join("sled");
+    seed(&sled).await;
+    let schema = tokio::task::spawn_blocking(move || postgres_copy(&sled, "rescore_retry"))
+        .await
+        .unwrap();
+    let url = schema.url();
+    let prefix = QueuePrefix(unique_prefix("rescore"));
+    let rules_arg = rules.to_str().unwrap();
+    let one = sendguard(&["rescore", "--url", &url, "--rules", rules_arg, "--json"]);
+
+    let mut coordinator = distributed(&url, &prefix.0, &rules, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    stderr_line(&mut coordinator, "tasks queued");
+    // Reads of the messages table now wait, and time out after the worker's 1 s.
+    let locked = LockedMessages::lock(&schema).await;
+    let config = dir.path().join("worker.toml");
+    std::fs::write(
+        &config,
+        format!("{}timeout_ms = 1000\n", schema.store_config()),
+    )
+    .unwrap();
+    let worker = Worker::start(
+        &url,
+        &prefix.0,
+        &rules,
+        &[
+            "--name",
+            "w",
+            "--config",
+            config.to_str().unwrap(),
+            "--retry-delay-secs",
+            "1",
+        ],
+    );
+    let retried = worker.wait_for("back on the queue");
+    assert!(retried.contains("after try 1"), "{retried}");
+    locked.release().await;
+
+    let output = tokio::task::spawn_blocking(move || coordinator.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["diff"], one["diff"]);
+    assert_eq!(report["processed"], one["processed"]);
 }

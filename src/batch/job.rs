@@ -7,6 +7,10 @@
 //! write). One job runs at a time: the checkpoint is per mode, and two runs over the same
 //! messages would only race each other. The registry lives in memory; a job cut short by
 //! a restart resumes from its checkpoint when the same request is posted again.
+//!
+//! A distributed job (`sendguard rescore --distributed` on a PostgreSQL store) keeps its
+//! record in the store (`job_record.rs`), so every server of that store shows it under
+//! the same route, with its tasks done.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +21,8 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::inputs::Inputs;
+pub use super::job_record::JobStatus;
+use super::job_record::{self, JobRecord};
 use super::run::{rescore, Options, Report};
 use crate::domain::Millis;
 use crate::error::{Error, ErrorKind};
@@ -41,14 +47,6 @@ pub struct JobRequest {
     pub since: Option<Millis>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    Running,
-    Done,
-    Failed,
-}
-
 /// A job as `GET /v1/admin/rescore/{job_id}` shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobView {
@@ -62,6 +60,19 @@ pub struct JobView {
     pub eta_secs: Option<f64>,
     pub report: Option<Report>,
     pub error: Option<String>,
+    /// Set for a distributed job: its tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<DistributedProgress>,
+}
+
+/// A distributed job's tasks, as its coordinator last recorded them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DistributedProgress {
+    pub tasks_done: u64,
+    pub tasks_total: u64,
+    /// When the coordinator last wrote the record (epoch milliseconds): a running job
+    /// whose record stopped changing has lost its coordinator (run it again to resume).
+    pub updated_at: Millis,
 }
 
 struct Job {
@@ -101,6 +112,7 @@ impl Job {
             eta_secs,
             report,
             error,
+            distributed: None,
         }
     }
 
@@ -188,8 +200,42 @@ impl Jobs {
         Ok(id)
     }
 
-    pub fn view(&self, id: u64) -> Option<JobView> {
-        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        jobs.get(&id).map(|job| job.view())
+    /// A job of this server, else a distributed job recorded in the store.
+    pub fn view(&self, id: u64) -> Result<Option<JobView>, Error> {
+        let local = {
+            let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+            jobs.get(&id).map(|job| job.view())
+        };
+        match local {
+            Some(view) => Ok(Some(view)),
+            None => Ok(job_record::load(&self.store, id)?.map(|record| view_of(&record))),
+        }
+    }
+}
+
+/// A distributed job as its record in the store shows it.
+fn view_of(record: &JobRecord) -> JobView {
+    let secs = (record.updated_at - record.started_at).max(1) as f64 / 1000.0;
+    let msgs_per_sec = record
+        .report
+        .as_ref()
+        .map_or(record.messages as f64 / secs, |r| r.msgs_per_sec);
+    let running = matches!(record.status, JobStatus::Running);
+    JobView {
+        job_id: record.id,
+        status: record.status.clone(),
+        dry_run: !record.apply,
+        processed: record.messages,
+        total: record.total,
+        msgs_per_sec,
+        eta_secs: (running && msgs_per_sec > 0.0)
+            .then(|| record.total.saturating_sub(record.messages) as f64 / msgs_per_sec),
+        report: record.report.clone(),
+        error: record.error.clone(),
+        distributed: Some(DistributedProgress {
+            tasks_done: record.tasks_done,
+            tasks_total: record.tasks_total,
+            updated_at: record.updated_at,
+        }),
     }
 }

@@ -13,7 +13,8 @@
 //! - [`job`]: rescore jobs inside the server, which alone can open a live store;
 //! - distributed rescoring over a shared (PostgreSQL) store: [`tasks`] (an id range scored
 //!   into a partial diff), [`queue`] (the JetStream work queue and results stream),
-//!   [`worker`] (`sendguard worker`), [`coordinator`] (`sendguard rescore --distributed`).
+//!   [`worker`] (`sendguard worker`), [`coordinator`] (`sendguard rescore --distributed`),
+//!   [`job_record`] (the job in the store: resuming, and its status over HTTP).
 //!
 //! A dry run is the default and changes no message. A message a person already decided
 //! (it has a label) is never changed; a second run with the same inputs finds nothing to
@@ -27,6 +28,7 @@ pub mod coordinator;
 pub mod diff;
 pub mod inputs;
 pub mod job;
+pub mod job_record;
 pub mod queue;
 pub mod run;
 pub mod tasks;

@@ -185,6 +185,24 @@ impl Queue {
             .map_err(error)
     }
 
+    /// How many times the task has been handed out, this time included.
+    pub fn deliveries(&self, taken: &Taken) -> u64 {
+        taken
+            .message
+            .info()
+            .map_or(1, |info| info.delivered.max(1) as u64)
+    }
+
+    /// Hands the task back to the queue, to be delivered again (to any worker) after
+    /// `delay`: the worker could not do it for now (the store did not answer).
+    pub async fn retry_later(&self, taken: Taken, delay: Duration) -> Result<(), QueueError> {
+        taken
+            .message
+            .ack_with(jetstream::AckKind::Nak(Some(delay)))
+            .await
+            .map_err(error)
+    }
+
     /// Stores the task's result, then acknowledges the task (so a task is never lost: at
     /// worst its result is stored twice, and the coordinator keeps one).
     pub async fn finish(&self, taken: Taken, result: &TaskResult) -> Result<(), QueueError> {

@@ -3,7 +3,8 @@
 //!
 //! Memory is one chunk of messages plus the diff (bounded by the number of rules and
 //! transitions), whatever the size of the store. While the workers score one chunk the
-//! calling thread reads the next one from sled, so reading overlaps scoring.
+//! calling thread reads the next one from the store (on PostgreSQL with the page after
+//! it already asked for), so reading overlaps scoring.
 
 use std::time::Instant;
 
@@ -14,7 +15,7 @@ use super::apply::apply_change;
 use super::checkpoint::{self, Checkpoint, Start};
 use super::diff::{Diff, Fate, Place, SkipReason};
 use super::inputs::{Inputs, InputsSummary};
-use crate::domain::{Message, MessageStatus, Millis, RenderedBody, Verdict};
+use crate::domain::{Message, MessageId, MessageStatus, Millis, RenderedBody, Verdict};
 use crate::engine::{AssessInput, Engine};
 use crate::error::Result;
 use crate::store::{RawMessage, ReviewReader, Store, StoreResult};
@@ -96,7 +97,7 @@ pub fn rescore(
             chunk.min(max.saturating_sub(processed) as usize)
         })
     };
-    let mut messages = store.messages_from(next_id);
+    let mut messages = store.messages_for_batch(next_id, MessageId::MAX);
     let mut processed = 0u64;
     let mut current = read_chunk(&mut messages, room(0))?;
     let complete = loop {
@@ -161,7 +162,8 @@ pub fn rescore(
     })
 }
 
-fn read_chunk(
+/// Up to `len` messages (fewer only at the end of the range).
+pub(super) fn read_chunk(
     messages: &mut impl Iterator<Item = StoreResult<RawMessage>>,
     len: usize,
 ) -> StoreResult<Vec<RawMessage>> {

@@ -20,10 +20,10 @@ use serde::{Deserialize, Serialize};
 use super::apply::apply_change;
 use super::diff::{Diff, Fate};
 use super::inputs::Inputs;
-use super::run::{fold, score_chunk};
+use super::run::{fold, read_chunk, score_chunk};
 use crate::domain::{MessageId, Millis};
 use crate::error::Result;
-use crate::store::{RawMessage, Reader, Store};
+use crate::store::{Reader, Store};
 
 /// One task as it travels on the work queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,16 +133,31 @@ pub fn score_task(
     let run = &task.fingerprint[..12.min(task.fingerprint.len())];
     let started = Instant::now();
     let mut processed = 0u64;
-    let mut messages = store.messages_from(next);
+    let len = task.chunk.max(1);
+    let mut messages = store.messages_for_batch(next, task.to);
+    let mut current = read_chunk(&mut messages, len)?;
     loop {
-        let chunk = read_chunk(&mut messages, task.to, task.chunk.max(1))?;
-        let last = chunk.last().map(|m| m.id);
-        processed += chunk.len() as u64;
-        let mut scored = score_chunk(&inputs.engine, store, &chunk, task.since)?;
-        if let Some(last) = last {
-            next = last + 1;
+        let done = current.len() < len;
+        processed += current.len() as u64;
+        if let Some(last) = current.last() {
+            next = last.id + 1;
         }
-        let done = chunk.len() < task.chunk.max(1);
+        // The workers score this chunk while this thread reads the next, as in `run.rs`.
+        let mut scored = None;
+        let following = if done {
+            Ok(Vec::new())
+        } else {
+            rayon::in_place_scope(|scope| {
+                scope.spawn(|_| {
+                    scored = Some(score_chunk(&inputs.engine, store, &current, task.since));
+                });
+                read_chunk(&mut messages, len)
+            })
+        };
+        let mut scored = match scored {
+            Some(scored) => scored?,
+            None => score_chunk(&inputs.engine, store, &current, task.since)?,
+        };
         if task.apply {
             store.write(|txn| {
                 for item in scored.iter_mut().filter(|s| s.fate == Fate::Changed) {
@@ -176,28 +191,9 @@ pub fn score_task(
                 std::thread::sleep(wait);
             }
         }
+        current = following?;
     }
     Ok((total, processed))
-}
-
-/// Up to `len` messages with ids below `to`.
-fn read_chunk(
-    messages: &mut impl Iterator<Item = crate::store::StoreResult<RawMessage>>,
-    to: MessageId,
-    len: usize,
-) -> Result<Vec<RawMessage>> {
-    let mut chunk = Vec::with_capacity(len);
-    for message in messages {
-        let message = message?;
-        if message.id >= to {
-            break;
-        }
-        chunk.push(message);
-        if chunk.len() == len {
-            break;
-        }
-    }
-    Ok(chunk)
 }
 
 /// Deletes the progress records of a finished job's tasks.

@@ -5,6 +5,11 @@
 //! Scoring runs on a blocking thread (the store is synchronous); meanwhile the async side
 //! tells the queue the worker is alive after every chunk, so a long task is not handed to
 //! another worker while this one is making progress, and one that dies is.
+//!
+//! A task the store could not serve for now (unavailable: a timeout, a lost connection, a
+//! failover) is handed back to the queue with a delay instead of failing the job; an apply
+//! resumes from its progress record, a dry run scores the range again. Only after
+//! [`MAX_DELIVERIES`] tries does the error go to the coordinator, which stops the job.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +20,11 @@ use super::inputs::Inputs;
 use super::queue::{Queue, QueueError, Taken};
 use super::tasks::{score_task, TaskResult};
 use crate::domain::Millis;
+use crate::error::ErrorKind;
 use crate::store::Store;
+
+/// Tries of one task before a store that keeps failing fails the job.
+pub const MAX_DELIVERIES: u64 = 5;
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -28,12 +37,21 @@ pub struct WorkerOptions {
     pub pace: u64,
     /// How often to tell the queue the worker is alive while on a task.
     pub heartbeat: Duration,
+    /// How long a task the store failed stays off the queue before it is tried again.
+    pub retry_delay: Duration,
 }
 
 /// What a worker tells its caller (the CLI prints it).
 pub enum WorkerEvent<'a> {
     Started(&'a super::tasks::Task),
     Finished(&'a TaskResult),
+    /// The store failed the task for now; it is back on the queue after `delay`.
+    Retrying {
+        task: &'a super::tasks::Task,
+        attempt: u64,
+        delay: Duration,
+        reason: &'a str,
+    },
 }
 
 /// The engine for a `since` (it is part of the fingerprint); built on first use.
@@ -72,7 +90,20 @@ pub async fn run_worker(
             }
         };
         on_event(WorkerEvent::Started(&taken.task));
-        let result = work(&store, &queue, &taken, inputs, &options).await?;
+        let (result, transient) = work(&store, &queue, &taken, inputs, &options).await?;
+        let attempt = queue.deliveries(&taken);
+        if transient && attempt < MAX_DELIVERIES {
+            let task = taken.task.clone();
+            queue.retry_later(taken, options.retry_delay).await?;
+            on_event(WorkerEvent::Retrying {
+                task: &task,
+                attempt,
+                delay: options.retry_delay,
+                reason: result.error.as_deref().unwrap_or_default(),
+            });
+            idle_since = Instant::now();
+            continue;
+        }
         queue.finish(taken, &result).await?;
         on_event(WorkerEvent::Finished(&result));
         done += 1;
@@ -80,14 +111,15 @@ pub async fn run_worker(
     }
 }
 
-/// Scores one task while keeping it alive on the queue.
+/// Scores one task while keeping it alive on the queue; the flag says the error (if any)
+/// was the store being unavailable, worth another try.
 async fn work(
     store: &Store,
     queue: &Queue,
     taken: &Taken,
     inputs: Arc<Inputs>,
     options: &WorkerOptions,
-) -> Result<TaskResult, QueueError> {
+) -> Result<(TaskResult, bool), QueueError> {
     let task = taken.task.clone();
     let started = Instant::now();
     let mut result = TaskResult {
@@ -107,7 +139,7 @@ async fn work(
             &inputs.fingerprint[..12.min(inputs.fingerprint.len())],
             &task.fingerprint[..12.min(task.fingerprint.len())]
         ));
-        return Ok(result);
+        return Ok((result, false));
     }
     let chunks = Arc::new(AtomicU64::new(0));
     let scoring = {
@@ -134,13 +166,17 @@ async fn work(
         }
     };
     result.elapsed_secs = started.elapsed().as_secs_f64();
+    let mut transient = false;
     match outcome {
         Ok(Ok((diff, processed))) => {
             result.processed = processed;
             result.diff = Some(diff);
         }
-        Ok(Err(error)) => result.error = Some(error.to_string()),
+        Ok(Err(error)) => {
+            transient = error.kind == ErrorKind::Unavailable;
+            result.error = Some(error.to_string());
+        }
         Err(panic) => result.error = Some(format!("scoring failed: {panic}")),
     }
-    Ok(result)
+    Ok((result, transient))
 }

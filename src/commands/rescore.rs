@@ -161,9 +161,23 @@ fn run_distributed(
         );
         bar
     });
+    let mut announced = false;
     let report = runtime.block_on(async {
         let queue = Queue::connect(&nats, &prefix).await?;
         coordinator::coordinate(store, &queue, inputs, &options, &mut |p: JobProgress| {
+            if !announced {
+                // The id to follow the job by over HTTP, and to tell a resumed job apart.
+                let how = if p.resumed { "resumed" } else { "queued" };
+                let line = format!(
+                    "rescore job {}: {} tasks {how} (GET /v1/admin/rescore/{} on any server of the store)",
+                    p.job_id, p.tasks_total, p.job_id
+                );
+                match &bar {
+                    Some(bar) => bar.println(line),
+                    None => eprintln!("{line}"),
+                }
+                announced = true;
+            }
             if let Some(bar) = &bar {
                 bar.set_length(p.tasks_total);
                 bar.set_position(p.tasks_done);

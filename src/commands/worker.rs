@@ -21,6 +21,8 @@ pub struct Args {
     pub name: Option<String>,
     pub idle_exit_secs: Option<u64>,
     pub pace: u64,
+    /// Seconds a task the store failed waits before it is tried again.
+    pub retry_delay_secs: u64,
 }
 
 /// Runs the worker; returns the number of tasks it did. Each task is logged on stderr.
@@ -47,6 +49,7 @@ pub async fn run(args: Args) -> anyhow::Result<u64> {
         idle_exit: args.idle_exit_secs.map(Duration::from_secs),
         pace: args.pace,
         heartbeat: Duration::from_millis(500),
+        retry_delay: Duration::from_secs(args.retry_delay_secs.max(1)),
     };
     run_worker(store, queue, load, options, &mut |event| match event {
         WorkerEvent::Started(task) => eprintln!(
@@ -64,6 +67,17 @@ pub async fn run(args: Args) -> anyhow::Result<u64> {
                 .as_deref()
                 .map(|e| format!(", refused: {e}"))
                 .unwrap_or_default()
+        ),
+        WorkerEvent::Retrying {
+            task,
+            attempt,
+            delay,
+            reason,
+        } => eprintln!(
+            "{name}: task {} of job {} back on the queue for {} s after try {attempt}: {reason}",
+            task.index,
+            task.job,
+            delay.as_secs()
         ),
     })
     .await

@@ -69,15 +69,18 @@ pub async fn start(
     ))
 }
 
-/// `GET /v1/admin/rescore/{job_id}`: progress, and the report once done.
+/// `GET /v1/admin/rescore/{job_id}`: progress, and the report once done; a distributed
+/// job's from its record in the store.
 pub async fn status(
     State(state): State<AppState>,
     _: AdminCaller,
     JobPath(id): JobPath,
 ) -> Result<impl IntoResponse, ApiError> {
-    let view = state
-        .rescore
-        .view(id)
+    let jobs = state.rescore.clone();
+    // A distributed job's record is read from the store: blocking work.
+    let view = tokio::task::spawn_blocking(move || jobs.view(id))
+        .await
+        .map_err(|e| Error::new(ErrorKind::Internal, "internal", e.to_string()))??
         .ok_or_else(|| Error::not_found("job_not_found", format!("no rescore job {id}")))?;
     Ok(Json(view))
 }

@@ -766,10 +766,41 @@ impl Store {
             let (key, bytes) = entry?;
             Ok(RawMessage {
                 id: keys::u64_at(&key, keys::MESSAGE.len()),
-                bytes,
+                bytes: RawBytes::Sled(bytes),
                 sealer: self.sealer.clone(),
             })
         })
+    }
+
+    /// Stored messages with ids in `from..to`, in id order, undecoded, for batch jobs. On
+    /// PostgreSQL the rows come in large pages, the next one read while the caller works
+    /// on the current (`pg/batch_scan.rs`); on sled this is [`Store::messages_from`] with
+    /// an end.
+    pub fn messages_for_batch(
+        &self,
+        from: MessageId,
+        to: MessageId,
+    ) -> Box<dyn Iterator<Item = StoreResult<RawMessage>> + '_> {
+        let lo = keys::ids(keys::MESSAGE, &[from]);
+        let hi = keys::ids(keys::MESSAGE, &[to]);
+        let raw = move |key: &[u8], bytes: RawBytes| RawMessage {
+            id: keys::u64_at(key, keys::MESSAGE.len()),
+            bytes,
+            sealer: self.sealer.clone(),
+        };
+        match &self.backend {
+            Backend::Sled(_) => Box::new(self.entries(lo, hi, false).map(move |entry| {
+                let (key, bytes) = entry?;
+                Ok(raw(&key, RawBytes::Sled(bytes)))
+            })),
+            Backend::Postgres(pg) => match pg.batch_scan(lo, hi) {
+                Ok(scan) => Box::new(scan.map(move |entry| {
+                    let (key, bytes) = entry?;
+                    Ok(raw(&key, RawBytes::Fetched(bytes)))
+                })),
+                Err(error) => Box::new(std::iter::once(Err(error))),
+            },
+        }
     }
 
     /// How many records carry `tag` (a pass over the keys).
@@ -794,8 +825,25 @@ impl Store {
 /// A stored message not yet decoded, so a batch job can decode on its worker threads.
 pub struct RawMessage {
     pub id: MessageId,
-    bytes: sled::IVec,
+    bytes: RawBytes,
     sealer: Option<Arc<crypt::Sealer>>,
+}
+
+/// A record's bytes as the backend handed them over (no copy into another buffer).
+enum RawBytes {
+    Sled(sled::IVec),
+    Fetched(Vec<u8>),
+}
+
+impl std::ops::Deref for RawBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            RawBytes::Sled(bytes) => bytes,
+            RawBytes::Fetched(bytes) => bytes,
+        }
+    }
 }
 
 impl RawMessage {

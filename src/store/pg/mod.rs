@@ -27,6 +27,7 @@
 //!   their commits together (its own group commit): under the one exclusive lock every
 //!   commit waited for the previous one's fsync, about 170 sends/s on this machine's disk.
 
+mod batch_scan;
 mod listing;
 mod migrate;
 mod search;
