@@ -11,7 +11,7 @@ use super::{
     clamp, count_round_trip, off_the_workers, pg_error, pool_error, table_index, unavailable,
     Postgres, SQL,
 };
-use crate::store::{StoreError, StoreResult};
+use crate::store::StoreResult;
 
 /// Rows per page: a rescore chunk's worth (about 2 MB of message records), so one query's
 /// fixed cost is spread over many rows and one page is scored while the next is read.
@@ -79,17 +79,6 @@ impl Postgres {
         });
         page
     }
-
-    /// An unavailable error with the configured `Retry-After`.
-    fn with_retry_after(&self, error: StoreError) -> StoreError {
-        match error {
-            StoreError::Unavailable { reason, .. } => StoreError::Unavailable {
-                reason,
-                retry_after_secs: self.retry_after_secs,
-            },
-            other => other,
-        }
-    }
 }
 
 impl Iterator for BatchScan {
@@ -108,7 +97,7 @@ impl Iterator for BatchScan {
             });
             let rows = match page {
                 Ok(rows) => rows,
-                Err(error) => return Some(Err(self.pg.with_retry_after(error))),
+                Err(error) => return Some(self.pg.with_retry_after(Err(error))),
             };
             if rows.len() as i64 == BATCH_PAGE_ROWS {
                 if let Some((last, _)) = rows.last() {
