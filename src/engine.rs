@@ -64,6 +64,14 @@ impl Default for Engine {
     }
 }
 
+fn normalize_body(body: &RenderedBody) -> Normalized {
+    if body.links.is_empty() {
+        text::normalize(&body.visible_text)
+    } else {
+        text::normalize_with_links(&body.visible_text, &body.links)
+    }
+}
+
 impl Engine {
     pub fn new(policy: PolicyConfig, rules: RuleSet, classifier: Option<Classifier>) -> Engine {
         Engine {
@@ -104,15 +112,18 @@ impl Engine {
     /// The one normalization every stage uses.
     pub fn normalize(&self, body: &RenderedBody) -> Normalized {
         let started = Instant::now();
-        let mut normalized = if body.links.is_empty() {
-            text::normalize(&body.visible_text)
-        } else {
-            text::normalize_with_links(&body.visible_text, &body.links)
-        };
+        let mut normalized = normalize_body(body);
         normalized.language = crate::language::identify(&body.visible_text);
         metrics::histogram!("sendguard_stage_seconds", "stage" => "normalize")
             .record(started.elapsed().as_secs_f64());
         normalized
+    }
+
+    /// The same, with the language left unidentified. No decision depends on the language
+    /// (reasons name it, stored verdicts carry it), and identifying it is half of a batch
+    /// rescore's CPU: a rescore identifies it only for the verdicts it writes.
+    pub fn normalize_without_language(&self, body: &RenderedBody) -> Normalized {
+        normalize_body(body)
     }
 
     /// The classifier's signal for a normalized message, if a model is loaded. Thresholds

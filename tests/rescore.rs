@@ -29,7 +29,7 @@ use rescore_common::*;
 use sendguard::app::{NewMember, SendRequest};
 use sendguard::batch::{self, Inputs, Options, Report};
 use sendguard::clock::ManualClock;
-use sendguard::domain::{Folder, MessageStatus, Plan};
+use sendguard::domain::{Folder, MessageStatus, Plan, RenderedBody};
 use sendguard::policy::PolicyConfig;
 use sendguard::store::{Reader, ReviewReader};
 use sendguard::{App, Engine, Store};
@@ -173,6 +173,13 @@ async fn rescore_diffs_applies_once_and_resumes_to_the_same_result() {
     let released = store.message(examples[0]).unwrap().unwrap();
     assert_eq!(released.status, MessageStatus::Delivered);
     assert_eq!(store.open_review_item_for(released.id).unwrap(), None);
+    // The diff skips language identification; a verdict it writes has the language a send
+    // would have stored.
+    let language = Engine::default()
+        .normalize(&RenderedBody::render(released.format, &released.body))
+        .language;
+    assert!(language.is_some(), "{:?}", released.body);
+    assert_eq!(released.verdict.language, language);
     let protected = dry.diff.protected["inbox->held"].examples[0];
     let kept = store.message(protected).unwrap().unwrap();
     assert_eq!(

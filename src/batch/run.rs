@@ -209,17 +209,28 @@ fn score_one(
             fate: Fate::Skipped(reason),
         });
     }
-    let normalized = engine.normalize(&RenderedBody::render(message.format, &message.body));
-    let verdict = engine.assess(&AssessInput {
-        message: &normalized,
-        relationship: message.signals.relationship,
-        behaviour: &message.signals.behaviour,
-    });
+    // The diff needs no language; a verdict that may be written is assessed again with it,
+    // so what `--apply` stores is what a send would have stored.
+    let body = RenderedBody::render(message.format, &message.body);
+    let assess = |with_language: bool| {
+        let normalized = if with_language {
+            engine.normalize(&body)
+        } else {
+            engine.normalize_without_language(&body)
+        };
+        engine.assess(&AssessInput {
+            message: &normalized,
+            relationship: message.signals.relationship,
+            behaviour: &message.signals.behaviour,
+        })
+    };
+    let mut verdict = assess(false);
     let fate = if Place::of_stored(&message) == Place::of_decision(verdict.decision) {
         Fate::Unchanged
     } else if store.label(message.id)?.is_some() {
         Fate::Protected
     } else {
+        verdict = assess(true);
         Fate::Changed
     };
     Ok(Scored {
