@@ -45,7 +45,11 @@ distributed() {
     workers=$1
     pids=""
     for w in $(seq "$workers"); do
-        "$bin" worker --url "$url" --prefix "$prefix" --name "w$w" --idle-exit-secs 600 2>/dev/null &
+        # Workers on one machine split its cores (at least one thread each).
+        threads=$(( $(nproc) / workers ))
+        [ "$threads" -ge 1 ] || threads=1
+        "$bin" worker --url "$url" --prefix "$prefix" --name "w$w" --idle-exit-secs 600 \
+            --threads "$threads" 2>/dev/null &
         pids="$pids $!"
     done
     "$bin" rescore --url "$url" --distributed --prefix "$prefix" --json 2>/dev/null

@@ -180,6 +180,10 @@ enum Command {
         /// Seconds a task the store failed for now (unavailable) waits before another try.
         #[arg(long, default_value_t = 5)]
         retry_delay_secs: u64,
+        /// Scoring threads [default: one per core]. Workers sharing a machine split its
+        /// cores (two workers on 2 cores: 1 each) instead of each starting one per core.
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
     },
     /// Rule packs.
     Rules {
@@ -634,6 +638,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             idle_exit_secs,
             pace,
             retry_delay_secs,
+            threads,
         } => {
             let args = commands::worker::Args {
                 config,
@@ -646,6 +651,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 idle_exit_secs,
                 pace,
                 retry_delay_secs,
+                threads: threads.map(usize::from),
             };
             let tasks = runtime.block_on(commands::worker::run(args))?;
             eprintln!("worker done: {tasks} tasks");

@@ -223,8 +223,9 @@ async fn two_workers_and_a_killed_one_give_the_one_process_diff() {
     assert!(one["diff"]["changed"].as_u64().unwrap() > 1000, "{one}");
 
     let (a, b) = (
-        Worker::start(&url, &prefix.0, &rules, &["--name", "a"]),
-        Worker::start(&url, &prefix.0, &rules, &["--name", "b"]),
+        // Two workers sharing one machine split its cores.
+        Worker::start(&url, &prefix.0, &rules, &["--name", "a", "--threads", "1"]),
+        Worker::start(&url, &prefix.0, &rules, &["--name", "b", "--threads", "1"]),
     );
     let two = report_of(&mut distributed(&url, &prefix.0, &rules, &[]));
     assert_eq!(two["diff"], one["diff"]);
@@ -479,4 +480,15 @@ async fn a_task_the_store_fails_for_a_while_is_retried_not_lost() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["diff"], one["diff"]);
     assert_eq!(report["processed"], one["processed"]);
+}
+
+#[test]
+fn a_worker_refuses_zero_threads_naming_the_flag() {
+    let out = Command::new(BIN)
+        .args(["worker", "--threads", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--threads"), "{stderr}");
 }

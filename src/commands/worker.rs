@@ -23,10 +23,18 @@ pub struct Args {
     pub pace: u64,
     /// Seconds a task the store failed waits before it is tried again.
     pub retry_delay_secs: u64,
+    /// Scoring threads; `None`: one per core.
+    pub threads: Option<usize>,
 }
 
 /// Runs the worker; returns the number of tasks it did. Each task is logged on stderr.
 pub async fn run(args: Args) -> anyhow::Result<u64> {
+    if let Some(threads) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("--threads {threads}: {e}"))?;
+    }
     let config = Config::load(args.config.as_deref())?;
     let settings = super::store::settings(&config.store, args.url.clone())?;
     // The config's `[store] keys_file` opens sealed message text.
