@@ -207,19 +207,55 @@ fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, rules)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_workers_and_a_killed_one_give_the_one_process_diff() {
+/// A seeded store copied into a PostgreSQL schema of its own, a queue prefix, and the
+/// one-process dry-run report the distributed runs must reproduce.
+struct DryRunPlan {
+    dir: tempfile::TempDir,
+    rules: std::path::PathBuf,
+    schema: Schema,
+    url: String,
+    prefix: QueuePrefix,
+    one: Value,
+}
+
+async fn dry_run_plan(schema_name: &'static str) -> DryRunPlan {
     let (dir, rules) = setup();
     let sled = dir.path().join("sled");
     seed(&sled).await;
-    let schema = tokio::task::spawn_blocking(move || postgres_copy(&sled, "rescore_dist"))
+    let schema = tokio::task::spawn_blocking(move || postgres_copy(&sled, schema_name))
         .await
         .unwrap();
     let url = schema.url();
     let prefix = QueuePrefix(unique_prefix("rescore"));
-    let rules_arg = rules.to_str().unwrap();
+    let one = sendguard(&[
+        "rescore",
+        "--url",
+        &url,
+        "--rules",
+        rules.to_str().unwrap(),
+        "--json",
+    ]);
+    DryRunPlan {
+        dir,
+        rules,
+        schema,
+        url,
+        prefix,
+        one,
+    }
+}
 
-    let one = sendguard(&["rescore", "--url", &url, "--rules", rules_arg, "--json"]);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_and_a_killed_one_give_the_one_process_diff() {
+    // The temporary directory and the schema live until the test ends.
+    let DryRunPlan {
+        dir: _dir,
+        rules,
+        schema: _schema,
+        url,
+        prefix,
+        one,
+    } = dry_run_plan("rescore_dist").await;
     assert!(one["diff"]["changed"].as_u64().unwrap() > 1000, "{one}");
 
     let (a, b) = (
@@ -337,16 +373,14 @@ fn stderr_line(child: &mut Child, wanted: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_coordinator_takes_its_job_over_and_servers_show_it() {
-    let (dir, rules) = setup();
-    let sled = dir.path().join("sled");
-    seed(&sled).await;
-    let schema = tokio::task::spawn_blocking(move || postgres_copy(&sled, "rescore_resume"))
-        .await
-        .unwrap();
-    let url = schema.url();
-    let prefix = QueuePrefix(unique_prefix("rescore"));
-    let rules_arg = rules.to_str().unwrap();
-    let one = sendguard(&["rescore", "--url", &url, "--rules", rules_arg, "--json"]);
+    let DryRunPlan {
+        dir,
+        rules,
+        schema,
+        url,
+        prefix,
+        one,
+    } = dry_run_plan("rescore_resume").await;
 
     // The first coordinator queues the job and dies before any worker has started.
     let mut first = distributed(&url, &prefix.0, &rules, &[])
@@ -430,16 +464,14 @@ impl LockedMessages {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_the_store_fails_for_a_while_is_retried_not_lost() {
-    let (dir, rules) = setup();
-    let sled = dir.path().join("sled");
-    seed(&sled).await;
-    let schema = tokio::task::spawn_blocking(move || postgres_copy(&sled, "rescore_retry"))
-        .await
-        .unwrap();
-    let url = schema.url();
-    let prefix = QueuePrefix(unique_prefix("rescore"));
-    let rules_arg = rules.to_str().unwrap();
-    let one = sendguard(&["rescore", "--url", &url, "--rules", rules_arg, "--json"]);
+    let DryRunPlan {
+        dir,
+        rules,
+        schema,
+        url,
+        prefix,
+        one,
+    } = dry_run_plan("rescore_retry").await;
 
     let mut coordinator = distributed(&url, &prefix.0, &rules, &[])
         .stdout(Stdio::piped())
