@@ -186,6 +186,7 @@ fn connections_and_blocks(store: &Store) {
 }
 
 fn threads_messages_in_send_order(store: &Store) {
+    assert_eq!(store.message_id_bounds().unwrap(), None);
     write(store, |txn| {
         txn.put_thread(&Thread {
             id: 10,
@@ -222,6 +223,8 @@ fn threads_messages_in_send_order(store: &Store) {
         .map(|m| m.unwrap().decode().unwrap().id)
         .collect();
     assert_eq!(from_12, [12, 30]);
+    // Batch jobs split the ids between the first message and one past the last.
+    assert_eq!(store.message_id_bounds().unwrap(), Some((11, 31)));
 }
 
 fn folder_listing_newest_first_with_cursor(store: &Store) {

@@ -95,7 +95,7 @@ async fn job_to_run(
     }
     let (bounds, id, total) = blocking(store, |store| {
         Ok((
-            tasks::id_bounds(store)?,
+            store.message_id_bounds()?,
             store.next_id()?,
             store.message_count() as u64,
         ))

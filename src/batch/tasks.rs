@@ -84,30 +84,6 @@ pub fn split(start: MessageId, end: MessageId, size: u64) -> Vec<(u64, MessageId
         .collect()
 }
 
-/// The first message id and one past the last (`None`: no message), found by a binary
-/// search of `messages_from` (about 50 short reads, whatever the store's size), so the
-/// task ranges cover the messages and not the whole id space other records share.
-pub fn id_bounds(store: &Store) -> Result<Option<(MessageId, MessageId)>> {
-    let first_at = |from: MessageId| -> Result<Option<MessageId>> {
-        Ok(store.messages_from(from).next().transpose()?.map(|m| m.id))
-    };
-    let Some(first) = first_at(0)? else {
-        return Ok(None);
-    };
-    // The last id is the largest `x` with a message at or after `x`.
-    let (mut lo, mut hi) = (first, 1u64 << 62);
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if first_at(mid)?.is_some() {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let last = first_at(lo)?.unwrap_or(lo);
-    Ok(Some((first, last + 1)))
-}
-
 /// Scores (and with `apply` changes) the task's messages; `progress` is called after each
 /// chunk, so a long task can tell the queue it is alive. `pace` caps this worker's
 /// messages per second (0: no cap), to spare a database the send path also uses.

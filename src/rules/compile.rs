@@ -155,6 +155,7 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
     }
 
     let mut allows = Vec::new();
+    let (mut allow_phrases, mut allow_phrase_owners) = (Vec::new(), Vec::new());
     for (file, spec) in allow_specs {
         let mut suppresses = Vec::new();
         for id in &spec.suppresses {
@@ -164,20 +165,39 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
                 .ok_or_else(|| error(&file, Some(id), "allow-list names an unknown rule"))?;
             suppresses.push(index);
         }
+        for phrase in &spec.phrases {
+            let folded = normalize(phrase).text;
+            if folded.is_empty() {
+                return Err(error(
+                    &file,
+                    None,
+                    format!("allow-list phrase {phrase:?} normalizes to nothing"),
+                ));
+            }
+            allow_phrases.push(folded);
+            allow_phrase_owners.push(allows.len());
+        }
         allows.push(Allow {
             domains: spec
                 .domains
                 .iter()
                 .map(|d| registrable_domain(&d.trim().to_lowercase()))
                 .collect(),
-            phrases: spec
-                .phrases
-                .iter()
-                .map(|p| format!(" {} ", normalize(p).text))
-                .collect(),
             suppresses,
         });
     }
+    // All allow-list phrases in one automaton, searched once per message that hit a rule
+    // (a search per phrase was a fifth of rule matching with the shipped packs).
+    let allow_phrases = if allow_phrases.is_empty() {
+        None
+    } else {
+        Some(
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&allow_phrases)
+                .map_err(|e| error("(allow-list phrases)", None, e.to_string()))?,
+        )
+    };
 
     let keywords = if keywords.is_empty() {
         None
@@ -212,6 +232,8 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
         domains,
         builtins: builtin_checks,
         allows,
+        allow_phrases,
+        allow_phrase_owners,
         source: "(inline)".into(),
     })
 }

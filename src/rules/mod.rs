@@ -43,9 +43,20 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 struct Allow {
     domains: Vec<String>,
-    /// Normalized phrases, each padded with spaces for whole-word search.
-    phrases: Vec<String>,
     suppresses: Vec<usize>,
+}
+
+/// Every match of `automaton` in `text` that is whole words: it starts and ends at the
+/// text's ends or at a space (normalized text separates words by single spaces).
+fn whole_words<'a>(
+    automaton: &'a AhoCorasick,
+    text: &'a str,
+) -> impl Iterator<Item = aho_corasick::Match> + 'a {
+    let bytes = text.as_bytes();
+    automaton.find_overlapping_iter(text).filter(move |hit| {
+        (hit.start() == 0 || bytes[hit.start() - 1] == b' ')
+            && (hit.end() == bytes.len() || bytes[hit.end()] == b' ')
+    })
 }
 
 /// All packs, compiled; immutable once built and cheap to share.
@@ -61,6 +72,10 @@ pub struct RuleSet {
     domains: HashMap<String, Vec<usize>>,
     builtins: Vec<(usize, String, u32)>,
     allows: Vec<Allow>,
+    /// Every allow-list's normalized phrases, matched as whole words.
+    allow_phrases: Option<AhoCorasick>,
+    /// Phrase index → index in `allows`.
+    allow_phrase_owners: Vec<usize>,
     /// Where the packs came from, for logs and `/readyz`.
     pub source: String,
 }
@@ -77,6 +92,8 @@ impl RuleSet {
             domains: HashMap::new(),
             builtins: Vec::new(),
             allows: Vec::new(),
+            allow_phrases: None,
+            allow_phrase_owners: Vec::new(),
             source: "(none)".into(),
         }
     }
@@ -100,15 +117,10 @@ impl RuleSet {
             }
         };
         if let Some(keywords) = &self.keywords {
-            let bytes = text.as_bytes();
             // Overlapping search: a keyword inside a longer one of another rule still counts.
-            for hit in keywords.find_overlapping_iter(text) {
-                let before_ok = hit.start() == 0 || bytes[hit.start() - 1] == b' ';
-                let after_ok = hit.end() == bytes.len() || bytes[hit.end()] == b' ';
-                if before_ok && after_ok {
-                    let (rule, keyword) = &self.keyword_rules[hit.pattern().as_usize()];
-                    note(*rule, &|| format!("keyword {keyword:?}"));
-                }
+            for hit in whole_words(keywords, text) {
+                let (rule, keyword) = &self.keyword_rules[hit.pattern().as_usize()];
+                note(*rule, &|| format!("keyword {keyword:?}"));
             }
         }
         if let Some(patterns) = &self.patterns {
@@ -138,11 +150,14 @@ impl RuleSet {
                 }
             }
         }
-        if !self.allows.is_empty() && !found.is_empty() {
-            let padded = format!(" {text} ");
-            for allow in &self.allows {
-                if allow.phrases.iter().any(|p| padded.contains(p.as_str())) {
-                    found.retain(|(rule, _)| !allow.suppresses.contains(rule));
+        if let (Some(phrases), false) = (&self.allow_phrases, found.is_empty()) {
+            let mut applied: Vec<usize> = Vec::new();
+            for hit in whole_words(phrases, text) {
+                let owner = self.allow_phrase_owners[hit.pattern().as_usize()];
+                if !applied.contains(&owner) {
+                    applied.push(owner);
+                    let suppresses = &self.allows[owner].suppresses;
+                    found.retain(|(rule, _)| !suppresses.contains(rule));
                 }
             }
         }
@@ -161,5 +176,73 @@ impl RuleSet {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::normalize;
+
+    const PACK: &str = r#"
+category = "test"
+
+[[rule]]
+id = "test.free_trial"
+description = "k"
+keywords = ["free trial"]
+score = 1.0
+examples = { match = ["free trial"] }
+
+[[rule]]
+id = "test.wire"
+description = "p"
+pattern = '(?-u:\b)wire (?:the )?money(?-u:\b)'
+score = 1.0
+examples = { match = ["wire the money"] }
+
+[[allow]]
+phrases = ["premium plan", "Company Store"]
+suppresses = ["test.free_trial"]
+"#;
+
+    fn hits(set: &RuleSet, text: &str) -> Vec<String> {
+        set.evaluate(&normalize(text))
+            .into_iter()
+            .map(|h| h.id)
+            .collect()
+    }
+
+    #[test]
+    fn an_allow_phrase_suppresses_its_rules_only_as_whole_words() {
+        let set = compile(&[("test.toml".into(), PACK.into())]).expect("pack compiles");
+        assert_eq!(hits(&set, "Start your free trial now"), ["test.free_trial"]);
+        // The phrase anywhere, in any case or spelling the normalizer folds, suppresses
+        // the rule it names and no other.
+        assert_eq!(
+            hits(&set, "Free trial of the PREMIUM PLAN, then wire the money"),
+            ["test.wire"]
+        );
+        assert!(hits(&set, "company store: free trial").is_empty());
+        assert!(hits(&set, "free trial at the company store").is_empty());
+        // Inside longer words it is not the phrase.
+        assert_eq!(
+            hits(&set, "free trial of supremium planning"),
+            ["test.free_trial"]
+        );
+        assert_eq!(
+            hits(&set, "free trial at the company stores"),
+            ["test.free_trial"]
+        );
+    }
+
+    #[test]
+    fn an_allow_phrase_that_normalizes_to_nothing_is_refused() {
+        let pack = PACK.replace("\"premium plan\"", "\" \"");
+        let error = compile(&[("test.toml".into(), pack)]).expect_err("refused");
+        assert!(
+            error.to_string().contains("normalizes to nothing"),
+            "{error}"
+        );
     }
 }

@@ -772,6 +772,21 @@ impl Store {
         })
     }
 
+    /// The first stored message id and one past the last (`None`: no message): the two
+    /// ends of the messages' key range, read from each side, so a batch job's task ranges
+    /// cover the messages and not the whole id space.
+    pub fn message_id_bounds(&self) -> StoreResult<Option<(MessageId, MessageId)>> {
+        let end_of = |reverse: bool| -> StoreResult<Option<MessageId>> {
+            let (lo, hi) = (keys::MESSAGE.to_vec(), keys::prefix_end(keys::MESSAGE));
+            let entry = self.entries(lo, hi, reverse).next().transpose()?;
+            Ok(entry.map(|(key, _)| keys::u64_at(&key, keys::MESSAGE.len())))
+        };
+        match (end_of(false)?, end_of(true)?) {
+            (Some(first), Some(last)) => Ok(Some((first, last + 1))),
+            _ => Ok(None),
+        }
+    }
+
     /// Stored messages with ids in `from..to`, in id order, undecoded, for batch jobs. On
     /// PostgreSQL the rows come in large pages, the next one read while the caller works
     /// on the current (`pg/batch_scan.rs`); on sled this is [`Store::messages_from`] with
