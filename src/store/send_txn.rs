@@ -39,7 +39,7 @@ pub struct OpenSend<'s> {
 impl Store {
     /// Opens the transaction of a send from `sender` to `to` (in `thread`, if named): on
     /// PostgreSQL it locks the two members and reads the send's context ahead, in the
-    /// same two round trips (see the module's documentation).
+    /// same round trip (see the module's documentation).
     pub async fn open_send(
         &self,
         sender: MemberId,

@@ -1,10 +1,11 @@
 //! A write transaction on PostgreSQL, in as few round trips as its reads allow.
 //!
-//! Nothing is sent when it starts: the statements that open it (`BEGIN`, its locks, and a
-//! couple of fresh ids) go in front of the first statements the write sends, in the same
-//! round trip, and the writes go with the `COMMIT`. A send thus costs three round trips
-//! inside its transaction (its records, its thread's records, the commit) where one per
-//! statement cost a dozen. Statements are prepared before anything is sent, so what is
+//! Nothing is sent when it starts: the statements that open it (`BEGIN`, then its locks
+//! and a few fresh ids in one statement) go in front of the first statement the write
+//! sends, in the same round trip, and the writes (every table's in one statement) go with
+//! the `COMMIT`. A send thus costs two round trips inside its transaction (its context, the
+//! database following the pair record to its thread; the commit) where one per statement
+//! cost a dozen. Statements are prepared before anything is sent, so what is
 //! sent goes out in the order written: the opening and the locks always ahead of the reads
 //! they protect.
 
@@ -496,12 +497,14 @@ enum Write {
     DeleteMany,
 }
 
+/// The tables a commit writes and how, in order.
+type Shape = Vec<(usize, Write)>;
+
 /// The commit statement of a write of `shape` (its tables' writes, in order), built once per
 /// shape: each write a `WITH` clause but the last, which is the statement itself, its
 /// parameters numbered after the previous writes'. A send's writes come in a few shapes.
-fn writes_sql(shape: Vec<(usize, Write)>) -> Arc<str> {
-    static BUILT: LazyLock<Mutex<HashMap<Vec<(usize, Write)>, Arc<str>>>> =
-        LazyLock::new(Default::default);
+fn writes_sql(shape: Shape) -> Arc<str> {
+    static BUILT: LazyLock<Mutex<HashMap<Shape, Arc<str>>>> = LazyLock::new(Default::default);
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(sql) = built.get(&shape) {
         return Arc::clone(sql);
