@@ -348,7 +348,7 @@ impl App {
                     members: [sender.min(recipient), sender.max(recipient)],
                     created_at: now,
                 };
-                txn.put_thread(&thread);
+                txn.put_new_thread(&thread);
                 thread
             }
         };

@@ -1042,6 +1042,20 @@ impl WriteTxn<'_> {
         );
     }
 
+    /// Stores a thread this write creates, whose id it drew from [`WriteTxn::next_id`]:
+    /// nothing is keyed by a fresh id yet, so the members' views of the thread are known to
+    /// be absent, and the write does not read them (on PostgreSQL each read of a record not
+    /// read ahead is a round trip, and a new conversation read both views).
+    pub fn put_new_thread(&mut self, thread: &Thread) {
+        self.put_thread(thread);
+        let mut fetched = self.fetched.borrow_mut();
+        for member in thread.members {
+            fetched
+                .entry(keys::ids(keys::VIEW, &[member, thread.id]))
+                .or_insert(None);
+        }
+    }
+
     /// Stores a message (new or changed) and indexes it under its thread.
     pub fn put_message(&mut self, message: &Message) {
         let stored = crypt::encode_message(self.store.sealer.as_deref(), message);

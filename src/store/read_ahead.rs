@@ -1,11 +1,13 @@
 //! Reading ahead what a send is decided on. On PostgreSQL every read is a round trip, and
 //! a send's context reads about ten records one after another (both members, the pair's
-//! thread, blocks both ways, the connection, both views, both limiter states), outside
+//! thread, blocks both ways, the connection, both views, both limiter states, both InMail
+//! ledgers), outside
 //! the write and again inside it. [`read_ahead_send`] fetches them in two round trips (the
 //! records keyed by the two members, then those of the thread between them) and answers
 //! the send's reads from what it fetched; on sled, where a read costs a microsecond, it
 //! fetches nothing and every read goes straight through. A send's transaction reads the
-//! same records ahead, awaited (`send_txn.rs`).
+//! same records ahead, awaited, in one round trip: the database follows the pair record to
+//! its thread in the same statement ([`send_records`], `send_txn.rs`).
 
 use std::collections::HashMap;
 
@@ -89,25 +91,34 @@ pub fn read_ahead_send<R: Reader>(
     Ok(ahead)
 }
 
-/// The records a send is decided on, fetched by `fetch` in two round trips (the records
-/// keyed by the two members, then those of the thread between them).
+/// The records a send is decided on, fetched by `fetch` in one round trip: `fetch` is given
+/// the keys of the records keyed by the two members, the key of their pair record and the
+/// two members, and answers what it found of those keys and of the thread the pair record
+/// names (its record and both views), which the database follows in the same statement.
 pub(super) async fn send_records<F, Fut>(
     sender: MemberId,
     to: MemberId,
     thread: Option<ThreadId>,
-    mut fetch: F,
+    fetch: F,
 ) -> StoreResult<HashMap<Vec<u8>, Option<Vec<u8>>>>
 where
-    F: FnMut(Vec<Vec<u8>>) -> Fut,
-    Fut: std::future::Future<Output = StoreResult<Vec<Option<Vec<u8>>>>>,
+    F: FnOnce(Vec<Vec<u8>>, Vec<u8>, [MemberId; 2]) -> Fut,
+    Fut: std::future::Future<Output = StoreResult<HashMap<Vec<u8>, Vec<u8>>>>,
 {
-    let first = member_keys(sender, to, thread);
-    let values = fetch(first.clone()).await?;
-    let mut fetched: HashMap<Vec<u8>, Option<Vec<u8>>> = first.into_iter().zip(values).collect();
+    let keys = member_keys(sender, to, thread);
+    let found = fetch(keys.clone(), pair_key(sender, to), [sender, to]).await?;
+    let mut fetched: HashMap<Vec<u8>, Option<Vec<u8>>> = keys
+        .into_iter()
+        .map(|key| {
+            let value = found.get(&key).cloned();
+            (key, value)
+        })
+        .collect();
     if let Some(id) = other_thread(&fetched, sender, to, thread) {
-        let keys = thread_keys(sender, to, id).to_vec();
-        let values = fetch(keys.clone()).await?;
-        fetched.extend(keys.into_iter().zip(values));
+        for key in thread_keys(sender, to, id) {
+            let value = found.get(&key).cloned();
+            fetched.insert(key, value);
+        }
     }
     Ok(fetched)
 }
@@ -123,6 +134,10 @@ fn member_keys(sender: MemberId, to: MemberId, thread: Option<ThreadId>) -> Vec<
         keys::ids(keys::CONNECTION, &[sender, to]),
         keys::ids(keys::SENDER_STATE, &[sender]),
         keys::ids(keys::SENDER_STATE, &[to]),
+        // The sender's InMail ledger (an InMail is charged to it) and the recipient's (a
+        // reply refunds the recipient's InMails in the thread).
+        keys::ids(keys::INMAIL_LEDGER, &[sender]),
+        keys::ids(keys::INMAIL_LEDGER, &[to]),
     ];
     keys.extend(
         thread

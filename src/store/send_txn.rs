@@ -5,8 +5,8 @@
 //! (with the one exclusive write lock of the time, judging inside it would have stopped
 //! every other send), then again inside the transaction, to check nothing had changed.
 //! Sends now lock only their two members, so [`Store::open_send`] opens the transaction
-//! first (its `BEGIN` and member locks travel with the read-ahead of the context,
-//! `read_ahead.rs`); the send is admitted and judged on what it read there (an
+//! first (its `BEGIN` and member locks travel with the read-ahead of the context, one round
+//! trip, `read_ahead.rs`); the send is admitted and judged on what it read there (an
 //! [`OpenSend`] is a [`Reader`]), and [`OpenSend::finish`] builds the write on those same
 //! records, already fetched, and commits. The round trips every send makes (opening,
 //! read-ahead, commit) are awaited on the caller's runtime: the server's worker is neither
@@ -39,7 +39,7 @@ pub struct OpenSend<'s> {
 impl Store {
     /// Opens the transaction of a send from `sender` to `to` (in `thread`, if named): on
     /// PostgreSQL it locks the two members and reads the send's context ahead, in the
-    /// same two round trips (see the module's documentation).
+    /// same round trip (see the module's documentation).
     pub async fn open_send(
         &self,
         sender: MemberId,
@@ -50,10 +50,11 @@ impl Store {
             Backend::Sled(_) => (None, HashMap::new()),
             Backend::Postgres(pg) => {
                 let transaction = pg.begin_scoped_here(&[sender, to]).await?;
-                let fetched = read_ahead::send_records(sender, to, thread, |keys| {
-                    transaction.get_many_here(keys)
-                })
-                .await?;
+                let fetched =
+                    read_ahead::send_records(sender, to, thread, |keys, pair, members| {
+                        transaction.read_send_here(keys, pair, members)
+                    })
+                    .await?;
                 (Some(transaction), fetched)
             }
         };

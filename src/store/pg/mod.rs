@@ -53,16 +53,27 @@ pub use txn::Txn;
 /// How many rows one page of a scan fetches.
 const PAGE_ROWS: i64 = 512;
 
-/// Opens a general write: the advisory lock that serializes writes, whose first key is
-/// ASCII `SGST` and second a hash of the schema (stores in different schemas of one
-/// database do not contend).
-const BEGIN_EXCLUSIVE: &str =
-    "BEGIN; SELECT pg_advisory_xact_lock(1397183508, hashtext(current_schema()))";
+/// Set on every connection of the pool: prepared statements run on their generic plan,
+/// planned once per connection. With PostgreSQL's default (`auto`) the store's statements
+/// were planned again at every execution: their parameters are arrays (`key = ANY($1)`,
+/// `unnest($1)`) and a row count, which a generic plan estimates at more rows than a
+/// custom plan sees, so the server never switched to the generic plan; planning was a fifth
+/// of the PostgreSQL backends' CPU under the load generator (`perf`, docs/PERFORMANCE.md).
+/// Every statement of the store finds its rows through an index (by key, a key range or an
+/// indexed column); a generic plan, not knowing how many keys an array holds, would scan a
+/// small table whole instead (a member table of a few hundred rows, once per lookup: a third
+/// of the backends' CPU when measured), so sequential scans are off for these sessions too.
+/// Options given in the URL come after these, so a deployment can set either back.
+const STORE_SESSION: &str = "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off";
 
-/// Opens a scoped write: the same lock shared, so scoped writes run side by side and a
-/// general write waits for them all.
-const BEGIN_SHARED: &str =
-    "BEGIN; SELECT pg_advisory_xact_lock_shared(1397183508, hashtext(current_schema()))";
+/// Puts [`STORE_SESSION`] in front of the options `config` has from the URL.
+fn with_store_session(config: &mut tokio_postgres::Config) {
+    let options = match config.get_options() {
+        Some(options) if !options.trim().is_empty() => format!("{STORE_SESSION} {options}"),
+        _ => STORE_SESSION.to_string(),
+    };
+    config.options(options);
+}
 
 /// Locks `$1` (32-bit lock ids, see [`lock_id`]) in ascending order, in the single-key lock
 /// space (apart from the write lock's two-key space), under this schema's hash.
@@ -133,10 +144,6 @@ impl PgSettings {
 struct TableSql {
     get: String,
     get_many: String,
-    put: String,
-    put_many: String,
-    delete: String,
-    delete_many: String,
     count: String,
     /// Indexed by `[lower_inclusive][reverse]`.
     page: [[String; 2]; 2],
@@ -148,10 +155,6 @@ static SQL: LazyLock<Vec<TableSql>> = LazyLock::new(|| {
         .map(|table| TableSql {
             get: table.get_sql(),
             get_many: table.get_many_sql(),
-            put: table.put_sql(),
-            put_many: table.put_many_sql(),
-            delete: table.delete_sql(),
-            delete_many: table.delete_many_sql(),
             count: table.count_sql(),
             page: [false, true]
                 .map(|inclusive| [false, true].map(|reverse| table.page_sql(inclusive, reverse))),
@@ -224,13 +227,14 @@ impl Drop for Postgres {
 impl Postgres {
     /// Builds the pool (connections are made when first needed) and its runtime.
     pub fn connect(settings: &PgSettings) -> StoreResult<Postgres> {
-        let config: tokio_postgres::Config =
+        let mut config: tokio_postgres::Config =
             settings
                 .url
                 .parse()
                 .map_err(|error: tokio_postgres::Error| {
                     StoreError::Config(format!("[store] url: {error}"))
                 })?;
+        with_store_session(&mut config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sendguard-pg")
@@ -531,7 +535,7 @@ impl Postgres {
     pub fn begin(self: &Arc<Self>) -> StoreResult<Txn> {
         let connection = self.with_connection(|connection| async move { Ok(connection) })?;
         let opening = Opening {
-            begin: BEGIN_EXCLUSIVE,
+            exclusive: true,
             locks: Vec::new(),
         };
         Ok(Txn::new(self, connection, false, opening))
@@ -556,7 +560,7 @@ impl Postgres {
 /// The opening of a write scoped to `members`.
 fn scoped_opening(members: &[u64]) -> Opening {
     Opening {
-        begin: BEGIN_SHARED,
+        exclusive: false,
         locks: members.iter().map(|&member| member_lock(member)).collect(),
     }
 }
@@ -631,24 +635,55 @@ async fn get_many_on(
     keys: &[Vec<u8>],
     lookups: BTreeMap<usize, Vec<Vec<u8>>>,
 ) -> StoreResult<Vec<Option<Vec<u8>>>> {
-    let sql = lookups
+    let found = find_on(connection, lookups, None).await?;
+    Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
+}
+
+/// The records of the thread a pair record names, for a send's read-ahead: the thread's
+/// and its members' views of it (`$P` the pair's key, `$M` the members, as `bigint[]`).
+/// Found through the typed columns the keys are split into (`tables.rs`).
+const PAIR_THREAD: &str = "SELECT key, convert_to(record::text, 'UTF8') FROM threads \
+     WHERE thread_id = (SELECT thread_id FROM thread_pairs WHERE key = $P) \
+     UNION ALL SELECT key, convert_to(record::text, 'UTF8') FROM thread_views \
+     WHERE member_id = ANY($M::bigint[]) \
+       AND thread_id = (SELECT thread_id FROM thread_pairs WHERE key = $P)";
+
+/// A read that also follows a pair record to its thread ([`PAIR_THREAD`]).
+pub(super) struct FollowPair {
+    pub(super) pair: Vec<u8>,
+    pub(super) members: Vec<i64>,
+}
+
+/// The rows found for `lookups` (and, with `follow`, for the thread the pair names), in one
+/// statement, by key.
+async fn find_on(
+    connection: &Object,
+    lookups: BTreeMap<usize, Vec<Vec<u8>>>,
+    follow: Option<FollowPair>,
+) -> StoreResult<std::collections::HashMap<Vec<u8>, Vec<u8>>> {
+    let mut parts: Vec<String> = lookups
         .keys()
         .enumerate()
         .map(|(i, &table)| SQL[table].get_many.replace("$1", &format!("${}", i + 1)))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    let statement = connection.prepare_cached(&sql).await.map_err(pg_error)?;
-    let params: Vec<&(dyn ToSql + Sync)> = lookups
+        .collect();
+    let mut params: Vec<&(dyn ToSql + Sync)> = lookups
         .values()
         .map(|keys| keys as &(dyn ToSql + Sync))
         .collect();
+    if let Some(follow) = &follow {
+        let pair = format!("${}", params.len() + 1);
+        let members = format!("${}", params.len() + 2);
+        parts.push(PAIR_THREAD.replace("$P", &pair).replace("$M", &members));
+        params.push(&follow.pair);
+        params.push(&follow.members);
+    }
+    let sql = parts.join(" UNION ALL ");
+    let statement = connection.prepare_cached(&sql).await.map_err(pg_error)?;
     let rows = connection
         .query(&statement, &params)
         .await
         .map_err(pg_error)?;
-    let found: std::collections::HashMap<Vec<u8>, Vec<u8>> =
-        rows.iter().map(|row| (row.get(0), row.get(1))).collect();
-    Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
+    Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
 /// A paged range scan; each page is one query.
@@ -707,5 +742,29 @@ impl Iterator for Scan {
 fn malformed(table: &Table, key: &[u8]) -> StoreError {
     StoreError::UnknownKey {
         key: format!("{} ({})", String::from_utf8_lossy(key), table.name),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_session_options_come_before_the_urls_own() {
+        let mut config: tokio_postgres::Config =
+            "postgres://u@127.0.0.1/db?options=-c%20search_path%3Dsg%20-c%20enable_seqscan%3Don"
+                .parse()
+                .unwrap();
+        with_store_session(&mut config);
+        assert_eq!(
+            config.get_options(),
+            Some(
+                "-c plan_cache_mode=force_generic_plan -c enable_seqscan=off \
+                 -c search_path=sg -c enable_seqscan=on"
+            )
+        );
+        let mut plain: tokio_postgres::Config = "postgres://u@127.0.0.1/db".parse().unwrap();
+        with_store_session(&mut plain);
+        assert_eq!(plain.get_options(), Some(STORE_SESSION));
     }
 }

@@ -327,8 +327,9 @@ impl Table {
         )
     }
 
-    pub fn delete_sql(&self) -> String {
-        format!("DELETE FROM {} WHERE key = $1", self.name)
+    /// Deletes the key in parameter `first`.
+    pub fn delete_sql_from(&self, first: usize) -> String {
+        format!("DELETE FROM {} WHERE key = ${first}", self.name)
     }
 
     /// One page of keys and values in `[$1 or ($1, $2)`, in key order or reverse.
@@ -349,7 +350,9 @@ impl Table {
         )
     }
 
-    pub fn put_sql(&self) -> String {
+    /// Puts one row (an upsert), its parameters numbered from `first` (one statement of
+    /// several tables' writes numbers each table's parameters after the previous ones').
+    pub fn put_sql_from(&self, first: usize) -> String {
         let mut columns = vec!["key"];
         columns.extend(self.columns());
         let value_column = match self.value {
@@ -357,10 +360,12 @@ impl Table {
             Value::Bytes => Some(("value", "")),
             Value::Empty => None,
         };
-        let mut placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let mut placeholders: Vec<String> = (first..first + columns.len())
+            .map(|i| format!("${i}"))
+            .collect();
         if let Some((column, cast)) = value_column {
             columns.push(column);
-            placeholders.push(format!("${}{cast}", placeholders.len() + 1));
+            placeholders.push(format!("${}{cast}", first + placeholders.len()));
         }
         let on_conflict = match value_column {
             Some((column, _)) => format!("DO UPDATE SET {column} = EXCLUDED.{column}"),
@@ -374,7 +379,7 @@ impl Table {
         )
     }
 
-    /// The parameters of [`Table::put_sql`] for `key` and `value`; `None` if the key is not
+    /// The parameters of [`Table::put_sql_from`] for `key` and `value`; `None` if the key is not
     /// shaped as this table's keys are (no build writes such a key).
     pub fn put_params(&self, key: &[u8], value: &[u8]) -> Option<Vec<Param>> {
         Some(
@@ -442,9 +447,14 @@ impl Table {
         types
     }
 
-    /// [`Table::put_sql`] for any number of rows at once: one array parameter per column
-    /// ([`Table::put_many_params`]), so a write puts each table's rows in one statement.
-    pub fn put_many_sql(&self) -> String {
+    /// How many parameters [`Table::put_sql_from`] and [`Table::put_many_sql_from`] number.
+    pub fn param_count(&self) -> usize {
+        self.column_types().len()
+    }
+
+    /// [`Table::put_sql_from`] for any number of rows at once: one array parameter per
+    /// column ([`Table::put_many_params`]), so a write puts each table's rows at once.
+    pub fn put_many_sql_from(&self, first: usize) -> String {
         let mut columns = vec!["key"];
         columns.extend(self.columns());
         let value_column = match self.value {
@@ -457,7 +467,7 @@ impl Table {
         let arrays: Vec<String> = types
             .iter()
             .enumerate()
-            .map(|(i, (array, _))| format!("${}::{array}", i + 1))
+            .map(|(i, (array, _))| format!("${}::{array}", first + i))
             .collect();
         let names: Vec<String> = (0..types.len()).map(|i| format!("c{i}")).collect();
         let selected: Vec<String> = types
@@ -479,7 +489,7 @@ impl Table {
         )
     }
 
-    /// The parameters of [`Table::put_many_sql`] for `rows` (distinct keys); `None` if a key
+    /// The parameters of [`Table::put_many_sql_from`] for `rows` (distinct keys); `None` if a key
     /// is not shaped as this table's keys are.
     pub fn put_many_params(&self, rows: &[(Vec<u8>, Vec<u8>)]) -> Option<Vec<Param>> {
         let mut columns: Vec<Column> = self
@@ -495,9 +505,9 @@ impl Table {
         Some(columns.into_iter().map(Column::into_param).collect())
     }
 
-    /// Deletes the keys in `$1`.
-    pub fn delete_many_sql(&self) -> String {
-        format!("DELETE FROM {} WHERE key = ANY($1)", self.name)
+    /// Deletes the keys in parameter `first` (an array).
+    pub fn delete_many_sql_from(&self, first: usize) -> String {
+        format!("DELETE FROM {} WHERE key = ANY(${first})", self.name)
     }
 }
 
@@ -593,7 +603,7 @@ mod tests {
             table.put_params(&key[..key.len() - 1], b"").is_none(),
             "a short key is refused"
         );
-        assert!(table.put_sql().contains("DO NOTHING"));
+        assert!(table.put_sql_from(1).contains("DO NOTHING"));
         let rows = vec![
             (key.clone(), Vec::new()),
             (
@@ -606,9 +616,23 @@ mod tests {
             5,
             "one array per column"
         );
-        assert!(table.put_many_sql().contains(
+        assert!(table.put_many_sql_from(1).contains(
             "unnest($1::bytea[], $2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[])"
         ));
+        // Numbered after another table's parameters, in a statement of several writes.
+        assert_eq!(table.param_count(), 5);
+        assert!(table
+            .put_sql_from(4)
+            .contains("VALUES ($4, $5, $6, $7, $8)"));
+        assert!(table.put_many_sql_from(3).contains(
+            "unnest($3::bytea[], $4::bigint[], $5::smallint[], $6::bigint[], $7::bigint[])"
+        ));
+        assert!(table.delete_many_sql_from(9).ends_with("key = ANY($9)"));
+        let views = table_of(&keys::ids(keys::VIEW, &[1, 2])).unwrap();
+        assert_eq!(views.param_count(), 4, "key, two ids, the record");
+        assert!(views
+            .put_sql_from(2)
+            .contains("VALUES ($2, $3, $4, $5::text::json)"));
         assert!(table
             .put_many_params(&[(key[..key.len() - 1].to_vec(), Vec::new())])
             .is_none());

@@ -1,47 +1,78 @@
 //! A write transaction on PostgreSQL, in as few round trips as its reads allow.
 //!
-//! Nothing is sent when it starts: the statements that open it (`BEGIN`, its locks, and a
-//! couple of fresh ids) go in front of the first statements the write sends, in the same
-//! round trip, and the writes go with the `COMMIT`. A send thus costs three round trips
-//! inside its transaction (its records, its thread's records, the commit) where one per
-//! statement cost a dozen. Statements are prepared before anything is sent, so what is
+//! Nothing is sent when it starts: the statements that open it (`BEGIN`, then its locks
+//! and a few fresh ids in one statement) go in front of the first statement the write
+//! sends, in the same round trip, and the writes (every table's in one statement) go with
+//! the `COMMIT`. A send thus costs two round trips inside its transaction (its context, the
+//! database following the pair record to its thread; the commit) where one per statement
+//! cost a dozen. Statements are prepared before anything is sent, so what is
 //! sent goes out in the order written: the opening and the locks always ahead of the reads
 //! they protect.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use deadpool_postgres::Object;
 use tokio_postgres::types::ToSql;
 
 use super::{
-    count_round_trip, get_many_on, lock_id, lookups, malformed, pg_error, shared_between_members,
-    table_index, tables, unavailable, Postgres, KEY_LOCKS, SQL, TABLES,
+    count_round_trip, find_on, lock_id, lookups, malformed, pg_error, shared_between_members,
+    table_index, tables, unavailable, FollowPair, Postgres, KEY_LOCKS, TABLES,
 };
 use crate::store::{StoreError, StoreResult};
 
 /// A key and the value to put under it.
 type Row = (Vec<u8>, Vec<u8>);
 
-/// Ids fetched with the opening: a send uses two (a new thread, its message).
-const PREFETCHED_IDS: i64 = 2;
+/// Records found, by key.
+type Found = HashMap<Vec<u8>, Vec<u8>>;
+
+/// Ids fetched with the opening: a send uses up to three (a new thread, its message, and
+/// for outreach whose template matches no campaign a new campaign candidate); one more id
+/// would cost a round trip of its own.
+const PREFETCHED_IDS: i64 = 3;
 
 const NEXT_IDS: &str = "SELECT nextval('sendguard_ids') FROM generate_series(1, $1::bigint)";
 
-/// The opening's key locks ([`KEY_LOCKS`], ascending) and its ids in one statement: the lock
-/// count is an init plan, evaluated once before the first id is drawn.
-const LOCKS_THEN_IDS: &str = "SELECT nextval('sendguard_ids') FROM generate_series(1, $2::bigint) \
+/// The opening's locks and its ids in one statement, after `BEGIN`: the schema's write lock
+/// shared (its first key is ASCII `SGST`, its second a hash of the schema, so stores in
+/// different schemas of one database do not contend), then the key locks ([`KEY_LOCKS`],
+/// ascending), then the ids. Each lock is an init plan gating the next step (`EXPLAIN`
+/// shows them as one-time filters): the schema's lock is taken before any key lock, and
+/// all of them before the first id is drawn. A statement of its own, so the reads that
+/// follow take their snapshots after every lock is held.
+const OPEN_SHARED: &str = "SELECT nextval('sendguard_ids') FROM generate_series(1, $2::bigint) \
      WHERE (SELECT count(pg_advisory_xact_lock((hashtext(current_schema())::bigint << 32) | k)) \
-            FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS ids) >= 0";
+            FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS ids \
+            WHERE (SELECT count(pg_advisory_xact_lock_shared(1397183508, \
+                       hashtext(current_schema())))) = 1) >= 0";
 
-/// The statements that open a transaction and take its locks.
+/// [`OPEN_SHARED`] with the schema's write lock taken exclusively: a general write, which
+/// waits for every write in flight and keeps every other out until it ends.
+const OPEN_EXCLUSIVE: &str = "SELECT nextval('sendguard_ids') FROM generate_series(1, $2::bigint) \
+     WHERE (SELECT count(pg_advisory_xact_lock((hashtext(current_schema())::bigint << 32) | k)) \
+            FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) AS ids \
+            WHERE (SELECT count(pg_advisory_xact_lock(1397183508, \
+                       hashtext(current_schema())))) = 1) >= 0";
+
+/// How a transaction opens and which locks it takes.
 pub(super) struct Opening {
-    /// `BEGIN` and the schema's write lock (exclusive or shared).
-    pub(super) begin: &'static str,
+    /// The schema's write lock exclusively (a general write) or shared (a scoped one).
+    pub(super) exclusive: bool,
     /// Lock ids taken next, in ascending order ([`KEY_LOCKS`]).
     pub(super) locks: Vec<i64>,
+}
+
+impl Opening {
+    fn statement(&self) -> &'static str {
+        if self.exclusive {
+            OPEN_EXCLUSIVE
+        } else {
+            OPEN_SHARED
+        }
+    }
 }
 
 /// A transaction's connection. Dropped while its transaction may be open (the write failed,
@@ -167,8 +198,8 @@ impl Txn {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        // BEGIN, the schema's lock, then the key locks with the ids.
-        let opening_statements = if opening.is_some() { 3 } else { 0 };
+        // BEGIN, then the locks with the ids.
+        let opening_statements = if opening.is_some() { 2 } else { 0 };
         let connection = self.connection()?;
         if opening.is_some() {
             // From here on the transaction may be open: its connection is never pooled
@@ -177,9 +208,9 @@ impl Txn {
         }
         Ok(async move {
             let prepared = match &opening {
-                Some(_) => Some(
+                Some(opening) => Some(
                     connection
-                        .prepare_cached(LOCKS_THEN_IDS)
+                        .prepare_cached(opening.statement())
                         .await
                         .map_err(pg_error)?,
                 ),
@@ -191,12 +222,7 @@ impl Txn {
                 let (Some(opening), Some(locks_then_ids)) = (&opening, &prepared) else {
                     return Ok(Vec::new());
                 };
-                let begin = async {
-                    connection
-                        .batch_execute(opening.begin)
-                        .await
-                        .map_err(pg_error)
-                };
+                let begin = async { connection.batch_execute("BEGIN").await.map_err(pg_error) };
                 let fetched = async {
                     connection
                         .query(locks_then_ids, &[&opening.locks, &PREFETCHED_IDS])
@@ -219,27 +245,38 @@ impl Txn {
     /// The values of `keys` inside the transaction, in one round trip (a scoped one first
     /// locks the shared records among them, all at once, in the same round trip).
     pub fn get_many(&self, keys: Vec<Vec<u8>>) -> StoreResult<Vec<Option<Vec<u8>>>> {
-        let (statements, work) = self.reading(keys)?;
-        self.run(statements, work)
+        let (statements, work) = self.reading(keys.clone(), None)?;
+        let found = self.run(statements, work)?;
+        Ok(keys.iter().map(|key| found.get(key).cloned()).collect())
     }
 
-    /// [`Txn::get_many`] awaited on the caller's runtime.
-    pub async fn get_many_here(&self, keys: Vec<Vec<u8>>) -> StoreResult<Vec<Option<Vec<u8>>>> {
-        let (statements, work) = self.reading(keys)?;
+    /// A send's read-ahead, awaited on the caller's runtime: the records of `keys` and those
+    /// of the thread the pair record `pair` names (its record and the views of `members`),
+    /// in one statement, by key (a record absent is not among them).
+    pub async fn read_send_here(
+        &self,
+        keys: Vec<Vec<u8>>,
+        pair: Vec<u8>,
+        members: [u64; 2],
+    ) -> StoreResult<HashMap<Vec<u8>, Vec<u8>>> {
+        let follow = FollowPair {
+            pair,
+            members: members.iter().map(|&member| member as i64).collect(),
+        };
+        let (statements, work) = self.reading(keys, Some(follow))?;
         self.run_here(statements, work).await
     }
 
-    /// The statements of [`Txn::get_many`] and the work that sends them.
+    /// The statements of [`Txn::get_many`] (and of [`Txn::read_send_here`], with `follow`)
+    /// and the work that sends them.
     #[allow(clippy::type_complexity)]
     fn reading(
         &self,
         keys: Vec<Vec<u8>>,
+        follow: Option<FollowPair>,
     ) -> StoreResult<(
         u64,
-        impl FnOnce(
-                Arc<Held>,
-            )
-                -> futures_util::future::BoxFuture<'static, StoreResult<Vec<Option<Vec<u8>>>>>
+        impl FnOnce(Arc<Held>) -> futures_util::future::BoxFuture<'static, StoreResult<Found>>
             + Send
             + 'static,
     )> {
@@ -265,10 +302,10 @@ impl Txn {
                     }
                     Ok(())
                 };
-                let (_, values) =
-                    futures_util::future::try_join(lock, get_many_on(&connection, &keys, lookups))
+                let (_, found) =
+                    futures_util::future::try_join(lock, find_on(&connection, lookups, follow))
                         .await?;
-                Ok(values)
+                Ok(found)
             }) as futures_util::future::BoxFuture<'static, _>
         }))
     }
@@ -354,44 +391,46 @@ impl Txn {
                 None => deletes.entry(table).or_default().push(key),
             }
         }
-        let mut writes: Vec<(&'static str, Vec<tables::Param>)> = Vec::new();
+        // Every table's writes in one statement (data-modifying `WITH` clauses): each
+        // statement costs the server a round of bind, snapshot and executor start and end,
+        // and a send writes about ten tables.
+        let mut shape = Vec::new();
+        let mut params: Vec<tables::Param> = Vec::new();
         for (table, rows) in puts {
-            let write = match rows.as_slice() {
-                [(key, value)] => TABLES[table]
-                    .put_params(key, value)
-                    .map(|params| (SQL[table].put.as_str(), params)),
-                _ => TABLES[table]
-                    .put_many_params(&rows)
-                    .map(|params| (SQL[table].put_many.as_str(), params)),
+            let (write, table_params) = match rows.as_slice() {
+                [(key, value)] => (Write::Put, TABLES[table].put_params(key, value)),
+                _ => (Write::PutMany, TABLES[table].put_many_params(&rows)),
             };
-            writes.push(write.ok_or_else(|| malformed(&TABLES[table], &rows[0].0))?);
+            shape.push((table, write));
+            params.extend(table_params.ok_or_else(|| malformed(&TABLES[table], &rows[0].0))?);
         }
         for (table, mut keys) in deletes {
-            writes.push(match keys.len() {
-                1 => (SQL[table].delete.as_str(), vec![Box::new(keys.remove(0))]),
-                _ => (SQL[table].delete_many.as_str(), vec![Box::new(keys)]),
-            });
+            match keys.len() {
+                1 => {
+                    shape.push((table, Write::Delete));
+                    params.push(Box::new(keys.remove(0)));
+                }
+                _ => {
+                    shape.push((table, Write::DeleteMany));
+                    params.push(Box::new(keys));
+                }
+            }
         }
-        let statements = writes.len() as u64 + u64::from(!locks.is_empty()) + 1;
+        let write_sql = (!shape.is_empty()).then(|| writes_sql(shape));
+        let statements = u64::from(write_sql.is_some()) + u64::from(!locks.is_empty()) + 1;
         Ok((statements, move |connection: Arc<Held>| {
             Box::pin(async move {
                 let lock_statement = connection
                     .prepare_cached(KEY_LOCKS)
                     .await
                     .map_err(pg_error)?;
-                let prepared = futures_util::future::try_join_all(
-                    writes.iter().map(|(sql, _)| connection.prepare_cached(sql)),
-                )
-                .await
-                .map_err(pg_error)?;
-                let refs: Vec<Vec<&(dyn ToSql + Sync)>> = writes
+                let prepared = match &write_sql {
+                    Some(sql) => Some(connection.prepare_cached(sql).await.map_err(pg_error)?),
+                    None => None,
+                };
+                let refs: Vec<&(dyn ToSql + Sync)> = params
                     .iter()
-                    .map(|(_, params)| {
-                        params
-                            .iter()
-                            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                            .collect()
-                    })
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
                     .collect();
                 let lock = async {
                     if !locks.is_empty() {
@@ -403,14 +442,13 @@ impl Txn {
                     Ok::<_, StoreError>(())
                 };
                 let write = async {
-                    futures_util::future::try_join_all(
-                        prepared
-                            .iter()
-                            .zip(&refs)
-                            .map(|(statement, params)| connection.execute(statement, params)),
-                    )
-                    .await
-                    .map_err(pg_error)
+                    if let Some(statement) = &prepared {
+                        connection
+                            .execute(statement, &refs)
+                            .await
+                            .map_err(pg_error)?;
+                    }
+                    Ok::<_, StoreError>(())
                 };
                 let commit = async { connection.batch_execute("COMMIT").await.map_err(pg_error) };
                 // Polled in this order, so sent in this order: locks, writes, COMMIT.
@@ -450,5 +488,95 @@ impl Txn {
     }
 }
 
+/// One table's part of a commit's statement.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Write {
+    Put,
+    PutMany,
+    Delete,
+    DeleteMany,
+}
+
+/// The tables a commit writes and how, in order.
+type Shape = Vec<(usize, Write)>;
+
+/// The commit statement of a write of `shape` (its tables' writes, in order), built once per
+/// shape: each write a `WITH` clause but the last, which is the statement itself, its
+/// parameters numbered after the previous writes'. A send's writes come in a few shapes.
+fn writes_sql(shape: Shape) -> Arc<str> {
+    static BUILT: LazyLock<Mutex<HashMap<Shape, Arc<str>>>> = LazyLock::new(Default::default);
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(sql) = built.get(&shape) {
+        return Arc::clone(sql);
+    }
+    let mut first = 1;
+    let mut parts = Vec::new();
+    for &(table, write) in &shape {
+        let table = &TABLES[table];
+        let sql = match write {
+            Write::Put => table.put_sql_from(first),
+            Write::PutMany => table.put_many_sql_from(first),
+            Write::Delete => table.delete_sql_from(first),
+            Write::DeleteMany => table.delete_many_sql_from(first),
+        };
+        first += match write {
+            Write::Put | Write::PutMany => table.param_count(),
+            Write::Delete | Write::DeleteMany => 1,
+        };
+        parts.push(sql);
+    }
+    let last = parts.pop().expect("a commit statement writes something");
+    let sql: Arc<str> = if parts.is_empty() {
+        last.into()
+    } else {
+        let clauses: Vec<String> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, part)| format!("w{i} AS ({part})"))
+            .collect();
+        format!("WITH {} {last}", clauses.join(", ")).into()
+    };
+    built.insert(shape, Arc::clone(&sql));
+    sql
+}
+
 // Dropped holding its connection, a transaction that may be open has it closed by `Held`
 // (one that never opened goes back to the pool as it came).
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::keys;
+
+    #[test]
+    fn a_commit_writes_every_table_in_one_statement_numbering_parameters_in_order() {
+        let messages = table_index(&keys::ids(keys::MESSAGE, &[1])).unwrap();
+        let views = table_index(&keys::ids(keys::VIEW, &[1, 2])).unwrap();
+        let folders =
+            table_index(&keys::folder_entry(1, crate::domain::Folder::Inbox, 5, 2)).unwrap();
+        let shape = vec![
+            (messages, Write::Put),
+            (views, Write::PutMany),
+            (folders, Write::DeleteMany),
+        ];
+        let sql = writes_sql(shape.clone());
+        assert!(
+            sql.starts_with("WITH w0 AS (INSERT INTO messages (key, message_id, record) VALUES ($1, $2, $3::text::json)"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("w1 AS (INSERT INTO thread_views (key, member_id, thread_id, record) SELECT c0, c1, c2, c3::json FROM unnest($4::bytea[], $5::bigint[], $6::bigint[], $7::text[])"),
+            "{sql}"
+        );
+        assert!(
+            sql.ends_with(") DELETE FROM folder_entries WHERE key = ANY($8)"),
+            "{sql}"
+        );
+        assert!(
+            Arc::ptr_eq(&sql, &writes_sql(shape)),
+            "built once per shape"
+        );
+        let alone = writes_sql(vec![(folders, Write::Delete)]);
+        assert_eq!(&*alone, "DELETE FROM folder_entries WHERE key = $1");
+    }
+}
