@@ -50,6 +50,13 @@ impl Classifier {
 /// How many features a classifier reason names for reviewers.
 const TOP_FEATURES: usize = 5;
 
+/// How much of a verdict to work out: all of it, or what decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    Full,
+    Decision,
+}
+
 /// Loaded rules, model and policy; shared behind an `Arc`, rules swappable at run time.
 #[derive(Debug)]
 pub struct Engine {
@@ -130,6 +137,10 @@ impl Engine {
     /// are those of the message's length band; the features that pushed the score most
     /// come along once the score is over the Other threshold (a reviewer will look).
     pub fn classify(&self, message: &Normalized) -> Option<ClassifierSignal> {
+        self.classify_with(message, Detail::Full)
+    }
+
+    fn classify_with(&self, message: &Normalized, detail: Detail) -> Option<ClassifierSignal> {
         let classifier = self.classifier.as_ref()?;
         let model = &classifier.model;
         let started = Instant::now();
@@ -139,7 +150,7 @@ impl Engine {
         let spam_probability = score.spam_probability();
         metrics::histogram!("sendguard_classifier_score").record(spam_probability);
         let (hold_above, other_above) = model.thresholds.for_tokens(score.tokens());
-        let top_features = if score.decision > other_above {
+        let top_features = if detail == Detail::Full && score.decision > other_above {
             let features: Vec<String> = message.tokens.iter().map(|t| t.feature()).collect();
             let spelled: Vec<&str> = features.iter().map(String::as_str).collect();
             model
@@ -167,6 +178,10 @@ impl Engine {
 
     /// The signals the content gives: rule hits and the classifier.
     pub fn content_signals(&self, message: &Normalized) -> Signals {
+        self.content_signals_with(message, Detail::Full)
+    }
+
+    fn content_signals_with(&self, message: &Normalized, detail: Detail) -> Signals {
         let started = Instant::now();
         let rule_hits = self.rules.load().evaluate(message);
         metrics::histogram!("sendguard_stage_seconds", "stage" => "rules")
@@ -177,14 +192,26 @@ impl Engine {
         }
         Signals {
             rule_hits,
-            classifier: self.classify(message),
+            classifier: self.classify_with(message, detail),
             language: message.language.clone(),
             ..Signals::default()
         }
     }
 
     pub fn assess(&self, input: &AssessInput<'_>) -> Verdict {
-        let mut signals = self.content_signals(input.message);
+        self.assess_with(input, Detail::Full)
+    }
+
+    /// The same decision, reasons and scores as [`Engine::assess`], without the classifier
+    /// reason's top features (only a reviewer reads them, and naming them costs as much as
+    /// scoring). Batch rescoring compares stored verdicts with this and assesses in full
+    /// only the verdicts it writes.
+    pub fn assess_decision(&self, input: &AssessInput<'_>) -> Verdict {
+        self.assess_with(input, Detail::Decision)
+    }
+
+    fn assess_with(&self, input: &AssessInput<'_>, detail: Detail) -> Verdict {
+        let mut signals = self.content_signals_with(input.message, detail);
         signals.relationship = input.relationship;
         signals.behaviour = input.behaviour.to_vec();
         let verdict = policy::decide(&signals, &self.policy);
@@ -193,5 +220,45 @@ impl Engine {
         } else {
             verdict
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Format;
+
+    #[test]
+    fn a_decision_only_assessment_decides_alike_without_the_top_features() {
+        let engine = crate::shipped::engine(PolicyConfig::default(), None, None).unwrap();
+        let body = RenderedBody::render(
+            Format::Text,
+            "Guaranteed income! Earn $5,000 weekly from home, no experience needed. \
+             Join our crypto trading group today and double your money, limited spots.",
+        );
+        let normalized = engine.normalize(&body);
+        let input = AssessInput {
+            message: &normalized,
+            relationship: Relationship::default(),
+            behaviour: &[],
+        };
+        let full = engine.assess(&input);
+        let brief = engine.assess_decision(&input);
+        let classifier_reason = |verdict: &Verdict| {
+            verdict
+                .reasons
+                .iter()
+                .find(|r| r.source == "classifier")
+                .cloned()
+                .expect("the classifier gives a reason")
+        };
+        let (named, unnamed) = (classifier_reason(&full), classifier_reason(&brief));
+        assert!(!named.evidence.is_empty(), "{named:?}");
+        assert!(unnamed.evidence.is_empty(), "{unnamed:?}");
+        assert_eq!((named.id, named.detail), (unnamed.id, unnamed.detail));
+        assert_eq!(full.decision, brief.decision);
+        assert_eq!(full.score, brief.score);
+        let ids = |v: &Verdict| -> Vec<String> { v.reasons.iter().map(|r| r.id.clone()).collect() };
+        assert_eq!(ids(&full), ids(&brief));
     }
 }

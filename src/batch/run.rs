@@ -209,20 +209,26 @@ fn score_one(
             fate: Fate::Skipped(reason),
         });
     }
-    // The diff needs no language; a verdict that may be written is assessed again with it,
-    // so what `--apply` stores is what a send would have stored.
+    // The diff needs neither the language nor the classifier's top features; a verdict
+    // that may be written is assessed again in full, so what `--apply` stores is what a
+    // send would have stored.
     let body = RenderedBody::render(message.format, &message.body);
-    let assess = |with_language: bool| {
-        let normalized = if with_language {
+    let assess = |in_full: bool| {
+        let normalized = if in_full {
             engine.normalize(&body)
         } else {
             engine.normalize_without_language(&body)
         };
-        engine.assess(&AssessInput {
+        let input = AssessInput {
             message: &normalized,
             relationship: message.signals.relationship,
             behaviour: &message.signals.behaviour,
-        })
+        };
+        if in_full {
+            engine.assess(&input)
+        } else {
+            engine.assess_decision(&input)
+        }
     };
     let mut verdict = assess(false);
     let fate = if Place::of_stored(&message) == Place::of_decision(verdict.decision) {
