@@ -188,30 +188,8 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
     }
     // All allow-list phrases in one automaton, searched once per message that hit a rule
     // (a search per phrase was a fifth of rule matching with the shipped packs).
-    let allow_phrases = if allow_phrases.is_empty() {
-        None
-    } else {
-        Some(
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(&allow_phrases)
-                .map_err(|e| error("(allow-list phrases)", None, e.to_string()))?,
-        )
-    };
-
-    let keywords = if keywords.is_empty() {
-        None
-    } else {
-        Some(
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                // A full DFA: the fastest overlapping search; its size is bounded by the
-                // keyword count (about 1 MB for 1,000 keywords).
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&keywords)
-                .map_err(|e| error("(keywords)", None, e.to_string()))?,
-        )
-    };
+    let allow_phrases = overlapping_automaton(&allow_phrases, "(allow-list phrases)")?;
+    let keywords = overlapping_automaton(&keywords, "(keywords)")?;
     let patterns = if patterns.is_empty() {
         None
     } else {
@@ -236,4 +214,19 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
         allow_phrase_owners,
         source: "(inline)".into(),
     })
+}
+
+/// One automaton of `words` for overlapping search (`None` when there are none). A full
+/// DFA: the fastest overlapping search; its size is bounded by the word count (about 1 MB
+/// for 1,000 keywords).
+fn overlapping_automaton(words: &[String], what: &str) -> Result<Option<AhoCorasick>, RulesError> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    AhoCorasick::builder()
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(words)
+        .map(Some)
+        .map_err(|e| error(what, None, e.to_string()))
 }
