@@ -347,7 +347,7 @@ impl SharedServices {
         format!(
             "{RELAXED}[store]\nbackend = \"postgres\"\nurl = \"{}\"\npool_size = {pool_size}\n\
              [limits]\nbackend = \"redis\"\n[limits.redis]\nurl = \"{}\"\nkey_prefix = \"{}\"\n\
-             [events]\nbackend = \"nats\"\n[events.nats]\nurl = \"{}\"\nsubject_prefix = \"{}\"\n",
+             [events]\nbackend = \"nats\"\n[events.nats]\nurl = \"{}\"\nsubject_prefix = \"{}\"\ndecisions_max_bytes = 1073741824\n",
             self.store_url(),
             self.redis_url,
             self.key_prefix,
@@ -405,21 +405,22 @@ impl Drop for SharedServices {
         let pg_url = self.pg_url.clone();
         let schema = self.schema.clone();
         let nats_url = self.nats_url.clone();
-        let stream = format!(
-            "{}_CONTROL",
-            self.subject_prefix
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() {
+        let upper: String = self
+            .subject_prefix
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
                     c.to_ascii_uppercase()
                 } else {
                     '_'
-                })
-                .collect::<String>()
-        );
+                }
+            })
+            .collect();
+        // Both streams of the run's prefix: a decision stream left behind keeps its storage
+        // reservation, and a few of them starve JetStream for everything else.
+        let streams = [format!("{upper}_CONTROL"), format!("{upper}_DECISIONS")];
         // Drop may run inside the runtime: the async clean-up gets a thread of its own.
-        let stream_name = stream.clone();
         let _ = std::thread::spawn(move || {
-            let stream = stream_name;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -439,9 +440,10 @@ impl Drop for SharedServices {
                     let _ = driver.await;
                 }
                 if let Ok(client) = async_nats::connect(nats_url.as_str()).await {
-                    let _ = async_nats::jetstream::new(client)
-                        .delete_stream(&stream)
-                        .await;
+                    let jetstream = async_nats::jetstream::new(client);
+                    for stream in &streams {
+                        let _ = jetstream.delete_stream(stream).await;
+                    }
                 }
             });
         })
@@ -459,7 +461,7 @@ impl Drop for SharedServices {
             }
         }
         eprintln!(
-            "loadgen: removed schema {}, Redis keys {}*, NATS stream {stream}",
+            "loadgen: removed schema {}, Redis keys {}*, NATS streams {upper}_CONTROL and {upper}_DECISIONS",
             self.schema, self.key_prefix
         );
     }

@@ -75,3 +75,17 @@ done
 start=$(date +%s.%N)
 "$bin" report --url "$url" --format json --out /tmp/sgbench_report.json 2>/dev/null
 echo "report --url: $(python3 -c "print(round($(date +%s.%N) - $start, 1))") s"
+# The work-queue and results streams of this run's prefix (a coordinator keeps them for a
+# resume; a bench has nothing to resume). No nats CLI needed: JetStream's API over the wire.
+python3 - "$(echo "$prefix" | tr 'a-z' 'A-Z')" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", 4222))
+f = s.makefile("rb")
+f.readline()
+s.sendall(b'CONNECT {"verbose":false}\r\nSUB _INBOX.bench 1\r\n')
+for kind in ("TASKS", "RESULTS"):
+    s.sendall(f"PUB $JS.API.STREAM.DELETE.{sys.argv[1]}_RESCORE_{kind} _INBOX.bench 0\r\n\r\n".encode())
+    while not f.readline().startswith(b"MSG"):
+        pass
+    f.readline()
+PY

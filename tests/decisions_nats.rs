@@ -100,7 +100,7 @@ async fn every_kind_of_decision_arrives_with_its_fields_and_no_message_text() {
     let subjects = Subjects::new();
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "[events]\nbackend = \"nats\"\n[events.nats]\nsubject_prefix = \"{}\"\n",
+        "[events]\nbackend = \"nats\"\n[events.nats]\nsubject_prefix = \"{}\"\ndecisions_max_bytes = 67108864\n",
         subjects.prefix
     );
     let server = Server::start(&dir.path().join("data"), Some(&config));

@@ -14,7 +14,7 @@ use replicas_common::{member_everywhere, open_stream, read_until, Subjects};
 use serde_json::json;
 
 fn config(prefix: &str) -> String {
-    format!("[events]\nbackend = \"nats\"\n[events.nats]\nsubject_prefix = \"{prefix}\"\n")
+    format!("[events]\nbackend = \"nats\"\n[events.nats]\nsubject_prefix = \"{prefix}\"\ndecisions_max_bytes = 67108864\n")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

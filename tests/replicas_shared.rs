@@ -65,7 +65,7 @@ impl Backends {
         // unreachable Redis.
         format!(
             "{engine}[store]\nbackend = \"postgres\"\nurl = \"{url}\"\npool_size = 4\ntimeout_ms = 3000\nretry_after_secs = 7\n\
-             [events]\nbackend = \"nats\"\n[events.nats]\nsubject_prefix = \"{}\"\n\
+             [events]\nbackend = \"nats\"\n[events.nats]\nsubject_prefix = \"{}\"\ndecisions_max_bytes = 67108864\n\
              [limits]\nbackend = \"redis\"\n[limits.redis]\nkey_prefix = \"{}\"\ntimeout_ms = 10000\n{limits}",
             self.subjects.prefix, self.keys.prefix
         )
