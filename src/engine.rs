@@ -230,7 +230,12 @@ mod tests {
 
     #[test]
     fn a_decision_only_assessment_decides_alike_without_the_top_features() {
-        let engine = crate::shipped::engine(PolicyConfig::default(), None, None).unwrap();
+        let model = include_bytes!("../models/default.sgnb");
+        let classifier = Classifier {
+            model: crate::classify::file::from_bytes(model, "default.sgnb").unwrap(),
+            name: "default.sgnb".into(),
+        };
+        let engine = Engine::new(PolicyConfig::default(), RuleSet::empty(), Some(classifier));
         let body = RenderedBody::render(
             Format::Text,
             "Guaranteed income! Earn $5,000 weekly from home, no experience needed. \
