@@ -731,15 +731,34 @@ async fn a_campaign_that_takes_replies_lets_members_answer_the_advertiser() {
         page["threads"][0]["last_message"]["sponsored"]["allow_replies"],
         true
     );
+    let reply = json!({
+        "to": acme_id,
+        "thread_id": thread,
+        "body": "It looks useful, what does it cost?",
+        "idempotency_key": "reply-1",
+    });
     let (status, sent) = server
-        .post(
-            "/v1/messages",
-            &reader_token,
-            json!({ "to": acme_id, "thread_id": thread, "body": "It looks useful, what does it cost?" }),
-        )
+        .post("/v1/messages", &reader_token, reply.clone())
         .await;
     assert_eq!(status, 201, "{sent}");
     assert_eq!(sent["thread_id"], thread);
+    assert_eq!(sent["replayed"], false);
+    // A client's retry replays the stored reply: the advertiser gets and counts one.
+    let (status, again) = server
+        .post("/v1/messages", &reader_token, reply.clone())
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        (&again["message_id"], &again["replayed"]),
+        (&sent["message_id"], &json!(true))
+    );
+    let mut changed = reply.clone();
+    changed["body"] = json!("Another question entirely");
+    let (status, body) = server.post("/v1/messages", &reader_token, changed).await;
+    assert_eq!(
+        error_of(status, &body, 422, "idempotency_key_reused")["field"],
+        "idempotency_key"
+    );
     let (status, replies) = server
         .get(&format!("/v1/advertiser/campaigns/{id}/replies"), &acme)
         .await;
@@ -767,4 +786,32 @@ async fn a_campaign_that_takes_replies_lets_members_answer_the_advertiser() {
         )
         .await;
     assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "to");
+
+    // A fully restricted member cannot go on messaging through a sponsored thread either;
+    // a restriction from new conversations only still lets them answer in it.
+    for (level, expected) in [("new_conversations", 201), ("full", 403)] {
+        let (status, body) = server
+            .post(
+                &format!("/v1/admin/members/{reader}/restriction"),
+                ADMIN_TOKEN,
+                json!({ "level": level, "reason": "test" }),
+            )
+            .await;
+        assert!(status < 300, "{status} {body}");
+        let (status, body) = server
+            .post(
+                "/v1/messages",
+                &reader_token,
+                json!({ "to": acme_id, "thread_id": thread, "body": format!("Still there? ({level})") }),
+            )
+            .await;
+        assert_eq!(status, expected, "{level}: {body}");
+        if expected == 403 {
+            error_of(status, &body, 403, "sender_restricted");
+        }
+    }
+    let (_, read) = server
+        .get(&format!("/v1/advertiser/campaigns/{id}"), &acme)
+        .await;
+    assert_eq!(read["counts"]["replies"], 2, "{read}");
 }

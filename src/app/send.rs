@@ -58,7 +58,7 @@ impl SendRequest {
 
 /// SHA-256 of everything that makes a send what it is (not the key itself): a retry has
 /// the same hash, a different message under the same key does not.
-fn request_hash(request: &SendRequest) -> [u8; 32] {
+pub(super) fn request_hash(request: &SendRequest) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let canonical = serde_json::json!({
         "to": request.to,
@@ -278,7 +278,7 @@ impl App {
     }
 
     /// The stored outcome of an earlier send with the same idempotency key, if any.
-    fn replay(
+    pub(super) fn replay(
         &self,
         reader: &impl Reader,
         sender: MemberId,

@@ -17,9 +17,9 @@ use super::{App, SendOutcome, SendRequest};
 use crate::auth;
 use crate::domain::{
     Advertiser, AdvertiserId, CallToAction, Decision, Format, MemberId, Message, MessageId,
-    MessageKind, MessageStatus, Millis, Principal, Reason, Relationship, Schedule, SendSignals,
-    SponsoredCampaign, SponsoredCampaignId, SponsoredCounts, SponsoredMark, SponsoredReceipt,
-    SponsoredStatus, Thread, Verdict,
+    MessageKind, MessageStatus, Millis, Principal, Reason, Relationship, RestrictionLevel,
+    Schedule, SendSignals, SponsoredCampaign, SponsoredCampaignId, SponsoredCounts, SponsoredMark,
+    SponsoredReceipt, SponsoredStatus, Thread, Verdict,
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
@@ -394,7 +394,10 @@ impl App {
 
     /// A member's answer in a sponsored thread (from `App::send`): refused unless the
     /// campaign takes replies; then judged as a stranger's message and, when delivered,
-    /// kept for the advertiser (who has no folders) and counted.
+    /// kept for the advertiser (who has no folders) and counted. As on the ordinary path,
+    /// a fully restricted member is refused (the advertiser is never a connection) and a
+    /// retry under the same idempotency key replays the stored reply instead of counting
+    /// a second one.
     pub(super) async fn reply_to_sponsored(
         &self,
         sender: MemberId,
@@ -433,6 +436,23 @@ impl App {
                 "a reply to a sponsored message is kind message",
             ));
         }
+        if let Some(replay) = self.replay(&self.store, sender, request)? {
+            return Ok(replay);
+        }
+        let member = self
+            .store
+            .member(sender)?
+            .ok_or_else(|| Error::unauthorized("the token's member no longer exists"))?;
+        if member
+            .restriction
+            .as_ref()
+            .is_some_and(|r| r.level == RestrictionLevel::Full)
+        {
+            return Err(Error::forbidden(
+                "sender_restricted",
+                "your account is restricted from this conversation; see your appeal options",
+            ));
+        }
         let prepared = self.prepare(request.format, &request.body)?;
         // What a stranger's message would get: the advertiser is no connection.
         let verdict = self.judge(&prepared.message, None);
@@ -440,12 +460,12 @@ impl App {
             return Err(refusal);
         }
         let now = self.clock.now();
-        let member = self
-            .store
-            .member(sender)?
-            .ok_or_else(|| Error::unauthorized("the token's member no longer exists"))?;
-        let message = self
+        let written = self
             .commit(|txn| {
+                // A retry that raced the first attempt to the lock finds its reply here.
+                if let Some(replay) = self.replay(txn, sender, request)? {
+                    return Ok(Err(replay));
+                }
                 let delivered = verdict.decision != Decision::Held;
                 let message = Message {
                     id: txn.next_id()?,
@@ -481,9 +501,21 @@ impl App {
                 } else {
                     super::mailbox::queue_held(txn, &message, now)?;
                 }
-                Ok(message)
+                if let Some(key) = &request.idempotency_key {
+                    txn.put_idempotent_send(
+                        sender,
+                        key,
+                        message.id,
+                        &super::send::request_hash(request),
+                    );
+                }
+                Ok(Ok(message))
             })
             .await?;
+        let message = match written {
+            Ok(message) => message,
+            Err(replay) => return Ok(replay),
+        };
         self.verdict_decided(&message);
         Ok(SendOutcome::of(&message, &member, false))
     }
