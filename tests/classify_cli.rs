@@ -152,6 +152,68 @@ fn eval_json_reports_every_figure_and_a_corrupt_model_is_refused() {
     );
 }
 
+/// `eval`'s default decision, "spam is the likelier class", agrees with the probability
+/// `classify` reports for the same model: a message counts as spam exactly when its score
+/// is above one half. On short text messages, trained on a small half, the SVM's own zero
+/// lay far on the ham side and left half the spam below it.
+#[test]
+fn eval_argmax_counts_the_messages_classify_scores_above_one_half() {
+    const SMS_TRAIN: &str = "datasets/sms_proxy/a.tsv";
+    const SMS_TEST: &str = "datasets/sms_proxy/b.tsv";
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.sgnb");
+    let output = sendguard(&["train", "--data", SMS_TRAIN, "--out", path(&model)], None);
+    assert!(output.status.success());
+    let output = sendguard(
+        &[
+            "eval",
+            "--model",
+            path(&model),
+            "--data",
+            SMS_TEST,
+            "--json",
+        ],
+        None,
+    );
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(report["recall"].as_f64().unwrap() > 0.85, "{report}");
+    let test =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(SMS_TEST)).unwrap();
+    let output = sendguard(
+        &["classify", "--model", path(&model), "--json"],
+        Some(&test),
+    );
+    assert!(output.status.success());
+    let labels: Vec<bool> = test
+        .lines()
+        .skip(1)
+        .map(|l| l.starts_with("spam\t"))
+        .collect();
+    let scores: Vec<f64> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["score"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(scores.len(), labels.len());
+    let above = |spam: bool| {
+        labels
+            .iter()
+            .zip(&scores)
+            .filter(|(label, score)| **label == spam && **score > 0.5)
+            .count() as u64
+    };
+    assert_eq!(
+        (report["tp"].as_u64(), report["fp"].as_u64()),
+        (Some(above(true)), Some(above(false))),
+        "{report}"
+    );
+}
+
 #[test]
 fn eval_on_several_threads_gives_the_same_figures() {
     let dir = tempfile::tempdir().unwrap();

@@ -184,7 +184,7 @@ pub fn eval(
     let timing_passes = pass_secs.len();
     let elapsed = median(&mut pass_secs);
     let threshold = match decision {
-        "argmax" => 0.0,
+        "argmax" => model.argmax_threshold(),
         "hold" => model.thresholds.hold_above,
         "other" => model.thresholds.other_above,
         other => anyhow::bail!("--decision must be argmax, hold or other, not {other:?}"),
