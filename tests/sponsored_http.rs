@@ -8,6 +8,7 @@
 //! the server started with `[server] clock_skew_ms` three days back, on the same store.
 
 mod common;
+mod replicas_common;
 mod store_common;
 
 use common::{error_of, Server, ADMIN_TOKEN};
@@ -814,4 +815,60 @@ async fn a_campaign_that_takes_replies_lets_members_answer_the_advertiser() {
         .get(&format!("/v1/advertiser/campaigns/{id}"), &acme)
         .await;
     assert_eq!(read["counts"]["replies"], 2, "{read}");
+}
+
+/// Replies in a sponsored thread count toward the sender's rate limits like any send, with
+/// the limits in the store and on Redis: five go through, the sixth is 429, and the
+/// advertiser counts five.
+#[tokio::test]
+async fn replies_in_a_sponsored_thread_count_toward_the_senders_rate_limit() {
+    let day_limit =
+        "[limits.rate]\nper_minute = 60\nminute_burst = 60\nper_hour = 60\nper_day = 5\n\
+         [limits.young_rate]\nper_minute = 60\nminute_burst = 60\nper_hour = 60\nper_day = 5\n";
+    replies_metered(day_limit).await;
+    let keys = replicas_common::RedisKeys::new();
+    replies_metered(&format!(
+        "[limits]\nbackend = \"redis\"\n[limits.redis]\nkey_prefix = \"{}\"\ntimeout_ms = 10000\n{day_limit}",
+        keys.prefix
+    ))
+    .await;
+    assert!(
+        !keys.keys().is_empty(),
+        "the replies were metered on Redis, under the test's prefix"
+    );
+}
+
+async fn replies_metered(config: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), Some(config));
+    let (reader, reader_token) = server.member("reader", "free").await;
+    let (acme_id, acme) = advertiser(&server, "Acme").await;
+    let mut body = campaign_body(
+        "survey",
+        "Tell us what you think of Acme CRM.",
+        &[reader],
+        1,
+    );
+    body["allow_replies"] = json!(true);
+    let id = create_campaign(&server, &acme, body).await["id"]
+        .as_u64()
+        .unwrap();
+    let (status, run) = send_campaign(&server, &acme, id).await;
+    assert_eq!((status, &run["delivered"]), (200, &json!(1)), "{run}");
+    let (_, page) = server
+        .get("/v1/folders/inbox?limit=100", &reader_token)
+        .await;
+    let thread = page["threads"][0]["thread_id"].as_u64().unwrap();
+    let reply = |i: u32| json!({ "to": acme_id, "thread_id": thread, "body": format!("Question number {i} about the pricing") });
+    for i in 0..5 {
+        let (status, sent) = server.post("/v1/messages", &reader_token, reply(i)).await;
+        assert_eq!(status, 201, "{config}: reply {i}: {sent}");
+    }
+    let (status, body) = server.post("/v1/messages", &reader_token, reply(5)).await;
+    let error = error_of(status, &body, 429, "rate_limited");
+    assert_eq!(error["limit"], 5, "{body}");
+    let (_, read) = server
+        .get(&format!("/v1/advertiser/campaigns/{id}"), &acme)
+        .await;
+    assert_eq!(read["counts"]["replies"], 5, "{read}");
 }

@@ -33,7 +33,7 @@ use super::App;
 use crate::domain::{MemberId, Millis, Sanction, Verdict};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::redis_state::{retention_ms, RedisSenderStates, RedisStateError, Snapshot};
-use crate::limits::{LimitsClock, LimitsConfig, WhenUnreachable};
+use crate::limits::{Check, LimitsClock, LimitsConfig, SendFacts, WhenUnreachable};
 use crate::store::Reader;
 
 /// How the limiter state of a send is written.
@@ -182,6 +182,60 @@ impl App {
                 Err(error) => {
                     return self.admit_unchecked(reader, sender, draft, now, prepared, error)
                 }
+            }
+        }
+        Err(unavailable(
+            "limits_busy",
+            format!(
+                "this sender's limits changed {} times while deciding; retry",
+                config.redis.max_cas_attempts
+            ),
+            retry,
+        ))
+    }
+
+    /// Meters a reply in a sponsored thread on the Redis ledger: the rate limits and the
+    /// restriction are checked and the send recorded (compare-and-set), as a reply in a
+    /// thread with a stranger. Only the ordinary path's pipeline judges behaviour; this one
+    /// raises no strike. Redis unreachable: a reply is no first contact, so only
+    /// `refuse_all` refuses it.
+    pub(super) async fn meter_reply_shared(
+        &self,
+        shared: &RedisSenderStates,
+        sender: MemberId,
+        mut facts: SendFacts,
+    ) -> Result<()> {
+        let config = self.limits_config();
+        let retry = config.redis.retry_after_secs;
+        let unreachable = |error: RedisStateError| {
+            metrics::counter!("sendguard_limits_unreachable_total").increment(1);
+            tracing::warn!(%error, sender, "limiter state on redis unreachable");
+            match config.when_unreachable {
+                WhenUnreachable::RefuseAll => Err(unavailable(
+                    "limits_unavailable",
+                    "sending limits cannot be checked right now; retry shortly".to_string(),
+                    retry,
+                )),
+                WhenUnreachable::AllowAll | WhenUnreachable::RefuseNewConversations => Ok(()),
+            }
+        };
+        for _ in 0..config.redis.max_cas_attempts.max(1) {
+            let mut snapshot = match shared.load(sender).await {
+                Ok(snapshot) => snapshot,
+                Err(error) => return unreachable(error),
+            };
+            facts.now = self.limiter_now(&snapshot);
+            self.follow_lift(sender, &mut snapshot.state, facts.now);
+            let mut state = snapshot.state;
+            if let Check::Refuse(refusal) = self.limiter.check(&state, &facts) {
+                return Err(super::pipeline::refusal_error(refusal));
+            }
+            self.limiter.record(&mut state, &facts, &[]);
+            let keep = retention_ms(config, &state, facts.now);
+            match shared.save(sender, snapshot.version, &state, keep).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => metrics::counter!("sendguard_limits_cas_retries_total").increment(1),
+                Err(error) => return unreachable(error),
             }
         }
         Err(unavailable(

@@ -23,6 +23,7 @@ use crate::domain::{
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
+use crate::limits::{Check, SendFacts};
 use crate::store::{Reader, SponsoredReader};
 use crate::text::Normalized;
 
@@ -460,11 +461,34 @@ impl App {
             return Err(refusal);
         }
         let now = self.clock.now();
+        // The sender's rate limits count the reply as any send in a thread with a member
+        // outside their network: a script cannot post through a sponsored thread unmetered.
+        let facts = SendFacts {
+            now,
+            account_created_at: member.created_at,
+            recipient: campaign.advertiser,
+            connected: false,
+            new_conversation: false,
+            fingerprint: prepared.fingerprint,
+        };
+        if let Some(shared) = &self.shared_limits {
+            self.meter_reply_shared(shared, sender, facts).await?;
+        }
         let written = self
             .commit(|txn| {
                 // A retry that raced the first attempt to the lock finds its reply here.
                 if let Some(replay) = self.replay(txn, sender, request)? {
                     return Ok(Err(replay));
+                }
+                if self.shared_limits.is_none() {
+                    let mut state = txn.sender_state(sender)?.unwrap_or_default();
+                    if let Check::Refuse(refusal) = self.limiter.check(&state, &facts) {
+                        return Err(super::pipeline::refusal_error(refusal));
+                    }
+                    // Metered, not judged: the reply's verdict is a stranger's message's,
+                    // so behaviour signals raise no strike here.
+                    self.limiter.record(&mut state, &facts, &[]);
+                    txn.put_sender_state(sender, &state);
                 }
                 let delivered = verdict.decision != Decision::Held;
                 let message = Message {
