@@ -405,20 +405,10 @@ impl Drop for SharedServices {
         let pg_url = self.pg_url.clone();
         let schema = self.schema.clone();
         let nats_url = self.nats_url.clone();
-        let upper: String = self
-            .subject_prefix
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
         // Both streams of the run's prefix: a decision stream left behind keeps its storage
         // reservation, and a few of them starve JetStream for everything else.
-        let streams = [format!("{upper}_CONTROL"), format!("{upper}_DECISIONS")];
+        let streams = sendguard::event_stream_names(&self.subject_prefix);
+        let removed = streams.join(" and ");
         // Drop may run inside the runtime: the async clean-up gets a thread of its own.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -461,7 +451,7 @@ impl Drop for SharedServices {
             }
         }
         eprintln!(
-            "loadgen: removed schema {}, Redis keys {}*, NATS streams {upper}_CONTROL and {upper}_DECISIONS",
+            "loadgen: removed schema {}, Redis keys {}*, NATS streams {removed}",
             self.schema, self.key_prefix
         );
     }

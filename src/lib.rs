@@ -37,4 +37,5 @@ pub mod tsv;
 pub use app::App;
 pub use engine::Engine;
 pub use error::{Error, ErrorKind};
+pub use notify::event_stream_names;
 pub use store::Store;

@@ -44,6 +44,16 @@ pub const EVENT_KINDS: [&str; 3] = [
     "account.restriction",
 ];
 
+/// Every JetStream stream the events of a subject prefix create (the control stream and the
+/// decision stream): what a deployment, a bench or a test removes when it is done with a
+/// prefix, named here so none of them spells the names again.
+pub fn event_stream_names(prefix: &str) -> [String; 2] {
+    [
+        nats::control_stream_name(prefix),
+        decisions::stream_name(prefix),
+    ]
+}
+
 /// A subject prefix as a stream-name token: upper case, anything but letters and digits
 /// turned into `_`.
 pub(crate) fn stream_token(prefix: &str) -> String {
@@ -105,5 +115,17 @@ impl EventHub {
                 channels.remove(&member);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The names a bench or test removes are the ones the bus creates for that prefix.
+    #[test]
+    fn event_stream_names_are_the_streams_the_bus_creates() {
+        assert_eq!(
+            super::event_stream_names("sg.test-1"),
+            ["SG_TEST_1_CONTROL", "SG_TEST_1_DECISIONS"]
+        );
     }
 }

@@ -133,8 +133,7 @@ impl Subjects {
 
 impl Drop for Subjects {
     fn drop(&mut self) {
-        let upper = self.prefix.to_ascii_uppercase();
-        let streams = [format!("{upper}_CONTROL"), format!("{upper}_DECISIONS")];
+        let streams = sendguard::event_stream_names(&self.prefix);
         // Drop runs outside any runtime the test may still hold: use a thread of its own.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
