@@ -47,7 +47,7 @@ impl<'de> Visitor<'de> for SignatureVisitor {
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<TemplateSignature, E> {
         let bytes = text.as_bytes();
-        if bytes.len() % 4 != 0 {
+        if !bytes.len().is_multiple_of(4) {
             return Err(E::invalid_length(bytes.len(), &self));
         }
         let mut slots = Vec::with_capacity(bytes.len() / 4);
