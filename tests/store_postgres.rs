@@ -397,10 +397,10 @@ async fn a_send_transaction_dropped_while_open_releases_its_members() {
     let second = sendguard::Store::open_postgres(&impatient).unwrap();
 
     // Opened: the members are locked, the context read in the transaction.
-    let open = first.open_send(7, 8, None).await.unwrap();
+    let open = first.open_send(7, 8, None, true).await.unwrap();
     drop(open);
 
-    let other_replica = second.open_send(8, 7, None).await;
+    let other_replica = second.open_send(8, 7, None, true).await;
     assert!(
         other_replica.is_ok(),
         "the dropped transaction's locks were released: {:?}",
@@ -409,7 +409,7 @@ async fn a_send_transaction_dropped_while_open_releases_its_members() {
     other_replica.unwrap().abandon();
     // Every connection of the first store's pool (4) opens a fresh transaction.
     for _ in 0..4 {
-        first.open_send(7, 8, None).await.unwrap().abandon();
+        first.open_send(7, 8, None, true).await.unwrap().abandon();
     }
 }
 

@@ -168,7 +168,13 @@ impl App {
         limiter_input: &LimiterInput,
     ) -> Result<SendContext> {
         // On PostgreSQL, the records below in two round trips instead of one each.
-        let reader = &crate::store::read_ahead_send(reader, sender_id, draft.to, draft.thread_id)?;
+        let reader = &crate::store::read_ahead_send(
+            reader,
+            sender_id,
+            draft.to,
+            draft.thread_id,
+            self.shared_limits.is_none(),
+        )?;
         let sender = reader
             .member(sender_id)?
             .ok_or_else(|| Error::unauthorized("the token's member no longer exists"))?;

@@ -171,7 +171,12 @@ impl App {
         // and the send is judged on the context read in it, once (`store/send_txn.rs`).
         let open = self
             .store
-            .open_send(sender, request.to, request.thread_id)
+            .open_send(
+                sender,
+                request.to,
+                request.thread_id,
+                self.shared_limits.is_none(),
+            )
             .await?;
         let admitted = match &self.shared_limits {
             None => {

@@ -5,7 +5,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use regex::RegexSetBuilder;
 
 use super::pack::{Matcher, PackSpec};
 use super::{builtins, Allow, Rule, RuleSet};
@@ -194,11 +193,8 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
         None
     } else {
         Some(
-            RegexSetBuilder::new(&patterns)
-                .size_limit(64 << 20)
-                .dfa_size_limit(64 << 20)
-                .build()
-                .map_err(|e| error("(patterns)", None, e.to_string()))?,
+            super::pattern_set::Patterns::new(&patterns, 64 << 20)
+                .map_err(|e| error("(patterns)", None, e))?,
         )
     };
     Ok(RuleSet {

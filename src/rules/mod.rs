@@ -1,23 +1,24 @@
 //! The rule engine: rule packs from `rules/*.toml` compiled into one aho-corasick automaton
-//! (all keywords), one `RegexSet` (all patterns), one domain set and the built-in checks,
+//! (all keywords), one regex set (all patterns, `pattern_set`), one domain set and the built-in checks,
 //! all matched against the normalizer's output.
 //!
 //! Hits carry the rule's id, category, action, score and whether it is in shadow mode; the
 //! policy decides what they mean. Compilation is all-or-nothing, so a broken pack can never
 //! replace a working set (hot reload keeps the old one and logs why).
 //!
-//! Files: [`pack`] (the TOML format), `compile` (packs into matchers), [`builtins`]
+//! Files: [`pack`] (the TOML format), `compile` (packs into matchers), `pattern_set` (the
+//! patterns' set and its pooled caches), [`builtins`]
 //! (structural checks), `check` (running each rule's examples), and matching here.
 
 pub mod builtins;
 mod check;
 mod compile;
 pub mod pack;
+mod pattern_set;
 
 use std::collections::HashMap;
 
 use aho_corasick::AhoCorasick;
-use regex::RegexSet;
 
 use crate::domain::{RuleAction, RuleHit};
 use crate::text::{Normalized, TokenKind};
@@ -66,7 +67,7 @@ pub struct RuleSet {
     keywords: Option<AhoCorasick>,
     /// Keyword index → (rule index, keyword as written).
     keyword_rules: Vec<(usize, String)>,
-    patterns: Option<RegexSet>,
+    patterns: Option<pattern_set::Patterns>,
     pattern_rules: Vec<usize>,
     /// Registrable domain → rules listing it.
     domains: HashMap<String, Vec<usize>>,
@@ -124,7 +125,7 @@ impl RuleSet {
             }
         }
         if let Some(patterns) = &self.patterns {
-            for index in patterns.matches(text).iter() {
+            for index in patterns.matches(text) {
                 note(self.pattern_rules[index], &|| "pattern matched".to_string());
             }
         }

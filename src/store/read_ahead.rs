@@ -70,12 +70,15 @@ impl<R: Reader> Reader for ReadAhead<'_, R> {
 }
 
 /// The records a send from `sender` to `to` (in `thread`, if named) is decided on, read
-/// ahead through `reader` when its reads are round trips.
+/// ahead through `reader` when its reads are round trips; the two limiter states only when
+/// `limits_in_store` (with `[limits] backend = "redis"` they live on Redis, and reading
+/// their absent rows here cost the database a table lookup at every send).
 pub fn read_ahead_send<R: Reader>(
     reader: &R,
     sender: MemberId,
     to: MemberId,
     thread: Option<ThreadId>,
+    limits_in_store: bool,
 ) -> StoreResult<ReadAhead<'_, R>> {
     let mut ahead = ReadAhead {
         inner: reader,
@@ -84,7 +87,7 @@ pub fn read_ahead_send<R: Reader>(
     if !reader.remote() {
         return Ok(ahead);
     }
-    ahead.fetch(member_keys(sender, to, thread))?;
+    ahead.fetch(member_keys(sender, to, thread, limits_in_store))?;
     if let Some(id) = other_thread(&ahead.fetched, sender, to, thread) {
         ahead.fetch(thread_keys(sender, to, id).to_vec())?;
     }
@@ -95,17 +98,19 @@ pub fn read_ahead_send<R: Reader>(
 /// the keys of the records keyed by the two members, the key of their pair record and the
 /// two members, and answers what it found of those keys and of the thread the pair record
 /// names (its record and both views), which the database follows in the same statement.
+/// The limiter states are among the keys only when `limits_in_store`.
 pub(super) async fn send_records<F, Fut>(
     sender: MemberId,
     to: MemberId,
     thread: Option<ThreadId>,
+    limits_in_store: bool,
     fetch: F,
 ) -> StoreResult<HashMap<Vec<u8>, Option<Vec<u8>>>>
 where
     F: FnOnce(Vec<Vec<u8>>, Vec<u8>, [MemberId; 2]) -> Fut,
     Fut: std::future::Future<Output = StoreResult<HashMap<Vec<u8>, Vec<u8>>>>,
 {
-    let keys = member_keys(sender, to, thread);
+    let keys = member_keys(sender, to, thread, limits_in_store);
     let found = fetch(keys.clone(), pair_key(sender, to), [sender, to]).await?;
     let mut fetched: HashMap<Vec<u8>, Option<Vec<u8>>> = keys
         .into_iter()
@@ -123,8 +128,14 @@ where
     Ok(fetched)
 }
 
-/// The records keyed by the two members (and those of the named thread).
-fn member_keys(sender: MemberId, to: MemberId, thread: Option<ThreadId>) -> Vec<Vec<u8>> {
+/// The records keyed by the two members (and those of the named thread); their limiter
+/// states only when `limits_in_store`.
+fn member_keys(
+    sender: MemberId,
+    to: MemberId,
+    thread: Option<ThreadId>,
+    limits_in_store: bool,
+) -> Vec<Vec<u8>> {
     let mut keys = vec![
         keys::ids(keys::MEMBER, &[sender]),
         keys::ids(keys::MEMBER, &[to]),
@@ -132,13 +143,15 @@ fn member_keys(sender: MemberId, to: MemberId, thread: Option<ThreadId>) -> Vec<
         keys::ids(keys::BLOCK, &[to, sender]),
         keys::ids(keys::BLOCK, &[sender, to]),
         keys::ids(keys::CONNECTION, &[sender, to]),
-        keys::ids(keys::SENDER_STATE, &[sender]),
-        keys::ids(keys::SENDER_STATE, &[to]),
         // The sender's InMail ledger (an InMail is charged to it) and the recipient's (a
         // reply refunds the recipient's InMails in the thread).
         keys::ids(keys::INMAIL_LEDGER, &[sender]),
         keys::ids(keys::INMAIL_LEDGER, &[to]),
     ];
+    if limits_in_store {
+        keys.push(keys::ids(keys::SENDER_STATE, &[sender]));
+        keys.push(keys::ids(keys::SENDER_STATE, &[to]));
+    }
     keys.extend(
         thread
             .into_iter()
@@ -173,4 +186,25 @@ fn thread_keys(sender: MemberId, to: MemberId, thread: ThreadId) -> [Vec<u8>; 3]
         keys::ids(keys::VIEW, &[to, thread]),
         keys::ids(keys::VIEW, &[sender, thread]),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_states_are_read_ahead_only_when_the_store_holds_them() {
+        let states = [
+            keys::ids(keys::SENDER_STATE, &[7]),
+            keys::ids(keys::SENDER_STATE, &[8]),
+        ];
+        let with = member_keys(7, 8, Some(3), true);
+        let without = member_keys(7, 8, Some(3), false);
+        assert!(states.iter().all(|key| with.contains(key)));
+        assert!(states.iter().all(|key| !without.contains(key)));
+        // Everything else is read either way.
+        assert_eq!(with.len(), without.len() + 2);
+        assert!(without.iter().all(|key| with.contains(key)));
+        assert!(without.contains(&keys::ids(keys::VIEW, &[7, 3])));
+    }
 }

@@ -39,22 +39,27 @@ pub struct OpenSend<'s> {
 impl Store {
     /// Opens the transaction of a send from `sender` to `to` (in `thread`, if named): on
     /// PostgreSQL it locks the two members and reads the send's context ahead, in the
-    /// same round trip (see the module's documentation).
+    /// same round trip (see the module's documentation), the two limiter states with it
+    /// when `limits_in_store`.
     pub async fn open_send(
         &self,
         sender: MemberId,
         to: MemberId,
         thread: Option<ThreadId>,
+        limits_in_store: bool,
     ) -> StoreResult<OpenSend<'_>> {
         let (transaction, fetched) = match &self.backend {
             Backend::Sled(_) => (None, HashMap::new()),
             Backend::Postgres(pg) => {
                 let transaction = pg.begin_scoped_here(&[sender, to]).await?;
-                let fetched =
-                    read_ahead::send_records(sender, to, thread, |keys, pair, members| {
-                        transaction.read_send_here(keys, pair, members)
-                    })
-                    .await?;
+                let fetched = read_ahead::send_records(
+                    sender,
+                    to,
+                    thread,
+                    limits_in_store,
+                    |keys, pair, members| transaction.read_send_here(keys, pair, members),
+                )
+                .await?;
                 (Some(transaction), fetched)
             }
         };
