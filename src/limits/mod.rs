@@ -40,7 +40,6 @@ pub mod gcra;
 pub mod ignored_refusals;
 pub mod reactions;
 pub mod redis_state;
-mod signature_encoding;
 pub mod state;
 pub mod strikes;
 pub mod template;

@@ -129,24 +129,6 @@ mod tests {
         assert!(state.is_idle(&LimitsConfig::default(), 0));
     }
 
-    /// A state written before signatures were hex (their slots as arrays of numbers) reads
-    /// as the same state, and is written back with hex signatures.
-    #[test]
-    fn a_state_with_array_signatures_still_reads() {
-        let old = r#"{"rate":{"tat":[1,2,3]},"template":{"recent":[[[0,65535,6699,7],42,1700000000000,3]],"next_family":4}}"#;
-        let state: SenderState = serde_json::from_str(old).unwrap();
-        let sent = &state.template.recent[0];
-        assert_eq!(sent.0 .0, vec![0, 0xffff, 0x1a2b, 7]);
-        assert_eq!((sent.1, sent.2, sent.3), (42, 1_700_000_000_000, 3));
-        assert_eq!(state.template.next_family, 4);
-        let json = serde_json::to_string(&state).unwrap();
-        assert!(
-            json.contains(r#""recent":[["0000ffff1a2b0007",42,1700000000000,3]]"#),
-            "{json}"
-        );
-        assert_eq!(serde_json::from_str::<SenderState>(&json).unwrap(), state);
-    }
-
     #[test]
     fn fanout_entries_serialize_as_arrays() {
         let mut state = SenderState::default();

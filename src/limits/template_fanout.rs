@@ -22,14 +22,9 @@ use super::LimitSignal;
 use crate::domain::{MemberId, Millis};
 
 /// One remembered send: signature, recipient, time, and its family (the id of the send that
-/// founded it: a per-state counter). The signature is stored as hex (`signature_encoding`).
+/// founded it: a per-state counter).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TemplateSent(
-    #[serde(with = "super::signature_encoding")] pub TemplateSignature,
-    pub MemberId,
-    pub Millis,
-    pub u32,
-);
+pub struct TemplateSent(pub TemplateSignature, pub MemberId, pub Millis, pub u32);
 
 /// The sender's recent templated sends to non-connections, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
