@@ -691,22 +691,7 @@ async fn a_campaign_that_takes_replies_lets_members_answer_the_advertiser() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), None);
     let (reader, reader_token) = server.member("reader", "free").await;
-    let (acme_id, acme) = advertiser(&server, "Acme").await;
-    let mut body = campaign_body(
-        "survey",
-        "Tell us what you think of **Acme CRM**.",
-        &[reader],
-        1,
-    );
-    body["allow_replies"] = json!(true);
-    let campaign = create_campaign(&server, &acme, body).await;
-    let id = campaign["id"].as_u64().unwrap();
-    let (status, run) = send_campaign(&server, &acme, id).await;
-    assert_eq!((status, &run["delivered"]), (200, &json!(1)), "{run}");
-
-    let (_, page) = server
-        .get("/v1/folders/inbox?limit=100", &reader_token)
-        .await;
+    let (acme_id, acme, id, page) = campaign_taking_replies(&server, reader, &reader_token).await;
     let thread = page["threads"][0]["thread_id"].as_u64().unwrap();
     let (status, assessed) = server
         .post(
@@ -842,22 +827,7 @@ async fn replies_metered(config: &str) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), Some(config));
     let (reader, reader_token) = server.member("reader", "free").await;
-    let (acme_id, acme) = advertiser(&server, "Acme").await;
-    let mut body = campaign_body(
-        "survey",
-        "Tell us what you think of Acme CRM.",
-        &[reader],
-        1,
-    );
-    body["allow_replies"] = json!(true);
-    let id = create_campaign(&server, &acme, body).await["id"]
-        .as_u64()
-        .unwrap();
-    let (status, run) = send_campaign(&server, &acme, id).await;
-    assert_eq!((status, &run["delivered"]), (200, &json!(1)), "{run}");
-    let (_, page) = server
-        .get("/v1/folders/inbox?limit=100", &reader_token)
-        .await;
+    let (acme_id, acme, id, page) = campaign_taking_replies(&server, reader, &reader_token).await;
     let thread = page["threads"][0]["thread_id"].as_u64().unwrap();
     let reply = |i: u32| json!({ "to": acme_id, "thread_id": thread, "body": format!("Question number {i} about the pricing") });
     for i in 0..5 {
@@ -871,4 +841,30 @@ async fn replies_metered(config: &str) {
         .get(&format!("/v1/advertiser/campaigns/{id}"), &acme)
         .await;
     assert_eq!(read["counts"]["replies"], 5, "{read}");
+}
+
+/// Acme's campaign that takes replies, delivered to `reader`: (Acme's id, Acme's token, the
+/// campaign's id, the reader's Inbox page holding it).
+async fn campaign_taking_replies(
+    server: &Server,
+    reader: u64,
+    reader_token: &str,
+) -> (u64, String, u64, Value) {
+    let (acme_id, acme) = advertiser(server, "Acme").await;
+    let mut body = campaign_body(
+        "survey",
+        "Tell us what you think of **Acme CRM**.",
+        &[reader],
+        1,
+    );
+    body["allow_replies"] = json!(true);
+    let id = create_campaign(server, &acme, body).await["id"]
+        .as_u64()
+        .unwrap();
+    let (status, run) = send_campaign(server, &acme, id).await;
+    assert_eq!((status, &run["delivered"]), (200, &json!(1)), "{run}");
+    let (_, page) = server
+        .get("/v1/folders/inbox?limit=100", reader_token)
+        .await;
+    (acme_id, acme, id, page)
 }

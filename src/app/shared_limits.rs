@@ -53,6 +53,18 @@ pub(super) struct Admitted {
     pub(super) write: LimiterWrite,
 }
 
+/// 503 when other replicas kept changing the sender's state through every attempt.
+fn limits_busy(config: &LimitsConfig) -> Error {
+    unavailable(
+        "limits_busy",
+        format!(
+            "this sender's limits changed {} times while deciding; retry",
+            config.redis.max_cas_attempts
+        ),
+        config.redis.retry_after_secs,
+    )
+}
+
 /// 503 while the limiter state cannot be read or written.
 fn unavailable(code: &'static str, detail: String, retry_after_secs: u64) -> Error {
     Error::new(ErrorKind::Unavailable, code, detail)
@@ -133,7 +145,6 @@ impl App {
         prepared: &Prepared,
     ) -> Result<Admitted> {
         let config = self.limits_config();
-        let retry = config.redis.retry_after_secs;
         for _ in 0..config.redis.max_cas_attempts.max(1) {
             let mut snapshot = match shared.load(sender).await {
                 Ok(snapshot) => snapshot,
@@ -184,14 +195,7 @@ impl App {
                 }
             }
         }
-        Err(unavailable(
-            "limits_busy",
-            format!(
-                "this sender's limits changed {} times while deciding; retry",
-                config.redis.max_cas_attempts
-            ),
-            retry,
-        ))
+        Err(limits_busy(config))
     }
 
     /// Meters a reply in a sponsored thread on the Redis ledger: the rate limits and the
@@ -238,14 +242,7 @@ impl App {
                 Err(error) => return unreachable(error),
             }
         }
-        Err(unavailable(
-            "limits_busy",
-            format!(
-                "this sender's limits changed {} times while deciding; retry",
-                config.redis.max_cas_attempts
-            ),
-            retry,
-        ))
+        Err(limits_busy(config))
     }
 
     /// Redis did not answer: `when_unreachable` decides whether the send goes unchecked.
