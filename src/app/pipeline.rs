@@ -98,6 +98,40 @@ fn behaviour_signal(signal: &LimitSignal) -> BehaviourSignal {
     }
 }
 
+/// 403 when the sender's restriction bars this send: a full one any send outside their
+/// network, one from new conversations the first message to a stranger.
+pub(super) fn restriction_refusal(
+    sender: &Member,
+    connected: bool,
+    new_conversation: bool,
+) -> Option<Error> {
+    let refused = match sender.restriction.as_ref()?.level {
+        RestrictionLevel::Full => !connected,
+        RestrictionLevel::NewConversations => !connected && new_conversation,
+    };
+    refused.then(|| {
+        Error::forbidden(
+            "sender_restricted",
+            "your account is restricted from this conversation; see your appeal options",
+        )
+    })
+}
+
+/// Counts a send the pipeline does not judge (a reply in a sponsored thread) against the
+/// sender's limits: refused past a rate limit or a restriction, else recorded, raising no
+/// strike (there are no behaviour signals to strike on).
+pub(super) fn meter_unjudged(
+    limiter: &crate::limits::Limiter,
+    state: &mut SenderState,
+    facts: &SendFacts,
+) -> Result<()> {
+    if let Check::Refuse(refusal) = limiter.check(state, facts) {
+        return Err(refusal_error(refusal));
+    }
+    limiter.record(state, facts, &[]);
+    Ok(())
+}
+
 /// A limiter refusal as an API error: 429 with Retry-After, or 403 for a restriction.
 pub(super) fn refusal_error(refusal: Refusal) -> Error {
     metrics::counter!("sendguard_limit_trips_total", "limit" => refusal.limit_name).increment(1);
@@ -247,17 +281,8 @@ impl App {
                 .is_some_and(|view| view.sent_any),
             None => false,
         };
-        if let Some(restriction) = &sender.restriction {
-            let refused = match restriction.level {
-                RestrictionLevel::Full => !connected,
-                RestrictionLevel::NewConversations => !connected && thread.is_none(),
-            };
-            if refused {
-                return Err(Error::forbidden(
-                    "sender_restricted",
-                    "your account is restricted from this conversation; see your appeal options",
-                ));
-            }
+        if let Some(refusal) = restriction_refusal(&sender, connected, thread.is_none()) {
+            return Err(refusal);
         }
         // Once the recipient replied, the thread is a conversation: an InMail costs nothing.
         let inmail_ledger = if draft.kind == MessageKind::Inmail && !connected && !recipient_replied

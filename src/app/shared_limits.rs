@@ -33,7 +33,7 @@ use super::App;
 use crate::domain::{MemberId, Millis, Sanction, Verdict};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::redis_state::{retention_ms, RedisSenderStates, RedisStateError, Snapshot};
-use crate::limits::{Check, LimitsClock, LimitsConfig, SendFacts, WhenUnreachable};
+use crate::limits::{LimitsClock, LimitsConfig, SendFacts, WhenUnreachable};
 use crate::store::Reader;
 
 /// How the limiter state of a send is written.
@@ -51,6 +51,12 @@ pub(super) struct Admitted {
     pub(super) verdict: Verdict,
     pub(super) input: LimiterInput,
     pub(super) write: LimiterWrite,
+}
+
+/// Counts and logs a limiter state Redis did not give or take.
+fn note_unreachable(error: &RedisStateError, sender: MemberId) {
+    metrics::counter!("sendguard_limits_unreachable_total").increment(1);
+    tracing::warn!(%error, sender, "limiter state on redis unreachable");
 }
 
 /// 503 when other replicas kept changing the sender's state through every attempt.
@@ -210,18 +216,9 @@ impl App {
         mut facts: SendFacts,
     ) -> Result<()> {
         let config = self.limits_config();
-        let retry = config.redis.retry_after_secs;
         let unreachable = |error: RedisStateError| {
-            metrics::counter!("sendguard_limits_unreachable_total").increment(1);
-            tracing::warn!(%error, sender, "limiter state on redis unreachable");
-            match config.when_unreachable {
-                WhenUnreachable::RefuseAll => Err(unavailable(
-                    "limits_unavailable",
-                    "sending limits cannot be checked right now; retry shortly".to_string(),
-                    retry,
-                )),
-                WhenUnreachable::AllowAll | WhenUnreachable::RefuseNewConversations => Ok(()),
-            }
+            note_unreachable(&error, sender);
+            self.let_through_unchecked(false)
         };
         for _ in 0..config.redis.max_cas_attempts.max(1) {
             let mut snapshot = match shared.load(sender).await {
@@ -231,10 +228,7 @@ impl App {
             facts.now = self.limiter_now(&snapshot);
             self.follow_lift(sender, &mut snapshot.state, facts.now);
             let mut state = snapshot.state;
-            if let Check::Refuse(refusal) = self.limiter.check(&state, &facts) {
-                return Err(super::pipeline::refusal_error(refusal));
-            }
-            self.limiter.record(&mut state, &facts, &[]);
+            super::pipeline::meter_unjudged(&self.limiter, &mut state, &facts)?;
             let keep = retention_ms(config, &state, facts.now);
             match shared.save(sender, snapshot.version, &state, keep).await {
                 Ok(true) => return Ok(()),
@@ -255,24 +249,10 @@ impl App {
         prepared: &Prepared,
         error: RedisStateError,
     ) -> Result<Admitted> {
-        metrics::counter!("sendguard_limits_unreachable_total").increment(1);
-        tracing::warn!(%error, sender, "limiter state on redis unreachable");
+        note_unreachable(&error, sender);
         let input = LimiterInput::Unchecked;
         let context = self.send_context(reader, sender, draft, now, prepared, &input)?;
-        let first_contact = !context.facts.connected && context.facts.new_conversation;
-        let config = self.limits_config();
-        let allowed = match config.when_unreachable {
-            WhenUnreachable::AllowAll => true,
-            WhenUnreachable::RefuseNewConversations => !first_contact,
-            WhenUnreachable::RefuseAll => false,
-        };
-        if !allowed {
-            return Err(unavailable(
-                "limits_unavailable",
-                "sending limits cannot be checked right now; retry shortly".to_string(),
-                config.redis.retry_after_secs,
-            ));
-        }
+        self.let_through_unchecked(!context.facts.connected && context.facts.new_conversation)?;
         let verdict = self.judge(&prepared.message, Some(&context));
         if let Some(refusal) = content_refusal(&verdict) {
             return Err(refusal);
@@ -283,6 +263,26 @@ impl App {
             input,
             write: LimiterWrite::Recorded(None),
         })
+    }
+
+    /// Whether a send may go unchecked while Redis does not answer (`when_unreachable`;
+    /// `first_contact`: a first message to a member outside the sender's network): 503
+    /// `limits_unavailable` if not.
+    fn let_through_unchecked(&self, first_contact: bool) -> Result<()> {
+        let config = self.limits_config();
+        let allowed = match config.when_unreachable {
+            WhenUnreachable::AllowAll => true,
+            WhenUnreachable::RefuseNewConversations => !first_contact,
+            WhenUnreachable::RefuseAll => false,
+        };
+        if allowed {
+            return Ok(());
+        }
+        Err(unavailable(
+            "limits_unavailable",
+            "sending limits cannot be checked right now; retry shortly".to_string(),
+            config.redis.retry_after_secs,
+        ))
     }
 
     /// Notes a rate-limit refusal on the Redis ledger (hammering through 429s strikes);

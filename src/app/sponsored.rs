@@ -17,13 +17,13 @@ use super::{App, SendOutcome, SendRequest};
 use crate::auth;
 use crate::domain::{
     Advertiser, AdvertiserId, CallToAction, Decision, Format, MemberId, Message, MessageId,
-    MessageKind, MessageStatus, Millis, Principal, Reason, Relationship, RestrictionLevel,
-    Schedule, SendSignals, SponsoredCampaign, SponsoredCampaignId, SponsoredCounts, SponsoredMark,
-    SponsoredReceipt, SponsoredStatus, Thread, Verdict,
+    MessageKind, MessageStatus, Millis, Principal, Reason, Relationship, Schedule, SendSignals,
+    SponsoredCampaign, SponsoredCampaignId, SponsoredCounts, SponsoredMark, SponsoredReceipt,
+    SponsoredStatus, Thread, Verdict,
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
-use crate::limits::{Check, SendFacts};
+use crate::limits::SendFacts;
 use crate::store::{Reader, SponsoredReader};
 use crate::text::Normalized;
 
@@ -444,15 +444,9 @@ impl App {
             .store
             .member(sender)?
             .ok_or_else(|| Error::unauthorized("the token's member no longer exists"))?;
-        if member
-            .restriction
-            .as_ref()
-            .is_some_and(|r| r.level == RestrictionLevel::Full)
-        {
-            return Err(Error::forbidden(
-                "sender_restricted",
-                "your account is restricted from this conversation; see your appeal options",
-            ));
+        // The advertiser is never a connection, and the thread exists.
+        if let Some(refusal) = super::pipeline::restriction_refusal(&member, false, false) {
+            return Err(refusal);
         }
         let prepared = self.prepare(request.format, &request.body)?;
         // What a stranger's message would get: the advertiser is no connection.
@@ -482,12 +476,7 @@ impl App {
                 }
                 if self.shared_limits.is_none() {
                     let mut state = txn.sender_state(sender)?.unwrap_or_default();
-                    if let Check::Refuse(refusal) = self.limiter.check(&state, &facts) {
-                        return Err(super::pipeline::refusal_error(refusal));
-                    }
-                    // Metered, not judged: the reply's verdict is a stranger's message's,
-                    // so behaviour signals raise no strike here.
-                    self.limiter.record(&mut state, &facts, &[]);
+                    super::pipeline::meter_unjudged(&self.limiter, &mut state, &facts)?;
                     txn.put_sender_state(sender, &state);
                 }
                 let delivered = verdict.decision != Decision::Held;
