@@ -381,6 +381,9 @@ struct TrainArgs {
     /// NBSVM: how much each unknown token dilutes the evidence (squared-ratio units).
     #[arg(long, default_value_t = TrainOptions::default().unknown_weight)]
     unknown_weight: f64,
+    /// Read the link-shape tokens (`link:`, `link:.xyz`, `link:-`): true or false.
+    #[arg(long, default_value_t = TrainOptions::default().link_shapes, action = clap::ArgAction::Set)]
+    link_shapes: bool,
     /// Training files (as given to --data, without @WEIGHT) whose messages choose the
     /// thresholds (repeatable; default: all). Thresholds belong to the traffic they
     /// will judge: fit them on in-domain messages, not on e-mails.
@@ -406,6 +409,7 @@ impl TrainArgs {
             interpolation: self.interpolation,
             prior_strength: self.prior_strength,
             unknown_weight: self.unknown_weight,
+            link_shapes: self.link_shapes,
             ..TrainOptions::default()
         }
     }

@@ -132,6 +132,29 @@ pub struct TrainOptions {
     /// as "not known", not as whatever its few known words say.
     #[serde(default)]
     pub unknown_weight: f64,
+    /// Whether the model reads the link-shape tokens (`link:`, `link:.xyz`, `link:-`).
+    /// Files written before those tokens existed do not, and must not: to them every
+    /// such token would be an unknown one diluting the evidence of each message with a
+    /// link. Absent from a file's header when false, so those files retrain to the same
+    /// bytes.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub link_shapes: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl TrainOptions {
+    /// Whether a token of `kind` is one of this model's features.
+    pub fn reads(&self, kind: crate::text::TokenKind) -> bool {
+        self.reads_tag(kind as u8)
+    }
+
+    /// [`TrainOptions::reads`] of a feature key's tag (see [`crate::text::feature_key`]).
+    pub fn reads_tag(&self, tag: u8) -> bool {
+        self.link_shapes || tag != crate::text::TokenKind::LinkShape as u8
+    }
 }
 
 /// The cost of files written before the cost was stored (they were all trained with 1).
@@ -164,6 +187,7 @@ impl Default for TrainOptions {
             interpolation: default_interpolation(),
             prior_strength: 8.0,
             unknown_weight: 2.0,
+            link_shapes: true,
         }
     }
 }
@@ -309,6 +333,7 @@ impl Model {
         let mut tokens = 0u32;
         let mut ids: Vec<u32> = features
             .into_iter()
+            .filter(|f| self.options.reads_tag(crate::text::feature_key(f).0))
             .inspect(|_| tokens += 1)
             .filter_map(|f| self.feature_id(f))
             .collect();
@@ -332,7 +357,7 @@ impl Model {
                 self.index.word_hash(word)
             }
         };
-        for token in tokens {
+        for token in tokens.iter().filter(|t| self.options.reads(t.kind)) {
             let hash = match token.kind {
                 TokenKind::Word => {
                     let hash = word_hash(&token.text, last_word);
@@ -363,6 +388,7 @@ impl Model {
     pub fn score_text(&self, input: &str) -> Score {
         let mut hashes = FeatureHashes {
             index: &self.index,
+            options: &self.options,
             hashes: Vec::with_capacity(input.len() / 4 + 1),
             last_word: 0,
         };
@@ -523,6 +549,7 @@ fn unfixed(sum: i128) -> f64 {
 /// A message's feature hashes, each word hashed once: a pair's hash comes from its words'.
 struct FeatureHashes<'m> {
     index: &'m FeatureIndex,
+    options: &'m TrainOptions,
     hashes: Vec<u64>,
     last_word: u64,
 }
@@ -538,7 +565,9 @@ impl crate::text::FeatureVisitor for FeatureHashes<'_> {
     }
 
     fn feature(&mut self, tag: u8, text: &str) {
-        self.hashes.push(self.index.hash((tag, text)));
+        if self.options.reads_tag(tag) {
+            self.hashes.push(self.index.hash((tag, text)));
+        }
     }
 }
 
@@ -593,6 +622,56 @@ mod tests {
             let want = model.score(features.iter().map(String::as_str));
             assert_eq!(model.score_tokens(&tokens), want, "{features:?}");
         }
+    }
+
+    /// A model that does not read link shapes scores a message with a link as if the
+    /// normalizer had not emitted them, on every scoring path: they are neither evidence
+    /// nor unknown tokens. One that reads them takes them as evidence.
+    #[test]
+    fn link_shapes_count_only_for_a_model_that_reads_them() {
+        let vocabulary: Vec<String> = ["link:", "link:.xyz", "w:see"]
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        let theta = vec![[-3.0, -1.0], [-4.0, -1.5], [-2.0, -2.0]];
+        let model_with = |link_shapes| {
+            let options = TrainOptions {
+                kind: ModelKind::NaiveBayes,
+                link_shapes,
+                ..TrainOptions::default()
+            };
+            let (v, t) = (vocabulary.clone(), theta.clone());
+            Model::new(
+                options,
+                [10, 10],
+                v,
+                t,
+                Thresholds::default(),
+                serde_json::Value::Null,
+            )
+            .unwrap()
+        };
+        let text = "see evil.xyz";
+        let tokens = crate::text::normalize(text).tokens;
+        assert!(tokens.iter().any(|t| t.kind == TokenKind::LinkShape));
+        let without_shapes: Vec<Token> = tokens
+            .iter()
+            .filter(|t| t.kind != TokenKind::LinkShape)
+            .cloned()
+            .collect();
+        let features: Vec<String> = tokens.iter().map(Token::feature).collect();
+        let blind = model_with(false);
+        let want = blind.score_tokens(&without_shapes);
+        assert_eq!(blind.score_tokens(&tokens), want);
+        assert_eq!(blind.score_text(text), want);
+        assert_eq!(blind.score(features.iter().map(String::as_str)), want);
+        let reading = model_with(true);
+        let read = reading.score_tokens(&tokens);
+        assert!(
+            read.log_odds > want.log_odds + 1.0,
+            "{read:?} against {want:?}"
+        );
+        assert_eq!(reading.score_text(text), read);
     }
 
     /// Counting each feature once or every time scores the same bits when nothing repeats,

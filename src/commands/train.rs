@@ -111,7 +111,10 @@ pub fn train(
                 row.label,
                 *weight,
                 *fits_thresholds,
-                classify::features(&text::normalize(&row.text)),
+                classify::features(&text::normalize(&row.text))
+                    .into_iter()
+                    .filter(|feature| options.reads_tag(text::feature_key(feature).0))
+                    .collect::<Vec<_>>(),
             )
         }));
     bar.finish_and_clear();

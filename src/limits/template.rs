@@ -74,7 +74,8 @@ pub fn masked_words(tokens: &[Token]) -> Vec<&str> {
             TokenKind::Pair
             | TokenKind::Domain
             | TokenKind::Shortener
-            | TokenKind::LinkMismatch => continue,
+            | TokenKind::LinkMismatch
+            | TokenKind::LinkShape => continue,
         };
         after_greeting = token.kind == TokenKind::Word && GREETINGS.contains(&word);
         words.push(word);

@@ -426,6 +426,27 @@ mod tests {
     }
 
     #[test]
+    fn links_carry_their_shape() {
+        let shapes = |input: &str| -> Vec<String> {
+            features(&norm(input))
+                .into_iter()
+                .filter(|f| f.starts_with("link:"))
+                .collect()
+        };
+        assert_eq!(
+            shapes("see https://www.secure-login.example.co.uk/a"),
+            ["link:", "link:.co.uk", "link:-"]
+        );
+        assert_eq!(shapes("at evil.xyz"), ["link:", "link:.xyz"]);
+        assert_eq!(shapes("http://10.0.0.1/x"), ["link:"]);
+        assert_eq!(
+            shapes("two: a.com and b.com"),
+            ["link:", "link:.com", "link:", "link:.com"]
+        );
+        assert!(shapes("no links here").is_empty());
+    }
+
+    #[test]
     fn entities_extract() {
         let cases: &[(&str, &str, &[&str])] = &[
             (
@@ -498,6 +519,8 @@ mod tests {
             ("w:at", 5),
             ("url:bit.ly/x", 6),
             ("short:bit.ly", 6),
+            ("link:", 6),
+            ("link:.ly", 6),
             ("dom:bit.ly", 6),
         ];
         let want: Vec<(String, u32)> = want.iter().map(|(f, p)| (f.to_string(), *p)).collect();

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use super::domains::{is_shortener_host, registrable_domain};
+use super::domains::{is_ipv4, is_shortener_host, registrable_domain};
 use super::item::{Item, ItemKind};
 use super::segment::{for_each_piece, has_unspaced};
 
@@ -36,6 +36,10 @@ pub enum TokenKind {
     Crypto,
     /// One emoji.
     Emoji,
+    /// The shape of a URL's host, emitted with each URL: empty for "a link", the public
+    /// suffix with its dot (`.co.uk`, `.xyz`), or `-` for a hyphenated host. Unknown
+    /// look-alike domains are each seen once; their shape is what recurs in spam.
+    LinkShape,
 }
 
 /// One token of the stream the rules and the classifier consume.
@@ -83,7 +87,7 @@ pub(crate) fn token_feature_key(kind: TokenKind, text: &str) -> (u8, &str) {
 }
 
 /// Every kind's feature prefix, and whether the token's text follows it.
-const FEATURE_SPELLINGS: [(TokenKind, &str, bool); 11] = [
+const FEATURE_SPELLINGS: [(TokenKind, &str, bool); 12] = [
     (TokenKind::Word, "w:", true),
     (TokenKind::Pair, "p:", true),
     (TokenKind::Url, "url:", true),
@@ -95,6 +99,7 @@ const FEATURE_SPELLINGS: [(TokenKind, &str, bool); 11] = [
     (TokenKind::Money, "money", false),
     (TokenKind::Crypto, "crypto", false),
     (TokenKind::Emoji, "emoji:", true),
+    (TokenKind::LinkShape, "link:", true),
 ];
 
 fn feature_spelling(kind: TokenKind) -> (&'static str, bool) {
@@ -250,6 +255,7 @@ pub(crate) fn emit_tokens(
                 if is_shortener_host(host, &domain) {
                     sink.token(TokenKind::Shortener, Cow::Borrowed(&domain), position);
                 }
+                emit_link_shape(host, &domain, position, sink);
                 sink.token(TokenKind::Domain, Cow::Owned(domain), position);
             }
             ItemKind::Email => sink.token(TokenKind::Email, item.text, position),
@@ -265,6 +271,25 @@ pub(crate) fn emit_tokens(
         after_word = is_word;
     }
     url_count
+}
+
+/// A URL's [`TokenKind::LinkShape`] tokens: "a link", its public suffix (what follows the
+/// registrable domain's first label; none for an IP address or a one-label host) and, when
+/// the host holds a hyphen, `-`.
+fn emit_link_shape(host: &str, domain: &str, position: u32, sink: &mut impl TokenSink) {
+    sink.token(TokenKind::LinkShape, Cow::Borrowed(""), position);
+    if !is_ipv4(domain) {
+        if let Some(dot) = domain.find('.') {
+            sink.token(
+                TokenKind::LinkShape,
+                Cow::Borrowed(&domain[dot..]),
+                position,
+            );
+        }
+    }
+    if host.contains('-') {
+        sink.token(TokenKind::LinkShape, Cow::Borrowed("-"), position);
+    }
 }
 
 #[cfg(test)]
@@ -294,6 +319,8 @@ mod tests {
             (t(TokenKind::Money, "$100"), "money"),
             (t(TokenKind::Crypto, "0xabc"), "crypto"),
             (t(TokenKind::Emoji, "😀"), "emoji:😀"),
+            (t(TokenKind::LinkShape, ".co.uk"), "link:.co.uk"),
+            (t(TokenKind::LinkShape, ""), "link:"),
         ];
         for (tok, want) in cases {
             assert_eq!(tok.feature(), want);
@@ -343,6 +370,8 @@ mod tests {
             ("w:click", 0),
             ("url:bit.ly/x", 1),
             ("short:bit.ly", 1),
+            ("link:", 1),
+            ("link:.ly", 1),
             ("dom:bit.ly", 1),
             ("mismatch:a.com>bit.ly", 1),
             ("w:free", 2),
