@@ -598,3 +598,61 @@ async fn the_same_send_through_two_replicas_at_once_is_stored_once() {
         assert_eq!(visible(replica, &bob_token, threads[0]).await, acknowledged);
     }
 }
+
+/// The sender's state on Redis as stored: its version and its JSON.
+fn stored_state(keys: &RedisKeys, member: u64) -> (u64, Value) {
+    let client = redis::Client::open("redis://127.0.0.1:6379/").unwrap();
+    let mut connection = client.get_connection().unwrap();
+    let (version, state): (Option<String>, Option<String>) = redis::cmd("HMGET")
+        .arg(format!("{}{{sender:{member}}}:limits", keys.prefix))
+        .arg("v")
+        .arg("s")
+        .query(&mut connection)
+        .unwrap();
+    (
+        version.map_or(0, |v| v.parse().unwrap()),
+        state.map_or(Value::Null, |s| serde_json::from_str(&s).unwrap()),
+    )
+}
+
+/// A stranger's reply to outreach is noted on the outreach sender's state on Redis, once
+/// (admission reads the recipient's reactions beside the replier's own state, and the write
+/// notes the reply only when they answer outreach); a second reply notes nothing and leaves
+/// that state as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reply_to_outreach_through_another_replica_is_noted_once_on_redis() {
+    let backends = Backends::new("rep_reply_noted");
+    let replicas = backends.replicas(2, "");
+    let (a, b) = (&replicas[0], &replicas[1]);
+    let (alice, alice_token) = a.member("alice", "free").await;
+    let (bob, bob_token) = a.member("bob", "free").await;
+    let (status, sent, _) = send(
+        a,
+        &alice_token,
+        bob,
+        "Hello Bob, I enjoyed your talk on bridge design last week and would like to ask \
+         one question about the load tests you described.",
+    )
+    .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_ne!(sent["decision"], "held", "{sent}");
+    let outreach = |state: &Value| state["reactions"]["outreach"].clone();
+    let (_, before) = stored_state(&backends.keys, alice);
+    let entry = outreach(&before)[0].clone();
+    assert_eq!(entry[0].as_u64(), Some(bob), "{before}");
+    assert_eq!(entry[2].as_u64(), Some(0), "no reaction yet: {before}");
+
+    let (status, reply, _) = send(b, &bob_token, alice, "Sure, ask away").await;
+    assert_eq!(status, 201, "{reply}");
+    let (noted_version, noted) = stored_state(&backends.keys, alice);
+    assert_eq!(outreach(&noted)[0][2].as_u64(), Some(1), "replied: {noted}");
+
+    let (status, again, _) = send(b, &bob_token, alice, "Any time this week works").await;
+    assert_eq!(status, 201, "{again}");
+    let (version, state) = stored_state(&backends.keys, alice);
+    assert_eq!(
+        (version, &state),
+        (noted_version, &noted),
+        "nothing more to note"
+    );
+}

@@ -337,7 +337,7 @@ impl App {
                     verdict.sanction = Some(sanction);
                 }
             }
-            LimiterWrite::Recorded(sanction) => {
+            LimiterWrite::Recorded { sanction, .. } => {
                 if let Some(sanction) = sanction {
                     super::sanctions::apply(txn, sender, sanction, now)?;
                     verdict.sanction = Some(sanction.clone());
@@ -414,8 +414,22 @@ impl App {
             txn.put_sender_state(sender, &state);
         }
         if context.thread.is_some() {
-            // A reply in a thread is the recipient's answer to this sender's outreach.
-            self.note_reaction(txn, recipient, sender, crate::limits::Reaction::Replied)?;
+            // A reply in a thread is the recipient's answer to this sender's outreach. When
+            // admission read the recipient's reactions and they answer no outreach (most
+            // replies), there is nothing to note and nothing to read again.
+            let reaction = crate::limits::Reaction::Replied;
+            let answers_nothing = match limiter_write {
+                LimiterWrite::Recorded {
+                    recipient_reactions: Some(reactions),
+                    ..
+                } => !self
+                    .limiter
+                    .would_note_reaction(reactions, sender, reaction),
+                _ => false,
+            };
+            if !answers_nothing {
+                self.note_reaction(txn, recipient, sender, reaction)?;
+            }
         }
         if let Some(ledger) = &context.inmail_ledger {
             if message.verdict.inmail {

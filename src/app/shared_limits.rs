@@ -33,7 +33,7 @@ use super::App;
 use crate::domain::{MemberId, Millis, Sanction, Verdict};
 use crate::error::{Error, ErrorKind, Result};
 use crate::limits::redis_state::{retention_ms, RedisSenderStates, RedisStateError, Snapshot};
-use crate::limits::{LimitsClock, LimitsConfig, SendFacts, WhenUnreachable};
+use crate::limits::{LimitsClock, LimitsConfig, ReactionState, SendFacts, WhenUnreachable};
 use crate::store::Reader;
 
 /// How the limiter state of a send is written.
@@ -42,7 +42,12 @@ pub(super) enum LimiterWrite {
     /// Recorded in the send's store batch (embedded backend).
     InBatch,
     /// Already recorded on Redis; the sanction it raised, if any, goes in the batch.
-    Recorded(Option<Sanction>),
+    Recorded {
+        sanction: Option<Sanction>,
+        /// For a reply, its recipient's reactions as read beside the sender's state during
+        /// admission (`None`: not read; the write reads them itself, blocking).
+        recipient_reactions: Option<ReactionState>,
+    },
 }
 
 /// A send admitted by the Redis limiter: what the store write re-checks and writes.
@@ -151,8 +156,26 @@ impl App {
         prepared: &Prepared,
     ) -> Result<Admitted> {
         let config = self.limits_config();
-        for _ in 0..config.redis.max_cas_attempts.max(1) {
-            let mut snapshot = match shared.load(sender).await {
+        // A reply notes its recipient's reaction to this sender's outreach on the recipient's
+        // state, in the write; its reactions are read now, beside the sender's state (one
+        // round trip on the multiplexed connection), instead of there, blocking a worker.
+        // Only on PostgreSQL, where this runs inside the send's transaction holding both
+        // members' locks, so no send between the two can change them before the write; the
+        // pair record it asks about was read ahead with the context (no round trip).
+        let read_recipient = reader.remote()
+            && (draft.thread_id.is_some()
+                || matches!(reader.thread_between(sender, draft.to), Ok(Some(_))));
+        let mut recipient_reactions = None;
+        for attempt in 0..config.redis.max_cas_attempts.max(1) {
+            let loaded = if attempt == 0 && read_recipient {
+                let (loaded, reactions) =
+                    tokio::join!(shared.load(sender), shared.reactions(draft.to));
+                recipient_reactions = reactions.ok();
+                loaded
+            } else {
+                shared.load(sender).await
+            };
+            let mut snapshot = match loaded {
                 Ok(snapshot) => snapshot,
                 Err(error) => {
                     return self.admit_unchecked(reader, sender, draft, now, prepared, error)
@@ -190,7 +213,10 @@ impl App {
                         context,
                         verdict,
                         input,
-                        write: LimiterWrite::Recorded(sanction),
+                        write: LimiterWrite::Recorded {
+                            sanction,
+                            recipient_reactions,
+                        },
                     })
                 }
                 Ok(false) => {
@@ -261,7 +287,10 @@ impl App {
             context,
             verdict,
             input,
-            write: LimiterWrite::Recorded(None),
+            write: LimiterWrite::Recorded {
+                sanction: None,
+                recipient_reactions: None,
+            },
         })
     }
 

@@ -47,7 +47,7 @@ pub mod template_fanout;
 
 pub use config::{LimitsBackend, LimitsClock, LimitsConfig, WhenUnreachable};
 pub use fingerprint::{hamming, simhash, Fingerprint};
-pub use reactions::{Noted, Reaction, ReactionTally};
+pub use reactions::{Noted, Reaction, ReactionState, ReactionTally};
 pub use state::SenderState;
 pub use template::TemplateSignature;
 
@@ -459,6 +459,18 @@ impl Limiter {
         reaction: Reaction,
     ) -> Option<Noted> {
         reactions::note(&mut state.reactions, recipient, reaction)
+    }
+
+    /// Whether [`Limiter::note_reaction`] would note anything on a state with these
+    /// `reactions` (read alone, `state::StateReactions`): most replies answer no outreach,
+    /// and then the whole state need not be decoded.
+    pub fn would_note_reaction(
+        &self,
+        reactions: &ReactionState,
+        recipient: MemberId,
+        reaction: Reaction,
+    ) -> bool {
+        reactions::note(&mut reactions.clone(), recipient, reaction).is_some()
     }
 
     /// The reactions to the sender's outreach over the window at `now`.

@@ -26,7 +26,8 @@ use redis::Script;
 use tokio::sync::OnceCell;
 
 use super::config::{LimitsConfig, RedisLimitsConfig};
-use super::state::SenderState;
+use super::reactions::ReactionState;
+use super::state::{SenderState, StateReactions};
 use crate::domain::{MemberId, Millis};
 
 /// Reads the sender's version and state and the server's time, in one round trip.
@@ -159,6 +160,29 @@ impl RedisSenderStates {
             )
             .await?;
         snapshot(secs, micros, &version, &json)
+    }
+
+    /// The reactions of a member's state alone (`StateReactions`), read with a plain `HGET`
+    /// (no version or time needed): a reply reads its recipient's beside its sender's
+    /// [`RedisSenderStates::load`], on the same multiplexed connection, so both go in one
+    /// round trip and the write need not read it blocking (`app::shared_limits`).
+    pub async fn reactions(&self, member: MemberId) -> Result<ReactionState, RedisStateError> {
+        let mut connection = self.connection().await?;
+        count_round_trip();
+        let json: Option<String> = self
+            .within(
+                redis::cmd("HGET")
+                    .arg(self.key(member))
+                    .arg("s")
+                    .query_async(&mut connection),
+            )
+            .await?;
+        match json {
+            None => Ok(ReactionState::default()),
+            Some(json) => serde_json::from_str::<StateReactions>(&json)
+                .map(|state| state.reactions)
+                .map_err(|e| RedisStateError::Corrupt(e.to_string())),
+        }
     }
 
     /// Deletes the sender's state (account erasure); `true` when there was one.

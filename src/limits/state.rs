@@ -47,6 +47,16 @@ pub struct SenderState {
     pub reactions: ReactionState,
 }
 
+/// The `reactions` of a stored [`SenderState`] and nothing else, read from the state's
+/// JSON. A reply asks only whether it answers the sender's outreach, and most do not:
+/// decoding this field alone skips the template signatures and fingerprints (most of a
+/// state's bytes) instead of parsing them into numbers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StateReactions {
+    pub reactions: ReactionState,
+}
+
 impl SenderState {
     /// Drops everything that expired by `now` (done by every `record`; callers that keep
     /// idle states around may call it before writing them back).
@@ -127,6 +137,27 @@ mod tests {
         assert!(json.len() < 160, "{json}");
         assert_eq!(serde_json::from_str::<SenderState>("{}").unwrap(), state);
         assert!(state.is_idle(&LimitsConfig::default(), 0));
+    }
+
+    #[test]
+    fn reactions_alone_read_as_the_whole_state_reads_them() {
+        let mut state = SenderState::default();
+        state.reactions.outreach.push_back(Outreach(9, 1_000, 1, 4));
+        state
+            .template
+            .recent
+            .push_back(crate::limits::template_fanout::TemplateSent(
+                crate::limits::TemplateSignature(vec![1, 2, 3]),
+                9,
+                1_000,
+                0,
+            ));
+        state.fanout.recent.push_back(Sent(1, 9, 1_000, 2));
+        let json = serde_json::to_string(&state).unwrap();
+        let alone: StateReactions = serde_json::from_str(&json).unwrap();
+        assert_eq!(alone.reactions, state.reactions);
+        let empty: StateReactions = serde_json::from_str("{}").unwrap();
+        assert!(empty.reactions.is_empty());
     }
 
     #[test]
