@@ -75,6 +75,43 @@ fn training_twice_on_the_same_data_writes_identical_bytes() {
     assert_ne!(std::fs::read(&c).unwrap(), a_bytes);
 }
 
+/// `train` reads link shapes by default and records it in the file; `--link-shapes false`
+/// (the shipped model's command) leaves both the features and the option out, so files
+/// written before the option existed retrain to the same bytes.
+#[test]
+fn link_shapes_are_trained_by_default_and_left_out_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |out: &Path, extra: &[&str]| {
+        let data = "datasets/sms_proxy/a.tsv";
+        let mut args = vec!["train", "--data", data, "--out", path(out)];
+        args.extend_from_slice(extra);
+        let output = sendguard(&args, None);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        std::fs::read(out).unwrap()
+    };
+    let holds = |bytes: &[u8], needle: &str| {
+        bytes
+            .windows(needle.len())
+            .any(|window| window == needle.as_bytes())
+    };
+    let reading = train(&dir.path().join("with.sgnb"), &[]);
+    assert!(holds(&reading, "\"link_shapes\":true"));
+    assert!(
+        holds(&reading, "link:."),
+        "no link-shape feature was learned"
+    );
+    let blind = train(
+        &dir.path().join("without.sgnb"),
+        &["--link-shapes", "false"],
+    );
+    assert!(!holds(&blind, "link_shapes"));
+    assert!(!holds(&blind, "link:"));
+}
+
 #[test]
 fn training_without_smoothing_is_refused() {
     let dir = tempfile::tempdir().unwrap();
