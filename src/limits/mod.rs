@@ -470,7 +470,7 @@ impl Limiter {
         recipient: MemberId,
         reaction: Reaction,
     ) -> bool {
-        reactions::note(&mut reactions.clone(), recipient, reaction).is_some()
+        reactions::would_note(reactions, recipient, reaction)
     }
 
     /// The reactions to the sender's outreach over the window at `now`.

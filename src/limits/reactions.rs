@@ -111,6 +111,15 @@ pub fn record(
     }
 }
 
+/// Whether [`note`] would note `reaction` from `recipient`: some outreach to them lacks it.
+pub fn would_note(state: &ReactionState, recipient: MemberId, reaction: Reaction) -> bool {
+    state
+        .outreach
+        .iter()
+        .find(|o| o.0 == recipient)
+        .is_some_and(|entry| entry.2 & reaction.bit() == 0)
+}
+
 /// Notes a reaction of `recipient`; `None` when nothing changed: the sender has no recent
 /// outreach to them (a reaction to a connection's or an old message is not about outreach),
 /// or they had already reacted so.
@@ -212,6 +221,28 @@ pub fn prune(config: &ReactionsConfig, state: &mut ReactionState, now: Millis) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn would_note_answers_what_note_does() {
+        let config = ReactionsConfig::default();
+        let mut s = ReactionState::default();
+        record(&config, &mut s, 1, 7, 0);
+        for (who, reaction) in [
+            (7, Reaction::Replied),
+            (7, Reaction::Replied),
+            (7, Reaction::Blocked),
+            (8, Reaction::Replied),
+        ] {
+            let predicted = would_note(&s, who, reaction);
+            assert_eq!(
+                predicted,
+                note(&mut s, who, reaction).is_some(),
+                "{who} {reaction:?}"
+            );
+        }
+        assert!(!would_note(&s, 7, Reaction::Replied));
+        assert!(would_note(&s, 7, Reaction::Reported));
+    }
 
     #[test]
     fn unanswered_and_blocked_outreach_holds_and_answered_outreach_is_recognized() {
