@@ -384,6 +384,13 @@ fn plain_classify_output_has_named_columns_and_no_trailing_tab() {
         columns.iter().all(|c| !c.is_empty()),
         "an empty column: {text:?}"
     );
+    // classify judges every message as a stranger's: its ordinary message goes to Other,
+    // and the row says why.
+    assert_eq!(columns[1], "other", "{text}");
+    assert!(
+        columns[3].split(',').any(|id| id == "outside_network"),
+        "the relationship reason is missing: {text:?}"
+    );
 }
 
 #[test]

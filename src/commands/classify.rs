@@ -74,12 +74,9 @@ pub fn classify(
             };
             writeln!(out, "{}", serde_json::to_string(&line)?)?;
         } else {
-            let ids: Vec<&str> = verdict
-                .reasons
-                .iter()
-                .skip(1)
-                .map(|r| r.id.as_str())
-                .collect();
+            // Every reason, the relationship's first: a stranger's ordinary message goes to
+            // Other on that reason alone, and a row without it would look unexplained.
+            let ids: Vec<&str> = verdict.reasons.iter().map(|r| r.id.as_str()).collect();
             let ids = if ids.is_empty() {
                 "-".to_string()
             } else {
