@@ -23,8 +23,29 @@ async fn body_length_is_counted_in_unicode_scalar_values() {
     let (status, _) = server.send(&alice, bob, &"a".repeat(28_000)).await;
     assert_eq!(status, 201);
 
-    for empty in ["", "   \n\t "] {
+    // Empty as the recipient would see it: whitespace, zero-width and bidi characters.
+    for empty in [
+        "",
+        "   \n\t ",
+        "\u{200b}\u{200b}",
+        "\u{feff}\u{2060}\u{ad}",
+        "\u{202e}\u{202d}",
+    ] {
         let (status, body) = server.send(&alice, bob, empty).await;
+        assert_eq!(error_of(status, &body, 422, "empty_body")["field"], "body");
+    }
+    // Markdown that renders to nothing visible would deliver a blank message with a link.
+    for hidden in [
+        "[](http://evil.example/login)",
+        "![](http://evil.example/pixel.gif)",
+    ] {
+        let (status, body) = server
+            .post(
+                "/v1/messages",
+                &alice,
+                json!({"to": bob, "body": hidden, "format": "markdown"}),
+            )
+            .await;
         assert_eq!(error_of(status, &body, 422, "empty_body")["field"], "body");
     }
     // The sender sees every message they sent (held ones too): exactly the two accepted.

@@ -151,6 +151,13 @@ async fn the_console_routes_work_the_queue_without_leaking_text() {
     let (status, body) = server.get(&path, &ben).await;
     error_of(status, &body, 400, "invalid_field");
     assert_eq!(body["error"]["field"], "justification");
+    // Ten zero-width spaces are ten characters nobody can read.
+    let invisible = "%E2%80%8B".repeat(10);
+    let (status, body) = server
+        .get(&format!("{path}?justification={invisible}"), &ben)
+        .await;
+    error_of(status, &body, 400, "invalid_field");
+    assert_eq!(body["error"]["field"], "justification");
     let (status, content) = server
         .get(
             &format!("{path}?justification=checking%20the%20phishing%20hold"),

@@ -410,3 +410,53 @@ async fn a_used_idempotency_key_with_a_different_request_is_refused_not_dropped(
     assert_eq!((status, &again["replayed"]), (200, &json!(true)), "{again}");
     assert_eq!(server.thread_messages(&bob_token, thread).await.len(), 1);
 }
+
+#[tokio::test]
+async fn an_attachments_url_is_judged_like_a_link_in_the_body() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    let (_, alice_token) = server.member("alice", "free").await;
+    let (bob, _) = server.member("bob", "free").await;
+    let reason_ids = |sent: &serde_json::Value| -> Vec<String> {
+        sent["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let gif = |url: &str, body: &str| json!({"to": bob, "body": body, "attachments": [{"type": "gif", "url": url}]});
+
+    // A look-alike domain held in the body is held as a GIF's address too, even with no text.
+    for body in ["see this", ""] {
+        let (status, sent) = server
+            .post(
+                "/v1/messages",
+                &alice_token,
+                gif("http://linkedln-security.com/verify.gif", body),
+            )
+            .await;
+        assert_eq!(status, 201, "{sent}");
+        assert_eq!(sent["decision"], "held", "{sent}");
+        assert!(
+            reason_ids(&sent).contains(&"phishing.lookalike_domain_pattern".to_string()),
+            "{sent}"
+        );
+    }
+    // An ordinary GIF host adds no link reason.
+    let (status, sent) = server
+        .post(
+            "/v1/messages",
+            &alice_token,
+            gif("https://media.giphy.com/media/abc/giphy.gif", "congrats!"),
+        )
+        .await;
+    assert_eq!(status, 201, "{sent}");
+    assert_ne!(sent["decision"], "held", "{sent}");
+    assert!(
+        !reason_ids(&sent)
+            .iter()
+            .any(|id| id.starts_with("phishing.")),
+        "{sent}"
+    );
+}

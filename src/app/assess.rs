@@ -43,7 +43,7 @@ impl App {
                 }
             }
         }
-        let prepared = self.prepare(request.format, &request.body)?;
+        let prepared = self.prepare(request.format, &request.body, &[])?;
         let context = match (request.from, request.to) {
             (Some(from), Some(to)) => {
                 let draft = Draft {

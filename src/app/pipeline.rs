@@ -18,8 +18,8 @@
 
 use super::App;
 use crate::domain::{
-    BehaviourSignal, Campaign, Decision, Format, InmailLedger, Member, MemberId, MessageKind,
-    Millis, Relationship, RenderedBody, RestrictionLevel, Thread, ThreadId, Verdict,
+    Attachment, BehaviourSignal, Campaign, Decision, Format, InmailLedger, Link, Member, MemberId,
+    MessageKind, Millis, Relationship, RenderedBody, RestrictionLevel, Thread, ThreadId, Verdict,
 };
 use crate::engine::AssessInput;
 use crate::error::{Error, ErrorKind, Result};
@@ -159,17 +159,37 @@ impl App {
             .field("body")
             .limit(limit as u64));
         }
-        if body.trim().is_empty() && !has_attachments {
-            return Err(
-                Error::new(ErrorKind::Unprocessable, "empty_body", "body is empty").field("body"),
-            );
+        if crate::text::shows_nothing(body) && !has_attachments {
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "empty_body",
+                "body is empty (only whitespace or invisible characters)",
+            )
+            .field("body"));
         }
         Ok(())
     }
 
-    /// Renders, checks link schemes, normalizes and fingerprints a body.
-    pub(super) fn prepare(&self, format: Format, body: &str) -> Result<Prepared> {
-        let rendered = RenderedBody::render(format, body);
+    /// Renders, checks link schemes, normalizes and fingerprints a body. The attachments'
+    /// URLs are judged with it, as links: a GIF is fetched from its URL like any link's
+    /// target, so a look-alike domain or a shortener there is the same risk.
+    pub(super) fn prepare(
+        &self,
+        format: Format,
+        body: &str,
+        attachments: &[Attachment],
+    ) -> Result<Prepared> {
+        let mut rendered = RenderedBody::render(format, body);
+        // Markup that renders to nothing visible (`[](https://…)`, an image) would deliver
+        // a blank message carrying a hidden link.
+        if !crate::text::shows_nothing(body) && crate::text::shows_nothing(&rendered.visible_text) {
+            return Err(Error::new(
+                ErrorKind::Unprocessable,
+                "empty_body",
+                "body renders to nothing visible",
+            )
+            .field("body"));
+        }
         if let Some(link) = rendered.links.iter().find(|link| !link.has_safe_scheme()) {
             let shown: String = link.target.chars().take(40).collect();
             return Err(Error::new(
@@ -179,6 +199,12 @@ impl App {
             )
             .field("body"));
         }
+        rendered
+            .links
+            .extend(attachments.iter().map(|attachment| Link {
+                text: String::new(),
+                target: attachment.url.clone(),
+            }));
         let message = self.engine.normalize(&rendered);
         let fingerprint = self.limiter.fingerprint_tokens(&message.tokens);
         let template = self.limiter.template_signature(&message.tokens);

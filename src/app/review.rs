@@ -129,7 +129,12 @@ impl App {
     ) -> Result<ItemView> {
         let min = self.review.min_justification_chars;
         let justification = justification.map(str::trim).unwrap_or("");
-        if justification.chars().count() < min {
+        // Counted as a reader sees it: ten zero-width spaces justify nothing.
+        let shown = justification
+            .chars()
+            .filter(|&c| !crate::text::is_blank(c))
+            .count();
+        if shown < min {
             return Err(Error::invalid_field(
                 "justification",
                 format!(

@@ -160,7 +160,7 @@ impl App {
             }
         }
         let now = self.clock.now();
-        let prepared = self.prepare(request.format, &request.body)?;
+        let prepared = self.prepare(request.format, &request.body, &request.attachments)?;
         if let Some(replay) = self.replay(&self.store, sender, &request)? {
             return Ok(replay);
         }

@@ -207,7 +207,7 @@ impl App {
 
     /// The verdict on the message a campaign sends (its body and call to action).
     fn judge_sponsored_campaign(&self, campaign: &SponsoredCampaign) -> Result<Verdict> {
-        let prepared = self.prepare(Format::Markdown, &campaign.message_body())?;
+        let prepared = self.prepare(Format::Markdown, &campaign.message_body(), &[])?;
         Ok(self.judge_sponsored(&prepared.message))
     }
 
@@ -448,7 +448,7 @@ impl App {
         if let Some(refusal) = super::pipeline::restriction_refusal(&member, false, false) {
             return Err(refusal);
         }
-        let prepared = self.prepare(request.format, &request.body)?;
+        let prepared = self.prepare(request.format, &request.body, &request.attachments)?;
         // What a stranger's message would get: the advertiser is no connection.
         let verdict = self.judge(&prepared.message, None);
         if let Some(refusal) = super::shared_limits::content_refusal(&verdict) {

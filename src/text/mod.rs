@@ -81,6 +81,18 @@ use item::{Gap, Item, ItemKind};
 /// Links come from the message format (markdown) via [`crate::domain::body`].
 pub use crate::domain::Link;
 
+/// Whether `text` shows a reader nothing: only whitespace and the invisible characters the
+/// normalizer removes (zero-width spaces and joiners, bidi controls, soft hyphens, …). A
+/// body of those is empty to its recipient, however many bytes it has.
+pub fn shows_nothing(text: &str) -> bool {
+    text.chars().all(is_blank)
+}
+
+/// Whitespace, or a character the normalizer removes as invisible (see [`shows_nothing`]).
+pub fn is_blank(c: char) -> bool {
+    c.is_whitespace() || fold::is_ignorable(c)
+}
+
 /// A normalized message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Normalized {
@@ -244,6 +256,22 @@ fn analyze(folded: &str) -> Vec<Item<'_>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn invisible_text_shows_nothing() {
+        for blank in [
+            "",
+            " \n\t",
+            "\u{200b}\u{200b}",
+            "\u{feff}\u{2060}\u{ad}",
+            "\u{202e}\u{202d}",
+        ] {
+            assert!(super::shows_nothing(blank), "{blank:?}");
+        }
+        for shown in ["a", "\u{200b}hi", "🙏", "\u{200d}.", "。"] {
+            assert!(!super::shows_nothing(shown), "{shown:?}");
+        }
+    }
+
     use super::*;
 
     proptest::proptest! {
