@@ -250,6 +250,33 @@ async fn removal_appeal_and_overturn_deliver_the_message() {
         statements["statements"][0]["appeal"]["outcome"],
         "overturned"
     );
+
+    // The overturned removal's strike (+2) is taken back: one more removal leaves alice at
+    // 2 points, under the first restriction's 3, so she can still start conversations.
+    let (_, again) = server.send(&alice_token, bob, PHISHING).await;
+    assert_eq!(again["decision"], "held", "{again}");
+    let (_, queue) = server.get("/v1/review/queue", &rita).await;
+    let item = items(&queue)[0];
+    let (status, _) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &rita,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (carol, _) = server.member("carol", "free").await;
+    let (status, sent) = server
+        .send(
+            &alice_token,
+            carol,
+            "Hi Carol, we met at the product meetup last week",
+        )
+        .await;
+    assert_eq!(
+        status, 201,
+        "restricted for a removal that was overturned: {sent}"
+    );
 }
 
 #[tokio::test]

@@ -142,6 +142,9 @@ impl App {
                                 if super::mailbox::release(txn, &mut message, now)? {
                                     released = Some(message.clone());
                                 }
+                                // The removal is reversed, so is the strike it gave.
+                                let (source, detail) = super::sanctions::removal_strike(message_id);
+                                self.withdraw_strike(txn, message.from, source, &detail)?;
                                 txn.put_label(&LabelRecord {
                                     message_id,
                                     label: Label::Ham,

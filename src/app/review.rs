@@ -247,12 +247,13 @@ impl App {
                     }
                     ReviewAction::Remove | ReviewAction::RestrictSender => {
                         mailbox::remove(txn, &mut message, now)?;
+                        let (source, detail) = super::sanctions::removal_strike(message.id);
                         self.strike(
                             txn,
                             message.from,
                             super::sanctions::REMOVAL_STRIKE,
-                            "reviewer",
-                            &format!("a reviewer removed message {}", message.id),
+                            source,
+                            &detail,
                             now,
                         )?;
                         false

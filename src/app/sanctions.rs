@@ -9,6 +9,15 @@ use crate::store::{Reader, WriteTxn};
 /// Strike weight of a reviewer's removal.
 pub const REMOVAL_STRIKE: u32 = 2;
 
+/// Source and detail of the strike a reviewer's removal of `message_id` gives: one
+/// spelling, so that an appeal that overturns the removal finds the strike to take back.
+pub(super) fn removal_strike(message_id: u64) -> (&'static str, String) {
+    (
+        "reviewer",
+        format!("a reviewer removed message {message_id}"),
+    )
+}
+
 /// Raises the member's restriction to `level` (restrictions never fall here); returns
 /// whether it rose.
 pub(super) fn raise_restriction(
@@ -92,6 +101,32 @@ impl App {
             apply(txn, member, sanction, now)?;
         }
         Ok(sanction)
+    }
+
+    /// Takes back the strikes `source` gave `member` for `reason` (see
+    /// [`crate::limits::strikes::withdraw`]); where [`App::strike`] put them.
+    pub(super) fn withdraw_strike(
+        &self,
+        txn: &mut WriteTxn<'_>,
+        member: MemberId,
+        source: &str,
+        reason: &str,
+    ) -> Result<usize> {
+        match self.shared_withdraw_strike(member, source, reason) {
+            Some(Ok(withdrawn)) => return Ok(withdrawn),
+            Some(Err(error)) => {
+                tracing::warn!(%error, member, "strike withdrawn in the store: redis unreachable");
+            }
+            None => {}
+        }
+        let Some(mut state) = txn.sender_state(member)? else {
+            return Ok(0);
+        };
+        let withdrawn = self.limiter.withdraw_strike(&mut state, source, reason);
+        if withdrawn > 0 {
+            txn.put_sender_state(member, &state);
+        }
+        Ok(withdrawn)
     }
 
     /// Notes that `member` was refused for a rate limit; persistent sending through such

@@ -373,6 +373,21 @@ impl App {
         }))
     }
 
+    /// [`App::shared_strike`]'s reverse: takes back the strikes `source` gave for `detail`.
+    pub(super) fn shared_withdraw_strike(
+        &self,
+        member: MemberId,
+        source: &str,
+        detail: &str,
+    ) -> Option<std::result::Result<usize, RedisStateError>> {
+        let shared = self.shared_limits.as_ref()?;
+        Some(off_the_workers(|| {
+            shared.update_blocking(member, self.limits_config(), None, |state, _| {
+                self.limiter.withdraw_strike(state, source, detail)
+            })
+        }))
+    }
+
     /// Notes a recipient's reaction to `sender`'s outreach on the Redis ledger, where the
     /// outreach record lives with that backend (`None`: embedded backend).
     pub(super) fn shared_reaction(

@@ -298,6 +298,11 @@ impl Limiter {
         )
     }
 
+    /// Takes back the strikes `source` gave for `detail`; see [`strikes::withdraw`].
+    pub fn withdraw_strike(&self, state: &mut SenderState, source: &str, detail: &str) -> usize {
+        strikes::withdraw(&mut state.strikes, source, detail)
+    }
+
     /// Notes a rate-limit refusal of this sender; persistent hammering earns a strike
     /// (`[limits.ignored_refusals]`). Returns the sanction if the restriction rose.
     pub fn note_refusal(&self, state: &mut SenderState, now: Millis) -> Option<Sanction> {

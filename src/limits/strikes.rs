@@ -122,6 +122,17 @@ pub fn add(
     })
 }
 
+/// Takes back the strikes `source` gave for `detail` (a reversed decision: a removal
+/// overturned on appeal); returns how many. A restriction already imposed stays: it is
+/// lifted by its own appeal or a reviewer, not by arithmetic after the fact.
+pub fn withdraw(state: &mut StrikeState, source: &str, detail: &str) -> usize {
+    let before = state.strikes.len();
+    state
+        .strikes
+        .retain(|strike| strike.source != source || strike.detail != detail);
+    before - state.strikes.len()
+}
+
 fn restriction_reason(
     config: &StrikesConfig,
     state: &StrikeState,
@@ -188,6 +199,67 @@ mod tests {
         assert_eq!(state.restriction.as_ref().unwrap().since, 4);
         assert_eq!(last_strike(&state, "cadence"), Some(2));
         assert_eq!(last_strike(&state, "nothing"), None);
+    }
+
+    #[test]
+    fn a_withdrawn_strike_no_longer_counts_and_the_others_stay() {
+        let config = StrikesConfig::default();
+        let mut state = StrikeState::default();
+        add(
+            &config,
+            &mut state,
+            0,
+            2,
+            "reviewer",
+            "a reviewer removed message 7",
+        );
+        add(
+            &config,
+            &mut state,
+            1,
+            2,
+            "report",
+            "a reviewer removed message 7",
+        );
+        add(
+            &config,
+            &mut state,
+            2,
+            2,
+            "reviewer",
+            "a reviewer removed message 8",
+        );
+        assert_eq!(
+            withdraw(&mut state, "reviewer", "a reviewer removed message 7"),
+            1
+        );
+        assert_eq!(points(&config, &state, 3), 4);
+        assert_eq!(
+            withdraw(&mut state, "reviewer", "a reviewer removed message 7"),
+            0
+        );
+        // Two points short of the first threshold (3) now: one more point does not restrict.
+        let mut fresh = StrikeState::default();
+        add(
+            &config,
+            &mut fresh,
+            0,
+            2,
+            "reviewer",
+            "a reviewer removed message 1",
+        );
+        withdraw(&mut fresh, "reviewer", "a reviewer removed message 1");
+        assert_eq!(
+            add(
+                &config,
+                &mut fresh,
+                1,
+                2,
+                "reviewer",
+                "a reviewer removed message 2"
+            ),
+            None
+        );
     }
 
     #[test]
