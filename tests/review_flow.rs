@@ -671,7 +671,7 @@ async fn a_reporter_whose_reports_are_overturned_counts_less() {
 }
 
 #[tokio::test]
-async fn recalling_a_held_message_tells_the_recipient_nothing_and_withdraws_its_review() {
+async fn recalling_a_held_message_tells_the_recipient_nothing_and_keeps_it_in_review() {
     use futures_util::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), None);
@@ -718,29 +718,22 @@ async fn recalling_a_held_message_tells_the_recipient_nothing_and_withdraws_its_
         "{received}"
     );
 
-    // The review item left the queue, cannot be read or decided, and the audit says why.
+    // The review item stays in the queue, the recall audited on it: recalling a hold does
+    // not take it out of review.
     let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
-    assert!(items(&queue).is_empty(), "{queue}");
+    let item = items(&queue)[0];
     let (_, audit) = server.get("/v1/review/audit", &rita).await;
-    let withdrawn = audit["entries"]
+    let recalled = audit["entries"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|e| e["action"] == "withdraw_item:recalled")
+        .find(|e| e["action"] == "recall_held")
         .cloned()
-        .unwrap_or_else(|| panic!("no withdrawal in {audit}"));
-    assert_eq!(withdrawn["message_id"].as_u64(), Some(held_id));
-    let item = withdrawn["item_id"].as_u64().unwrap();
-    let (status, body) = server
-        .get(
-            &format!(
-                "/v1/review/items/{item}?justification={}",
-                "checking+a+withdrawn+item"
-            ),
-            &rita,
-        )
-        .await;
-    error_of(status, &body, 409, "item_withdrawn");
+        .unwrap_or_else(|| panic!("no recall in {audit}"));
+    assert_eq!(recalled["message_id"].as_u64(), Some(held_id));
+    assert_eq!(recalled["item_id"].as_u64(), Some(item));
+    // A removal strikes the sender as for any hold (two points: under the first
+    // restriction, so the restrictions board shows alice with her points).
     let (status, body) = server
         .post(
             &format!("/v1/review/items/{item}/decision"),
@@ -748,7 +741,18 @@ async fn recalling_a_held_message_tells_the_recipient_nothing_and_withdraws_its_
             json!({"label": "spam", "action": "remove"}),
         )
         .await;
-    error_of(status, &body, 409, "item_withdrawn");
+    assert_eq!(status, 204, "{body}");
+    let (_, alice_statements) = server.get("/v1/statements", &alice_token).await;
+    assert_eq!(
+        alice_statements["statements"][0]["status"], "recalled",
+        "{alice_statements}"
+    );
+    // Nothing reached bob: the recalled message is not in his thread.
+    let thread = held["thread_id"].as_u64().unwrap();
+    assert!(!server
+        .thread_messages(&bob_token, thread)
+        .await
+        .contains(&held_id));
 }
 
 #[tokio::test]

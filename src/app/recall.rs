@@ -2,15 +2,17 @@
 //!
 //! The record is kept (status `recalled`, time noted) for review and audit; only the
 //! recipient's view loses it. A held message was never shown to its recipient, so its
-//! recall tells them nothing (no event: that would reveal it existed), and its review item
-//! is withdrawn, audited, since there is nothing left to deliver or to read.
+//! recall tells them nothing (no event: that would reveal it existed). Its review item
+//! stays open, the recall audited on it: recalling what was held must not take it out of
+//! review, or a sender who recalls every hold would never meet a reviewer's removal or its
+//! strike. A release of the recalled message delivers nothing (`mailbox::release_to`).
 
 use super::App;
 use crate::domain::{Actor, AuditEntry, MemberId, MessageId, MessageStatus};
 use crate::error::{Error, ErrorKind, Result};
 use crate::notify::decisions::Decided;
 use crate::notify::Event;
-use crate::store::Reader;
+use crate::store::{Reader, ReviewReader};
 
 impl App {
     pub async fn recall(&self, member: MemberId, message_id: MessageId) -> Result<()> {
@@ -47,10 +49,9 @@ impl App {
                 message.recalled_at = Some(now);
                 txn.put_message(&message);
                 if was_held {
-                    if let Some(item_id) = super::mailbox::withdraw_held_item(txn, message.id, now)?
-                    {
+                    if let Some(item_id) = txn.open_review_item_for(message.id)? {
                         txn.audit(
-                            AuditEntry::new(now, Actor::Member(member), "withdraw_item:recalled")
+                            AuditEntry::new(now, Actor::Member(member), "recall_held")
                                 .message(message.id)
                                 .member(member)
                                 .item(item_id),
