@@ -534,21 +534,16 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             rules,
             json,
         } => {
-            if !by.is_empty() {
+            let groups = if by.is_empty() {
+                None
+            } else {
                 let engine = sendguard::shipped::engine(
                     Default::default(),
                     rules.as_deref(),
                     model.as_deref(),
                 )?;
-                let groups = commands::eval_groups::eval_groups(&engine, &data, &by)?;
-                let mut out = stdout.lock();
-                if json {
-                    writeln!(out, "{}", serde_json::to_string(&groups)?)?;
-                } else {
-                    commands::eval_groups::write_table(&groups, &mut out)?;
-                }
-                return Ok(true);
-            }
+                Some(commands::eval_groups::eval_groups(&engine, &data, &by)?)
+            };
             let model = sendguard::shipped::classifier(model.as_deref())?.model;
             let threads = match threads {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -557,7 +552,12 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let report = commands::train::eval(&model, &data, &decision, threads)?;
             let mut out = stdout.lock();
             if json {
-                writeln!(out, "{}", serde_json::to_string(&report)?)?;
+                // One object: the classifier's figures, and under --by the groups beside them.
+                let mut object = serde_json::to_value(&report)?;
+                if let (Some(groups), Some(map)) = (&groups, object.as_object_mut()) {
+                    map.insert("groups".to_string(), serde_json::to_value(groups)?);
+                }
+                writeln!(out, "{object}")?;
             } else {
                 let f = &report.figures;
                 writeln!(
@@ -578,6 +578,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     h.recall, h.fpr, h.precision
                 )?;
                 writeln!(out, "{:.0} msgs/sec", report.msgs_per_sec)?;
+                if let Some(groups) = &groups {
+                    commands::eval_groups::write_table(groups, &mut out)?;
+                }
             }
         }
         Command::Classify { model, rules, json } => {

@@ -441,3 +441,57 @@ fn rules_check_passes_on_the_shipped_packs_and_names_failures() {
         "{stderr}"
     );
 }
+
+/// `eval --by` runs the pipeline per group *besides* the classifier's figures, as its help
+/// says: `--json` prints one object with both, and the table follows the figures.
+#[test]
+fn eval_by_groups_keeps_the_classifiers_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("groups.tsv");
+    std::fs::write(
+        &data,
+        "label\ttext\tcategory\tlang\n\
+         ham\tThanks for the intro, talk next week\tthanks\ten\n\
+         ham\tGracias por la presentación, hablamos la próxima semana\tthanks\tes\n\
+         spam\tEarn $5000 weekly from home, join my team now, DM me for the link\twork_from_home\ten\n",
+    )
+    .unwrap();
+    let output = sendguard(
+        &[
+            "eval",
+            "--data",
+            path(&data),
+            "--by",
+            "summary,lang",
+            "--json",
+        ],
+        None,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["n"], 3, "{report}");
+    let counted: u64 = ["tp", "fp", "tn", "fn"]
+        .iter()
+        .map(|k| report[k].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 3, "{report}");
+    let groups = report["groups"]
+        .as_array()
+        .expect("groups beside the figures");
+    assert!(
+        groups
+            .iter()
+            .any(|g| g["grouping"] == "lang" && g["group"] == "es"),
+        "{report}"
+    );
+
+    let output = sendguard(&["eval", "--data", path(&data), "--by", "summary"], None);
+    let text = String::from_utf8_lossy(&output.stdout);
+    let figures = text.find("mcc").expect("the figures");
+    let table = text.find("by summary").expect("the table");
+    assert!(figures < table, "{text}");
+}
