@@ -376,8 +376,7 @@ impl Config {
     pub fn load(path: Option<&Path>) -> anyhow::Result<Config> {
         let mut config = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                let text = crate::text_file::read_utf8(path)?;
                 Config::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
             }
             None => Config::default(),

@@ -32,6 +32,7 @@ pub mod shipped;
 pub mod store;
 pub(crate) mod test_pattern;
 pub mod text;
+pub mod text_file;
 pub mod tsv;
 
 pub use app::App;

@@ -17,13 +17,19 @@ fn the_example_config_parses_to_the_defaults() {
 #[test]
 fn a_bad_config_value_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
+    let not_utf8: &[u8] = b"[server]\n# caf\xe9\n";
     for (text, key) in [
         (
-            "[messaging]\nrecall_window_secs = \"soon\"\n",
+            &b"[messaging]\nrecall_window_secs = \"soon\"\n"[..],
             "recall_window_secs",
         ),
-        ("[server]\nadmin_token = \"short\"\n", "server.admin_token"),
-        ("[mesaging]\n", "mesaging"),
+        // Bytes that are not UTF-8: the line, since there is no key to name.
+        (not_utf8, "bad.toml:2: not UTF-8"),
+        (
+            &b"[server]\nadmin_token = \"short\"\n"[..],
+            "server.admin_token",
+        ),
+        (&b"[mesaging]\n"[..], "mesaging"),
     ] {
         let path = dir.path().join("bad.toml");
         std::fs::write(&path, text).unwrap();

@@ -12,7 +12,14 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["domain"],
     &[
-        "dates", "clock", "tsv", "text", "language", "auth", "notify",
+        "dates",
+        "clock",
+        "tsv",
+        "text_file",
+        "text",
+        "language",
+        "auth",
+        "notify",
     ],
     &["classify", "rules", "policy", "test_pattern"],
     &["limits"],

@@ -42,7 +42,9 @@ pub fn load_dir(dir: &Path) -> Result<RuleSet, RulesError> {
     let mut packs = Vec::new();
     for path in files {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| error(&file, None, e.to_string()))?;
+        // The message names the file and, for bytes that are not UTF-8, the line.
+        let text =
+            crate::text_file::read_utf8(&path).map_err(|e| error(&e.place(), None, e.message))?;
         packs.push((file, text));
     }
     let mut set = compile(&packs)?;
