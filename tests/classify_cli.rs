@@ -495,3 +495,24 @@ fn eval_by_groups_keeps_the_classifiers_figures() {
     let table = text.find("by summary").expect("the table");
     assert!(figures < table, "{text}");
 }
+
+/// A training file of one class is a mistake in the data: refused, naming the file and
+/// the missing class, with nothing written.
+#[test]
+fn training_on_one_class_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("allham.tsv");
+    std::fs::write(&data, "ham\thello there\nham\tsee you at noon\n").unwrap();
+    let model = dir.path().join("m.sgnb");
+    let output = sendguard(
+        &["train", "--data", path(&data), "--out", path(&model)],
+        None,
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("allham.tsv") && stderr.contains("no spam rows"),
+        "{stderr}"
+    );
+    assert!(!model.exists());
+}

@@ -201,6 +201,10 @@ async fn removal_appeal_and_overturn_deliver_the_message() {
     let hold = &statements["statements"][0];
     assert_eq!(hold["kind"], "hold");
     assert_eq!(hold["status"], "removed");
+    assert!(
+        hold["action"].as_str().unwrap().contains("removed"),
+        "{hold}"
+    );
     assert_eq!(hold["automated"], false, "a reviewer decided it");
     assert!(hold["facts"]
         .as_array()
@@ -246,6 +250,11 @@ async fn removal_appeal_and_overturn_deliver_the_message() {
     assert!(open["appeals"].as_array().unwrap().is_empty());
     let (_, statements) = server.get("/v1/statements", &alice_token).await;
     assert_eq!(statements["statements"][0]["status"], "released");
+    let action = statements["statements"][0]["action"].as_str().unwrap();
+    assert!(
+        action.contains("released") && !action.contains("not shown"),
+        "the statement still tells of a hold: {action}"
+    );
     assert_eq!(
         statements["statements"][0]["appeal"]["outcome"],
         "overturned"

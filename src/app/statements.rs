@@ -48,11 +48,25 @@ impl App {
                 .store
                 .label(message.id)?
                 .is_some_and(|l| l.source != crate::domain::LabelSource::MarkSafe);
-            let status = match message.status {
-                MessageStatus::Held => "held",
-                MessageStatus::Removed => "removed",
-                MessageStatus::Delivered => "released",
-                MessageStatus::Recalled => "recalled",
+            // The action as it stands now: a statement must not say "not shown" of a
+            // message a reviewer or an appeal has since delivered.
+            let (status, action) = match message.status {
+                MessageStatus::Held => (
+                    "held",
+                    "Your message was held for review and not shown to the recipient.",
+                ),
+                MessageStatus::Removed => (
+                    "removed",
+                    "Your message was held for review, then removed: the recipient never saw it.",
+                ),
+                MessageStatus::Delivered => (
+                    "released",
+                    "Your message was held for review, then released to the recipient.",
+                ),
+                MessageStatus::Recalled => (
+                    "recalled",
+                    "Your message was held for review; you recalled it before the recipient saw it.",
+                ),
             };
             let target = AppealTarget::Message {
                 message_id: message.id,
@@ -62,7 +76,7 @@ impl App {
                 message_id: Some(message.id),
                 restriction: None,
                 at: message.created_at,
-                action: "Your message was held for review and not shown to the recipient.".into(),
+                action: action.into(),
                 status: status.into(),
                 facts: message
                     .verdict

@@ -103,6 +103,17 @@ pub fn train(
     if rows.is_empty() {
         anyhow::bail!("no training rows in {} file(s)", files.len());
     }
+    // A model of one class has nothing to tell apart: it would be written with no features
+    // and score everything alike, which is a mistake in the data, not a model.
+    for (label, name) in [(Label::Spam, "spam"), (Label::Ham, "ham")] {
+        if !rows.iter().any(|(_, _, row)| row.label == label) {
+            let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+            anyhow::bail!(
+                "{}: no {name} rows; training needs both spam and ham",
+                names.join(", ")
+            );
+        }
+    }
     let bar = progress(rows.len(), "features");
     let corpus =
         classify::Corpus::build_weighted(rows.iter().map(|(weight, fits_thresholds, row)| {

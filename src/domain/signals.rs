@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 pub struct Relationship {
     /// Sender and recipient are connections.
     pub connected: bool,
-    /// The recipient already replied in this thread: they accepted the conversation.
+    /// The recipient has written in this thread (started it, or replied): they accepted
+    /// the conversation.
     pub recipient_replied: bool,
     /// The message is a paid InMail whose credit the sender has.
     pub inmail: bool,

@@ -354,7 +354,7 @@ fn route_of(relationship: Relationship, config: &PolicyConfig) -> (Folder, Reaso
             Reason::new(
                 "relationship",
                 "accepted_thread",
-                "the recipient has replied in this conversation",
+                "the recipient has written in this conversation",
             ),
         )
     } else {
