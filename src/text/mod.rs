@@ -88,9 +88,16 @@ pub fn shows_nothing(text: &str) -> bool {
     text.chars().all(is_blank)
 }
 
-/// Whitespace, or a character the normalizer removes as invisible (see [`shows_nothing`]).
+/// Whitespace, or a character the normalizer removes as invisible and that draws nothing
+/// (see [`shows_nothing`]).
 pub fn is_blank(c: char) -> bool {
-    c.is_whitespace() || fold::is_ignorable(c)
+    c.is_whitespace() || (fold::is_ignorable(c) && !draws_a_glyph(c))
+}
+
+/// Ignored for matching, yet drawn: a lone skin-tone modifier shows as a swatch, a
+/// private-use character as its font's glyph or a box.
+fn draws_a_glyph(c: char) -> bool {
+    matches!(c as u32, 0x1F3FB..=0x1F3FF | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF)
 }
 
 /// A normalized message.
@@ -267,7 +274,15 @@ mod tests {
         ] {
             assert!(super::shows_nothing(blank), "{blank:?}");
         }
-        for shown in ["a", "\u{200b}hi", "🙏", "\u{200d}.", "。"] {
+        for shown in [
+            "a",
+            "\u{200b}hi",
+            "🙏",
+            "\u{200d}.",
+            "。",
+            "\u{200d}\u{1f3fd}",
+            "\u{e000}",
+        ] {
             assert!(!super::shows_nothing(shown), "{shown:?}");
         }
     }
