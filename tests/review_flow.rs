@@ -13,6 +13,21 @@ async fn reviewer(server: &Server, name: &str) -> String {
     server.reviewer(name).await.1
 }
 
+/// Removes the oldest open item as spam; its id.
+async fn remove_first_in_queue(server: &Server, reviewer: &str) -> u64 {
+    let (_, queue) = server.get("/v1/review/queue", reviewer).await;
+    let item = items(&queue)[0];
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            reviewer,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    item
+}
+
 fn items(queue: &Value) -> Vec<u64> {
     queue["items"]
         .as_array()
@@ -184,16 +199,7 @@ async fn removal_appeal_and_overturn_deliver_the_message() {
 
     let (_, sent) = server.send(&alice_token, bob, PHISHING).await;
     let message = sent["message_id"].as_u64().unwrap();
-    let (_, queue) = server.get("/v1/review/queue", &rita).await;
-    let item = items(&queue)[0];
-    let (status, _) = server
-        .post(
-            &format!("/v1/review/items/{item}/decision"),
-            &rita,
-            json!({"label": "spam", "action": "remove"}),
-        )
-        .await;
-    assert_eq!(status, 204);
+    remove_first_in_queue(&server, &rita).await;
 
     // The sender's statement of reasons: what, facts, automated or not, how to appeal.
     let (status, statements) = server.get("/v1/statements", &alice_token).await;
@@ -264,16 +270,7 @@ async fn removal_appeal_and_overturn_deliver_the_message() {
     // 2 points, under the first restriction's 3, so she can still start conversations.
     let (_, again) = server.send(&alice_token, bob, PHISHING).await;
     assert_eq!(again["decision"], "held", "{again}");
-    let (_, queue) = server.get("/v1/review/queue", &rita).await;
-    let item = items(&queue)[0];
-    let (status, _) = server
-        .post(
-            &format!("/v1/review/items/{item}/decision"),
-            &rita,
-            json!({"label": "spam", "action": "remove"}),
-        )
-        .await;
-    assert_eq!(status, 204);
+    remove_first_in_queue(&server, &rita).await;
     let (carol, _) = server.member("carol", "free").await;
     let (status, sent) = server
         .send(
