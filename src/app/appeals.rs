@@ -144,7 +144,7 @@ impl App {
                                 }
                                 // The removal is reversed, so is the strike it gave.
                                 let (source, detail) = super::sanctions::removal_strike(message_id);
-                                self.withdraw_strike(txn, message.from, source, &detail)?;
+                                self.withdraw_strike(txn, message.from, source, &detail, now)?;
                                 txn.put_label(&LabelRecord {
                                     message_id,
                                     label: Label::Ham,

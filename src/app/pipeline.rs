@@ -182,7 +182,9 @@ impl App {
         let mut rendered = RenderedBody::render(format, body);
         // Markup that renders to nothing visible (`[](https://…)`, an image) would deliver
         // a blank message carrying a hidden link.
-        if !crate::text::shows_nothing(body) && crate::text::shows_nothing(&rendered.visible_text) {
+        // (Plain text renders to itself; the first check stops at the first visible
+        // character, so an ordinary message costs one character here.)
+        if crate::text::shows_nothing(&rendered.visible_text) && !crate::text::shows_nothing(body) {
             return Err(Error::new(
                 ErrorKind::Unprocessable,
                 "empty_body",

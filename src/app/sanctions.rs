@@ -80,23 +80,10 @@ impl App {
         reason: &str,
         now: Millis,
     ) -> Result<Option<Sanction>> {
-        match self.shared_strike(member, weight, source, reason, now) {
-            Some(Ok(sanction)) => {
-                if let Some(sanction) = &sanction {
-                    apply(txn, member, sanction, now)?;
-                }
-                return Ok(sanction);
-            }
-            Some(Err(error)) => {
-                tracing::warn!(%error, member, "strike kept in the store: redis unreachable");
-            }
-            None => {}
-        }
-        let mut state = txn.sender_state(member)?.unwrap_or_default();
-        let sanction = self
-            .limiter
-            .add_strike_from(&mut state, now, weight, source, reason);
-        txn.put_sender_state(member, &state);
+        let sanction = self.change_sender_state(txn, member, now, |state, at| {
+            self.limiter
+                .add_strike_from(state, at, weight, source, reason)
+        })?;
         if let Some(sanction) = &sanction {
             apply(txn, member, sanction, now)?;
         }
@@ -104,29 +91,41 @@ impl App {
     }
 
     /// Takes back the strikes `source` gave `member` for `reason` (see
-    /// [`crate::limits::strikes::withdraw`]); where [`App::strike`] put them.
+    /// [`crate::limits::strikes::withdraw`]); how many.
     pub(super) fn withdraw_strike(
         &self,
         txn: &mut WriteTxn<'_>,
         member: MemberId,
         source: &str,
         reason: &str,
+        now: Millis,
     ) -> Result<usize> {
-        match self.shared_withdraw_strike(member, source, reason) {
-            Some(Ok(withdrawn)) => return Ok(withdrawn),
+        self.change_sender_state(txn, member, now, |state, _| {
+            self.limiter.withdraw_strike(state, source, reason)
+        })
+    }
+
+    /// Applies `change` to `member`'s limiter state where the limits live: on Redis when
+    /// configured (falling back to the store's copy when Redis does not answer), else in
+    /// the store, in `txn`.
+    fn change_sender_state<T>(
+        &self,
+        txn: &mut WriteTxn<'_>,
+        member: MemberId,
+        now: Millis,
+        mut change: impl FnMut(&mut crate::limits::SenderState, Millis) -> T,
+    ) -> Result<T> {
+        match self.shared_state_change(member, now, &mut change) {
+            Some(Ok(changed)) => return Ok(changed),
             Some(Err(error)) => {
-                tracing::warn!(%error, member, "strike withdrawn in the store: redis unreachable");
+                tracing::warn!(%error, member, "limiter state changed in the store: redis unreachable");
             }
             None => {}
         }
-        let Some(mut state) = txn.sender_state(member)? else {
-            return Ok(0);
-        };
-        let withdrawn = self.limiter.withdraw_strike(&mut state, source, reason);
-        if withdrawn > 0 {
-            txn.put_sender_state(member, &state);
-        }
-        Ok(withdrawn)
+        let mut state = txn.sender_state(member)?.unwrap_or_default();
+        let changed = change(&mut state, now);
+        txn.put_sender_state(member, &state);
+        Ok(changed)
     }
 
     /// Notes that `member` was refused for a rate limit; persistent sending through such

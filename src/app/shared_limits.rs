@@ -354,37 +354,18 @@ impl App {
         }
     }
 
-    /// A reviewer's or reports' strike on the Redis ledger (`None`: embedded backend).
-    pub(super) fn shared_strike(
+    /// A change to `member`'s limiter state on Redis outside a send, such as a strike or its
+    /// withdrawal, at the limits' clock (`None`: embedded backend).
+    pub(super) fn shared_state_change<T>(
         &self,
         member: MemberId,
-        weight: u32,
-        source: &str,
-        reason: &str,
         now: Millis,
-    ) -> Option<std::result::Result<Option<Sanction>, RedisStateError>> {
+        change: impl FnMut(&mut crate::limits::SenderState, Millis) -> T,
+    ) -> Option<std::result::Result<T, RedisStateError>> {
         let shared = self.shared_limits.as_ref()?;
         let local_now = self.local_limits_now(now);
         Some(off_the_workers(|| {
-            shared.update_blocking(member, self.limits_config(), local_now, |state, at| {
-                self.limiter
-                    .add_strike_from(state, at, weight, source, reason)
-            })
-        }))
-    }
-
-    /// [`App::shared_strike`]'s reverse: takes back the strikes `source` gave for `detail`.
-    pub(super) fn shared_withdraw_strike(
-        &self,
-        member: MemberId,
-        source: &str,
-        detail: &str,
-    ) -> Option<std::result::Result<usize, RedisStateError>> {
-        let shared = self.shared_limits.as_ref()?;
-        Some(off_the_workers(|| {
-            shared.update_blocking(member, self.limits_config(), None, |state, _| {
-                self.limiter.withdraw_strike(state, source, detail)
-            })
+            shared.update_blocking(member, self.limits_config(), local_now, change)
         }))
     }
 
