@@ -63,6 +63,7 @@ conformance!(
     connections_and_blocks,
     threads_messages_in_send_order,
     folder_listing_newest_first_with_cursor,
+    a_view_hidden_by_report_lists_nowhere_and_keeps_its_mark,
     ids_with_a_ff_byte_keep_their_own_records,
     scans_longer_than_a_page,
     counters_idempotency_and_credits,
@@ -106,6 +107,7 @@ fn view(member: u64, thread: u64, other: u64, placement: Folder, at: i64) -> Thr
         last_activity: at,
         last_read: 0,
         sent_any: false,
+        hidden_by_report: false,
     }
 }
 
@@ -273,6 +275,39 @@ fn folder_listing_newest_first_with_cursor(store: &Store) {
     assert_eq!(store.view(1, 10).unwrap(), None);
     let views: Vec<u64> = store.views_of(1).map(|v| v.unwrap().thread_id).collect();
     assert_eq!(views, [11, 12, 13], "a member's views in thread order");
+}
+
+/// A view hidden by its member's report keeps its record (and the mark) but lists in no
+/// folder; unhidden, it lists again in its own folder.
+fn a_view_hidden_by_report_lists_nowhere_and_keeps_its_mark(store: &Store) {
+    let listed = |folder| -> Vec<u64> {
+        store
+            .folder_page(1, folder, None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(v, _)| v.thread_id)
+            .collect()
+    };
+    let shown = view(1, 10, 2, Folder::Other, 100);
+    write(store, |txn| txn.put_view(None, &shown));
+    assert_eq!(listed(Folder::Other), [10]);
+    let mut hidden = shown.clone();
+    hidden.hidden_by_report = true;
+    write(store, |txn| txn.put_view(Some(&shown), &hidden));
+    // A later delivery moves its time; the mark stays.
+    let mut later = hidden.clone();
+    later.last_activity = 200;
+    write(store, |txn| txn.put_view(Some(&hidden), &later));
+    for folder in [Folder::Inbox, Folder::Other, Folder::Archived] {
+        assert!(listed(folder).is_empty(), "{folder:?}");
+    }
+    assert_eq!(store.view(1, 10).unwrap(), Some(later.clone()));
+    let mut back = later.clone();
+    back.hidden_by_report = false;
+    back.placement = Folder::Inbox;
+    write(store, |txn| txn.put_view(Some(&later), &back));
+    assert_eq!(listed(Folder::Inbox), [10]);
+    assert!(listed(Folder::Other).is_empty());
 }
 
 /// Ids whose last byte is `0xff` end the prefix of their records: a scan of member 255's

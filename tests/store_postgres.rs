@@ -129,6 +129,143 @@ async fn the_same_scenario_on_sled() {
     assert_eq!(hits(&server, &token, "thurs").await, 2);
 }
 
+/// The folders (all three) that list `thread` for the member.
+async fn folders_listing(server: &Server, token: &str, thread: u64) -> Vec<&'static str> {
+    let mut listing = Vec::new();
+    for folder in ["inbox", "other", "archived"] {
+        if server.folder(token, folder).await.contains(&thread) {
+            listing.push(folder);
+        }
+    }
+    listing
+}
+
+/// A report hides the conversation for good: what the reported member sends later, and a
+/// reviewer's release of the reported message, neither bring it back nor announce anything
+/// to the reporter; writing in it does. Returns nothing; asserts on the way.
+async fn a_report_hides_the_thread_for_good(server: &Server) {
+    use futures_util::StreamExt;
+    let (ada, ada_token) = server.member("ada", "free").await;
+    let (bob, bob_token) = server.member("bob", "free").await;
+    let (carol, carol_token) = server.member("carol", "free").await;
+    server.connect(ada, bob).await;
+    server.connect(carol, bob).await;
+    let (_, rita) = server.reviewer("Rita").await;
+    let events = server
+        .client
+        .get(server.url("/v1/events"))
+        .bearer_auth(&bob_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+
+    let (status, first) = server
+        .send(
+            &ada_token,
+            bob,
+            "Hello Bob, are you free for a call this week?",
+        )
+        .await;
+    assert_eq!(status, 201, "{first}");
+    let thread = first["thread_id"].as_u64().unwrap();
+    let first_id = first["message_id"].as_u64().unwrap();
+    assert_eq!(folders_listing(server, &bob_token, thread).await, ["inbox"]);
+    let (status, body) = server
+        .post(
+            &format!("/v1/messages/{first_id}/report"),
+            &bob_token,
+            json!({"reason": "keeps pestering me"}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    assert!(folders_listing(server, &bob_token, thread).await.is_empty());
+
+    // The reported member writes again; a reviewer releases the reported message.
+    let (status, again) = server
+        .send(&ada_token, bob, "Bob, following up on my last message")
+        .await;
+    assert_eq!(status, 201, "{again}");
+    assert_ne!(again["decision"], "held", "{again}");
+    let again_id = again["message_id"].as_u64().unwrap();
+    let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
+    let item = queue["items"][0]["item_id"].as_u64().unwrap();
+    assert_eq!(queue["items"][0]["message_id"].as_u64(), Some(first_id));
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &rita,
+            json!({"label": "ham", "action": "release"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert!(
+        folders_listing(server, &bob_token, thread).await.is_empty(),
+        "neither brings the thread back"
+    );
+    let (status, body) = server
+        .get(&format!("/v1/threads/{thread}"), &bob_token)
+        .await;
+    error_of(status, &body, 404, "thread_not_found");
+    assert_eq!(hits(server, &bob_token, "following").await, 0);
+
+    // A message from someone else marks the point by which any announcement would have come.
+    let (status, marker) = server.send(&carol_token, bob, "Lunch on Friday?").await;
+    assert_eq!(status, 201, "{marker}");
+    let wanted = format!("\"message_id\":{}", marker["message_id"]);
+    let mut stream = events.bytes_stream();
+    let mut received = String::new();
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if received.contains(&wanted) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .expect("the marker's event");
+    assert!(received.contains("message.delivered"), "{received}");
+    assert!(
+        !received.contains(&format!("\"message_id\":{again_id}")),
+        "{received}"
+    );
+    assert_eq!(
+        received
+            .matches(&format!("\"message_id\":{first_id}"))
+            .count(),
+        1,
+        "the first message was announced once, when it arrived: {received}"
+    );
+
+    // Writing in the thread brings it back, with what arrived meanwhile.
+    let (status, reply) = server.send(&bob_token, ada, "Please stop.").await;
+    assert_eq!(status, 201, "{reply}");
+    assert_eq!(reply["thread_id"].as_u64(), Some(thread));
+    assert_eq!(folders_listing(server, &bob_token, thread).await, ["inbox"]);
+    assert_eq!(
+        server.thread_messages(&bob_token, thread).await,
+        [first_id, again_id, reply["message_id"].as_u64().unwrap()]
+    );
+    assert_eq!(hits(server, &bob_token, "following").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_hides_the_thread_for_good_on_postgres() {
+    let schema = migrated("report_hides");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("unused"), Some(&schema.store_config()));
+    a_report_hides_the_thread_for_good(&server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_hides_the_thread_for_good_on_sled() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"), None);
+    a_report_hides_the_thread_for_good(&server).await;
+}
+
 #[tokio::test]
 async fn a_killed_server_restarts_with_everything_acknowledged() {
     let schema = migrated("restart");

@@ -139,7 +139,7 @@ impl App {
                     match appeal.target {
                         AppealTarget::Message { message_id } => {
                             if let Some(mut message) = txn.message(message_id)? {
-                                if super::mailbox::release(txn, &mut message, now)? {
+                                if super::mailbox::release(txn, &mut message, now)?.shown() {
                                     released = Some(message.clone());
                                 }
                                 // The removal is reversed, so is the strike it gave.

@@ -169,11 +169,13 @@ impl App {
         };
         let actor = Actor::Reviewer(reviewer);
         let why = format!("campaign {id}: {reason}");
-        let (outcome, released) = self
+        let (outcome, announced) = self
             .commit(|txn| {
                 let mut campaign = txn.campaign(id)?.ok_or_else(campaign_not_found)?;
                 let mut restricted_accounts = 0;
-                let mut released = Vec::new();
+                // Released messages, and those of them to announce to their recipients.
+                let mut released = 0u32;
+                let mut announced = Vec::new();
                 match request.action {
                     CampaignAction::Hold => {
                         campaign.status = CampaignStatus::Holding;
@@ -213,7 +215,8 @@ impl App {
                                 continue;
                             }
                             let item = mailbox::withdraw_held_item(txn, message.id, now)?;
-                            if mailbox::release(txn, &mut message, now)? {
+                            let release = mailbox::release(txn, &mut message, now)?;
+                            if release.delivered() {
                                 campaign.held = campaign.held.saturating_sub(1);
                                 campaign.delivered += 1;
                                 txn.audit(
@@ -223,7 +226,10 @@ impl App {
                                         .item(item)
                                         .why(why.clone()),
                                 )?;
-                                released.push(message);
+                                released += 1;
+                                if release.shown() {
+                                    announced.push(message);
+                                }
                             }
                         }
                     }
@@ -241,13 +247,13 @@ impl App {
                     CampaignActionOutcome {
                         campaign: CampaignView::of(&campaign),
                         restricted_accounts,
-                        released_messages: released.len() as u32,
+                        released_messages: released,
                     },
-                    released,
+                    announced,
                 ))
             })
             .await?;
-        for message in &released {
+        for message in &announced {
             self.notify_delivered(message);
         }
         Ok(outcome)

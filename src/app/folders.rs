@@ -220,11 +220,13 @@ impl App {
         Ok(())
     }
 
-    /// The member's view of a thread, or 404 when they have none or it is hidden by a block.
+    /// The member's view of a thread, or 404 when they have none or it is hidden by a block
+    /// or by their report.
     fn visible_view(&self, member: MemberId, thread: ThreadId) -> Result<ThreadView> {
         let view = self
             .store
             .view(member, thread)?
+            .filter(ThreadView::is_listed)
             .ok_or_else(thread_not_found)?;
         if self.store.blocked_either_way(member, view.other)? {
             return Err(thread_not_found());

@@ -36,9 +36,12 @@ pub(crate) fn record_sent(txn: &mut WriteTxn<'_>, message: &Message, now: Millis
         last_activity: now,
         last_read: 0,
         sent_any: false,
+        hidden_by_report: false,
     });
     view.placement = Folder::Inbox;
     view.archived = false;
+    // Writing in a thread they reported brings it back: the member chose to answer.
+    view.hidden_by_report = false;
     view.last_activity = now;
     view.last_read = message.id;
     view.sent_any |= delivered;
@@ -49,12 +52,14 @@ pub(crate) fn record_sent(txn: &mut WriteTxn<'_>, message: &Message, now: Millis
 /// Shows a delivered message to its recipient: the thread lands in (or returns to) `folder`,
 /// or stays in the Inbox once it is there. As a reply it returns the credits of the
 /// recipient's InMails in the thread whose refund window was open when it was written.
+/// Returns whether the recipient is shown it: not in a thread they reported, which stays
+/// hidden (and whose deliveries are not announced to them).
 pub(crate) fn deliver(
     txn: &mut WriteTxn<'_>,
     message: &Message,
     folder: Folder,
     now: Millis,
-) -> Result<()> {
+) -> Result<bool> {
     let previous = txn.view(message.to, message.thread_id)?;
     // Only someone who wrote in the thread can have an InMail in it awaiting this reply.
     let answers_a_writer = previous.as_ref().is_some_and(|view| view.sent_any);
@@ -67,6 +72,7 @@ pub(crate) fn deliver(
         last_activity: now,
         last_read: 0,
         sent_any: false,
+        hidden_by_report: false,
     });
     if view.placement != Folder::Inbox {
         view.placement = folder;
@@ -78,7 +84,7 @@ pub(crate) fn deliver(
     if answers_a_writer {
         super::credits::refund_on_reply(txn, message)?;
     }
-    Ok(())
+    Ok(view.is_listed())
 }
 
 /// Queues `message` for review (once: an open item for it is reused).
@@ -137,9 +143,33 @@ pub(crate) fn withdraw_held_item(
     }
 }
 
+/// What releasing a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Release {
+    /// Recalled by its sender: nothing is delivered.
+    Refused,
+    /// Delivered, and the recipient sees it (to be announced to them).
+    Shown,
+    /// Delivered into a thread the recipient reported: it stays out of their view.
+    HiddenByReport,
+}
+
+impl Release {
+    pub(crate) fn delivered(self) -> bool {
+        self != Release::Refused
+    }
+
+    pub(crate) fn shown(self) -> bool {
+        self == Release::Shown
+    }
+}
+
 /// Shows a held (or reported) message to its recipient in the folder its relationship gives.
-/// Returns whether the recipient now sees something new.
-pub(crate) fn release(txn: &mut WriteTxn<'_>, message: &mut Message, now: Millis) -> Result<bool> {
+pub(crate) fn release(
+    txn: &mut WriteTxn<'_>,
+    message: &mut Message,
+    now: Millis,
+) -> Result<Release> {
     let folder = message.verdict.route;
     release_to(txn, message, folder, now)
 }
@@ -151,16 +181,16 @@ pub(crate) fn release_to(
     message: &mut Message,
     folder: Folder,
     now: Millis,
-) -> Result<bool> {
+) -> Result<Release> {
     match message.status {
         MessageStatus::Held | MessageStatus::Removed => {
             message.status = MessageStatus::Delivered;
             txn.put_message(message);
         }
         MessageStatus::Delivered => {}
-        MessageStatus::Recalled => return Ok(false),
+        MessageStatus::Recalled => return Ok(Release::Refused),
     }
-    deliver(txn, message, folder, now)?;
+    let shown = deliver(txn, message, folder, now)?;
     // The sender's message now counts as written for the placement rule.
     if let Some(previous) = txn.view(message.from, message.thread_id)? {
         if !previous.sent_any {
@@ -169,7 +199,11 @@ pub(crate) fn release_to(
             txn.put_view(Some(&previous), &view);
         }
     }
-    Ok(true)
+    Ok(if shown {
+        Release::Shown
+    } else {
+        Release::HiddenByReport
+    })
 }
 
 /// Keeps a message out of the recipient's view for good; a held InMail's credit is refunded.
@@ -191,7 +225,8 @@ pub(crate) fn remove(txn: &mut WriteTxn<'_>, message: &mut Message, now: Millis)
 /// Recomputes `member`'s view of a thread after one of its messages changed place, by the
 /// placement rule over the whole thread. The view is **deleted** when nothing in the thread
 /// stays visible to the member: an empty thread in a folder would itself leak that
-/// something arrived.
+/// something arrived. A view hidden by the member's report is kept: it lists nowhere, and
+/// the mark must outlast the messages it was made on.
 pub(crate) fn refresh_view(
     txn: &mut WriteTxn<'_>,
     member: MemberId,
@@ -214,7 +249,9 @@ pub(crate) fn refresh_view(
         }
     }
     if !visible {
-        txn.delete_view(&previous);
+        if previous.is_listed() {
+            txn.delete_view(&previous);
+        }
         return Ok(());
     }
     let placement = if inbox { Folder::Inbox } else { Folder::Other };

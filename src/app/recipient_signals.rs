@@ -1,7 +1,8 @@
 //! What recipients tell us: a report (spam, harassment; misleading, for a sponsored
-//! message, which counts against its campaign) hides the conversation and queues
-//! the message for review (and counts toward a sanction only as `report_evidence` allows);
-//! mark-safe is a ham label and lifts the thread into the Inbox.
+//! message, which counts against its campaign) hides the conversation for good (what the
+//! other side sends later stays out of view: `mailbox::deliver`) and queues the message for
+//! review (and counts toward a sanction only as `report_evidence` allows); mark-safe is a
+//! ham label and lifts the thread back into the Inbox.
 
 use super::App;
 use crate::domain::{
@@ -36,11 +37,13 @@ impl App {
             .commit(|txn| {
                 let message = received(txn, member, message_id)?;
                 let first_report = match txn.view(member, message.thread_id)? {
-                    Some(view) => {
-                        txn.delete_view(&view);
+                    Some(view) if view.is_listed() => {
+                        let mut hidden = view.clone();
+                        hidden.hidden_by_report = true;
+                        txn.put_view(Some(&view), &hidden);
                         true
                     }
-                    None => false,
+                    _ => false,
                 };
                 let item = super::mailbox::enqueue(
                     txn,
@@ -84,9 +87,10 @@ impl App {
             });
             self.note_reaction(txn, message.from, member, Reaction::MarkedSafe)?;
             if let Some(view) = txn.view(member, message.thread_id)? {
-                if view.placement != Folder::Inbox {
+                if view.placement != Folder::Inbox || !view.is_listed() {
                     let mut moved = view.clone();
                     moved.placement = Folder::Inbox;
+                    moved.hidden_by_report = false;
                     txn.put_view(Some(&view), &moved);
                 }
             }

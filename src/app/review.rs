@@ -240,7 +240,7 @@ impl App {
                     ));
                 }
                 let released = match request.action {
-                    ReviewAction::Release => mailbox::release(txn, &mut message, now)?,
+                    ReviewAction::Release => mailbox::release(txn, &mut message, now)?.shown(),
                     ReviewAction::Remove if sponsored => {
                         mailbox::remove(txn, &mut message, now)?;
                         false

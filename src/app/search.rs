@@ -46,7 +46,8 @@ impl App {
         if let Some(found) = self.store.indexed_search(member, &query, MAX_HITS)? {
             // The index query applies the same rules; checked again here, as the scan does.
             for (view, message) in found {
-                if message.status == MessageStatus::Delivered
+                if view.is_listed()
+                    && message.status == MessageStatus::Delivered
                     && message.body.to_lowercase().contains(&query)
                 {
                     hits.push(hit(&view, &message));
@@ -56,7 +57,7 @@ impl App {
         }
         for view in self.store.views_of(member) {
             let view = view?;
-            if self.store.blocked_either_way(member, view.other)? {
+            if !view.is_listed() || self.store.blocked_either_way(member, view.other)? {
                 continue;
             }
             for message in self.store.thread_messages(view.thread_id)? {

@@ -224,9 +224,10 @@ impl App {
             if let Some(refusal) = content_refusal(&verdict) {
                 return Err(refusal);
             }
-            let message = self.store_send(txn, &current, &request, verdict, now, &limiter_write)?;
+            let (message, announce) =
+                self.store_send(txn, &current, &request, verdict, now, &limiter_write)?;
             let outcome = SendOutcome::of(&message, &current.sender, false);
-            Ok::<_, Error>((outcome, Some(message)))
+            Ok::<_, Error>((outcome, Some((message, announce))))
         });
         let ((outcome, message), ticket) = write.await?;
         // Counted as soon as it is written, before the durability wait: a client that
@@ -239,12 +240,12 @@ impl App {
         metrics::histogram!("sendguard_stage_seconds", "stage" => "store")
             .record(store_started.elapsed().as_secs_f64());
 
-        if let Some(message) = message {
+        if let Some((message, announce)) = message {
             self.verdict_decided(&message);
             if message.verdict.sanction.is_some() {
                 self.restriction_changed(sender, true);
             }
-            if message.status == MessageStatus::Delivered {
+            if announce {
                 self.notify_delivered(&message);
             }
         }
@@ -318,6 +319,8 @@ impl App {
 impl App {
     /// Writes the message, both members' thread views, the limiter state (and any sanction it
     /// brings), the InMail charge and the idempotency record, all in the caller's batch.
+    /// Returns the message and whether to announce it to the recipient (delivered, and not
+    /// into a thread they reported).
     fn store_send(
         &self,
         txn: &mut WriteTxn<'_>,
@@ -326,7 +329,7 @@ impl App {
         mut verdict: Verdict,
         now: Millis,
         limiter_write: &LimiterWrite,
-    ) -> Result<Message> {
+    ) -> Result<(Message, bool)> {
         let sender = context.sender.id;
         let mut state = context.limiter_state.clone();
         match limiter_write {
@@ -387,12 +390,13 @@ impl App {
         txn.put_message(&message);
 
         mailbox::record_sent(txn, &message, now)?;
-        if delivered {
+        let announce = if delivered {
             let folder = message.verdict.folder().unwrap_or(message.verdict.route);
-            mailbox::deliver(txn, &message, folder, now)?;
+            mailbox::deliver(txn, &message, folder, now)?
         } else {
             mailbox::queue_held(txn, &message, now)?;
-        }
+            false
+        };
         let campaign = match &context.template {
             Some(signature) => {
                 self.record_campaign_send(txn, context.campaign.as_ref(), signature, &message, now)?
@@ -439,6 +443,6 @@ impl App {
         if let Some(key) = &request.idempotency_key {
             txn.put_idempotent_send(sender, key, message.id, &request_hash(request));
         }
-        Ok(message)
+        Ok((message, announce))
     }
 }

@@ -305,10 +305,20 @@ pub struct ThreadView {
     /// the other side's messages land in their Inbox.
     #[serde(default)]
     pub sent_any: bool,
+    /// The member reported a message here: the thread stays out of their folders, search
+    /// and reads whatever the other side sends later (a report that a next message undid
+    /// would be no protection), until the member writes in it or marks a message safe.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hidden_by_report: bool,
 }
 
 impl ThreadView {
-    /// The folder the thread is listed in right now.
+    /// Whether the thread is listed in a folder at all (not hidden by the member's report).
+    pub fn is_listed(&self) -> bool {
+        !self.hidden_by_report
+    }
+
+    /// The folder the thread is listed in right now (when it [is listed](Self::is_listed)).
     pub fn listed_in(&self) -> Folder {
         if self.archived {
             Folder::Archived

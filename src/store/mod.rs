@@ -1067,8 +1067,9 @@ impl WriteTxn<'_> {
     }
 
     /// Stores a thread view and moves its folder-listing entry from where `previous` had it.
+    /// A view hidden by the member's report has no folder entry.
     pub fn put_view(&mut self, previous: Option<&ThreadView>, view: &ThreadView) {
-        if let Some(previous) = previous {
+        if let Some(previous) = previous.filter(|previous| previous.is_listed()) {
             self.delete(keys::folder_entry(
                 previous.member,
                 previous.listed_in(),
@@ -1076,15 +1077,17 @@ impl WriteTxn<'_> {
                 previous.thread_id,
             ));
         }
-        self.put(
-            keys::folder_entry(
-                view.member,
-                view.listed_in(),
-                view.last_activity,
-                view.thread_id,
-            ),
-            Vec::new(),
-        );
+        if view.is_listed() {
+            self.put(
+                keys::folder_entry(
+                    view.member,
+                    view.listed_in(),
+                    view.last_activity,
+                    view.thread_id,
+                ),
+                Vec::new(),
+            );
+        }
         self.put(
             keys::ids(keys::VIEW, &[view.member, view.thread_id]),
             encode(view),

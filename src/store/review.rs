@@ -192,12 +192,14 @@ impl WriteTxn<'_> {
     /// Removes a member's view of a thread (and its folder entry): the thread leaves all
     /// of their folders until a new delivery brings it back.
     pub fn delete_view(&mut self, view: &ThreadView) {
-        self.delete(keys::folder_entry(
-            view.member,
-            view.listed_in(),
-            view.last_activity,
-            view.thread_id,
-        ));
+        if view.is_listed() {
+            self.delete(keys::folder_entry(
+                view.member,
+                view.listed_in(),
+                view.last_activity,
+                view.thread_id,
+            ));
+        }
         self.delete(keys::ids(keys::VIEW, &[view.member, view.thread_id]));
     }
 }

@@ -15,6 +15,7 @@ const SEARCH: &str =
     "SELECT convert_to(v.record::text, 'UTF8'), convert_to(m.record::text, 'UTF8') \
      FROM thread_views v JOIN messages m ON m.thread_id = v.thread_id \
      WHERE v.member_id = $1 AND m.status = 'delivered' \
+       AND (v.record->>'hidden_by_report') IS DISTINCT FROM 'true' \
        AND m.body_words @@ plainto_tsquery('simple'::regconfig, $2) \
        AND strpos(lower(m.record->>'body'), $2) > 0 \
        AND NOT EXISTS (SELECT 1 FROM blocks b \
