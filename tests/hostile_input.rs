@@ -329,10 +329,21 @@ async fn huge_headers_are_refused_with_431() {
         "POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Length: 2\r\n\r\n{{}}",
         "t".repeat(600_000)
     );
+    // Under hyper's read buffer in one read, so only the exact check refuses it.
+    let over_by_a_read = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "c".repeat(400 * 1024)
+    );
+    let just_over = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\n\r\n",
+        "d".repeat(256 * 1024 - 40)
+    );
     for (what, request) in [
         ("a 1 MiB header", one_huge),
         ("500 headers", many),
         ("a 600 KB bearer token", huge_token),
+        ("a 400 KB header", over_by_a_read),
+        ("a head a few bytes over 256 KB", just_over),
     ] {
         let answer = alongside(&server, &m, what, raw_answer(&server, request.into_bytes())).await;
         let text = String::from_utf8_lossy(&answer);
@@ -343,6 +354,15 @@ async fn huge_headers_are_refused_with_431() {
         assert_eq!(error["field"], "headers", "{what}: {body}");
         assert_eq!(error["limit"], 256 * 1024, "{what}: {body}");
     }
+    // A head of exactly the limit is served.
+    let at_limit = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\nConnection: close\r\n\r\n",
+        "e".repeat(256 * 1024 - 62)
+    );
+    assert_eq!(at_limit.len(), 256 * 1024);
+    let answer = raw_answer(&server, at_limit.into_bytes()).await;
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     // A head that is not HTTP at all: 400, also with a JSON body.
     for (what, request) in [
         ("a garbage request line", "NOT HTTP AT ALL\r\n\r\n"),

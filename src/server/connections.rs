@@ -31,7 +31,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use super::head_errors::{HeadErrors, HeadLimits};
+use super::head_errors::{head_too_large, too_large_response, HeadErrors, HeadLimits};
 use crate::config::ServerConfig;
 
 /// The connection limits, from `[server]`.
@@ -94,11 +94,18 @@ pub async fn serve(
         let activity = Arc::new(Activity::new());
         let service = service.clone();
         let tracked = activity.clone();
+        let head_limits = limits.head;
         let handler = hyper::service::service_fn(move |request: Request<Incoming>| {
             let guard = tracked.begin();
-            let response = hyper::service::Service::call(&service, request);
+            let (head, body) = request.into_parts();
+            let oversized = head_too_large(&head, head_limits);
+            let response = (!oversized)
+                .then(|| hyper::service::Service::call(&service, Request::from_parts(head, body)));
             async move {
-                let response = response.await?;
+                let response = match response {
+                    Some(response) => response.await?,
+                    None => too_large_response(head_limits),
+                };
                 // The guard lives as long as the response body, so a long event stream
                 // or a slow download counts as "in flight", not idle.
                 Ok::<_, Infallible>(response.map(|body| {

@@ -8,6 +8,11 @@
 //! writes it (status 400/414/431 with `content-length: 0`: no handler of ours answers
 //! those with an empty body) and writes the JSON error in its place. hyper closes the
 //! connection after these answers, so nothing follows on the wire.
+//!
+//! hyper's own check is approximate: it refuses a head only once its read buffer is full,
+//! and one read can carry the buffer past the limit with the whole head in it (a 400 KB
+//! head passed a 256 KB limit). [`head_too_large`] measures each parsed head exactly and
+//! answers the same 431, so the limit clients are told is the limit that holds.
 
 use std::io;
 use std::pin::Pin;
@@ -82,6 +87,37 @@ fn error_body(status: &[u8], limits: HeadLimits) -> Option<String> {
         error["limit"] = limit.into();
     }
     Some(serde_json::json!({ "error": error }).to_string())
+}
+
+/// Whether `head` on the wire (request line, header lines, the blank line) is over the
+/// limit.
+pub fn head_too_large(head: &axum::http::request::Parts, limits: HeadLimits) -> bool {
+    // "METHOD SP target SP HTTP/1.1 CRLF", each "name: value CRLF", then CRLF.
+    let uri = &head.uri;
+    let target = uri.scheme_str().map_or(0, |scheme| scheme.len() + 3)
+        + uri
+            .authority()
+            .map_or(0, |authority| authority.as_str().len())
+        + uri.path_and_query().map_or(1, |path| path.as_str().len());
+    let request_line = head.method.as_str().len() + target + 12;
+    let fields: usize = head
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    request_line + fields + 2 > limits.max_header_bytes
+}
+
+/// The 431 answer hyper would give, with its JSON body; the connection closes after it.
+pub fn too_large_response(limits: HeadLimits) -> axum::response::Response {
+    let body = error_body(b"431", limits).expect("431 has a body");
+    axum::response::Response::builder()
+        .status(axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .header(axum::http::header::CONNECTION, "close")
+        .header(axum::http::header::CONTENT_LENGTH, body.len())
+        .body(axum::body::Body::from(body))
+        .expect("a static response")
 }
 
 /// `answer` with the JSON body, if it is one of hyper's empty head-error answers.
