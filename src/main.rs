@@ -568,8 +568,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 writeln!(out, "tp {}  fp {}  tn {}  fn {}", f.tp, f.fp, f.tn, f.fn_)?;
                 writeln!(
                     out,
-                    "accuracy {:.4}  precision {:.4}  recall {:.4}  fpr {:.4}  f1 {:.4}  mcc {:.4}  auc {:.4}  recall@1%fpr {:.4}",
-                    f.accuracy, f.precision, f.recall, f.fpr, f.f1, f.mcc, f.auc, f.recall_at_1pct_fpr
+                    "accuracy {:.4}  precision {:.4}  recall {:.4}  fpr {:.4}  f1 {:.4}  mcc {:.4}  auc {}  recall@1%fpr {:.4}",
+                    f.accuracy, f.precision, f.recall, f.fpr, f.f1, f.mcc,
+                    f.auc.map_or("n/a (one class)".to_string(), |auc| format!("{auc:.4}")),
+                    f.recall_at_1pct_fpr
                 )?;
                 let h = &report.at_hold_threshold;
                 writeln!(

@@ -23,8 +23,9 @@ pub struct Evaluation {
     pub fpr: f64,
     pub f1: f64,
     pub mcc: f64,
-    /// ROC AUC of the scores (ties count half).
-    pub auc: f64,
+    /// ROC AUC of the scores (ties count half); none (JSON null) when the data has one
+    /// class only, where ranking spam above ham means nothing.
+    pub auc: Option<f64>,
     pub recall_at_1pct_fpr: f64,
     /// The log-odds threshold used for the confusion counts (`score > threshold` is spam).
     pub threshold: f64,
@@ -97,8 +98,8 @@ pub fn evaluate(labels: &[Label], scores: &[f64], threshold: f64) -> Evaluation 
     }
 }
 
-/// Mann–Whitney AUC with average ranks for ties.
-pub fn auc(labels: &[Label], scores: &[f64]) -> f64 {
+/// Mann–Whitney AUC with average ranks for ties; none without both classes.
+pub fn auc(labels: &[Label], scores: &[f64]) -> Option<f64> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
     let mut rank_sum_spam = 0.0;
@@ -119,9 +120,9 @@ pub fn auc(labels: &[Label], scores: &[f64]) -> f64 {
     let spam = labels.iter().filter(|l| **l == Label::Spam).count() as f64;
     let ham = labels.len() as f64 - spam;
     if spam == 0.0 || ham == 0.0 {
-        return 0.0;
+        return None;
     }
-    (rank_sum_spam - spam * (spam + 1.0) / 2.0) / (spam * ham)
+    Some((rank_sum_spam - spam * (spam + 1.0) / 2.0) / (spam * ham))
 }
 
 #[cfg(test)]
@@ -141,12 +142,18 @@ mod tests {
         // MCC = (2*3 - 1*1) / sqrt(3*3*4*4) = 5/12
         assert!((e.mcc - 5.0 / 12.0).abs() < 1e-12);
         // Pairs spam>ham: 5>all 4, 1>3 of 4, -1>3 of 4 → 10/12
-        assert!((e.auc - 10.0 / 12.0).abs() < 1e-12);
+        assert!((e.auc.unwrap() - 10.0 / 12.0).abs() < 1e-12);
     }
 
     #[test]
     fn ties_count_half_in_auc() {
-        assert_eq!(auc(&[Spam, Ham], &[1.0, 1.0]), 0.5);
-        assert_eq!(auc(&[Spam, Ham], &[2.0, 1.0]), 1.0);
+        assert_eq!(auc(&[Spam, Ham], &[1.0, 1.0]), Some(0.5));
+        assert_eq!(auc(&[Spam, Ham], &[2.0, 1.0]), Some(1.0));
+    }
+
+    #[test]
+    fn auc_is_undefined_on_one_class() {
+        assert_eq!(auc(&[Ham, Ham], &[1.0, 2.0]), None);
+        assert_eq!(evaluate(&[Spam], &[1.0], 0.0).auc, None);
     }
 }
