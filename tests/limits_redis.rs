@@ -275,6 +275,76 @@ fn ledger(keys: &RedisKeys, sender: u64) -> Value {
     serde_json::from_str(&json).unwrap()
 }
 
+/// The points of a sender's strikes on a Redis ledger.
+fn strike_points(state: &Value) -> u64 {
+    state["strikes"]["strikes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["weight"].as_u64().unwrap())
+        .sum()
+}
+
+/// A removal strikes on the Redis ledger; its appeal, overturned, takes the strike back
+/// there too (the embedded store's ledger is not the one that counts on this backend).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_overturned_removal_takes_its_strike_off_the_redis_ledger() {
+    let keys = RedisKeys::new();
+    let dir = tempfile::tempdir().unwrap();
+    let a = Server::start(&dir.path().join("a"), Some(&config(&keys.prefix, "")));
+    let replicas = [&a];
+    let alice = member_everywhere(&replicas, "alice").await;
+    let bob = member_everywhere(&replicas, "bob").await;
+    let phishing = "Your LinkedIn account will be suspended. Verify your account now at \
+                    http://linkedln-security.com/verify";
+    let (status, sent, _) = send(&a, &alice.tokens[0], bob.id, phishing).await;
+    assert_eq!(
+        (status, sent["decision"].as_str()),
+        (201, Some("held")),
+        "{sent}"
+    );
+    let message = sent["message_id"].as_u64().unwrap();
+    let (_, reviewer) = a.reviewer("Rita").await;
+    let (_, queue) = a.get("/v1/review/queue?limit=10", &reviewer).await;
+    let item = queue["items"][0]["item_id"].as_u64().unwrap();
+    let (status, body) = a
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            &reviewer,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let struck = strike_points(&ledger(&keys, alice.id));
+    assert!(
+        struck >= 2,
+        "the removal's strike is on the ledger: {struck}"
+    );
+
+    let (status, appeal) = a
+        .post(
+            "/v1/appeals",
+            &alice.tokens[0],
+            json!({"message_id": message, "reason": "a real notice from our IT team"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{appeal}");
+    let appeal = appeal["appeal_id"].as_u64().unwrap();
+    let (status, body) = a
+        .post(
+            &format!("/v1/review/appeals/{appeal}/decision"),
+            &reviewer,
+            json!({"outcome": "overturned", "note": "confirmed with the sender's IT team"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(
+        strike_points(&ledger(&keys, alice.id)),
+        struck - 2,
+        "the removal's two points are withdrawn"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_reviewers_strike_adds_to_the_fan_out_strikes_on_redis_and_a_lift_clears_them() {
     let keys = RedisKeys::new();
@@ -297,18 +367,10 @@ async fn a_reviewers_strike_adds_to_the_fan_out_strikes_on_redis_and_a_lift_clea
         }
     }
     let held = held.expect("the fifth copy is a fan-out hold");
-    let strikes = |state: &Value| -> u64 {
-        state["strikes"]["strikes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["weight"].as_u64().unwrap())
-            .sum()
-    };
     // The held copy strikes once for fan-out and once for the template (the template
     // history is on the Redis ledger too), as on the embedded limiter.
     assert_eq!(
-        strikes(&ledger(&keys, bot.id)),
+        strike_points(&ledger(&keys, bot.id)),
         2,
         "the fan-out and template strikes"
     );
@@ -334,7 +396,7 @@ async fn a_reviewers_strike_adds_to_the_fan_out_strikes_on_redis_and_a_lift_clea
         .await;
     assert_eq!(status, 204, "{body}");
     let state = ledger(&keys, bot.id);
-    assert_eq!(strikes(&state), 4, "{state}");
+    assert_eq!(strike_points(&state), 4, "{state}");
     assert_eq!(
         state["strikes"]["restriction"]["level"],
         "new_conversations"
@@ -357,7 +419,7 @@ async fn a_reviewers_strike_adds_to_the_fan_out_strikes_on_redis_and_a_lift_clea
     assert_eq!(status, 204, "{body}");
     let state = ledger(&keys, bot.id);
     assert!(state["strikes"]["restriction"].is_null(), "{state}");
-    assert_eq!(strikes(&state), 0, "{state}");
+    assert_eq!(strike_points(&state), 0, "{state}");
     let (status, body, _) = send(
         &a,
         &bot.tokens[0],
