@@ -407,6 +407,34 @@ async fn a_duplicated_json_key_is_reported_as_that_field() {
     assert_eq!(error_of(status, &body, 400, "invalid_field")["field"], "to");
 }
 
+/// A field the route does not define is refused, top-level or nested, and nothing is sent:
+/// a misspelt `idempotency_key` would otherwise be dropped and a retry sent twice.
+#[tokio::test]
+async fn an_unknown_json_field_is_refused_by_name_and_nothing_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, alice, bob) = two_members(dir.path()).await;
+    for (request, field) in [
+        (
+            json!({"to": bob, "body": "hi", "idempotencyKey": "k1"}),
+            "idempotencyKey",
+        ),
+        (
+            json!({"to": bob, "body": "hi", "attachments": [{"type": "gif", "url": "https://media.example.com/a.gif", "caption": "x"}]}),
+            "attachments.0.caption",
+        ),
+    ] {
+        let (status, body) = server.post("/v1/messages", &alice, request).await;
+        let error = error_of(status, &body, 400, "invalid_field");
+        assert_eq!(error["field"], field, "{body}");
+    }
+    let (_, folder) = server.get("/v1/folders/inbox", &alice).await;
+    assert_eq!(folder["threads"].as_array().map(Vec::len), Some(0), "{folder}");
+    let (status, body) = server
+        .post("/v1/messages", &alice, json!({"to": bob, "body": "hi"}))
+        .await;
+    assert_eq!(status, 201, "the same request without the field is taken: {body}");
+}
+
 /// Links that would run or open something in the recipient's client are refused.
 #[tokio::test]
 async fn markdown_links_with_unsafe_schemes_are_refused() {

@@ -203,11 +203,18 @@ async fn read_limited(body: axum::body::Body, limit: usize) -> Result<Option<Vec
     Ok((seen <= limit).then_some(bytes))
 }
 
-/// Deserializes `bytes`, telling syntax errors (`invalid_json`) from wrong or missing fields
-/// (`invalid_field`, naming the field).
+/// Deserializes `bytes`, telling syntax errors (`invalid_json`) from wrong, missing or
+/// unknown fields (`invalid_field`, naming the field). An unknown field is refused rather
+/// than ignored: a misspelt optional field (`idempotencyKey`) would otherwise be dropped
+/// without a word, and the request carried out without it.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let mut unknown: Option<String> = None;
+    let mut note_unknown = |path: serde_ignored::Path<'_>| {
+        unknown.get_or_insert_with(|| path.to_string());
+    };
+    let noting = serde_ignored::Deserializer::new(&mut deserializer, &mut note_unknown);
+    let value: T = serde_path_to_error::deserialize(noting).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         ApiError(match inner.classify() {
@@ -233,6 +240,12 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("malformed JSON: {error}"),
         ))
     })?;
+    if let Some(field) = unknown {
+        return Err(ApiError(Error::invalid_field(
+            &field,
+            format!("{field}: unknown field; this route does not take it (docs/API.md)"),
+        )));
+    }
     Ok(value)
 }
 
