@@ -428,11 +428,18 @@ async fn an_unknown_json_field_is_refused_by_name_and_nothing_is_sent() {
         assert_eq!(error["field"], field, "{body}");
     }
     let (_, folder) = server.get("/v1/folders/inbox", &alice).await;
-    assert_eq!(folder["threads"].as_array().map(Vec::len), Some(0), "{folder}");
+    assert_eq!(
+        folder["threads"].as_array().map(Vec::len),
+        Some(0),
+        "{folder}"
+    );
     let (status, body) = server
         .post("/v1/messages", &alice, json!({"to": bob, "body": "hi"}))
         .await;
-    assert_eq!(status, 201, "the same request without the field is taken: {body}");
+    assert_eq!(
+        status, 201,
+        "the same request without the field is taken: {body}"
+    );
 }
 
 /// Links that would run or open something in the recipient's client are refused.

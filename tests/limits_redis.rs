@@ -275,6 +275,27 @@ fn ledger(keys: &RedisKeys, sender: u64) -> Value {
     serde_json::from_str(&json).unwrap()
 }
 
+/// A reviewer removes `message`'s open review item as spam.
+async fn remove_as_spam(server: &Server, reviewer: &str, message: u64) {
+    let (status, queue) = server.get("/v1/review/queue?limit=10", reviewer).await;
+    assert_eq!(status, 200, "{queue}");
+    let item = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["message_id"].as_u64() == Some(message))
+        .map(|i| i["item_id"].as_u64().unwrap())
+        .expect("the message is queued");
+    let (status, body) = server
+        .post(
+            &format!("/v1/review/items/{item}/decision"),
+            reviewer,
+            json!({"label": "spam", "action": "remove"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+}
+
 /// The points of a sender's strikes on a Redis ledger.
 fn strike_points(state: &Value) -> u64 {
     state["strikes"]["strikes"]
@@ -305,16 +326,7 @@ async fn an_overturned_removal_takes_its_strike_off_the_redis_ledger() {
     );
     let message = sent["message_id"].as_u64().unwrap();
     let (_, reviewer) = a.reviewer("Rita").await;
-    let (_, queue) = a.get("/v1/review/queue?limit=10", &reviewer).await;
-    let item = queue["items"][0]["item_id"].as_u64().unwrap();
-    let (status, body) = a
-        .post(
-            &format!("/v1/review/items/{item}/decision"),
-            &reviewer,
-            json!({"label": "spam", "action": "remove"}),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    remove_as_spam(&a, &reviewer, message).await;
     let struck = strike_points(&ledger(&keys, alice.id));
     assert!(
         struck >= 2,
@@ -378,23 +390,7 @@ async fn a_reviewers_strike_adds_to_the_fan_out_strikes_on_redis_and_a_lift_clea
     // A reviewer removes the held copy: 2 more points on the same ledger reach 4, past the
     // new-conversations restriction at 3 (the store's ledger alone would have had 2).
     let (_, reviewer) = a.reviewer("Rita").await;
-    let (status, queue) = a.get("/v1/review/queue?limit=10", &reviewer).await;
-    assert_eq!(status, 200, "{queue}");
-    let item = queue["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["message_id"].as_u64() == Some(held))
-        .map(|i| i["item_id"].as_u64().unwrap())
-        .expect("the held message is queued");
-    let (status, body) = a
-        .post(
-            &format!("/v1/review/items/{item}/decision"),
-            &reviewer,
-            json!({"label": "spam", "action": "remove"}),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    remove_as_spam(&a, &reviewer, held).await;
     let state = ledger(&keys, bot.id);
     assert_eq!(strike_points(&state), 4, "{state}");
     assert_eq!(

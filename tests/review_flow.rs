@@ -678,7 +678,6 @@ async fn a_reporter_whose_reports_are_overturned_counts_less() {
 
 #[tokio::test]
 async fn recalling_a_held_message_tells_the_recipient_nothing_and_keeps_it_in_review() {
-    use futures_util::StreamExt;
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(&dir.path().join("data"), None);
     let (alice, alice_token) = server.member("alice", "free").await;
@@ -704,20 +703,7 @@ async fn recalling_a_held_message_tells_the_recipient_nothing_and_keeps_it_in_re
     // A later ordinary message marks the point by which any recall event would have come.
     let (_, later) = server.send(&alice_token, bob, "lunch tomorrow?").await;
     let later_id = later["message_id"].as_u64().unwrap();
-    let mut stream = events.bytes_stream();
-    let mut received = String::new();
-    let wanted = format!("\"message_id\":{later_id}");
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if received.contains(&wanted) {
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(20), read)
-        .await
-        .expect("the later delivery's event");
+    let received = common::events_until(events, &format!("\"message_id\":{later_id}")).await;
     assert!(!received.contains("message.recalled"), "{received}");
     assert!(
         !received.contains(&format!("\"message_id\":{held_id}")),

@@ -3,7 +3,6 @@
 mod common;
 
 use common::{error_of, Server};
-use futures_util::StreamExt;
 use serde_json::json;
 
 #[tokio::test]
@@ -332,20 +331,8 @@ async fn the_recipient_is_notified_of_each_delivery_over_server_sent_events() {
     let (_, sent) = server.send(&alice_token, bob, "are you there?").await;
     let message_id = sent["message_id"].as_u64().unwrap();
 
-    let mut stream = response.bytes_stream();
-    let mut received = String::new();
     let wanted = format!("\"message_id\":{message_id}");
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if received.contains(&wanted) {
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(20), read)
-        .await
-        .expect("no event within 20 s");
+    let received = common::events_until(response, &wanted).await;
     assert!(received.contains("event: message.delivered"), "{received}");
     assert!(received.contains(&wanted), "{received}");
     assert!(

@@ -144,7 +144,6 @@ async fn folders_listing(server: &Server, token: &str, thread: u64) -> Vec<&'sta
 /// reviewer's release of the reported message, neither bring it back nor announce anything
 /// to the reporter; writing in it does. Returns nothing; asserts on the way.
 async fn a_report_hides_the_thread_for_good(server: &Server) {
-    use futures_util::StreamExt;
     let (ada, ada_token) = server.member("ada", "free").await;
     let (bob, bob_token) = server.member("bob", "free").await;
     let (carol, carol_token) = server.member("carol", "free").await;
@@ -213,19 +212,7 @@ async fn a_report_hides_the_thread_for_good(server: &Server) {
     let (status, marker) = server.send(&carol_token, bob, "Lunch on Friday?").await;
     assert_eq!(status, 201, "{marker}");
     let wanted = format!("\"message_id\":{}", marker["message_id"]);
-    let mut stream = events.bytes_stream();
-    let mut received = String::new();
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if received.contains(&wanted) {
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(std::time::Duration::from_secs(20), read)
-        .await
-        .expect("the marker's event");
+    let received = common::events_until(events, &wanted).await;
     assert!(received.contains("message.delivered"), "{received}");
     assert!(
         !received.contains(&format!("\"message_id\":{again_id}")),

@@ -309,3 +309,24 @@ pub fn introductions() -> Vec<String> {
     })
     .collect()
 }
+
+/// Reads an event stream (`GET /v1/events`) until `wanted` appears in it, and returns all
+/// it read: what arrived before a marker event is what the server announced before it.
+/// Panics if nothing matches within 20 seconds.
+pub async fn events_until(events: reqwest::Response, wanted: &str) -> String {
+    use futures_util::StreamExt;
+    let mut stream = events.bytes_stream();
+    let mut received = String::new();
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            if received.contains(wanted) {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), read)
+        .await
+        .unwrap_or_else(|_| panic!("no {wanted} on the event stream within 20 s"));
+    received
+}
