@@ -10,7 +10,7 @@ mod common;
 mod replicas_common;
 
 use common::{Server, ADMIN_TOKEN};
-use replicas_common::{member_everywhere, open_stream, read_until, Subjects};
+use replicas_common::{member_everywhere, Subjects};
 use serde_json::json;
 
 fn config(prefix: &str) -> String {
@@ -25,7 +25,7 @@ async fn a_restriction_set_through_a_reaches_the_members_stream_on_b() {
     let a = Server::start(&dir.path().join("a"), Some(&config));
     let b = Server::start(&dir.path().join("b"), Some(&config));
     let carol = member_everywhere(&[&a, &b], "carol").await;
-    let carols_stream_on_b = open_stream(&b, &carol.tokens[1]).await;
+    let carols_stream_on_b = b.open_events(&carol.tokens[1]).await;
     let (status, body) = a
         .post(
             &format!("/v1/admin/members/{}/restriction", carol.id),
@@ -34,7 +34,7 @@ async fn a_restriction_set_through_a_reaches_the_members_stream_on_b() {
         )
         .await;
     assert!(status < 300, "{status} {body}");
-    let received = read_until(carols_stream_on_b, "\"restricted\":true").await;
+    let received = common::events_until(carols_stream_on_b, "\"restricted\":true").await;
     assert!(
         received.contains("event: account.restriction"),
         "{received}"

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use common::{error_of, Server, ADMIN_TOKEN};
 use futures_util::future::join_all;
-use replicas_common::{open_stream, read_until, RedisKeys, Subjects, CROSSING_DEADLINE};
+use replicas_common::{RedisKeys, Subjects, CROSSING_DEADLINE};
 use serde_json::{json, Value};
 use store_common::{Proxy, Schema};
 
@@ -148,7 +148,7 @@ async fn a_message_sent_through_a_is_in_the_folder_and_event_stream_on_b() {
     a.connect(alice, bob).await;
     assert!(b.folder(&bob_token, "inbox").await.is_empty());
 
-    let bobs_stream_on_b = open_stream(b, &bob_token).await;
+    let bobs_stream_on_b = b.open_events(&bob_token).await;
     let (status, sent, _) = send(a, &alice_token, bob, "Lunch at noon on Thursday?").await;
     assert_eq!(status, 201, "{sent}");
     let message = sent["message_id"].as_u64().unwrap();
@@ -156,7 +156,8 @@ async fn a_message_sent_through_a_is_in_the_folder_and_event_stream_on_b() {
 
     assert_eq!(b.folder(&bob_token, "inbox").await, [thread]);
     assert_eq!(b.thread_messages(&bob_token, thread).await, [message]);
-    let received = read_until(bobs_stream_on_b, &format!("\"message_id\":{message}")).await;
+    let received =
+        common::events_until(bobs_stream_on_b, &format!("\"message_id\":{message}")).await;
     assert!(received.contains("event: message.delivered"), "{received}");
     assert!(
         received.contains(&format!("\"from\":{alice}")),

@@ -684,14 +684,7 @@ async fn recalling_a_held_message_tells_the_recipient_nothing_and_keeps_it_in_re
     let (bob, bob_token) = server.member("bob", "free").await;
     server.connect(alice, bob).await;
     let rita = reviewer(&server, "Rita").await;
-    let events = server
-        .client
-        .get(server.url("/v1/events"))
-        .bearer_auth(&bob_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(events.status(), 200);
+    let events = server.open_events(&bob_token).await;
 
     let (_, held) = server.send(&alice_token, bob, PHISHING).await;
     assert_eq!(held["decision"], "held", "{held}");

@@ -150,14 +150,7 @@ async fn a_report_hides_the_thread_for_good(server: &Server) {
     server.connect(ada, bob).await;
     server.connect(carol, bob).await;
     let (_, rita) = server.reviewer("Rita").await;
-    let events = server
-        .client
-        .get(server.url("/v1/events"))
-        .bearer_auth(&bob_token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(events.status(), 200);
+    let events = server.open_events(&bob_token).await;
 
     let (status, first) = server
         .send(

@@ -156,6 +156,19 @@ impl Server {
         )
     }
 
+    /// Opens `token`'s event stream (`GET /v1/events`).
+    pub async fn open_events(&self, token: &str) -> reqwest::Response {
+        let response = self
+            .client
+            .get(self.url("/v1/events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response
+    }
+
     /// Creates a member through the admin API; returns (id, token).
     pub async fn member(&self, handle: &str, plan: &str) -> (u64, String) {
         let (status, body) = self
@@ -321,12 +334,15 @@ pub async fn events_until(events: reqwest::Response, wanted: &str) -> String {
         while let Some(chunk) = stream.next().await {
             received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
             if received.contains(wanted) {
-                break;
+                return;
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(20), read)
+    if tokio::time::timeout(Duration::from_secs(20), read)
         .await
-        .unwrap_or_else(|_| panic!("no {wanted} on the event stream within 20 s"));
+        .is_err()
+    {
+        panic!("{wanted:?} did not arrive; the stream had: {received}");
+    }
     received
 }

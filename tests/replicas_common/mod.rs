@@ -152,35 +152,3 @@ impl Drop for Subjects {
         .join();
     }
 }
-
-/// Opens `token`'s event stream on `server`.
-pub async fn open_stream(server: &Server, token: &str) -> reqwest::Response {
-    let response = server
-        .client
-        .get(server.url("/v1/events"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response
-}
-
-/// Reads the stream until its text contains `wanted`; returns everything read.
-pub async fn read_until(events: reqwest::Response, wanted: &str) -> String {
-    use futures_util::StreamExt;
-    let mut stream = events.bytes_stream();
-    let mut received = String::new();
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            received.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
-            if received.contains(wanted) {
-                return;
-            }
-        }
-    };
-    if tokio::time::timeout(CROSSING_DEADLINE, read).await.is_err() {
-        panic!("{wanted:?} did not arrive; the stream had: {received}");
-    }
-    received
-}
