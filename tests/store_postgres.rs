@@ -180,6 +180,16 @@ async fn a_report_hides_the_thread_for_good(server: &Server) {
     assert_eq!(status, 201, "{again}");
     assert_ne!(again["decision"], "held", "{again}");
     let again_id = again["message_id"].as_u64().unwrap();
+    // A recall in the hidden thread is not announced either.
+    let (status, recalled) = server
+        .send(&ada_token, bob, "Bob, one more thing about that call")
+        .await;
+    assert_eq!(status, 201, "{recalled}");
+    let recalled_id = recalled["message_id"].as_u64().unwrap();
+    let (status, body) = server
+        .delete(&format!("/v1/messages/{recalled_id}"), &ada_token)
+        .await;
+    assert_eq!(status, 204, "{body}");
     let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
     let item = queue["items"][0]["item_id"].as_u64().unwrap();
     assert_eq!(queue["items"][0]["message_id"].as_u64(), Some(first_id));
@@ -207,10 +217,13 @@ async fn a_report_hides_the_thread_for_good(server: &Server) {
     let wanted = format!("\"message_id\":{}", marker["message_id"]);
     let received = common::events_until(events, &wanted).await;
     assert!(received.contains("message.delivered"), "{received}");
-    assert!(
-        !received.contains(&format!("\"message_id\":{again_id}")),
-        "{received}"
-    );
+    for hidden in [again_id, recalled_id] {
+        assert!(
+            !received.contains(&format!("\"message_id\":{hidden}")),
+            "{received}"
+        );
+    }
+    assert!(!received.contains("message.recalled"), "{received}");
     assert_eq!(
         received
             .matches(&format!("\"message_id\":{first_id}"))

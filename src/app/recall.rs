@@ -6,6 +6,8 @@
 //! stays open, the recall audited on it: recalling what was held must not take it out of
 //! review, or a sender who recalls every hold would never meet a reviewer's removal or its
 //! strike. A release of the recalled message delivers nothing (`mailbox::release_to`).
+//! Nor is a recall announced in a thread the recipient reported: they were never shown
+//! what was recalled, and the event would tell them the sender wrote again.
 
 use super::App;
 use crate::domain::{Actor, AuditEntry, MemberId, MessageId, MessageStatus};
@@ -58,10 +60,14 @@ impl App {
                         )?;
                     }
                 }
-                Ok(Some((message, was_held)))
+                let shown = !was_held
+                    && txn
+                        .view(message.to, message.thread_id)?
+                        .is_some_and(|view| view.is_listed());
+                Ok(Some((message, was_held, shown)))
             })
             .await?;
-        if let Some((message, was_held)) = &recalled {
+        if let Some((message, was_held, _)) = &recalled {
             self.decided(Decided::Recall {
                 message_id: message.id,
                 sender: message.from,
@@ -69,7 +75,7 @@ impl App {
                 was_held: *was_held,
             });
         }
-        if let Some((message, false)) = recalled {
+        if let Some((message, _, true)) = recalled {
             self.publish_event(
                 message.to,
                 Event {
