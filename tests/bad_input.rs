@@ -166,6 +166,13 @@ async fn malformed_requests_get_json_errors_naming_the_field() {
         (json!({"to": bob}), "body"),
         (json!({"to": bob, "body": "x", "format": "html"}), "format"),
         (json!({"to": bob, "body": "x", "kind": "broadcast"}), "kind"),
+        // A value of the wrong kind for an enum is the field's fault too, not the JSON's.
+        (json!({"to": bob, "body": "x", "format": null}), "format"),
+        (json!({"to": bob, "body": "x", "kind": 5}), "kind"),
+        (
+            json!({"to": bob, "body": "x", "attachments": [{"type": null, "url": "https://x"}]}),
+            "attachments[0].type",
+        ),
         (
             json!({"to": bob, "body": "x", "attachments": [{"type": "video", "url": "https://x"}]}),
             "attachments[0].type",
@@ -420,7 +427,7 @@ async fn an_unknown_json_field_is_refused_by_name_and_nothing_is_sent() {
         ),
         (
             json!({"to": bob, "body": "hi", "attachments": [{"type": "gif", "url": "https://media.example.com/a.gif", "caption": "x"}]}),
-            "attachments.0.caption",
+            "attachments[0].caption",
         ),
     ] {
         let (status, body) = server.post("/v1/messages", &alice, request).await;

@@ -211,20 +211,34 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let mut unknown: Option<String> = None;
     let mut note_unknown = |path: serde_ignored::Path<'_>| {
-        unknown.get_or_insert_with(|| path.to_string());
+        unknown.get_or_insert_with(|| field_path(&path));
     };
     let noting = serde_ignored::Deserializer::new(&mut deserializer, &mut note_unknown);
     let value: T = serde_path_to_error::deserialize(noting).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
+        let field = || {
+            if path == "." || path.is_empty() {
+                missing_field_name(&inner.to_string()).unwrap_or_else(|| "body".into())
+            } else {
+                path.clone()
+            }
+        };
         ApiError(match inner.classify() {
             serde_json::error::Category::Data => {
-                let field = if path == "." || path.is_empty() {
-                    missing_field_name(&inner.to_string()).unwrap_or_else(|| "body".into())
-                } else {
-                    path
-                };
+                let field = field();
                 Error::invalid_field(&field, format!("{field}: {inner}"))
+            }
+            // serde_json calls a value of the wrong kind for an enum (`"format": null`) a
+            // syntax error; in a body that is valid JSON it is the field's fault.
+            serde_json::error::Category::Syntax
+                if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+            {
+                let field = field();
+                Error::invalid_field(
+                    &field,
+                    format!("{field}: not one of the values this field takes"),
+                )
             }
             _ => Error::new(
                 ErrorKind::Invalid,
@@ -247,6 +261,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         )));
     }
     Ok(value)
+}
+
+/// An ignored field's path, spelt as `serde_path_to_error` spells the others
+/// (`attachments[0].caption`).
+fn field_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
 }
 
 /// serde reports a missing or duplicated field at the parent's path; the name is in the
