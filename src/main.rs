@@ -357,29 +357,29 @@ struct TrainArgs {
     /// Cap per-message feature counts (1 = presence; 0 = raw counts).
     #[arg(long, default_value_t = TrainOptions::default().count_cap)]
     count_cap: u32,
-    /// Target ham false-positive rate of the hold threshold.
-    #[arg(long, default_value_t = TrainOptions::default().hold_target_fpr)]
+    /// Target ham false-positive rate of the hold threshold, 0 to 1.
+    #[arg(long, default_value_t = TrainOptions::default().hold_target_fpr, value_parser = unit_interval)]
     hold_fpr: f64,
-    /// Target ham false-positive rate of the Other threshold.
-    #[arg(long, default_value_t = TrainOptions::default().other_target_fpr)]
+    /// Target ham false-positive rate of the Other threshold, 0 to 1.
+    #[arg(long, default_value_t = TrainOptions::default().other_target_fpr, value_parser = unit_interval)]
     other_fpr: f64,
     /// Length normalization exponent of the decision score (0 = raw log-odds).
-    #[arg(long, default_value_t = TrainOptions::default().length_norm)]
+    #[arg(long, default_value_t = TrainOptions::default().length_norm, value_parser = at_least_zero)]
     length_norm: f64,
     /// The scorer: nbsvm (Naive Bayes ratios feeding a linear SVM) or naive-bayes.
     #[arg(long, default_value = "nbsvm", value_parser = ["nbsvm", "naive-bayes"])]
     kind: String,
-    /// NBSVM: the SVM's cost C.
-    #[arg(long, default_value_t = TrainOptions::default().svm_cost)]
+    /// NBSVM: the SVM's cost C, above 0.
+    #[arg(long, default_value_t = TrainOptions::default().svm_cost, value_parser = above_zero)]
     svm_cost: f64,
     /// NBSVM: weight of the SVM's weights against their mean (β), 0 to 1.
-    #[arg(long, default_value_t = TrainOptions::default().interpolation)]
+    #[arg(long, default_value_t = TrainOptions::default().interpolation, value_parser = unit_interval)]
     interpolation: f64,
-    /// NBSVM: evidence assumed before any feature is seen (squared-ratio units).
-    #[arg(long, default_value_t = TrainOptions::default().prior_strength)]
+    /// NBSVM: evidence assumed before any feature is seen (squared-ratio units), above 0.
+    #[arg(long, default_value_t = TrainOptions::default().prior_strength, value_parser = above_zero)]
     prior_strength: f64,
     /// NBSVM: how much each unknown token dilutes the evidence (squared-ratio units).
-    #[arg(long, default_value_t = TrainOptions::default().unknown_weight)]
+    #[arg(long, default_value_t = TrainOptions::default().unknown_weight, value_parser = at_least_zero)]
     unknown_weight: f64,
     /// Read the link-shape tokens (`link:`, `link:.xyz`, `link:-`): true or false.
     #[arg(long, default_value_t = TrainOptions::default().link_shapes, action = clap::ArgAction::Set)]
@@ -849,6 +849,38 @@ fn error_chain(error: &anyhow::Error) -> String {
         }
     }
     text
+}
+
+/// A finite number from `min` (excluded when `above`) to `max`. A NaN or an infinity would
+/// be trained into the model file, which no reader could then load; a negative cost or
+/// weight would train a model that means nothing.
+fn bounded(value: &str, min: f64, above: bool, max: f64) -> Result<f64, String> {
+    let number: f64 = value
+        .parse()
+        .map_err(|error: std::num::ParseFloatError| error.to_string())?;
+    let from_min = if above { number > min } else { number >= min };
+    if number.is_finite() && from_min && number <= max {
+        return Ok(number);
+    }
+    let low = if above { "above" } else { "at least" };
+    let high = if max.is_finite() {
+        format!(" and at most {max}")
+    } else {
+        String::new()
+    };
+    Err(format!("{value} is not a finite number {low} {min}{high}"))
+}
+
+fn above_zero(value: &str) -> Result<f64, String> {
+    bounded(value, 0.0, true, f64::INFINITY)
+}
+
+fn at_least_zero(value: &str) -> Result<f64, String> {
+    bounded(value, 0.0, false, f64::INFINITY)
+}
+
+fn unit_interval(value: &str) -> Result<f64, String> {
+    bounded(value, 0.0, false, 1.0)
 }
 
 /// `--alpha`: a finite number above 0. Without smoothing an unseen (class, feature) pair has

@@ -129,6 +129,54 @@ fn training_without_smoothing_is_refused() {
     }
 }
 
+/// Options a model file could not carry (NaN, infinities) or that mean nothing (a negative
+/// cost, β above 1) are refused before anything is written.
+#[test]
+fn training_options_out_of_range_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("m.sgnb");
+    for (option, value) in [
+        ("--svm-cost", "NaN"),
+        ("--svm-cost", "-1"),
+        ("--svm-cost", "0"),
+        ("--svm-cost", "inf"),
+        ("--interpolation", "5"),
+        ("--interpolation", "NaN"),
+        ("--prior-strength", "0"),
+        ("--unknown-weight", "-2"),
+        ("--hold-fpr", "1.5"),
+        ("--length-norm", "-1"),
+    ] {
+        let given = format!("{option}={value}");
+        let output = sendguard(
+            &["train", "--data", TRAIN, "--out", path(&out), &given],
+            None,
+        );
+        assert!(!output.status.success(), "{given} was accepted");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(option), "{given}: {stderr}");
+        assert!(!out.exists(), "{given} wrote a model");
+    }
+    // The edges of each range are taken.
+    let output = sendguard(
+        &[
+            "train",
+            "--data",
+            TRAIN,
+            "--out",
+            path(&out),
+            "--interpolation=1",
+            "--unknown-weight=0",
+        ],
+        None,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn eval_json_reports_every_figure_and_a_corrupt_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
