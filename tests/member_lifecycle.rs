@@ -760,3 +760,15 @@ async fn the_sweep_route_applies_the_configured_windows() {
         format!("Lunch on Thursday? {mark}").as_str()
     );
 }
+
+/// Rotating without a key says why, from the CLI as from the server's 409.
+#[test]
+fn rotating_without_a_key_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out, err) = run_cli(&["seed", "--data", data.to_str().unwrap()]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = run_cli(&["store", "rotate-key", "--data", data.to_str().unwrap()]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("no key is configured"), "{err}");
+}

@@ -26,9 +26,9 @@ impl App {
         self.store.sealer().map(|s| s.active_key().to_string())
     }
 
-    /// Reseals every message not sealed with the active key, on a blocking thread;
-    /// `false` when a rotation already runs in this process. Fails at once without a key.
-    pub fn start_key_rotation(self: &Arc<Self>) -> Result<bool> {
+    /// A rotation needs a key to rotate to: without one, a clear refusal (409 on the server,
+    /// the same message from the CLI) instead of the store's failure.
+    fn require_key(&self) -> Result<()> {
         if self.store.sealer().is_none() {
             return Err(Error::new(
                 ErrorKind::Conflict,
@@ -36,6 +36,13 @@ impl App {
                 "no key is configured ([store] keys_file or SENDGUARD_STORE_KEYS): nothing to rotate to",
             ));
         }
+        Ok(())
+    }
+
+    /// Reseals every message not sealed with the active key, on a blocking thread;
+    /// `false` when a rotation already runs in this process. Fails at once without a key.
+    pub fn start_key_rotation(self: &Arc<Self>) -> Result<bool> {
+        self.require_key()?;
         if ROTATING.swap(true, Ordering::SeqCst) {
             return Ok(false);
         }
@@ -57,6 +64,7 @@ impl App {
     /// (`None`: to the end); returns how many messages this call resealed. The CLI's
     /// `store rotate-key` and the server's background task both use it.
     pub fn rotate_keys(&self, batch: usize, max_batches: Option<usize>) -> Result<u64> {
+        self.require_key()?;
         let start = self.store.rotation()?.map_or(0, |c| c.resealed);
         let mut last: Option<RotationCheckpoint> = None;
         let mut batches = 0;
