@@ -245,9 +245,11 @@ async fn tokens_are_checked_and_roles_kept_apart() {
             json!({"handle": "x", "plan": "free"}),
         )
         .await;
-    error_of(status, &body, 401, "unauthorized");
+    let error = error_of(status, &body, 401, "unauthorized");
+    assert_eq!(error["message"], "this route needs an admin token");
     let (status, body) = server.post("/v1/messages", ADMIN_TOKEN, send).await;
-    error_of(status, &body, 401, "unauthorized");
+    let error = error_of(status, &body, 401, "unauthorized");
+    assert_eq!(error["message"], "this route needs a member token");
 
     let (status, body) = server
         .post(

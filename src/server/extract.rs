@@ -45,8 +45,13 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
 }
 
 fn wrong_role(needed: &str) -> ApiError {
+    let article = if needed.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     ApiError(Error::unauthorized(format!(
-        "this route needs a {needed} token"
+        "this route needs {article} {needed} token"
     )))
 }
 
