@@ -961,6 +961,63 @@ fn operation_id(route: &RouteDoc) -> String {
     id
 }
 
+/// Marks every object a request body is made of `additionalProperties: false`: the server
+/// refuses fields a request type does not define (`extract::parse_json`), and a generated
+/// client should know it. Follows `$ref`s from each request body to the components it uses.
+fn close_request_bodies(paths: &Map<String, Value>, components: &mut Map<String, Value>) {
+    let mut pending: Vec<String> = Vec::new();
+    for operation in paths
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|ops| ops.values())
+    {
+        component_refs(&operation["requestBody"], &mut pending);
+    }
+    let mut closed = std::collections::HashSet::new();
+    while let Some(name) = pending.pop() {
+        if !closed.insert(name.clone()) {
+            continue;
+        }
+        if let Some(schema) = components.get_mut(&name) {
+            component_refs(schema, &mut pending);
+            close_objects(schema);
+        }
+    }
+}
+
+/// The component names `value` refers to.
+fn component_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|target| target.strip_prefix("#/components/schemas/"))
+            {
+                out.push(name.to_string());
+            }
+            map.values().for_each(|v| component_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| component_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// Sets `additionalProperties: false` on each object schema in `value` that lists its
+/// properties and says nothing of others.
+fn close_objects(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                map.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            map.values_mut().for_each(close_objects);
+        }
+        Value::Array(items) => items.iter_mut().for_each(close_objects),
+        _ => {}
+    }
+}
+
 /// The OpenAPI document.
 pub fn spec() -> Value {
     let mut paths = Map::new();
@@ -972,13 +1029,14 @@ pub fn spec() -> Value {
             .or_insert_with(|| Value::Object(Map::new()));
         entry[route.method] = operation;
     }
-    let components: Map<String, Value> = schemas
+    let mut components: Map<String, Value> = schemas
         .into_iter()
         .map(|(name, schema)| {
             let schema = serde_json::to_value(schema).unwrap_or(Value::Null);
             (name, schema)
         })
         .collect();
+    close_request_bodies(&paths, &mut components);
     let bearer = json!({"type": "http", "scheme": "bearer"});
     json!({
         "openapi": "3.1.0",
@@ -1052,6 +1110,41 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Every object a request body is made of refuses other properties, as the server does;
+    /// response bodies are left open.
+    #[test]
+    fn request_bodies_are_closed_objects() {
+        let spec = spec();
+        let components = spec["components"]["schemas"].as_object().unwrap();
+        let send = &components["SendRequest"];
+        assert_eq!(send["additionalProperties"], false, "{send}");
+        let mut refs = Vec::new();
+        component_refs(send, &mut refs);
+        assert!(!refs.is_empty(), "SendRequest is made of other components");
+        for name in refs {
+            let mut open = Vec::new();
+            fn open_objects(value: &Value, out: &mut Vec<String>) {
+                if let Some(map) = value.as_object() {
+                    if map.contains_key("properties") && map.get("additionalProperties").is_none() {
+                        out.push(value.to_string());
+                    }
+                    map.values().for_each(|v| open_objects(v, out));
+                } else if let Some(items) = value.as_array() {
+                    items.iter().for_each(|v| open_objects(v, out));
+                }
+            }
+            open_objects(&components[&name], &mut open);
+            assert!(open.is_empty(), "{name}: {open:?}");
+        }
+        let ok = &spec["paths"]["/v1/messages"]["post"]["responses"]["201"]["content"]
+            ["application/json"]["schema"]["$ref"];
+        let response = ok.as_str().unwrap().rsplit('/').next().unwrap();
+        assert!(
+            components[response].get("additionalProperties").is_none(),
+            "{response} is a response: left open"
+        );
     }
 
     #[test]
