@@ -235,9 +235,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 Error::invalid_field(&field, format!("{field}: {inner}"))
             }
             // serde_json calls a value of the wrong kind for an enum (`"format": null`) a
-            // syntax error; in a body that is valid JSON it is the field's fault.
+            // syntax error; in a body that is valid JSON it is the field's fault. (Parsed
+            // into a `Value`, which checks every string's escapes as skipping does not.)
             serde_json::error::Category::Syntax
-                if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+                if serde_json::from_slice::<serde_json::Value>(bytes).is_ok() =>
             {
                 let field = field();
                 Error::invalid_field(
