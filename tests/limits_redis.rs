@@ -286,14 +286,7 @@ async fn remove_as_spam(server: &Server, reviewer: &str, message: u64) {
         .find(|i| i["message_id"].as_u64() == Some(message))
         .map(|i| i["item_id"].as_u64().unwrap())
         .expect("the message is queued");
-    let (status, body) = server
-        .post(
-            &format!("/v1/review/items/{item}/decision"),
-            reviewer,
-            json!({"label": "spam", "action": "remove"}),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    server.decide(reviewer, item, "spam", "remove").await;
 }
 
 /// The points of a sender's strikes on a Redis ledger.

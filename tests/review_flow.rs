@@ -17,14 +17,7 @@ async fn reviewer(server: &Server, name: &str) -> String {
 async fn remove_first_in_queue(server: &Server, reviewer: &str) -> u64 {
     let (_, queue) = server.get("/v1/review/queue", reviewer).await;
     let item = items(&queue)[0];
-    let (status, body) = server
-        .post(
-            &format!("/v1/review/items/{item}/decision"),
-            reviewer,
-            json!({"label": "spam", "action": "remove"}),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    server.decide(reviewer, item, "spam", "remove").await;
     item
 }
 

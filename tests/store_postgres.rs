@@ -193,14 +193,7 @@ async fn a_report_hides_the_thread_for_good(server: &Server) {
     let (_, queue) = server.get("/v1/review/queue?limit=10", &rita).await;
     let item = queue["items"][0]["item_id"].as_u64().unwrap();
     assert_eq!(queue["items"][0]["message_id"].as_u64(), Some(first_id));
-    let (status, body) = server
-        .post(
-            &format!("/v1/review/items/{item}/decision"),
-            &rita,
-            json!({"label": "ham", "action": "release"}),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    server.decide(&rita, item, "ham", "release").await;
     assert!(
         folders_listing(server, &bob_token, thread).await.is_empty(),
         "neither brings the thread back"

@@ -156,6 +156,19 @@ impl Server {
         )
     }
 
+    /// A reviewer's decision on a review item (`label` spam or ham, `action` remove,
+    /// release or restrict_sender); asserts it is taken.
+    pub async fn decide(&self, reviewer: &str, item: u64, label: &str, action: &str) {
+        let (status, body) = self
+            .post(
+                &format!("/v1/review/items/{item}/decision"),
+                reviewer,
+                json!({"label": label, "action": action}),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+    }
+
     /// Opens `token`'s event stream (`GET /v1/events`).
     pub async fn open_events(&self, token: &str) -> reqwest::Response {
         let response = self
