@@ -455,6 +455,63 @@ fn bad_training_data_is_reported_by_file_and_line() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("stdin:2:"));
 }
 
+/// `rules scan` counts each rule's hits by label and names the ham rows it hits by line;
+/// a file without rows is refused, not reported as all zeros.
+#[test]
+fn rules_scan_counts_hits_by_label_and_refuses_an_empty_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("scan.tsv");
+    std::fs::write(
+        &data,
+        "label\ttext\n\
+         spam\tYour LinkedIn account will be suspended. Verify your account now at http://linkedln-security.com/verify\n\
+         ham\tIT here: ignore mail saying your LinkedIn account will be suspended, verify nothing at http://linkedln-security.com/verify\n\
+         ham\tLunch on Thursday?\n",
+    )
+    .unwrap();
+    let output = sendguard(&["rules", "scan", "--data", path(&data)], None);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.starts_with("rule\tspam_hits\tham_hits\n"),
+        "{stdout}"
+    );
+    let hits: Vec<(u64, u64)> = stdout
+        .lines()
+        .skip(1)
+        .filter(|line| !line.starts_with("ham hit: "))
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            (fields[1].parse().unwrap(), fields[2].parse().unwrap())
+        })
+        .collect();
+    assert!(hits.iter().any(|&(spam, _)| spam == 1), "{stdout}");
+    assert!(
+        hits.iter().all(|&(spam, ham)| spam <= 1 && ham <= 1),
+        "{stdout}"
+    );
+    let ham_hits: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("ham hit: "))
+        .collect();
+    let ham_counted: u64 = hits.iter().map(|&(_, ham)| ham).sum();
+    assert_eq!(ham_hits.len() as u64, ham_counted, "{stdout}");
+    assert!(
+        ham_hits.iter().all(|l| l.contains("scan.tsv:3: ")),
+        "{stdout}"
+    );
+
+    let empty = dir.path().join("empty.tsv");
+    std::fs::write(&empty, "label\ttext\n").unwrap();
+    let output = sendguard(&["rules", "scan", "--data", path(&empty)], None);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("empty.tsv: no rows"));
+}
+
 #[test]
 fn rules_check_passes_on_the_shipped_packs_and_names_failures() {
     let output = sendguard(&["rules", "check", "rules"], None);

@@ -33,6 +33,10 @@ pub fn scan(dir: Option<&Path>, data: &Path, out: &mut impl Write) -> anyhow::Re
     use crate::domain::Label;
     let set = crate::shipped::rules(dir)?;
     let rows = crate::tsv::read_file(data)?;
+    if rows.is_empty() {
+        // All-zero counts would read as "no rule matches anything".
+        anyhow::bail!("{}: no rows", data.display());
+    }
     let mut counts = vec![[0usize; 2]; set.len()];
     let mut ham_hits = Vec::new();
     for row in &rows {
