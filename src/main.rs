@@ -524,6 +524,13 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 );
                 lower = band.max_tokens;
             }
+            if model.vocabulary.is_empty() {
+                // Every message would score the bias alone: written, since it is valid, but
+                // worth saying (too little data for --min-count, most likely).
+                eprintln!(
+                    "warning: the model learned no features; every message will get the same score (fewer rows than --min-count needs?)"
+                );
+            }
         }
         Command::Eval {
             model,

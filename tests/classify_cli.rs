@@ -157,6 +157,18 @@ fn training_options_out_of_range_are_refused() {
         assert!(stderr.contains(option), "{given}: {stderr}");
         assert!(!out.exists(), "{given} wrote a model");
     }
+    // Two rows leave nothing over --min-count: the model is written, with a warning.
+    let tiny = dir.path().join("tiny.tsv");
+    std::fs::write(
+        &tiny,
+        "label\ttext\nspam\twin cash now\nham\thello friend\n",
+    )
+    .unwrap();
+    let output = sendguard(&["train", "--data", path(&tiny), "--out", path(&out)], None);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("learned no features"), "{stderr}");
+    std::fs::remove_file(&out).unwrap();
     // The edges of each range are taken.
     let output = sendguard(
         &[
@@ -170,11 +182,9 @@ fn training_options_out_of_range_are_refused() {
         ],
         None,
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("learned no features"), "{stderr}");
 }
 
 #[test]
