@@ -140,9 +140,9 @@ async fn folders_listing(server: &Server, token: &str, thread: u64) -> Vec<&'sta
     listing
 }
 
-/// A report hides the conversation for good: what the reported member sends later, and a
-/// reviewer's release of the reported message, neither bring it back nor announce anything
-/// to the reporter; writing in it does. Returns nothing; asserts on the way.
+/// A report hides the conversation for good: neither what the reported member sends later
+/// (or recalls) nor a reviewer's release of the reported message brings it back or is
+/// announced to the reporter; the reporter writing in it does bring it back.
 async fn a_report_hides_the_thread_for_good(server: &Server) {
     let (ada, ada_token) = server.member("ada", "free").await;
     let (bob, bob_token) = server.member("bob", "free").await;
