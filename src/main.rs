@@ -348,8 +348,10 @@ struct TrainArgs {
     /// Seed of the cross-validation folds that choose the thresholds.
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    // Without smoothing an unseen (class, feature) pair has probability 0, and its log,
+    // -inf, would decide any message alone.
     /// Lidstone smoothing, above 0.
-    #[arg(long, default_value_t = TrainOptions::default().alpha, value_parser = smoothing)]
+    #[arg(long, default_value_t = TrainOptions::default().alpha, value_parser = above_zero)]
     alpha: f64,
     /// Drop features seen fewer times than this.
     #[arg(long, default_value_t = TrainOptions::default().min_count)]
@@ -888,16 +890,4 @@ fn at_least_zero(value: &str) -> Result<f64, String> {
 
 fn unit_interval(value: &str) -> Result<f64, String> {
     bounded(value, 0.0, false, 1.0)
-}
-
-/// `--alpha`: a finite number above 0. Without smoothing an unseen (class, feature) pair has
-/// probability 0, and its log, -inf, would decide any message alone.
-fn smoothing(value: &str) -> Result<f64, String> {
-    match value.parse::<f64>() {
-        Ok(alpha) if alpha.is_finite() && alpha > 0.0 => Ok(alpha),
-        Ok(_) => Err(format!(
-            "{value} is not above 0 (Lidstone smoothing needs some)"
-        )),
-        Err(error) => Err(error.to_string()),
-    }
 }

@@ -971,34 +971,33 @@ fn close_request_bodies(paths: &Map<String, Value>, components: &mut Map<String,
         .filter_map(Value::as_object)
         .flat_map(|ops| ops.values())
     {
-        component_refs(&operation["requestBody"], &mut pending);
+        references(&operation["requestBody"], &mut pending);
     }
     let mut closed = std::collections::HashSet::new();
-    while let Some(name) = pending.pop() {
-        if !closed.insert(name.clone()) {
+    while let Some(target) = pending.pop() {
+        let Some(name) = target.strip_prefix("#/components/schemas/") else {
+            continue;
+        };
+        if !closed.insert(name.to_string()) {
             continue;
         }
-        if let Some(schema) = components.get_mut(&name) {
-            component_refs(schema, &mut pending);
+        if let Some(schema) = components.get_mut(name) {
+            references(schema, &mut pending);
             close_objects(schema);
         }
     }
 }
 
-/// The component names `value` refers to.
-fn component_refs(value: &Value, out: &mut Vec<String>) {
+/// Every `$ref` in `value`, as written (`#/components/schemas/Name`).
+fn references(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
-            if let Some(name) = map
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|target| target.strip_prefix("#/components/schemas/"))
-            {
-                out.push(name.to_string());
+            if let Some(Value::String(target)) = map.get("$ref") {
+                out.push(target.clone());
             }
-            map.values().for_each(|v| component_refs(v, out));
+            map.values().for_each(|v| references(v, out));
         }
-        Value::Array(items) => items.iter().for_each(|v| component_refs(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| references(v, out)),
         _ => {}
     }
 }
@@ -1057,17 +1056,15 @@ pub fn spec() -> Value {
 mod tests {
     use super::*;
 
-    /// Every `$ref` in `value`, as the component name it points to.
-    fn references(value: &Value, out: &mut Vec<String>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(Value::String(target)) = map.get("$ref") {
-                    out.push(target.clone());
-                }
-                map.values().for_each(|v| references(v, out));
+    /// The object schemas in `value` that list properties and leave others open.
+    fn open_objects(value: &Value, out: &mut Vec<String>) {
+        if let Some(map) = value.as_object() {
+            if map.contains_key("properties") && map.get("additionalProperties").is_none() {
+                out.push(value.to_string());
             }
-            Value::Array(items) => items.iter().for_each(|v| references(v, out)),
-            _ => {}
+            map.values().for_each(|v| open_objects(v, out));
+        } else if let Some(items) = value.as_array() {
+            items.iter().for_each(|v| open_objects(v, out));
         }
     }
 
@@ -1121,21 +1118,12 @@ mod tests {
         let send = &components["SendRequest"];
         assert_eq!(send["additionalProperties"], false, "{send}");
         let mut refs = Vec::new();
-        component_refs(send, &mut refs);
+        references(send, &mut refs);
         assert!(!refs.is_empty(), "SendRequest is made of other components");
-        for name in refs {
+        for target in refs {
+            let name = target.strip_prefix("#/components/schemas/").unwrap();
             let mut open = Vec::new();
-            fn open_objects(value: &Value, out: &mut Vec<String>) {
-                if let Some(map) = value.as_object() {
-                    if map.contains_key("properties") && map.get("additionalProperties").is_none() {
-                        out.push(value.to_string());
-                    }
-                    map.values().for_each(|v| open_objects(v, out));
-                } else if let Some(items) = value.as_array() {
-                    items.iter().for_each(|v| open_objects(v, out));
-                }
-            }
-            open_objects(&components[&name], &mut open);
+            open_objects(&components[name], &mut open);
             assert!(open.is_empty(), "{name}: {open:?}");
         }
         let ok = &spec["paths"]["/v1/messages"]["post"]["responses"]["201"]["content"]
