@@ -307,6 +307,12 @@ impl Store {
                 }
                 other => StoreError::Sled(other),
             })?;
+        Store::on_sled(db, path)
+    }
+
+    /// The store on an open sled database: its schema checked (and migrated from an older
+    /// one), the group-commit flusher started.
+    fn on_sled(db: sled::Db, path: String) -> StoreResult<Store> {
         match db.get(keys::SCHEMA)? {
             Some(version) => {
                 let found = u32::from_be_bytes(version.as_ref().try_into().unwrap_or([0; 4]));
@@ -1178,8 +1184,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A schema 1 store, written directly: two threads active in the same millisecond,
         // keyed as schema 1 did (thread id as is, so the older thread came first), an
-        // unrelated record, and a folder key no build wrote. (One open of the store in
-        // this test: sled's background threads may hold its lock a moment after a close.)
+        // unrelated record, and a folder key no build wrote.
         let v1_entry = |thread: u64| {
             let mut key = keys::folder_prefix(9, Folder::Inbox);
             key.extend_from_slice(&(u64::MAX - 5_000).to_be_bytes());
@@ -1193,9 +1198,9 @@ mod tests {
         db.insert(b"mem/other", b"kept").unwrap();
         db.insert(b"fld/short", b"odd").unwrap();
         db.flush().unwrap();
-        drop(db);
-
-        let store = Store::open(dir.path()).unwrap();
+        // The same handle goes on: a second open could find sled's background threads
+        // still holding the first one's lock.
+        let store = Store::on_sled(db, dir.path().display().to_string()).unwrap();
         let Backend::Sled(inner) = &store.backend else {
             unreachable!("opened on sled")
         };
