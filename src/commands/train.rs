@@ -198,13 +198,19 @@ pub fn eval(
     let timing_passes = pass_secs.len();
     let elapsed = median(&mut pass_secs);
     let decisions: Vec<f64> = scores.iter().map(|s| s.decision).collect();
-    // The likelier class is where the model's own probability passes one half: for NBSVM
-    // that depends on the message's length as well as its decision score, so the argmax
-    // figures rank by log-odds. The hold and Other thresholds apply to decision scores.
+    // The likelier class is where the model's own probability passes one half, a log-odds
+    // of 0. NBSVM's probability (Platt's sigmoid, which may read the message's length too)
+    // ranks at least as well as its decision score, so its argmax figures rank by log-odds.
+    // Naive Bayes's log-odds grow with length; its length-normalized decision score has
+    // their sign and ranks better. The hold and Other thresholds apply to decision scores.
     let figures = match decision {
         "argmax" => {
-            let log_odds: Vec<f64> = scores.iter().map(|s| s.log_odds).collect();
-            classify::evaluate(&labels, &log_odds, 0.0)
+            let ranked: Vec<f64> = if model.linear.is_some() {
+                scores.iter().map(|s| s.log_odds).collect()
+            } else {
+                decisions.clone()
+            };
+            classify::evaluate(&labels, &ranked, 0.0)
         }
         "hold" => classify::evaluate(&labels, &decisions, model.thresholds.hold_above),
         "other" => classify::evaluate(&labels, &decisions, model.thresholds.other_above),
