@@ -386,10 +386,6 @@ struct TrainArgs {
     /// Read the link-shape tokens (`link:`, `link:.xyz`, `link:-`): true or false.
     #[arg(long, default_value_t = TrainOptions::default().link_shapes, action = clap::ArgAction::Set)]
     link_shapes: bool,
-    /// NBSVM: calibrate the probability on the message's length too (a short message's
-    /// score carries less evidence): true or false.
-    #[arg(long, default_value_t = TrainOptions::default().length_calibration, action = clap::ArgAction::Set)]
-    length_calibration: bool,
     /// Training files (as given to --data, without @WEIGHT) whose messages choose the
     /// thresholds (repeatable; default: all). Thresholds belong to the traffic they
     /// will judge: fit them on in-domain messages, not on e-mails.
@@ -416,7 +412,6 @@ impl TrainArgs {
             prior_strength: self.prior_strength,
             unknown_weight: self.unknown_weight,
             link_shapes: self.link_shapes,
-            length_calibration: self.length_calibration,
             ..TrainOptions::default()
         }
     }
@@ -530,6 +525,13 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     band.other_above
                 );
                 lower = band.max_tokens;
+            }
+            if let Some(head) = &model.linear {
+                // What turns a decision score into the probability reviewers read.
+                eprintln!(
+                    "  P(spam) = sigmoid({:.3} · decision score {:+.3})",
+                    head.platt_slope, head.platt_offset
+                );
             }
             if model.vocabulary.is_empty() {
                 // Every message would score the bias alone: written, since it is valid, but

@@ -27,9 +27,7 @@ pub struct Evaluation {
     /// class only, where ranking spam above ham means nothing.
     pub auc: Option<f64>,
     pub recall_at_1pct_fpr: f64,
-    /// The threshold the confusion counts used (`score > threshold` is spam): log-odds 0
-    /// for the argmax (the figures then rank by the model's probability), a decision-score
-    /// threshold for the hold and Other decisions.
+    /// The log-odds threshold used for the confusion counts (`score > threshold` is spam).
     pub threshold: f64,
 }
 

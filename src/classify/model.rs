@@ -89,29 +89,6 @@ pub struct LinearHead {
     pub bias: f64,
     pub platt_slope: f64,
     pub platt_offset: f64,
-    /// The sigmoid's terms in the message's length (`TrainOptions::length_calibration`,
-    /// [`super::linear::fit_platt_with_length`]); zero, and absent from the file, in a
-    /// model calibrated without them.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub platt_length_slope: f64,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub platt_length_offset: f64,
-}
-
-impl LinearHead {
-    /// The spam log-odds of a message with this decision score and this many tokens.
-    pub fn log_odds(&self, decision: f64, tokens: u32) -> f64 {
-        let length = super::linear::length_input(tokens);
-        let log_odds = self.platt_slope * decision + self.platt_offset;
-        if self.platt_length_slope == 0.0 && self.platt_length_offset == 0.0 {
-            return log_odds;
-        }
-        log_odds + (self.platt_length_slope * decision + self.platt_length_offset) * length
-    }
-}
-
-fn is_zero(value: &f64) -> bool {
-    *value == 0.0
 }
 
 /// How the model was trained; stored in the file so it can be reproduced.
@@ -162,11 +139,6 @@ pub struct TrainOptions {
     /// bytes.
     #[serde(default, skip_serializing_if = "is_false")]
     pub link_shapes: bool,
-    /// NBSVM: whether the probability's sigmoid also reads the message's length
-    /// ([`LinearHead::log_odds`]). Absent from a file's header when false, so files
-    /// written before the option retrain to the same bytes.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub length_calibration: bool,
 }
 
 fn is_false(value: &bool) -> bool {
@@ -216,7 +188,6 @@ impl Default for TrainOptions {
             prior_strength: 8.0,
             unknown_weight: 2.0,
             link_shapes: true,
-            length_calibration: true,
         }
     }
 }
@@ -337,6 +308,20 @@ impl Model {
     pub fn with_linear(mut self, head: LinearHead) -> Model {
         self.linear = Some(head);
         self
+    }
+
+    /// The decision score above which spam is the likelier class: where the model's own
+    /// probability (`Score::spam_probability`) passes one half. For Naive Bayes that is a
+    /// log-odds of zero. For NBSVM it is where Platt's sigmoid, fitted on the
+    /// cross-validated decisions, passes one half, not the SVM's zero: the SVM's intercept
+    /// is regularized with its weights, and on small or short-message data it sits far on
+    /// the side of the larger class (a corpus of text messages put half its spam below
+    /// zero: the SVM's zero lay at P(spam) = 0.997).
+    pub fn argmax_threshold(&self) -> f64 {
+        match &self.linear {
+            Some(head) if head.platt_slope > 0.0 => -head.platt_offset / head.platt_slope,
+            _ => 0.0,
+        }
     }
 
     pub fn feature_id(&self, feature: &str) -> Option<u32> {
@@ -462,7 +447,7 @@ impl Model {
                 unknown,
                 &self.options,
             );
-            let log_odds = head.log_odds(decision, occurrences + unknown);
+            let log_odds = head.platt_slope * decision + head.platt_offset;
             return Score {
                 log_odds,
                 joint: [0.0, log_odds],
@@ -729,42 +714,36 @@ mod tests {
         assert!(gained.abs() < 1e-12, "{gained}");
     }
 
-    /// A model calibrated without the length terms (every file written before them, and
-    /// `--length-calibration false`) scores exactly as Platt's sigmoid alone; with them the
-    /// scorer feeds the message's own token count into the sigmoid.
+    /// The argmax lies where the model's own probability passes one half: for NBSVM where
+    /// Platt's sigmoid does, wherever the SVM's zero is; for Naive Bayes at log-odds zero.
     #[test]
-    fn the_probability_reads_length_only_when_calibrated_on_it() {
+    fn the_argmax_threshold_is_where_the_probability_passes_one_half() {
         let vocabulary: Vec<String> = (0..4).map(|i| format!("w:f{i}")).collect();
         let nb = Model::new(
             TrainOptions::default(),
             [3, 5],
             vocabulary,
-            vec![[1.0, 0.5]; 4],
+            vec![[-1.0, -2.0]; 4],
             Thresholds::default(),
             serde_json::Value::Null,
         )
         .unwrap();
-        let head = |platt_length_slope, platt_length_offset| LinearHead {
+        assert_eq!(nb.argmax_threshold(), 0.0);
+        let head = |platt_slope, platt_offset| LinearHead {
             bias: -0.8,
-            platt_slope: 12.0,
-            platt_offset: 6.0,
-            platt_length_slope,
-            platt_length_offset,
+            platt_slope,
+            platt_offset,
         };
-        let plain = head(0.0, 0.0);
-        for tokens in [0, 1, 10, 1000] {
-            assert_eq!(plain.log_odds(-0.5, tokens), 0.0);
-            assert_eq!(plain.log_odds(0.25, tokens), 12.0 * 0.25 + 6.0);
-        }
-        let with_length = head(-1.0, 0.5);
-        let ln = |t: f64| t.ln_1p();
-        assert!((with_length.log_odds(0.25, 9) - (9.0 + (0.5 - 0.25) * ln(9.0))).abs() < 1e-12);
-        // Scoring: two known features and three unknown tokens make a length of five.
-        let model = nb.with_linear(with_length.clone());
-        let score = model.score(["w:f0", "w:f1", "w:x", "w:y", "w:z"]);
-        assert_eq!(score.tokens(), 5);
-        assert_eq!(score.log_odds, with_length.log_odds(score.decision, 5));
-        assert_ne!(score.log_odds, plain.log_odds(score.decision, 5));
+        let svm = nb.clone().with_linear(head(12.0, 6.0));
+        let threshold = svm.argmax_threshold();
+        assert!((threshold + 0.5).abs() < 1e-12, "{threshold}");
+        let probability_at = |decision: f64| {
+            let log_odds = 12.0 * decision + 6.0;
+            1.0 / (1.0 + (-log_odds).exp())
+        };
+        assert!(probability_at(threshold - 1e-6) < 0.5 && probability_at(threshold + 1e-6) > 0.5);
+        // A sigmoid that does not rise says nothing about the classes: plain zero.
+        assert_eq!(nb.with_linear(head(0.0, 3.0)).argmax_threshold(), 0.0);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use rustc_hash::FxHashMap;
 
 use super::index::VocabularyError;
-use super::linear::{fit_platt, fit_platt_with_length, train_svm, Rows};
+use super::linear::{fit_platt, train_svm, Rows};
 use super::model::{
     decision_score, linear_decision, linear_norm, BandThresholds, LinearHead, Model, ModelKind,
     Thresholds, TrainOptions, HAM, SPAM,
@@ -243,9 +243,8 @@ fn fit_nbsvm(
     }
 }
 
-/// The decision score of `doc` under a fold's fit, as [`Model::score_ids_among`] computes
-/// it, and the message's length as the scorer counts it (`Score::tokens`).
-fn decision(fit: &Fit, doc: &Doc, options: &TrainOptions) -> (f64, u32) {
+/// The decision score of `doc` under a fold's fit, as [`Model::score_ids_among`] computes it.
+fn decision(fit: &Fit, doc: &Doc, options: &TrainOptions) -> f64 {
     let mut sums = [0.0; 2];
     let (mut known, mut unknown) = (0u32, 0u32);
     for &(id, count) in &doc.features {
@@ -259,7 +258,7 @@ fn decision(fit: &Fit, doc: &Doc, options: &TrainOptions) -> (f64, u32) {
             None => unknown += count,
         }
     }
-    let score = match fit.bias {
+    match fit.bias {
         Some(bias) => linear_decision(bias, sums[SPAM], sums[HAM], unknown, options),
         None => {
             let total = (fit.class_counts[HAM] + fit.class_counts[SPAM]).max(1) as f64;
@@ -267,8 +266,7 @@ fn decision(fit: &Fit, doc: &Doc, options: &TrainOptions) -> (f64, u32) {
                 - (fit.class_counts[HAM] as f64 / total).ln();
             decision_score(prior + sums[SPAM] - sums[HAM], known, options.length_norm)
         }
-    };
-    (score, known + unknown)
+    }
 }
 
 /// A stable fold for message `i` under `seed` (splitmix64).
@@ -280,14 +278,13 @@ fn fold_of(seed: u64, i: usize, folds: u32) -> u32 {
     (z % u64::from(folds)) as u32
 }
 
-/// Out-of-fold decision scores of every message (k-fold cross-validation), each with the
-/// message's length as its fold's model counted it.
-pub fn out_of_fold_scores(corpus: &Corpus, options: &TrainOptions) -> Vec<(f64, u32)> {
+/// Out-of-fold decision scores of every message (k-fold cross-validation).
+pub fn out_of_fold_scores(corpus: &Corpus, options: &TrainOptions) -> Vec<f64> {
     let folds = options.folds.max(2);
     let assignment: Vec<u32> = (0..corpus.docs.len())
         .map(|i| fold_of(options.seed, i, folds))
         .collect();
-    let mut scores = vec![(0.0, 0); corpus.docs.len()];
+    let mut scores = vec![0.0; corpus.docs.len()];
     for k in 0..folds {
         let model = fit(corpus, options, |i| assignment[i] != k);
         for (i, doc) in corpus.docs.iter().enumerate() {
@@ -370,17 +367,11 @@ pub fn train(
     options: &TrainOptions,
     training: serde_json::Value,
 ) -> Result<Model, VocabularyError> {
-    let mut platt = [1.0, 0.0, 0.0, 0.0];
+    let mut platt = (1.0, 0.0);
     let thresholds = if options.folds >= 2 {
-        let (scores, tokens): (Vec<f64>, Vec<u32>) =
-            out_of_fold_scores(corpus, options).into_iter().unzip();
+        let scores = out_of_fold_scores(corpus, options);
         let spam: Vec<bool> = corpus.docs.iter().map(|d| d.class == SPAM).collect();
-        platt = if options.length_calibration && options.kind == ModelKind::NbSvm {
-            fit_platt_with_length(&scores, &tokens, &spam)
-        } else {
-            let (slope, offset) = fit_platt(&scores, &spam);
-            [slope, offset, 0.0, 0.0]
-        };
+        platt = fit_platt(&scores, &spam);
         choose_thresholds(corpus, &scores, options)
     } else {
         Thresholds::default()
@@ -405,10 +396,8 @@ pub fn train(
     Ok(match full.bias {
         Some(bias) => model.with_linear(LinearHead {
             bias,
-            platt_slope: platt[0],
-            platt_offset: platt[1],
-            platt_length_slope: platt[2],
-            platt_length_offset: platt[3],
+            platt_slope: platt.0,
+            platt_offset: platt.1,
         }),
         None => model,
     })

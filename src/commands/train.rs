@@ -8,7 +8,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::classify::{self, Evaluation, Model, Score, TrainOptions};
+use crate::classify::{self, Evaluation, Model, TrainOptions};
 use crate::domain::Label;
 use crate::text;
 use crate::tsv;
@@ -197,47 +197,34 @@ pub fn eval(
     }
     let timing_passes = pass_secs.len();
     let elapsed = median(&mut pass_secs);
-    let decisions: Vec<f64> = scores.iter().map(|s| s.decision).collect();
-    // The likelier class is where the model's own probability passes one half, a log-odds
-    // of 0. NBSVM's probability (Platt's sigmoid, which may read the message's length too)
-    // ranks at least as well as its decision score, so its argmax figures rank by log-odds.
-    // Naive Bayes's log-odds grow with length; its length-normalized decision score has
-    // their sign and ranks better. The hold and Other thresholds apply to decision scores.
-    let figures = match decision {
-        "argmax" => {
-            let ranked: Vec<f64> = if model.linear.is_some() {
-                scores.iter().map(|s| s.log_odds).collect()
-            } else {
-                decisions.clone()
-            };
-            classify::evaluate(&labels, &ranked, 0.0)
-        }
-        "hold" => classify::evaluate(&labels, &decisions, model.thresholds.hold_above),
-        "other" => classify::evaluate(&labels, &decisions, model.thresholds.other_above),
+    let threshold = match decision {
+        "argmax" => model.argmax_threshold(),
+        "hold" => model.thresholds.hold_above,
+        "other" => model.thresholds.other_above,
         other => anyhow::bail!("--decision must be argmax, hold or other, not {other:?}"),
     };
     Ok(EvalReport {
-        figures,
+        figures: classify::evaluate(&labels, &scores, threshold),
         msgs_per_sec: rows.len() as f64 / elapsed.max(1e-9),
         timing_passes,
         threads,
         decision: decision.to_string(),
-        at_hold_threshold: classify::evaluate(&labels, &decisions, model.thresholds.hold_above),
+        at_hold_threshold: classify::evaluate(&labels, &scores, model.thresholds.hold_above),
     })
 }
 
-/// Normalizes and scores each row: the scores, in row order; on `pool` if given.
+/// Normalizes and scores each row: the decision scores, in row order; on `pool` if given.
 fn score_rows(
     model: &Model,
     rows: &[tsv::Row],
     pool: Option<&rayon::ThreadPool>,
     bar: Option<&ProgressBar>,
-) -> Vec<Score> {
+) -> Vec<f64> {
     let score = |row: &tsv::Row| {
         if let Some(bar) = bar {
             bar.inc(1);
         }
-        model.score_text(&row.text)
+        model.score_text(&row.text).decision
     };
     match pool {
         None => rows.iter().map(score).collect(),
