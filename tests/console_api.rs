@@ -184,14 +184,7 @@ async fn the_console_routes_work_the_queue_without_leaking_text() {
         (&ben, phishing_item, "ham", "release"),
         (&ben, gtube_item, "spam", "remove"),
     ] {
-        let (status, body) = server
-            .post(
-                &format!("/v1/review/items/{item}/decision"),
-                token,
-                json!({"label": label, "action": action}),
-            )
-            .await;
-        assert_eq!(status, 204, "{body}");
+        server.decide(token, item, label, action).await;
     }
     let (_, decided) = server
         .get("/v1/review/audit/search?action=decide_item", &ann)
