@@ -7,7 +7,9 @@
 //! Order of precedence, strongest first: a hold (rule with `hold`, behaviour signal that
 //! holds, classifier at or over the hold threshold, rule scores at or over the hold score),
 //! then "mildly suspicious" (rule with `other`, classifier or rule scores over the Other
-//! thresholds) which sends even a connection's message to Other, then the relationship.
+//! thresholds), then the relationship. Only a rule whose action is `other` sends a
+//! connection's message to Other below hold-level evidence; the classifier's and the rule
+//! scores' Other-level findings label it and leave it in the Inbox.
 
 use serde::{Deserialize, Serialize};
 
@@ -180,6 +182,9 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
             &mut reasons,
         );
     }
+    let relationship = signals.relationship;
+    let (route, route_reason) = route_of(relationship, config);
+    let inbox_route = route == Folder::Inbox;
     if rule_score >= config.rule_hold_score {
         raise(
             Suspicion::Hold,
@@ -191,21 +196,32 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
             &mut reasons,
         );
     } else if rule_score >= config.rule_other_score {
-        raise(
-            Suspicion::Mild,
-            Reason::new(
-                "policy",
-                "rule_score_other",
+        // Like the classifier's "possible spam": a message the relationship routes to the
+        // Inbox keeps its place and carries the reason. Score rules fire on hard ham (a
+        // colleague quoting a scam, an invoice with a phone number); a connection's message
+        // leaves the Inbox on hold-level evidence, or on a rule whose action says `other`.
+        let (level, detail) = if inbox_route {
+            (
+                Suspicion::None,
+                format!(
+                    "rule score {rule_score:.2} >= {}; kept in the Inbox: the relationship routes it there",
+                    config.rule_other_score
+                ),
+            )
+        } else {
+            (
+                Suspicion::Mild,
                 format!("rule score {rule_score:.2} >= {}", config.rule_other_score),
-            ),
+            )
+        };
+        raise(
+            level,
+            Reason::new("policy", "rule_score_other", detail),
             &mut reasons,
         );
     }
 
-    let relationship = signals.relationship;
-    let (route, route_reason) = route_of(relationship, config);
     if let Some(classifier) = &signals.classifier {
-        let inbox_route = route == Folder::Inbox;
         let language = signals.language.as_deref();
         let judged = judge_classifier(classifier, language, inbox_route, config);
         if let Some((_, mut reason)) = judged
@@ -545,7 +561,7 @@ mod tests {
     #[test]
     fn rule_scores_add_up_to_other_then_hold() {
         let config = PolicyConfig::default();
-        let with = |scores: &[f64]| {
+        let with = |relationship: Relationship, scores: &[f64]| {
             let rule_hits = scores
                 .iter()
                 .enumerate()
@@ -553,7 +569,7 @@ mod tests {
                 .collect();
             decide(
                 &Signals {
-                    relationship: connected(),
+                    relationship,
                     rule_hits,
                     ..Default::default()
                 },
@@ -561,9 +577,50 @@ mod tests {
             )
             .decision
         };
-        assert_eq!(with(&[1.0]), Decision::Inbox);
-        assert_eq!(with(&[1.0, 1.0]), Decision::Other);
-        assert_eq!(with(&[2.0, 2.0, 1.0]), Decision::Held);
+        assert_eq!(with(Relationship::default(), &[1.0]), Decision::Other);
+        assert_eq!(with(connected(), &[1.0]), Decision::Inbox);
+        assert_eq!(with(connected(), &[1.0, 1.0]), Decision::Inbox);
+        assert_eq!(with(connected(), &[2.0, 2.0, 1.0]), Decision::Held);
+        assert_eq!(
+            with(Relationship::default(), &[2.0, 2.0, 1.0]),
+            Decision::Held
+        );
+    }
+
+    /// Score rules at the Other level move a stranger's message (a reason the client can
+    /// show), but a connection's stays in the Inbox with the same reason: hard ham trips
+    /// score rules. A rule whose action is `other` still moves it.
+    #[test]
+    fn a_connection_leaves_the_inbox_on_rule_scores_only_at_hold_level() {
+        let config = PolicyConfig::default();
+        let verdict = |relationship: Relationship, action: RuleAction| {
+            decide(
+                &Signals {
+                    relationship,
+                    rule_hits: vec![hit("r", action, config.rule_other_score, false)],
+                    ..Default::default()
+                },
+                &config,
+            )
+        };
+        let kept = verdict(connected(), RuleAction::Score);
+        assert_eq!(kept.decision, Decision::Inbox);
+        let reason = kept.reasons.iter().find(|r| r.id == "rule_score_other");
+        assert!(
+            reason.is_some_and(|r| r.detail.contains("kept in the Inbox")),
+            "{:?}",
+            kept.reasons
+        );
+        let moved = verdict(Relationship::default(), RuleAction::Score);
+        assert_eq!(moved.decision, Decision::Other);
+        assert!(moved
+            .reasons
+            .iter()
+            .any(|r| r.id == "rule_score_other" && !r.detail.contains("kept")));
+        assert_eq!(
+            verdict(connected(), RuleAction::Other).decision,
+            Decision::Other
+        );
     }
 
     fn classifier(p: f64, known_features: u32, unknown_tokens: u32) -> ClassifierSignal {
