@@ -454,6 +454,47 @@ fn the_shipped_model_never_holds_what_it_knows_little_about() {
     }
 }
 
+/// A member who warns colleagues quotes the scam: the shipped scam-warning phrases keep the
+/// scam packs from firing on the quote, while the same scam sent on its own still holds.
+#[test]
+fn a_quoted_scam_in_a_warning_trips_no_scam_rule() {
+    let scams = [
+        "You are selected for the data entry job. Pay the $150 registration fee today and start tomorrow.",
+        "Earn $400 daily from home, just 2 hours on your phone, no experience needed",
+    ];
+    let warnings = [
+        format!("Heads up: someone is messaging our candidates saying '{}'. We never charge candidates.", scams[0]),
+        format!("lol someone messaged me: '{}'. block and report", scams[1]),
+    ];
+    let input = scams
+        .iter()
+        .map(|s| s.to_string())
+        .chain(warnings.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let lines = classify_json(&input);
+    let rules = |line: &serde_json::Value| -> Vec<String> {
+        line["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["source"] == "rule")
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for line in &lines[..2] {
+        assert_eq!(line["decision"], "held", "{line}");
+        assert!(
+            rules(line).iter().any(|id| id.starts_with("scams.")),
+            "{line}"
+        );
+    }
+    for line in &lines[2..] {
+        assert_ne!(line["decision"], "held", "{line}");
+        assert!(rules(line).is_empty(), "{line}");
+    }
+}
+
 /// A right-to-left override (a known way to disguise a link or a file name) is a reason of
 /// its own, while matching sees through it: the folded keyword still matches.
 #[test]

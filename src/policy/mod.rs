@@ -39,7 +39,8 @@ pub struct Signals {
 pub struct PolicyConfig {
     /// Deliver unsuspicious messages from connections to the Inbox.
     pub connections_to_inbox: bool,
-    /// Sum of matching non-shadow rule scores at which a message goes to Other.
+    /// Sum of matching non-shadow rule scores at which a stranger's message goes to Other
+    /// (a connection's keeps its place and carries the reason).
     pub rule_other_score: f64,
     /// Sum of matching non-shadow rule scores at which a message is held.
     pub rule_hold_score: f64,
