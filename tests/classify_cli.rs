@@ -455,7 +455,7 @@ fn the_shipped_model_never_holds_what_it_knows_little_about() {
 }
 
 /// A member who warns colleagues quotes the scam: the shipped scam-warning phrases keep the
-/// scam packs from firing on the quote, while the same scam sent on its own still holds.
+/// scam packs from firing on the quote, while the same scam sent on its own holds on them.
 #[test]
 fn a_quoted_scam_in_a_warning_trips_no_scam_rule() {
     let scams = [
@@ -490,7 +490,6 @@ fn a_quoted_scam_in_a_warning_trips_no_scam_rule() {
         );
     }
     for line in &lines[2..] {
-        assert_ne!(line["decision"], "held", "{line}");
         assert!(rules(line).is_empty(), "{line}");
     }
 }

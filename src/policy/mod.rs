@@ -7,9 +7,10 @@
 //! Order of precedence, strongest first: a hold (rule with `hold`, behaviour signal that
 //! holds, classifier at or over the hold threshold, rule scores at or over the hold score),
 //! then "mildly suspicious" (rule with `other`, classifier or rule scores over the Other
-//! thresholds), then the relationship. Only a rule whose action is `other` sends a
-//! connection's message to Other below hold-level evidence; the classifier's and the rule
-//! scores' Other-level findings label it and leave it in the Inbox.
+//! thresholds), then the relationship. Only a rule whose action is `other` sends a message
+//! the relationship routes to the Inbox (a connection's, an accepted thread, an InMail) to
+//! Other below hold-level evidence; the classifier's and the rule scores' Other-level
+//! findings label it and leave it in place.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,7 +41,7 @@ pub struct PolicyConfig {
     /// Deliver unsuspicious messages from connections to the Inbox.
     pub connections_to_inbox: bool,
     /// Sum of matching non-shadow rule scores at which a stranger's message goes to Other
-    /// (a connection's keeps its place and carries the reason).
+    /// (one the relationship routes to the Inbox keeps its place and carries the reason).
     pub rule_other_score: f64,
     /// Sum of matching non-shadow rule scores at which a message is held.
     pub rule_hold_score: f64,
