@@ -572,6 +572,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 let mut object = serde_json::to_value(&report)?;
                 if let (Some(groups), Some(map)) = (&groups, object.as_object_mut()) {
                     map.insert("groups".to_string(), serde_json::to_value(groups)?);
+                    if let Some(overview) = commands::eval_groups::overview(groups) {
+                        map.insert("overview".to_string(), serde_json::to_value(overview)?);
+                    }
                 }
                 writeln!(out, "{object}")?;
             } else {
@@ -598,6 +601,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 writeln!(out, "{:.0} msgs/sec", report.msgs_per_sec)?;
                 if let Some(groups) = &groups {
                     commands::eval_groups::write_table(groups, &mut out)?;
+                    if let Some(overview) = commands::eval_groups::overview(groups) {
+                        commands::eval_groups::write_overview(&overview, &mut out)?;
+                    }
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! The classifier's command line: deterministic training, eval --json, classify --json,
 //! and bad input reported by file and line.
 
+use serde_json::json;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -689,12 +690,30 @@ fn eval_by_groups_keeps_the_classifiers_figures() {
             .any(|g| g["grouping"] == "lang" && g["group"] == "es"),
         "{report}"
     );
+    // The overview adds up the summary groups: two ham (one English), one plain spam.
+    let overview = &report["overview"];
+    assert_eq!(
+        (
+            &overview["ham"],
+            &overview["ham_english"],
+            &overview["ham_other_languages"]
+        ),
+        (&json!(2), &json!(1), &json!(1)),
+        "{report}"
+    );
+    assert_eq!(
+        (&overview["spam_plain"], &overview["spam_obfuscated"]),
+        (&json!(1), &json!(0)),
+        "{report}"
+    );
 
     let output = sendguard(&["eval", "--data", path(&data), "--by", "summary"], None);
     let text = String::from_utf8_lossy(&output.stdout);
     let figures = text.find("mcc").expect("the figures");
     let table = text.find("by summary").expect("the table");
-    assert!(figures < table, "{text}");
+    let overall = text.find("\noverall\n").expect("the overview");
+    assert!(figures < table && table < overall, "{text}");
+    assert!(text.contains("plain spam held"), "{text}");
 }
 
 /// A training file of one class is a mistake in the data: refused, naming the file and

@@ -155,6 +155,103 @@ pub fn eval_groups(
     Ok(groups.into_values().collect())
 }
 
+/// The whole file at a glance, from the `summary` groups: the figures a trust-and-safety
+/// team watches (ham held, a connection's ham moved out of the Inbox, spam held by variant)
+/// and how much more often ham in other languages is flagged than English ham, which an
+/// average over mostly English traffic hides.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Overview {
+    pub ham: usize,
+    pub ham_held: usize,
+    pub ham_out_of_inbox_from_connection: usize,
+    pub spam_plain: usize,
+    pub spam_plain_held: usize,
+    pub spam_obfuscated: usize,
+    pub spam_obfuscated_held: usize,
+    pub ham_english: usize,
+    pub ham_english_flagged: usize,
+    pub ham_other_languages: usize,
+    pub ham_other_languages_flagged: usize,
+    /// The flag rate of ham in other languages over that of English ham; absent when
+    /// either group is empty or no English ham is flagged.
+    pub other_languages_flag_ratio: Option<f64>,
+}
+
+/// The overview, when the figures include the `summary` grouping.
+pub fn overview(figures: &[GroupFigures]) -> Option<Overview> {
+    let summary: Vec<&GroupFigures> = figures.iter().filter(|f| f.grouping == "summary").collect();
+    if summary.is_empty() {
+        return None;
+    }
+    let mut o = Overview::default();
+    for f in summary {
+        match (f.label.as_str(), f.group.as_str()) {
+            ("ham", group) => {
+                o.ham += f.n;
+                o.ham_held += f.held;
+                o.ham_out_of_inbox_from_connection += f.demoted_from_connection;
+                match group {
+                    "ham English" => (o.ham_english, o.ham_english_flagged) = (f.n, f.flagged),
+                    "ham other languages" => {
+                        (o.ham_other_languages, o.ham_other_languages_flagged) = (f.n, f.flagged)
+                    }
+                    _ => {}
+                }
+            }
+            (_, "spam obfuscated") => (o.spam_obfuscated, o.spam_obfuscated_held) = (f.n, f.held),
+            _ => (o.spam_plain, o.spam_plain_held) = (f.n, f.held),
+        }
+    }
+    let rate = |flagged: usize, n: usize| (n > 0).then(|| flagged as f64 / n as f64);
+    o.other_languages_flag_ratio = match (
+        rate(o.ham_other_languages_flagged, o.ham_other_languages),
+        rate(o.ham_english_flagged, o.ham_english),
+    ) {
+        (Some(other), Some(english)) if english > 0.0 => Some(other / english),
+        _ => None,
+    };
+    Some(o)
+}
+
+/// The overview as text, under the tables.
+pub fn write_overview(o: &Overview, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let line = |out: &mut dyn std::io::Write, what: &str, count: usize, n: usize| {
+        let percent = 100.0 * count as f64 / n.max(1) as f64;
+        writeln!(out, "{what:<44} {percent:>6.1} %  ({count} of {n})")
+    };
+    writeln!(
+        out,
+        "
+overall"
+    )?;
+    line(out, "ham held", o.ham_held, o.ham)?;
+    line(
+        out,
+        "ham from a connection, out of the Inbox",
+        o.ham_out_of_inbox_from_connection,
+        o.ham,
+    )?;
+    line(out, "plain spam held", o.spam_plain_held, o.spam_plain)?;
+    line(
+        out,
+        "obfuscated spam held",
+        o.spam_obfuscated_held,
+        o.spam_obfuscated,
+    )?;
+    if let Some(ratio) = o.other_languages_flag_ratio {
+        writeln!(
+            out,
+            "{:<44} {ratio:>6.2} ×  ({} of {} against {} of {})",
+            "ham flagged, other languages against English",
+            o.ham_other_languages_flagged,
+            o.ham_other_languages,
+            o.ham_english_flagged,
+            o.ham_english
+        )?;
+    }
+    Ok(())
+}
+
 /// The figures as a text table, one line per group, percentages of the group's messages.
 pub fn write_table(figures: &[GroupFigures], out: &mut impl std::io::Write) -> std::io::Result<()> {
     let percent = |count: usize, n: usize| 100.0 * count as f64 / n.max(1) as f64;
@@ -192,6 +289,61 @@ pub fn write_table(figures: &[GroupFigures], out: &mut impl std::io::Write) -> s
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn group(group: &str, label: &str, n: usize, held: usize, flagged: usize) -> GroupFigures {
+        GroupFigures {
+            grouping: "summary".into(),
+            group: group.into(),
+            label: label.into(),
+            n,
+            held,
+            flagged,
+            held_from_connection: held,
+            demoted_from_connection: held + 1,
+        }
+    }
+
+    #[test]
+    fn the_overview_adds_up_the_summary_groups_and_compares_languages() {
+        let figures = [
+            group("ham English", "ham", 200, 2, 10),
+            group("ham other languages", "ham", 100, 1, 10),
+            group("spam obfuscated", "spam", 50, 45, 49),
+            group("spam plain", "spam", 150, 120, 140),
+            GroupFigures {
+                grouping: "lang".into(),
+                ..group("en", "ham", 999, 999, 999)
+            },
+        ];
+        let o = overview(&figures).expect("a summary grouping");
+        assert_eq!((o.ham, o.ham_held), (300, 3));
+        assert_eq!(o.ham_out_of_inbox_from_connection, 5);
+        assert_eq!((o.spam_plain, o.spam_plain_held), (150, 120));
+        assert_eq!((o.spam_obfuscated, o.spam_obfuscated_held), (50, 45));
+        // 10 % of other-language ham against 5 % of English ham.
+        assert_eq!(o.other_languages_flag_ratio, Some(2.0));
+        let mut text = Vec::new();
+        write_overview(&o, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("plain spam held"), "{text}");
+        assert!(text.contains("80.0 %  (120 of 150)"), "{text}");
+        assert!(
+            text.contains("2.00 ×  (10 of 100 against 10 of 200)"),
+            "{text}"
+        );
+
+        let no_english_flagged = [
+            group("ham English", "ham", 10, 0, 0),
+            group("ham other languages", "ham", 10, 0, 1),
+        ];
+        assert_eq!(
+            overview(&no_english_flagged)
+                .unwrap()
+                .other_languages_flag_ratio,
+            None
+        );
+        assert_eq!(overview(&figures[4..]), None, "no summary grouping");
+    }
 
     #[test]
     fn length_bands_follow_characters_not_bytes() {
