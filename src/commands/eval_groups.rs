@@ -216,14 +216,13 @@ pub fn overview(figures: &[GroupFigures]) -> Option<Overview> {
 /// The overview as text, under the tables.
 pub fn write_overview(o: &Overview, out: &mut impl std::io::Write) -> std::io::Result<()> {
     let line = |out: &mut dyn std::io::Write, what: &str, count: usize, n: usize| {
-        let percent = 100.0 * count as f64 / n.max(1) as f64;
-        writeln!(out, "{what:<44} {percent:>6.1} %  ({count} of {n})")
+        writeln!(
+            out,
+            "{what:<44} {:>6.1} %  ({count} of {n})",
+            percent(count, n)
+        )
     };
-    writeln!(
-        out,
-        "
-overall"
-    )?;
+    writeln!(out, "\noverall")?;
     line(out, "ham held", o.ham_held, o.ham)?;
     line(
         out,
@@ -252,9 +251,13 @@ overall"
     Ok(())
 }
 
+/// `count` as a percentage of `n` (0 for an empty group).
+fn percent(count: usize, n: usize) -> f64 {
+    100.0 * count as f64 / n.max(1) as f64
+}
+
 /// The figures as a text table, one line per group, percentages of the group's messages.
 pub fn write_table(figures: &[GroupFigures], out: &mut impl std::io::Write) -> std::io::Result<()> {
-    let percent = |count: usize, n: usize| 100.0 * count as f64 / n.max(1) as f64;
     let mut last = "";
     for f in figures {
         if f.grouping != last {

@@ -202,22 +202,12 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         // Inbox keeps its place and carries the reason. Score rules fire on hard ham (a
         // colleague quoting a scam, an invoice with a phone number); a connection's message
         // leaves the Inbox on hold-level evidence, or on a rule whose action says `other`.
-        let (level, detail) = if inbox_route {
-            (
-                Suspicion::None,
-                format!(
-                    "rule score {rule_score:.2} >= {}; kept in the Inbox: the relationship routes it there",
-                    config.rule_other_score
-                ),
-            )
-        } else {
-            (
-                Suspicion::Mild,
-                format!("rule score {rule_score:.2} >= {}", config.rule_other_score),
-            )
-        };
+        let mut detail = format!("rule score {rule_score:.2} >= {}", config.rule_other_score);
+        if inbox_route {
+            detail.push_str("; kept in the Inbox: the relationship routes it there");
+        }
         raise(
-            level,
+            other_level(inbox_route),
             Reason::new("policy", "rule_score_other", detail),
             &mut reasons,
         );
@@ -395,6 +385,17 @@ fn describe_score(classifier: &ClassifierSignal) -> String {
     )
 }
 
+/// How far Other-level evidence (the classifier's "possible spam", rule scores at
+/// `rule_other_score`) moves a message: a stranger's to Other; one the relationship routes
+/// to the Inbox stays there, labelled, since only hold-level evidence moves it.
+fn other_level(inbox_route: bool) -> Suspicion {
+    if inbox_route {
+        Suspicion::None
+    } else {
+        Suspicion::Mild
+    }
+}
+
 /// What the classifier's signal asks for, if anything: a hold, an Other with a "possible
 /// spam" label, a label alone, or an abstention (a reason without effect). A message routed
 /// to the Inbox (a connection's) leaves it only on hold-level evidence; below that it
@@ -451,13 +452,8 @@ fn judge_classifier(
                 ),
             )
         } else {
-            let level = if inbox_route {
-                Suspicion::None
-            } else {
-                Suspicion::Mild
-            };
             (
-                level,
+                other_level(inbox_route),
                 "possible_spam",
                 format!(
                     "possible spam: {} above the Other threshold {other:.2}",
