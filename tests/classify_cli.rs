@@ -495,6 +495,40 @@ fn a_quoted_scam_in_a_warning_trips_no_scam_rule() {
     }
 }
 
+/// Quiet coercion carries no swear word: blackmail holds on its own, two quieter signs
+/// (watching the recipient, a veiled threat) add up to a hold, and a colleague's ordinary
+/// "send it to your manager" or "saw you at the conference" trips no harassment rule.
+#[test]
+fn quiet_coercion_is_held_and_colleagues_are_not() {
+    let input = [
+        "I recorded our video call. Pay up or your wife gets the file.",
+        "Saw you at the gym this morning. Lovely family, would be a shame if something happened.",
+        "I'll send the contract to your manager for signature today.",
+        "Saw you at the conference yesterday, great talk on retention!",
+    ]
+    .join("\n");
+    let lines = classify_json(&input);
+    let harassment = |line: &serde_json::Value| -> Vec<String> {
+        line["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["source"] == "rule")
+            .filter_map(|r| r["id"].as_str())
+            .filter(|id| id.starts_with("harassment."))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(lines[0]["decision"], "held", "{}", lines[0]);
+    assert!(harassment(&lines[0]).contains(&"harassment.blackmail".to_string()));
+    assert_eq!(lines[1]["decision"], "held", "{}", lines[1]);
+    assert_eq!(harassment(&lines[1]).len(), 2, "{}", lines[1]);
+    for line in &lines[2..] {
+        assert!(harassment(line).is_empty(), "{line}");
+        assert_ne!(line["decision"], "held", "{line}");
+    }
+}
+
 /// A right-to-left override (a known way to disguise a link or a file name) is a reason of
 /// its own, while matching sees through it: the folded keyword still matches.
 #[test]
