@@ -45,6 +45,18 @@ fn classify_json(input: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The ids of the rules among a verdict's reasons.
+fn rule_ids(line: &serde_json::Value) -> Vec<String> {
+    line["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "rule")
+        .filter_map(|r| r["id"].as_str())
+        .map(str::to_string)
+        .collect()
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -474,24 +486,15 @@ fn a_quoted_scam_in_a_warning_trips_no_scam_rule() {
         .collect::<Vec<_>>()
         .join("\n");
     let lines = classify_json(&input);
-    let rules = |line: &serde_json::Value| -> Vec<String> {
-        line["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["source"] == "rule")
-            .map(|r| r["id"].as_str().unwrap().to_string())
-            .collect()
-    };
     for line in &lines[..2] {
         assert_eq!(line["decision"], "held", "{line}");
         assert!(
-            rules(line).iter().any(|id| id.starts_with("scams.")),
+            rule_ids(line).iter().any(|id| id.starts_with("scams.")),
             "{line}"
         );
     }
     for line in &lines[2..] {
-        assert!(rules(line).is_empty(), "{line}");
+        assert!(rule_ids(line).is_empty(), "{line}");
     }
 }
 
@@ -509,15 +512,9 @@ fn quiet_coercion_is_held_and_colleagues_are_not() {
     .join("\n");
     let lines = classify_json(&input);
     let harassment = |line: &serde_json::Value| -> Vec<String> {
-        line["reasons"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|r| r["source"] == "rule")
-            .filter_map(|r| r["id"].as_str())
-            .filter(|id| id.starts_with("harassment."))
-            .map(str::to_string)
-            .collect()
+        let mut ids = rule_ids(line);
+        ids.retain(|id| id.starts_with("harassment."));
+        ids
     };
     assert_eq!(lines[0]["decision"], "held", "{}", lines[0]);
     assert!(harassment(&lines[0]).contains(&"harassment.blackmail".to_string()));
