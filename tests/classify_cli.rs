@@ -52,8 +52,12 @@ fn rule_ids(line: &serde_json::Value) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|r| r["source"] == "rule")
-        .filter_map(|r| r["id"].as_str())
-        .map(str::to_string)
+        .map(|r| {
+            r["id"]
+                .as_str()
+                .expect("a rule reason names its rule")
+                .to_string()
+        })
         .collect()
 }
 
