@@ -5,12 +5,16 @@
 //! (batch rescoring) and every threshold lives in configuration, not in code.
 //!
 //! Order of precedence, strongest first: a hold (rule with `hold`, behaviour signal that
-//! holds, classifier at or over the hold threshold, rule scores at or over the hold score),
+//! holds, classifier at or over the hold threshold, rule scores at or over the hold score;
+//! a hold resting on rules alone is lowered to Other when the classifier flatly disagrees,
+//! see `veto.rs`),
 //! then "mildly suspicious" (rule with `other`, classifier or rule scores over the Other
 //! thresholds), then the relationship. Only a rule whose action is `other` sends a message
 //! the relationship routes to the Inbox (a connection's, an accepted thread, an InMail) to
 //! Other below hold-level evidence; the classifier's and the rule scores' Other-level
 //! findings label it and leave it in place.
+
+mod veto;
 
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +65,13 @@ pub struct PolicyConfig {
     /// Hold when the classifier's "possible spam" and rules scoring at least
     /// `rule_other_score` agree: each alone only moves a message to Other.
     pub corroborated_hold: bool,
+    /// A hold resting on rules alone becomes Other when the classifier, knowing the message
+    /// well enough to hold it, gives it a spam probability below this (0 turns the veto
+    /// off): members quote scams and admins write "your account is locked" (see `veto`).
+    pub classifier_veto_below: f64,
+    /// Rule categories whose holds the classifier cannot veto: it learned selling and scams,
+    /// not abuse.
+    pub classifier_veto_exempt_categories: Vec<String>,
     /// Hold messages containing the GTUBE test string (`crate::test_pattern`), so an
     /// operator can check a deployment end to end.
     pub test_pattern: bool,
@@ -91,6 +102,8 @@ impl Default for PolicyConfig {
             classifier_min_coverage: 0.35,
             classifier_hold_min_known: 6,
             corroborated_hold: true,
+            classifier_veto_below: 0.05,
+            classifier_veto_exempt_categories: vec!["harassment".to_string()],
             test_pattern: true,
             corroborated_behaviour: vec![
                 "fan_out".to_string(),
@@ -112,6 +125,9 @@ impl PolicyConfig {
             if value.is_some_and(|v| !v.is_finite()) {
                 return Err(format!("{key} must be a finite number"));
             }
+        }
+        if !(0.0..=1.0).contains(&self.classifier_veto_below) {
+            return Err("policy.classifier_veto_below must be between 0 and 1".to_string());
         }
         if !(0.0..=1.0).contains(&self.classifier_min_coverage) {
             return Err("policy.classifier_min_coverage must be between 0 and 1".to_string());
@@ -142,6 +158,14 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         reasons.push(reason);
     };
 
+    // Holds that rest on rules alone, lowered to Other when the classifier vetoes them.
+    let veto = veto::rule_hold_veto(signals, config);
+    let rule_hold = if veto.is_some() {
+        Suspicion::Mild
+    } else {
+        Suspicion::Hold
+    };
+    let mut rules_would_hold = false;
     let mut rule_score = 0.0;
     let mut refused = None;
     for hit in &signals.rule_hits {
@@ -169,8 +193,10 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
             refused = Some(Reason::new("rule", &hit.id, hit.detail.clone()));
         }
         rule_score += hit.score;
+        rules_would_hold |= hit.action == RuleAction::Hold;
         let level = match hit.action {
-            RuleAction::Hold | RuleAction::Reject => Suspicion::Hold,
+            RuleAction::Hold => rule_hold,
+            RuleAction::Reject => Suspicion::Hold,
             RuleAction::Other => Suspicion::Mild,
             RuleAction::Score => Suspicion::None,
         };
@@ -189,7 +215,7 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     let inbox_route = route == Folder::Inbox;
     if rule_score >= config.rule_hold_score {
         raise(
-            Suspicion::Hold,
+            rule_hold,
             Reason::new(
                 "policy",
                 "rule_score_hold",
@@ -211,6 +237,11 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
             Reason::new("policy", "rule_score_other", detail),
             &mut reasons,
         );
+    }
+
+    rules_would_hold |= rule_score >= config.rule_hold_score;
+    if let Some(reason) = veto.filter(|_| rules_would_hold) {
+        raise(Suspicion::Mild, reason, &mut reasons);
     }
 
     if let Some(classifier) = &signals.classifier {
@@ -633,6 +664,82 @@ mod tests {
             unknown_tokens,
             top_features: vec![("w:crypto".into(), 0.4)],
         }
+    }
+
+    /// A hold resting on rules alone (a hold rule, or scores summing to the hold score)
+    /// becomes Other, for a connection too, when the classifier knows the message and reads
+    /// it as plainly ordinary; it stands for harassment, for a refusing rule, for a classifier
+    /// that knows too little of the message, and with the veto turned off.
+    #[test]
+    fn the_classifier_vetoes_holds_that_rest_on_rules_alone() {
+        let config = PolicyConfig::default();
+        let verdict = |relationship: Relationship,
+                       hits: Vec<RuleHit>,
+                       signal: ClassifierSignal,
+                       config: &PolicyConfig| {
+            decide(
+                &Signals {
+                    relationship,
+                    rule_hits: hits,
+                    classifier: Some(signal),
+                    ..Default::default()
+                },
+                config,
+            )
+        };
+        let quoted_phishing = || vec![hit("phishing.verify", RuleAction::Hold, 5.0, false)];
+        let summed = || {
+            vec![
+                hit("a", RuleAction::Score, 3.0, false),
+                hit("b", RuleAction::Score, 2.0, false),
+            ]
+        };
+        let ordinary = || classifier(0.01, 20, 2);
+        for relationship in [Relationship::default(), connected()] {
+            for hits in [quoted_phishing(), summed()] {
+                let v = verdict(relationship, hits, ordinary(), &config);
+                assert_eq!(v.decision, Decision::Other, "{:?}", v.reasons);
+                let veto = v.reasons.iter().find(|r| r.id == "classifier_veto");
+                assert!(
+                    veto.is_some_and(|r| r.detail.contains("0.010")),
+                    "{:?}",
+                    v.reasons
+                );
+            }
+        }
+        // Not vetoed: a spam probability at the bar, a harassment rule, a refusing rule, a
+        // classifier that knows too few features to hold, the veto turned off.
+        let held = |v: Verdict| {
+            assert_eq!(v.decision, Decision::Held, "{:?}", v.reasons);
+            assert!(v.reasons.iter().all(|r| r.id != "classifier_veto"));
+        };
+        held(verdict(
+            connected(),
+            quoted_phishing(),
+            classifier(0.05, 20, 2),
+            &config,
+        ));
+        let mut threat = hit("harassment.threat", RuleAction::Hold, 5.0, false);
+        threat.category = "harassment".into();
+        held(verdict(connected(), vec![threat], ordinary(), &config));
+        let refusing = vec![hit("malware", RuleAction::Reject, 5.0, false)];
+        held(verdict(connected(), refusing, ordinary(), &config));
+        let little_known = classifier(0.01, config.classifier_hold_min_known - 1, 0);
+        held(verdict(
+            connected(),
+            quoted_phishing(),
+            little_known,
+            &config,
+        ));
+        let off = PolicyConfig {
+            classifier_veto_below: 0.0,
+            ..PolicyConfig::default()
+        };
+        held(verdict(connected(), quoted_phishing(), ordinary(), &off));
+        // Without rules that would hold, there is nothing to veto and no veto reason.
+        let v = verdict(connected(), vec![], ordinary(), &config);
+        assert_eq!(v.decision, Decision::Inbox);
+        assert!(v.reasons.iter().all(|r| r.id != "classifier_veto"));
     }
 
     fn judged(relationship: Relationship, signal: ClassifierSignal) -> Verdict {
