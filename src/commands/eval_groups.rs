@@ -62,6 +62,12 @@ pub fn is_flagged(verdict: &Verdict) -> bool {
         })
 }
 
+/// The `summary` grouping's groups, named once for the table and the overview.
+const SPAM_OBFUSCATED: &str = "spam obfuscated";
+const SPAM_PLAIN: &str = "spam plain";
+const HAM_ENGLISH: &str = "ham English";
+const HAM_OTHER_LANGUAGES: &str = "ham other languages";
+
 /// Assesses every row of `data` and returns the figures per group of each grouping in `by`.
 pub fn eval_groups(
     engine: &Engine,
@@ -129,10 +135,10 @@ pub fn eval_groups(
                 "lang" => extra(lang).to_string(),
                 "length" => length_band(&row.text).to_string(),
                 _ => match row.label {
-                    Label::Spam if extra(variant) == "obfuscated" => "spam obfuscated".into(),
-                    Label::Spam => "spam plain".into(),
-                    Label::Ham if extra(lang) == "en" => "ham English".into(),
-                    Label::Ham if lang.is_some() => "ham other languages".into(),
+                    Label::Spam if extra(variant) == "obfuscated" => SPAM_OBFUSCATED.into(),
+                    Label::Spam => SPAM_PLAIN.into(),
+                    Label::Ham if extra(lang) == "en" => HAM_ENGLISH.into(),
+                    Label::Ham if lang.is_some() => HAM_OTHER_LANGUAGES.into(),
                     Label::Ham => "ham".into(),
                 },
             };
@@ -190,15 +196,13 @@ pub fn overview(figures: &[GroupFigures]) -> Option<Overview> {
                 o.ham += f.n;
                 o.ham_held += f.held;
                 o.ham_out_of_inbox_from_connection += f.demoted_from_connection;
-                match group {
-                    "ham English" => (o.ham_english, o.ham_english_flagged) = (f.n, f.flagged),
-                    "ham other languages" => {
-                        (o.ham_other_languages, o.ham_other_languages_flagged) = (f.n, f.flagged)
-                    }
-                    _ => {}
+                if group == HAM_ENGLISH {
+                    (o.ham_english, o.ham_english_flagged) = (f.n, f.flagged);
+                } else if group == HAM_OTHER_LANGUAGES {
+                    (o.ham_other_languages, o.ham_other_languages_flagged) = (f.n, f.flagged);
                 }
             }
-            (_, "spam obfuscated") => (o.spam_obfuscated, o.spam_obfuscated_held) = (f.n, f.held),
+            (_, SPAM_OBFUSCATED) => (o.spam_obfuscated, o.spam_obfuscated_held) = (f.n, f.held),
             _ => (o.spam_plain, o.spam_plain_held) = (f.n, f.held),
         }
     }
@@ -309,10 +313,10 @@ mod tests {
     #[test]
     fn the_overview_adds_up_the_summary_groups_and_compares_languages() {
         let figures = [
-            group("ham English", "ham", 200, 2, 10),
-            group("ham other languages", "ham", 100, 1, 10),
-            group("spam obfuscated", "spam", 50, 45, 49),
-            group("spam plain", "spam", 150, 120, 140),
+            group(HAM_ENGLISH, "ham", 200, 2, 10),
+            group(HAM_OTHER_LANGUAGES, "ham", 100, 1, 10),
+            group(SPAM_OBFUSCATED, "spam", 50, 45, 49),
+            group(SPAM_PLAIN, "spam", 150, 120, 140),
             GroupFigures {
                 grouping: "lang".into(),
                 ..group("en", "ham", 999, 999, 999)
@@ -336,8 +340,8 @@ mod tests {
         );
 
         let no_english_flagged = [
-            group("ham English", "ham", 10, 0, 0),
-            group("ham other languages", "ham", 10, 0, 1),
+            group(HAM_ENGLISH, "ham", 10, 0, 0),
+            group(HAM_OTHER_LANGUAGES, "ham", 10, 0, 1),
         ];
         assert_eq!(
             overview(&no_english_flagged)

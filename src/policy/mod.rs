@@ -214,6 +214,7 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     let (route, route_reason) = route_of(relationship, config);
     let inbox_route = route == Folder::Inbox;
     if rule_score >= config.rule_hold_score {
+        rules_would_hold = true;
         raise(
             rule_hold,
             Reason::new(
@@ -239,7 +240,6 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         );
     }
 
-    rules_would_hold |= rule_score >= config.rule_hold_score;
     if let Some(reason) = veto.filter(|_| rules_would_hold) {
         raise(Suspicion::Mild, reason, &mut reasons);
     }
@@ -249,7 +249,7 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         let judged = judge_classifier(classifier, language, inbox_route, config);
         if let Some((_, mut reason)) = judged
             .clone()
-            .filter(|_| relationship.sponsored && !config.sponsored_classifier_counts)
+            .filter(|_| !classifier_counts(relationship, config))
         {
             reason
                 .detail
@@ -416,6 +416,19 @@ fn describe_score(classifier: &ClassifierSignal) -> String {
     )
 }
 
+/// Whether the classifier's score counts for this relationship: not in the sponsored
+/// channel unless configured (see [`PolicyConfig::sponsored_classifier_counts`]).
+fn classifier_counts(relationship: Relationship, config: &PolicyConfig) -> bool {
+    !relationship.sponsored || config.sponsored_classifier_counts
+}
+
+/// Whether the model knows too little of a message to judge it (a lone emoji, a greeting,
+/// a language it was not trained on): it abstains.
+fn knows_too_little(classifier: &ClassifierSignal, config: &PolicyConfig) -> bool {
+    classifier.known_features < config.classifier_min_known
+        || classifier.coverage() < config.classifier_min_coverage
+}
+
 /// How far Other-level evidence (the classifier's "possible spam", rule scores at
 /// `rule_other_score`) moves a message: a stranger's to Other; one the relationship routes
 /// to the Inbox stays there, labelled, since only hold-level evidence moves it.
@@ -450,9 +463,7 @@ fn judge_classifier(
     let language = language
         .map(|l| format!(", language {l}"))
         .unwrap_or_default();
-    if classifier.known_features < config.classifier_min_known
-        || classifier.coverage() < config.classifier_min_coverage
-    {
+    if knows_too_little(classifier, config) {
         return Some((
             Suspicion::None,
             Reason::new(

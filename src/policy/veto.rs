@@ -11,7 +11,7 @@
 
 use crate::domain::{Reason, RuleAction};
 
-use super::{PolicyConfig, Signals};
+use super::{classifier_counts, knows_too_little, PolicyConfig, Signals};
 
 /// The reason a hold resting on rules is lowered to Other, when it is: the classifier
 /// judged the message with enough known features and gives it a spam probability under
@@ -20,9 +20,9 @@ use super::{PolicyConfig, Signals};
 pub(super) fn rule_hold_veto(signals: &Signals, config: &PolicyConfig) -> Option<Reason> {
     let classifier = signals.classifier.as_ref()?;
     if config.classifier_veto_below <= 0.0
-        || (signals.relationship.sponsored && !config.sponsored_classifier_counts)
+        || !classifier_counts(signals.relationship, config)
+        || knows_too_little(classifier, config)
         || classifier.known_features < config.classifier_hold_min_known
-        || classifier.coverage() < config.classifier_min_coverage
         || classifier.spam_probability >= config.classifier_veto_below
     {
         return None;
