@@ -10,10 +10,11 @@
 # line 1 is the header). Random cross-validation mixes every writer into every fold and
 # flatters a model that learned its writers; a held-out round is what new members' traffic
 # looks like to it. TRAIN OPTIONS replace the shipped options (--min-count 3
-# --interpolation 0.25 --svm-cost 4 --prior-strength 8 --link-shapes true) to compare
-# another recipe. RULES=DIR judges with the packs in DIR instead of the built-in ones.
-# Needs: the SpamAssassin cache (datasets/fetch_spamassassin.sh); a release build (made if
-# missing). Prints `eval --by summary` of the held-out round.
+# --interpolation 0.25 --svm-cost 4 --prior-strength 8 --link-shapes true
+# --hold-fpr 0.004) to compare another recipe. RULES=DIR judges with the packs in DIR
+# instead of the built-in ones. Needs: the SpamAssassin cache
+# (datasets/fetch_spamassassin.sh); a release build (made if missing). Prints
+# `eval --by summary` of the held-out round.
 set -euo pipefail
 
 first=${1:?usage: benches/heldout_round.sh FIRST_LINE LAST_LINE [TRAIN OPTIONS...]}
@@ -34,7 +35,7 @@ if [[ ! -f $data/cache/spamassassin.tsv ]]; then
 fi
 options=("$@")
 if ((${#options[@]} == 0)); then
-    options=(--min-count 3 --interpolation 0.25 --svm-cost 4 --prior-strength 8 --link-shapes true)
+    options=(--min-count 3 --interpolation 0.25 --svm-cost 4 --prior-strength 8 --link-shapes true --hold-fpr 0.004)
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
