@@ -102,7 +102,7 @@ impl Default for PolicyConfig {
             classifier_min_coverage: 0.35,
             classifier_hold_min_known: 6,
             corroborated_hold: true,
-            classifier_veto_below: 0.05,
+            classifier_veto_below: 0.1,
             classifier_veto_exempt_categories: vec!["harassment".to_string()],
             test_pattern: true,
             corroborated_behaviour: vec![
@@ -727,7 +727,7 @@ mod tests {
         held(verdict(
             connected(),
             quoted_phishing(),
-            classifier(0.05, 20, 2),
+            classifier(config.classifier_veto_below, 20, 2),
             &config,
         ));
         let mut threat = hit("harassment.threat", RuleAction::Hold, 5.0, false);
