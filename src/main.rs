@@ -4,7 +4,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -75,6 +75,10 @@ enum Command {
         /// Rule packs for --by (default: the built-in packs).
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// Judge --by with the `[policy]` of this config file (default: the built-in
+        /// policy): what a policy change would do, measured on labelled data first.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Print JSON: one object (the classifier's figures, and the groups under --by).
         #[arg(long)]
         json: bool,
@@ -87,6 +91,9 @@ enum Command {
         /// Rule pack directory [default: the packs built into this binary].
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// Judge with the `[policy]` of this config file [default: the built-in policy].
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Print one JSON object per message instead of a table.
         #[arg(long)]
         json: bool,
@@ -548,13 +555,14 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             threads,
             by,
             rules,
+            config,
             json,
         } => {
             let groups = if by.is_empty() {
                 None
             } else {
                 let engine = sendguard::shipped::engine(
-                    Default::default(),
+                    policy_of(config.as_deref())?,
                     rules.as_deref(),
                     model.as_deref(),
                 )?;
@@ -607,9 +615,17 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 }
             }
         }
-        Command::Classify { model, rules, json } => {
-            let engine =
-                sendguard::shipped::engine(Default::default(), rules.as_deref(), model.as_deref())?;
+        Command::Classify {
+            model,
+            rules,
+            config,
+            json,
+        } => {
+            let engine = sendguard::shipped::engine(
+                policy_of(config.as_deref())?,
+                rules.as_deref(),
+                model.as_deref(),
+            )?;
             let stdin = std::io::stdin();
             commands::classify::classify(&engine, stdin.lock(), &mut stdout.lock(), json)?;
         }
@@ -826,6 +842,14 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
 }
 
 /// The store `[store]` names, with its keys; a sled store must exist already.
+/// The `[policy]` of a config file, validated as `serve` would; the built-in policy without one.
+fn policy_of(config: Option<&Path>) -> anyhow::Result<sendguard::policy::PolicyConfig> {
+    match config {
+        Some(path) => Ok(Config::load(Some(path))?.policy),
+        None => Ok(Default::default()),
+    }
+}
+
 fn open_configured_existing(config: &Config) -> anyhow::Result<Store> {
     if config.store.backend == sendguard::config::StoreBackend::Sled {
         let keys = sendguard::store::crypt::Sealer::configured(config.store.keys_file.as_deref())?;

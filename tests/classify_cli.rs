@@ -751,6 +751,81 @@ fn eval_by_groups_keeps_the_classifiers_figures() {
     assert!(text.contains("plain spam held"), "{text}");
 }
 
+/// `--config` judges `classify` and `eval --by` with that file's `[policy]`, so a policy
+/// change can be measured on labelled data before it serves; a bad value is refused by
+/// file and key. The GTUBE test string is held by the built-in policy and not once
+/// `test_pattern` is off.
+#[test]
+fn classify_and_eval_judge_with_a_configs_policy() {
+    const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
+    let dir = tempfile::tempdir().unwrap();
+    let no_test_pattern = dir.path().join("no_test_pattern.toml");
+    std::fs::write(&no_test_pattern, "[policy]\ntest_pattern = false\n").unwrap();
+    let out_of_range = dir.path().join("out_of_range.toml");
+    std::fs::write(&out_of_range, "[policy]\nclassifier_veto_below = 2\n").unwrap();
+    let data = dir.path().join("gtube.tsv");
+    std::fs::write(
+        &data,
+        format!("label\ttext\nspam\t{GTUBE}\nham\tThanks for the intro, talk next week\n"),
+    )
+    .unwrap();
+
+    let decision = |config: Option<&Path>| {
+        let mut args = vec!["classify", "--json"];
+        if let Some(config) = config {
+            args.extend(["--config", path(config)]);
+        }
+        let output = sendguard(&args, Some(&format!("{GTUBE}\n")));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        line["decision"].as_str().unwrap().to_string()
+    };
+    assert_eq!(decision(None), "held");
+    assert_ne!(decision(Some(&no_test_pattern)), "held");
+
+    let spam_held = |config: Option<&Path>| {
+        let mut args = vec!["eval", "--data", path(&data), "--by", "summary", "--json"];
+        if let Some(config) = config {
+            args.extend(["--config", path(config)]);
+        }
+        let output = sendguard(&args, None);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["overview"]["spam_plain_held"].clone()
+    };
+    assert_eq!(spam_held(None), json!(1));
+    assert_eq!(spam_held(Some(&no_test_pattern)), json!(0));
+
+    for args in [
+        vec!["classify", "--config", path(&out_of_range)],
+        vec![
+            "eval",
+            "--data",
+            path(&data),
+            "--by",
+            "summary",
+            "--config",
+            path(&out_of_range),
+        ],
+    ] {
+        let output = sendguard(&args, Some(&format!("{GTUBE}\n")));
+        assert!(!output.status.success());
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            error.contains("out_of_range.toml") && error.contains("classifier_veto_below"),
+            "{error}"
+        );
+    }
+}
+
 /// A training file of one class is a mistake in the data: refused, naming the file and
 /// the missing class, with nothing written.
 #[test]
