@@ -841,7 +841,6 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// The store `[store]` names, with its keys; a sled store must exist already.
 /// The `[policy]` of a config file, validated as `serve` would; the built-in policy without one.
 fn policy_of(config: Option<&Path>) -> anyhow::Result<sendguard::policy::PolicyConfig> {
     match config {
@@ -850,6 +849,7 @@ fn policy_of(config: Option<&Path>) -> anyhow::Result<sendguard::policy::PolicyC
     }
 }
 
+/// The store `[store]` names, with its keys; a sled store must exist already.
 fn open_configured_existing(config: &Config) -> anyhow::Result<Store> {
     if config.store.backend == sendguard::config::StoreBackend::Sled {
         let keys = sendguard::store::crypt::Sealer::configured(config.store.keys_file.as_deref())?;
