@@ -159,7 +159,7 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     };
 
     // Holds that rest on rules alone, lowered to Other when the classifier vetoes them.
-    let veto = veto::rule_hold_veto(signals, config);
+    let veto = veto::vetoing_classifier(signals, config);
     let rule_hold = if veto.is_some() {
         Suspicion::Mild
     } else {
@@ -240,8 +240,12 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         );
     }
 
-    if let Some(reason) = veto.filter(|_| rules_would_hold) {
-        raise(Suspicion::Mild, reason, &mut reasons);
+    if let Some(classifier) = veto.filter(|_| rules_would_hold) {
+        raise(
+            Suspicion::Mild,
+            veto::reason(classifier, config),
+            &mut reasons,
+        );
     }
 
     if let Some(classifier) = &signals.classifier {

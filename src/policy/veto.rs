@@ -9,17 +9,22 @@
 //! default: the model learned selling and scams, and reads a threat in ordinary words as
 //! ordinary.
 
-use crate::domain::{Reason, RuleAction};
+use crate::domain::{ClassifierSignal, Reason, RuleAction};
 
 use super::{classifier_counts, knows_too_little, PolicyConfig, Signals};
 
-/// The reason a hold resting on rules is lowered to Other, when it is: the classifier
-/// judged the message with enough known features and gives it a spam probability under
+/// The classifier that vetoes the holds resting on rules, when one does: it judged the
+/// message with enough known features and gives it a spam probability under
 /// `classifier_veto_below`, and no rule that refuses the message or belongs to an exempt
-/// category fired. `None` when the rules' holds stand.
-pub(super) fn rule_hold_veto(signals: &Signals, config: &PolicyConfig) -> Option<Reason> {
+/// category fired. `None` when the rules' holds stand. Cheap: the reason is spelled only
+/// when a hold is actually lowered ([`reason`]).
+pub(super) fn vetoing_classifier<'a>(
+    signals: &'a Signals,
+    config: &PolicyConfig,
+) -> Option<&'a ClassifierSignal> {
     let classifier = signals.classifier.as_ref()?;
-    if config.classifier_veto_below <= 0.0
+    if signals.rule_hits.is_empty()
+        || config.classifier_veto_below <= 0.0
         || !classifier_counts(signals.relationship, config)
         || knows_too_little(classifier, config)
         || classifier.known_features < config.classifier_hold_min_known
@@ -37,15 +42,17 @@ pub(super) fn rule_hold_veto(signals: &Signals, config: &PolicyConfig) -> Option
                     .classifier_veto_exempt_categories
                     .contains(&hit.category)
         });
-    if exempt {
-        return None;
-    }
-    Some(Reason::new(
+    (!exempt).then_some(classifier)
+}
+
+/// Why a hold resting on rules alone went to Other instead.
+pub(super) fn reason(classifier: &ClassifierSignal, config: &PolicyConfig) -> Reason {
+    Reason::new(
         "policy",
         "classifier_veto",
         format!(
             "not held: rules alone would hold it, but the classifier reads it as ordinary (spam probability {:.3} < {}, {} known features); sent to Other",
             classifier.spam_probability, config.classifier_veto_below, classifier.known_features
         ),
-    ))
+    )
 }
