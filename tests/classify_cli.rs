@@ -471,6 +471,52 @@ fn the_shipped_model_never_holds_what_it_knows_little_about() {
     }
 }
 
+/// Issue #20's ordinary messages, sent by a connection through the whole pipeline, stay in
+/// the Inbox: greetings without a name ("Hello there, how are you?" was held on round
+/// sixteen's model, whose training ham opened with names) and a colleague's plain note.
+/// The same opener before a pitch and a request to move to WhatsApp is still held.
+#[test]
+fn a_connections_greeting_without_a_name_stays_in_the_inbox() {
+    let ordinary = [
+        "hello there",
+        "Hello there, how are you?",
+        "Great to meet you 👋🙂",
+        "Sending you the contract for signature today.",
+        "thanks 🙏",
+        "merci beaucoup 🙏",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("greetings.tsv");
+    let mut rows = String::from("label\ttext\tcategory\tlang\n");
+    for text in ordinary {
+        rows.push_str(&format!("ham\t{text}\tgreeting\ten\n"));
+    }
+    rows.push_str(
+        "spam\tHello there, how are you? I run a private investment group paying 30% a month, \
+         message me on WhatsApp to join\tinvestment_tips\ten\n",
+    );
+    std::fs::write(&data, rows).unwrap();
+    let output = sendguard(
+        &["eval", "--data", path(&data), "--by", "summary", "--json"],
+        None,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let overview = &report["overview"];
+    assert_eq!(overview["ham"], json!(ordinary.len()), "{report}");
+    assert_eq!(overview["ham_held"], json!(0), "{report}");
+    assert_eq!(
+        overview["ham_out_of_inbox_from_connection"],
+        json!(0),
+        "{report}"
+    );
+    assert_eq!(overview["spam_plain_held"], json!(1), "{report}");
+}
+
 /// A member who warns colleagues quotes the scam: the shipped scam-warning phrases keep the
 /// scam packs from firing on the quote, while the same scam sent on its own holds on them.
 #[test]
