@@ -30,6 +30,18 @@ fn sendguard(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Runs `sendguard` with `args`, which must succeed (its stderr is the failure message),
+/// and reads its standard output as one JSON value (`eval --json`, one `classify` line).
+fn json_of(args: &[&str], stdin: Option<&str>) -> serde_json::Value {
+    let output = sendguard(args, stdin);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 /// `sendguard classify --json` on `input`: one JSON object per message.
 fn classify_json(input: &str) -> Vec<serde_json::Value> {
     let output = sendguard(&["classify", "--json"], Some(input));
@@ -255,16 +267,10 @@ fn eval_json_reports_every_figure_and_a_corrupt_model_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.sgnb");
     sendguard(&["train", "--data", TRAIN, "--out", path(&model)], None);
-    let output = sendguard(
+    let report = json_of(
         &["eval", "--model", path(&model), "--data", TEST, "--json"],
         None,
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     for key in [
         "n",
         "spam",
@@ -496,16 +502,10 @@ fn a_connections_greeting_without_a_name_stays_in_the_inbox() {
          message me on WhatsApp to join\tinvestment_tips\ten\n",
     );
     std::fs::write(&data, rows).unwrap();
-    let output = sendguard(
+    let report = json_of(
         &["eval", "--data", path(&data), "--by", "summary", "--json"],
         None,
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let overview = &report["overview"];
     assert_eq!(overview["ham"], json!(ordinary.len()), "{report}");
     assert_eq!(overview["ham_held"], json!(0), "{report}");
@@ -739,7 +739,7 @@ fn eval_by_groups_keeps_the_classifiers_figures() {
          spam\tEarn $5000 weekly from home, join my team now, DM me for the link\twork_from_home\ten\n",
     )
     .unwrap();
-    let output = sendguard(
+    let report = json_of(
         &[
             "eval",
             "--data",
@@ -750,12 +750,6 @@ fn eval_by_groups_keeps_the_classifiers_figures() {
         ],
         None,
     );
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["n"], 3, "{report}");
     let counted: u64 = ["tp", "fp", "tn", "fn"]
         .iter()
@@ -821,13 +815,7 @@ fn classify_and_eval_judge_with_a_configs_policy() {
         if let Some(config) = config {
             args.extend(["--config", path(config)]);
         }
-        let output = sendguard(&args, Some(&format!("{GTUBE}\n")));
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let line: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let line = json_of(&args, Some(&format!("{GTUBE}\n")));
         line["decision"].as_str().unwrap().to_string()
     };
     assert_eq!(decision(None), "held");
@@ -838,13 +826,7 @@ fn classify_and_eval_judge_with_a_configs_policy() {
         if let Some(config) = config {
             args.extend(["--config", path(config)]);
         }
-        let output = sendguard(&args, None);
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let report = json_of(&args, None);
         report["overview"]["spam_plain_held"].clone()
     };
     assert_eq!(spam_held(None), json!(1));
