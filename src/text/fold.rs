@@ -167,7 +167,10 @@ impl CharFilter {
 /// bytes with the state in locals: what [`Out::ascii`] does byte by byte, where only case,
 /// whitespace, control characters and repeats can apply.
 fn fold_ascii(input: &[u8]) -> String {
-    let mut s: Vec<u8> = Vec::with_capacity(input.len() + input.len() / 8 + 8);
+    // Written by index into a buffer that fits the worst case (each byte a character
+    // after a wide gap: three bytes), then cut: no capacity test per byte.
+    let mut s = vec![0u8; input.len() * 3];
+    let mut len = 0usize;
     let mut last = b' ';
     let mut run = 0usize;
     // Whitespace seen since the last character: 0 none, 1 one space, 2 a wide gap.
@@ -176,32 +179,28 @@ fn fold_ascii(input: &[u8]) -> String {
         if b > b' ' && b != 0x7F {
             let c = b.to_ascii_lowercase();
             if pending > 0 {
-                if !s.is_empty() {
-                    s.push(b' ');
-                    if pending > 1 {
-                        s.push(b' ');
-                    }
+                if len > 0 {
+                    s[len] = b' ';
+                    s[len + 1] = b' ';
+                    len += usize::from(pending);
                 }
                 pending = 0;
                 last = b' ';
             }
-            if c == last && !c.is_ascii_digit() {
-                run += 1;
-                if run > MAX_REPEAT {
-                    continue;
-                }
-            } else {
-                last = c;
-                run = 1;
-            }
-            s.push(c);
+            // A repeat past the limit is written and not counted, rather than branched on.
+            let repeat = c == last && !c.is_ascii_digit();
+            run = if repeat { run + 1 } else { 1 };
+            last = c;
+            s[len] = c;
+            len += usize::from(run <= MAX_REPEAT);
         } else if b == b' ' {
             pending = if pending > 0 { 2 } else { 1 };
         } else if matches!(b, b'\t' | b'\n' | b'\r' | 0x0B | 0x0C) {
             pending = 2;
         }
     }
-    // Only ASCII bytes were pushed.
+    s.truncate(len);
+    // Only ASCII bytes were written.
     String::from_utf8(s).unwrap_or_default()
 }
 
