@@ -558,22 +558,34 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             config,
             json,
         } => {
-            let groups = if by.is_empty() {
+            // Under --by the engine's classifier is the one evaluated: the model file is
+            // read once.
+            let engine = if by.is_empty() {
                 None
             } else {
-                let engine = sendguard::shipped::engine(
+                Some(sendguard::shipped::engine(
                     policy_of(config.as_deref())?,
                     rules.as_deref(),
                     model.as_deref(),
-                )?;
-                Some(commands::eval_groups::eval_groups(&engine, &data, &by)?)
+                )?)
             };
-            let model = sendguard::shipped::classifier(model.as_deref())?.model;
+            let groups = match &engine {
+                Some(engine) => Some(commands::eval_groups::eval_groups(engine, &data, &by)?),
+                None => None,
+            };
+            let loaded;
+            let classifier = match engine.as_ref().and_then(|engine| engine.classifier()) {
+                Some(classifier) => classifier,
+                None => {
+                    loaded = sendguard::shipped::classifier(model.as_deref())?;
+                    &loaded
+                }
+            };
             let threads = match threads {
                 0 => std::thread::available_parallelism().map_or(1, usize::from),
                 n => usize::from(n),
             };
-            let report = commands::train::eval(&model, &data, &decision, threads)?;
+            let report = commands::train::eval(&classifier.model, &data, &decision, threads)?;
             let mut out = stdout.lock();
             if json {
                 // One object: the classifier's figures, and under --by the groups beside them.
