@@ -19,7 +19,8 @@
 //! shortener, a `Shortener` token), an `Emoji` per emoji (runs of one emoji cut to three;
 //! the full count is [`Normalized::emoji_count`]). A word of a script written without
 //! spaces (Chinese, Japanese, Thai) gives its character bigrams as words instead of one
-//! word for the whole run (`segment.rs`). Feature strings come from
+//! word for the whole run (`segment.rs`). HTML tags are no items: a tag reads as a space,
+//! and the link targets in it as links. Feature strings come from
 //! [`Token::feature`]. Because the text is made of canonical spellings,
 //! `normalize(&n.text)` gives back the same text and the same tokens: normalization is
 //! idempotent, and a stored normalized text can be re-scored without the original.
@@ -35,17 +36,18 @@
 //! # Files, in the order they run
 //! 1. `fold.rs`: character folding of the whole message (NFKC, look-alikes, invisible
 //!    characters, repeats);
-//! 2. `scan.rs`: chunk scanning, the folded text cut at spaces into chunks and each chunk
+//! 2. `markup.rs`: HTML tags taken out (their link targets stay);
+//! 3. `scan.rs`: chunk scanning, the folded text cut at spaces into chunks and each chunk
 //!    into items; per chunk it calls, in order:
 //!    - `disguise.rs`: disguise undoing (`example[.]com`, `(dot)`, `[at]`, `hxxp[:]//`),
 //!    - `entities.rs`: the entity tests (URL, e-mail, bare domain, crypto, money, number),
 //!    - `split.rs`: word splitting of what is no entity, at punctuation,
 //!    - `word_fold.rs`: leetspeak and repeat folding of the chunk's words;
-//! 3. `join.rs`: spaced-out and dotted letters joined, across items;
-//! 4. `merge.rs`: cross-item merges of spelled-out domains and e-mail addresses, money
+//! 4. `join.rs`: spaced-out and dotted letters joined, across items;
+//! 5. `merge.rs`: cross-item merges of spelled-out domains and e-mail addresses, money
 //!    amounts and phone numbers;
-//! 5. `emoji_runs.rs`: runs of one emoji cut;
-//! 6. `tokens.rs`: the items spelled into the folded text and the token stream, with
+//! 6. `emoji_runs.rs`: runs of one emoji cut;
+//! 7. `tokens.rs`: the items spelled into the folded text and the token stream, with
 //!    `segment.rs` (character bigrams for scripts written without spaces).
 //!
 //! Shared below the stages: `item.rs` (the item every stage passes on), `bytes.rs` (byte
@@ -61,6 +63,7 @@ mod entities;
 mod fold;
 mod item;
 mod join;
+mod markup;
 mod merge;
 mod scan;
 mod segment;
@@ -125,7 +128,8 @@ pub struct Normalized {
 /// Normalizes a plain-text message body.
 pub fn normalize(input: &str) -> Normalized {
     let folded = fold::fold_chars(input);
-    let a = tokens::assemble(analyze(&folded.text), &[]);
+    let stripped = markup::strip_markup(&folded.text);
+    let a = tokens::assemble(analyze(&stripped), &[]);
     Normalized {
         text: a.text,
         tokens: a.tokens,
@@ -178,8 +182,9 @@ pub fn visit_features(input: &str, visitor: &mut impl FeatureVisitor) {
         }
     }
     let folded = fold::fold_chars(input);
-    let unspaced = tokens::may_hold_unspaced(&folded.text);
-    tokens::emit_tokens(analyze(&folded.text), &[], unspaced, &mut Keys(visitor));
+    let stripped = markup::strip_markup(&folded.text);
+    let unspaced = tokens::may_hold_unspaced(&stripped);
+    tokens::emit_tokens(analyze(&stripped), &[], unspaced, &mut Keys(visitor));
 }
 
 /// Normalizes a rich-text (markdown) body: `visible` is the text as shown, `links` the
@@ -189,7 +194,8 @@ pub fn visit_features(input: &str, visitor: &mut impl FeatureVisitor) {
 /// [`TokenKind::LinkMismatch`] token, `shown>target` (registrable domains).
 pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
     let folded = fold::fold_chars(visible);
-    let mut items = analyze(&folded.text);
+    let stripped = markup::strip_markup(&folded.text);
+    let mut items = analyze(&stripped);
     let mut mismatches: Vec<(usize, String)> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     if !links.is_empty() {
@@ -201,7 +207,8 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
     }
     for link in links {
         let target_folded = fold::fold_chars(&link.target);
-        let Some(target) = analyze(&target_folded.text)
+        let target_text = markup::strip_markup(&target_folded.text);
+        let Some(target) = analyze(&target_text)
             .into_iter()
             .find(|it| matches!(it.kind, ItemKind::Url | ItemKind::Email))
             .map(Item::into_owned)
@@ -212,7 +219,8 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
         if target.kind == ItemKind::Url {
             let target_domain = registrable_domain(tokens::url_host(&target.text));
             let shown_folded = fold::fold_chars(&link.text);
-            let shown = analyze(&shown_folded.text);
+            let shown_text = markup::strip_markup(&shown_folded.text);
+            let shown = analyze(&shown_text);
             if let Some(shown) = shown.iter().find(|it| it.kind == ItemKind::Url) {
                 let shown_domain = registrable_domain(tokens::url_host(&shown.text));
                 if shown_domain != target_domain {
@@ -328,6 +336,26 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(norm(input).text, *want, "input {input:?}");
         }
+    }
+
+    /// An HTML body reads as the text it shows: the same tokens as that text written
+    /// plainly, its links included, and nothing of the tags.
+    #[test]
+    fn html_reads_as_its_text() {
+        let html = norm(
+            "<html><body><P ALIGN=center><font face=Arial color=#800080>Free \
+             <b>money</b></font> at <a href=\"http://x.example/y\">this page</a></P></body>",
+        );
+        let plain = norm("Free money at http://x.example/y this page");
+        assert_eq!(html.text, plain.text);
+        assert_eq!(features(&html), features(&plain));
+        // Markup-like text that is no markup stays text.
+        let words: Vec<String> = norm("a<b and b>c")
+            .text
+            .split(' ')
+            .map(String::from)
+            .collect();
+        assert_eq!(words, ["a", "b", "and", "b", "c"]);
     }
 
     #[test]
