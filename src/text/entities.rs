@@ -14,6 +14,14 @@ use super::domains;
 use super::fold::currency_symbol;
 use super::item::{Gap, Item, ItemKind};
 
+/// A URL ends before a `<` or `>`: neither may appear in one (RFC 3986), and in text they
+/// are what wraps a link (`<https://example.com>`) or what follows it in markup
+/// (`https://example.com/">here`). So no item is ever spelled with one, and the folded text
+/// never holds markup that normalizing it again would take out (`markup.rs`).
+fn before_angle_bracket(s: &str) -> &str {
+    s.find(['<', '>']).map_or(s, |end| &s[..end])
+}
+
 /// Cuts trailing punctuation and slashes off a URL.
 fn trim_url_tail(s: &str) -> &str {
     let mut s = s;
@@ -64,7 +72,7 @@ pub(super) fn scheme_url(c: &str, pos: usize) -> Option<(usize, String)> {
         .into_iter()
         .filter(|&l| letters.len() >= l)
         .find_map(|l| scheme_canon(&letters[letters.len() - l..]).map(|sc| (l, sc)))?;
-    let rest = trim_url_tail(&c[pos + 3..]);
+    let rest = trim_url_tail(before_angle_bracket(&c[pos + 3..]));
     let auth_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..auth_end];
     let host = authority.rsplit('@').next().unwrap_or(authority);
@@ -105,6 +113,7 @@ pub(super) fn email(c: &str) -> Option<(usize, String)> {
 
 /// `example.com`, `www.example.com/path?x=1`: a bare domain with a known TLD.
 pub(super) fn bare_domain(c: &str) -> Option<String> {
+    let c = before_angle_bracket(c);
     let end = c.find(['/', '?', '#']).unwrap_or(c.len());
     let host = domains::strip_port(&c[..end])?;
     if !domains::is_bare_host(host) {

@@ -7,16 +7,16 @@
 //! pairs across a tag (`here font`) are noise. So each recognized tag becomes a space, and
 //! the link targets in its `href` and `src` stay in the text: a link is evidence wherever
 //! it is written. (The tag names as tokens of their own were tried, and read no better:
-//! `models/MODEL.md`, "HTML markup".)
+//! `models/MODEL.md`, "HTML markup read as text".)
 //!
 //! Only the names of HTML elements, alone or with attributes that have values, count as
 //! tags, so `<3`, `a<b and b>c`, `<john@example.com>` and `<https://example.com>` stay
-//! text. A `<` with no `>` within [`LONGEST_TAG`] bytes, or
-//! with another `<` first, is text too. Comments (`<!-- -->`) and declarations
+//! text. A `<` with no `>` within [`LONGEST_TAG`] bytes, or with another `<` first, is
+//! text too. Comments (`<!-- -->`) and declarations
 //! (`<!doctype html>`) are dropped without a name. Character references (`&nbsp;`) are
 //! left as they are: decoding them changed nothing measurable (`models/MODEL.md`).
 //!
-//! Cost: one scan for `<`; text without one is returned as it is, borrowed.
+//! Cost: one pass, linear in the text; text without a `<` is returned as it is, borrowed.
 
 use std::borrow::Cow;
 
@@ -115,30 +115,22 @@ const TAG_NAMES: [&str; 86] = [
 pub(super) const LONGEST_TAG: usize = 2048;
 
 /// Character-folded text with its HTML markup taken out (see the module documentation):
-/// each tag replaced by a space and the link targets it holds. Taking a tag out can bring
-/// the pieces of another together (`<a<b>href=x>`), so it repeats until nothing changes:
-/// the result has no markup left, and normalizing it again finds none. Every pass that
-/// changes the text shortens it, so the passes end.
+/// each tag replaced by a space and the link targets it holds.
+///
+/// One pass, left to right. Taking a tag out can bring the pieces of another together
+/// (`<a<b>href=x>` leaves `<a href=x>`); that residue is left as text, not taken out in
+/// further passes, which a message nesting thousands of them would make quadratic. The
+/// folded text spelled from the result never holds a `<` (no item is spelled with one; a
+/// URL ends before it), so normalizing that text again finds no markup.
 pub(super) fn strip_markup(folded: &str) -> Cow<'_, str> {
-    let mut text = match strip_once(folded) {
-        Cow::Borrowed(unchanged) => return Cow::Borrowed(unchanged),
-        Cow::Owned(stripped) => stripped,
-    };
-    while let Cow::Owned(again) = strip_once(&text) {
-        text = again;
-    }
-    Cow::Owned(text)
-}
-
-/// One pass of [`strip_markup`].
-fn strip_once(folded: &str) -> Cow<'_, str> {
     let bytes = folded.as_bytes();
     let mut out = String::new();
     let mut copied = 0;
     let mut at = 0;
+    let mut comment_ends = CommentEnds::default();
     while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
         let start = at + offset;
-        match markup_at(bytes, start) {
+        match markup_at(bytes, start, &mut comment_ends) {
             Some((end, markup)) => {
                 if out.is_empty() {
                     out.reserve(folded.len());
@@ -164,6 +156,34 @@ fn strip_once(folded: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Where the next `-->` is, found once for all the comment openings before it: each
+/// opening searching on its own would make `<!--<!--<!--…` cost its length times
+/// [`LONGEST_TAG`].
+#[derive(Default)]
+struct CommentEnds {
+    /// The first `-->` at or after `from` (`None`: there is none).
+    next: Option<usize>,
+    from: usize,
+    searched: bool,
+}
+
+impl CommentEnds {
+    /// The first `-->` at or after `from` in `bytes`; `from` never decreases between calls.
+    fn first_from(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
+        let known = self.searched && self.from <= from && self.next.is_none_or(|at| at >= from);
+        if !known {
+            self.next = bytes
+                .get(from..)?
+                .windows(3)
+                .position(|w| w == b"-->")
+                .map(|at| from + at);
+            self.from = from;
+            self.searched = true;
+        }
+        self.next
+    }
+}
+
 #[derive(PartialEq)]
 enum Markup {
     Tag,
@@ -173,11 +193,15 @@ enum Markup {
 
 /// The markup starting at `bytes[start]` (a `<`): where it ends (after its `>`) and what
 /// it is, or `None` when the `<` is text.
-fn markup_at(bytes: &[u8], start: usize) -> Option<(usize, Markup)> {
+fn markup_at(
+    bytes: &[u8],
+    start: usize,
+    comment_ends: &mut CommentEnds,
+) -> Option<(usize, Markup)> {
     let rest = &bytes[start + 1..bytes.len().min(start + LONGEST_TAG)];
-    if let Some(comment) = rest.strip_prefix(b"!--") {
-        let close = comment.windows(3).position(|w| w == b"-->")?;
-        return Some((start + 4 + close + 3, Markup::Other));
+    if rest.starts_with(b"!--") {
+        let end = comment_ends.first_from(bytes, start + 4)? + 3;
+        return (end - start <= LONGEST_TAG).then_some((end, Markup::Other));
     }
     if let Some(declaration) = rest.strip_prefix(b"!") {
         if !declaration.first()?.is_ascii_alphabetic() {
@@ -341,12 +365,13 @@ mod tests {
         );
     }
 
+    /// One pass: what taking a tag out brings together stays text, so nesting costs no
+    /// more than its length.
     #[test]
-    fn a_tag_made_by_taking_another_out_goes_too() {
-        assert_eq!(
-            words("<a<b>href=http://x.example>hi"),
-            ["http://x.example", "hi"]
-        );
+    fn a_tag_made_by_taking_another_out_stays_text() {
+        assert_eq!(strip_markup("<a<b>href=x>hi"), "<a href=x>hi");
+        let nested = format!("{}<b>{}", "<a".repeat(3000), "href=x>".repeat(3000));
+        assert_eq!(strip_markup(&nested).len(), nested.len() - 2);
     }
 
     #[test]
@@ -370,5 +395,7 @@ mod tests {
         }
         let long = format!("<b {}>", "x".repeat(LONGEST_TAG));
         assert!(matches!(strip_markup(&long), Cow::Borrowed(_)));
+        let long_comment = format!("<!-- {} -->", "x".repeat(LONGEST_TAG));
+        assert!(matches!(strip_markup(&long_comment), Cow::Borrowed(_)));
     }
 }

@@ -672,6 +672,9 @@ mod tests {
             "x@".repeat(14_000),
             "\u{200B}".repeat(28_000),
             "ﷺ".repeat(28_000),
+            "<!--".repeat(7_000),
+            "<b ".repeat(9_000),
+            format!("{}<b>{}", "<a".repeat(3_000), "href=x>".repeat(3_000)),
         ];
         // Sizes only: speed on these inputs is the `text` bench's and the fuzzers' to
         // measure (a wall-clock bound here failed on a loaded 2-core machine, not on code).
