@@ -128,7 +128,7 @@ pub(super) fn strip_markup(folded: &str) -> Cow<'_, str> {
     let mut copied = 0;
     let mut at = 0;
     let mut comment_ends = CommentEnds::default();
-    while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
+    while let Some(offset) = memchr::memchr(b'<', &bytes[at..]) {
         let start = at + offset;
         match markup_at(bytes, start, &mut comment_ends) {
             Some((end, markup)) => {
