@@ -569,10 +569,10 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                     model.as_deref(),
                 )?)
             };
-            let groups = match &engine {
-                Some(engine) => Some(commands::eval_groups::eval_groups(engine, &data, &by)?),
-                None => None,
-            };
+            let groups = engine
+                .as_ref()
+                .map(|engine| commands::eval_groups::eval_groups(engine, &data, &by))
+                .transpose()?;
             let loaded;
             let classifier = match engine.as_ref().and_then(|engine| engine.classifier()) {
                 Some(classifier) => classifier,

@@ -161,26 +161,26 @@ pub(super) fn strip_markup(folded: &str) -> Cow<'_, str> {
 /// [`LONGEST_TAG`].
 #[derive(Default)]
 struct CommentEnds {
-    /// The first `-->` at or after `from` (`None`: there is none).
-    next: Option<usize>,
-    from: usize,
-    searched: bool,
+    /// The last search's answer (`Some(None)`: no `-->` after where it started).
+    found: Option<Option<usize>>,
 }
 
 impl CommentEnds {
-    /// The first `-->` at or after `from` in `bytes`; `from` never decreases between calls.
+    /// The first `-->` at or after `from` in `bytes`; `from` never decreases between calls,
+    /// so an earlier answer still holds unless it lies before `from`.
     fn first_from(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
-        let known = self.searched && self.from <= from && self.next.is_none_or(|at| at >= from);
-        if !known {
-            self.next = bytes
-                .get(from..)?
-                .windows(3)
-                .position(|w| w == b"-->")
-                .map(|at| from + at);
-            self.from = from;
-            self.searched = true;
+        match self.found {
+            Some(found) if found.is_none_or(|at| at >= from) => found,
+            _ => {
+                let found = bytes
+                    .get(from..)?
+                    .windows(3)
+                    .position(|w| w == b"-->")
+                    .map(|at| from + at);
+                self.found = Some(found);
+                found
+            }
         }
-        self.next
     }
 }
 
@@ -277,8 +277,9 @@ fn link_targets(tag: &str) -> impl Iterator<Item = &str> {
             }
         };
         at = value_start + consumed.max(1);
-        if !value.trim().is_empty() {
-            return Some(value.trim());
+        let value = value.trim();
+        if !value.is_empty() {
+            return Some(value);
         }
     })
 }

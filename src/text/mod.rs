@@ -127,9 +127,8 @@ pub struct Normalized {
 
 /// Normalizes a plain-text message body.
 pub fn normalize(input: &str) -> Normalized {
-    let folded = fold::fold_chars(input);
-    let stripped = markup::strip_markup(&folded.text);
-    let a = tokens::assemble(analyze(&stripped), &[]);
+    let folded = fold_text(input);
+    let a = tokens::assemble(analyze(&folded.text), &[]);
     Normalized {
         text: a.text,
         tokens: a.tokens,
@@ -181,10 +180,9 @@ pub fn visit_features(input: &str, visitor: &mut impl FeatureVisitor) {
             self.0.feature(tag, text);
         }
     }
-    let folded = fold::fold_chars(input);
-    let stripped = markup::strip_markup(&folded.text);
-    let unspaced = tokens::may_hold_unspaced(&stripped);
-    tokens::emit_tokens(analyze(&stripped), &[], unspaced, &mut Keys(visitor));
+    let folded = fold_text(input);
+    let unspaced = tokens::may_hold_unspaced(&folded.text);
+    tokens::emit_tokens(analyze(&folded.text), &[], unspaced, &mut Keys(visitor));
 }
 
 /// Normalizes a rich-text (markdown) body: `visible` is the text as shown, `links` the
@@ -193,9 +191,8 @@ pub fn visit_features(input: &str, visitor: &mut impl FeatureVisitor) {
 /// text names a domain other than its target's also gives a
 /// [`TokenKind::LinkMismatch`] token, `shown>target` (registrable domains).
 pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
-    let folded = fold::fold_chars(visible);
-    let stripped = markup::strip_markup(&folded.text);
-    let mut items = analyze(&stripped);
+    let folded = fold_text(visible);
+    let mut items = analyze(&folded.text);
     let mut mismatches: Vec<(usize, String)> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
     if !links.is_empty() {
@@ -206,9 +203,8 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
         }
     }
     for link in links {
-        let target_folded = fold::fold_chars(&link.target);
-        let target_text = markup::strip_markup(&target_folded.text);
-        let Some(target) = analyze(&target_text)
+        let target_folded = fold_text(&link.target);
+        let Some(target) = analyze(&target_folded.text)
             .into_iter()
             .find(|it| matches!(it.kind, ItemKind::Url | ItemKind::Email))
             .map(Item::into_owned)
@@ -218,9 +214,8 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
         let mut mismatch = None;
         if target.kind == ItemKind::Url {
             let target_domain = registrable_domain(tokens::url_host(&target.text));
-            let shown_folded = fold::fold_chars(&link.text);
-            let shown_text = markup::strip_markup(&shown_folded.text);
-            let shown = analyze(&shown_text);
+            let shown_folded = fold_text(&link.text);
+            let shown = analyze(&shown_folded.text);
             if let Some(shown) = shown.iter().find(|it| it.kind == ItemKind::Url) {
                 let shown_domain = registrable_domain(tokens::url_host(&shown.text));
                 if shown_domain != target_domain {
@@ -252,7 +247,20 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
     }
 }
 
-/// The pipeline from character-folded text (see [`fold::fold_chars`]) to the item list:
+/// The text every later stage reads: the character fold, then the markup taken out.
+fn fold_text(input: &str) -> fold::Folded {
+    let mut folded = fold::fold_chars(input);
+    let stripped = match markup::strip_markup(&folded.text) {
+        std::borrow::Cow::Owned(stripped) => Some(stripped),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    if let Some(stripped) = stripped {
+        folded.text = stripped;
+    }
+    folded
+}
+
+/// The pipeline from the folded text (see [`fold_text`]) to the item list:
 /// chunking, entity extraction and word folding, then the joins and merges, in an order
 /// where no later step can create work for an earlier one. Items borrow `folded`.
 ///
