@@ -45,6 +45,9 @@ pub struct RuleHit {
     pub score: f64,
     /// Shadow rules are recorded and counted but never act.
     pub shadow: bool,
+    /// A weak sign that counts, and is named, only beside another sign of spam.
+    #[serde(default)]
+    pub supporting: bool,
     pub detail: String,
 }
 

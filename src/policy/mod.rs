@@ -168,8 +168,12 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     let mut rules_would_hold = false;
     let mut rule_score = 0.0;
     let mut refused = None;
+    let relationship = signals.relationship;
+    let (route, route_reason) = route_of(relationship, config);
+    let inbox_route = route == Folder::Inbox;
+    let supported = supporting_rules_count(signals, inbox_route, config);
     for hit in &signals.rule_hits {
-        if hit.shadow {
+        if hit.shadow || (hit.supporting && !supported) {
             continue;
         }
         if signals.relationship.sponsored
@@ -210,9 +214,6 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
             &mut reasons,
         );
     }
-    let relationship = signals.relationship;
-    let (route, route_reason) = route_of(relationship, config);
-    let inbox_route = route == Folder::Inbox;
     if rule_score >= config.rule_hold_score {
         rules_would_hold = true;
         raise(
@@ -360,6 +361,25 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         refused,
         language: signals.language.clone(),
     }
+}
+
+/// Whether supporting rules (weak signs such as a phone number) count: only beside another
+/// sign of spam, a rule that is not supporting or the classifier's spam label. Members share
+/// their numbers and addresses every day; alone, those say nothing.
+fn supporting_rules_count(signals: &Signals, inbox_route: bool, config: &PolicyConfig) -> bool {
+    let other_rule = signals
+        .rule_hits
+        .iter()
+        .any(|hit| !hit.shadow && !hit.supporting);
+    let classifier_flags = || {
+        signals
+            .classifier
+            .as_ref()
+            .filter(|_| classifier_counts(signals.relationship, config))
+            .and_then(|c| judge_classifier(c, signals.language.as_deref(), inbox_route, config))
+            .is_some_and(|(_, reason)| matches!(reason.id.as_str(), "spam_hold" | "possible_spam"))
+    };
+    other_rule || classifier_flags()
 }
 
 /// Where the relationship alone puts a message, and why.
@@ -537,6 +557,7 @@ mod tests {
             action,
             score,
             shadow,
+            supporting: false,
             detail: "matched".into(),
         }
     }
@@ -679,6 +700,68 @@ mod tests {
             unknown_tokens,
             top_features: vec![("w:crypto".into(), 0.4)],
         }
+    }
+
+    /// A weak sign (a phone number) counts only beside another: alone, even with scores
+    /// that would otherwise move the message, it leaves no score and no reason; beside a
+    /// rule that is not supporting, or the classifier's spam label, it adds both.
+    #[test]
+    fn supporting_rules_count_only_beside_another_sign() {
+        let config = PolicyConfig::default();
+        let supporting = |id: &str, score: f64| RuleHit {
+            supporting: true,
+            ..hit(id, RuleAction::Score, score, false)
+        };
+        let verdict = |rule_hits: Vec<RuleHit>, classifier: Option<ClassifierSignal>| {
+            decide(
+                &Signals {
+                    rule_hits,
+                    classifier,
+                    ..Default::default()
+                },
+                &config,
+            )
+        };
+        let alone = verdict(
+            vec![supporting("phone", 1.5), supporting("email", 1.5)],
+            None,
+        );
+        assert_eq!(alone, decide_for(Relationship::default()));
+
+        let beside_a_rule = verdict(
+            vec![
+                supporting("phone", 0.5),
+                hit("offplatform", RuleAction::Score, 1.5, false),
+            ],
+            None,
+        );
+        let ids: Vec<&str> = beside_a_rule
+            .reasons
+            .iter()
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "outside_network",
+                "phone",
+                "offplatform",
+                "rule_score_other"
+            ],
+            "0.5 + 1.5 reaches the Other score only with the supporting rule counted"
+        );
+
+        let with_the_classifier = |p: f64| {
+            verdict(vec![supporting("phone", 0.5)], Some(classifier(p, 20, 2)))
+                .reasons
+                .iter()
+                .any(|r| r.id == "phone")
+        };
+        assert!(with_the_classifier(0.9), "beside the possible-spam label");
+        assert!(
+            !with_the_classifier(0.5),
+            "the classifier reads it as ordinary"
+        );
     }
 
     /// A hold resting on rules alone (a hold rule, or scores summing to the hold score)

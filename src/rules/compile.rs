@@ -125,6 +125,13 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
                 (None, Some(_)) => RuleAction::Score,
                 (None, None) => return Err(error(file, Some(id), "needs a score or an action")),
             };
+            if spec.supporting && action != RuleAction::Score {
+                return Err(error(
+                    file,
+                    Some(id),
+                    "a supporting rule only adds its score: its action must be score",
+                ));
+            }
             let score = spec.score.unwrap_or(0.0);
             if !score.is_finite() || score < 0.0 {
                 return Err(error(file, Some(id), "score must be a finite number >= 0"));
@@ -146,6 +153,7 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
                 action,
                 score,
                 shadow: spec.shadow,
+                supporting: spec.supporting,
                 file: file.clone(),
                 examples: spec.examples.clone(),
             });

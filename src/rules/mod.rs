@@ -35,6 +35,8 @@ pub struct Rule {
     pub action: RuleAction,
     pub score: f64,
     pub shadow: bool,
+    /// Shown only beside another sign of spam (see `pack::RuleSpec::supporting`).
+    pub supporting: bool,
     /// Pack file it came from, for error messages and `rules check`.
     pub file: String,
     pub examples: pack::Examples,
@@ -173,6 +175,7 @@ impl RuleSet {
                     action: rule.action,
                     score: rule.score,
                     shadow: rule.shadow,
+                    supporting: rule.supporting,
                     detail,
                 }
             })
@@ -234,6 +237,32 @@ suppresses = ["test.free_trial"]
         assert_eq!(
             hits(&set, "free trial at the company stores"),
             ["test.free_trial"]
+        );
+    }
+
+    #[test]
+    fn a_supporting_rule_hits_as_marked_and_must_only_score() {
+        let pack = PACK.replace(
+            "score = 1.0\nexamples = { match = [\"wire",
+            "score = 1.0\nsupporting = true\nexamples = { match = [\"wire",
+        );
+        let set = compile(&[("test.toml".into(), pack.clone())]).expect("pack compiles");
+        let found = set.evaluate(&normalize("free trial, wire the money"));
+        let supporting: Vec<(&str, bool)> = found
+            .iter()
+            .map(|h| (h.id.as_str(), h.supporting))
+            .collect();
+        assert_eq!(
+            supporting,
+            [("test.free_trial", false), ("test.wire", true)]
+        );
+
+        let holding = pack.replace("supporting = true", "supporting = true\naction = \"hold\"");
+        let error = compile(&[("test.toml".into(), holding)]).expect_err("refused");
+        let message = error.to_string();
+        assert!(
+            message.contains("test.wire") && message.contains("action must be score"),
+            "{message}"
         );
     }
 

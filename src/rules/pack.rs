@@ -13,6 +13,8 @@
 //! action = "hold"                       # score | other | hold | reject (default: score)
 //! score = 3.0                           # added to the message's rule score
 //! shadow = false                        # true: hits are recorded and counted, never act
+//! supporting = false                    # true: a weak sign (a phone number); the hit counts
+//!                                       # and is shown only beside another sign of spam
 //! examples = { match = ["..."], no_match = ["..."] }
 //!
 //! [[allow]]                             # allow-list: suppresses the named rules
@@ -64,6 +66,11 @@ pub struct RuleSpec {
     pub action: Option<RuleAction>,
     #[serde(default)]
     pub shadow: bool,
+    /// A weak sign, common in ordinary messages (a phone number, an e-mail address): its
+    /// hit adds its score and names it only when something else flags the message too, so
+    /// that members who share their number are not flagged for it.
+    #[serde(default)]
+    pub supporting: bool,
     #[serde(default)]
     pub examples: Examples,
 }
