@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use aho_corasick::AhoCorasick;
 
 use crate::domain::{RuleAction, RuleHit};
-use crate::text::{Normalized, TokenKind};
+use crate::text::{is_unspaced, Normalized, TokenKind};
 
 pub use check::{check_examples, ExampleFailure};
 pub use compile::{compile, load_dir, RulesError};
@@ -49,17 +49,33 @@ struct Allow {
     suppresses: Vec<usize>,
 }
 
-/// Every match of `automaton` in `text` that is whole words: it starts and ends at the
-/// text's ends or at a space (normalized text separates words by single spaces).
+/// Every match of `automaton` in `text` that is whole words: it starts and ends at a word
+/// boundary (see [`at_word_boundary`]).
 fn whole_words<'a>(
     automaton: &'a AhoCorasick,
     text: &'a str,
 ) -> impl Iterator<Item = aho_corasick::Match> + 'a {
+    automaton
+        .find_overlapping_iter(text)
+        .filter(move |hit| at_word_boundary(text, hit.start()) && at_word_boundary(text, hit.end()))
+}
+
+/// Whether byte offset `at` of normalized text is a word boundary: an end of the text, a
+/// space (normalized text separates words by single spaces), or next to a character of a
+/// script written without spaces (Chinese, Japanese, Thai, …), where any character may end
+/// a word: `这是诈骗` holds the phrase `诈骗`, while `scamming` does not hold `scam`.
+fn at_word_boundary(text: &str, at: usize) -> bool {
     let bytes = text.as_bytes();
-    automaton.find_overlapping_iter(text).filter(move |hit| {
-        (hit.start() == 0 || bytes[hit.start() - 1] == b' ')
-            && (hit.end() == bytes.len() || bytes[hit.end()] == b' ')
-    })
+    if at == 0 || at == bytes.len() || bytes[at - 1] == b' ' || bytes[at] == b' ' {
+        return true;
+    }
+    // Unspaced scripts take three or four bytes in UTF-8: ASCII neighbours end the test.
+    if bytes[at - 1] < 0x80 && bytes[at] < 0xE0 {
+        return false;
+    }
+    let before = text[..at].chars().next_back();
+    let after = text[at..].chars().next();
+    before.is_some_and(is_unspaced) || after.is_some_and(is_unspaced)
 }
 
 /// All packs, compiled; immutable once built and cheap to share.
@@ -263,6 +279,23 @@ suppresses = ["test.free_trial"]
         assert!(
             message.contains("test.wire") && message.contains("action must be score"),
             "{message}"
+        );
+    }
+
+    /// Chinese, Japanese and Thai are written without spaces: there, a phrase may start and
+    /// end at any character, and a change of script is a boundary too.
+    #[test]
+    fn unspaced_scripts_have_a_word_boundary_at_every_character() {
+        let pack = PACK.replace("\"Company Store\"", "\"Company Store\", \"这是诈骗\"");
+        let set = compile(&[("test.toml".into(), pack)]).expect("pack compiles");
+        assert_eq!(hits(&set, "免费free trial试用"), ["test.free_trial"]);
+        assert!(
+            hits(&set, "他说free trial免费，大家注意这是诈骗别信").is_empty(),
+            "the warning inside a run of Chinese suppresses the rule"
+        );
+        assert!(
+            hits(&set, "免费free trials试用").is_empty(),
+            "letters still need a boundary: `trials` is not `trial`"
         );
     }
 

@@ -77,6 +77,7 @@ use std::collections::HashMap;
 
 pub use domains::{registrable_domain, KNOWN_TLDS, MULTI_PART_SUFFIXES, SHORTENERS};
 pub use fold::{MAX_MARKS, MAX_REPEAT};
+pub(crate) use segment::is_unspaced;
 pub use tokens::{feature_key, Token, TokenKind, OTHER_FEATURE};
 
 use item::{Gap, Item, ItemKind};
