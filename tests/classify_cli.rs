@@ -548,6 +548,55 @@ fn a_quoted_scam_in_a_warning_trips_no_scam_rule() {
     }
 }
 
+/// A phone number is a weak sign: alone it is no reason at all (members share numbers every
+/// day), beside a scam it is named with the rest.
+#[test]
+fn a_phone_number_counts_only_beside_another_sign() {
+    let lines = classify_json(
+        "Here is my number: +44 20 7946 0958, call me after 5.\n\
+         Earn $400 daily from home, no experience needed. Call +44 20 7946 0958",
+    );
+    assert!(rule_ids(&lines[0]).is_empty(), "{}", lines[0]);
+    assert_eq!(
+        lines[0]["decision"], "other",
+        "a stranger's message, as any"
+    );
+    let beside_a_scam = rule_ids(&lines[1]);
+    assert!(
+        beside_a_scam.contains(&"contact_harvesting.phone_number".to_string())
+            && beside_a_scam.iter().any(|id| id.starts_with("scams.")),
+        "{}",
+        lines[1]
+    );
+}
+
+/// Chinese and Japanese are written without spaces: a warning phrase inside a sentence
+/// still marks the quoted scam as a warning's, while the scam alone trips its pack.
+#[test]
+fn a_scam_quoted_in_a_chinese_or_japanese_warning_trips_no_scam_rule() {
+    let scams = [
+        "在家兼职，日赚500元，无需经验，先交押金200元即可上岗",
+        "副業で日給3万円保証！登録料5000円を振り込むだけ",
+    ];
+    let input = format!(
+        "{}\n{}\n大家注意，这是诈骗：“{}”\n皆さん、これは詐欺です。「{}」というメッセージに注意",
+        scams[0], scams[1], scams[0], scams[1]
+    );
+    let lines = classify_json(&input);
+    for (line, pack) in lines[..2]
+        .iter()
+        .zip(["multilingual.zh.", "multilingual.ja."])
+    {
+        assert!(
+            rule_ids(line).iter().any(|id| id.starts_with(pack)),
+            "{line}"
+        );
+    }
+    for line in &lines[2..] {
+        assert!(rule_ids(line).is_empty(), "{line}");
+    }
+}
+
 /// Quiet coercion carries no swear word: blackmail holds on its own, two quieter signs
 /// (watching the recipient, a veiled threat) add up to a hold, and a colleague's ordinary
 /// "send it to your manager" or "saw you at the conference" trips no harassment rule.
