@@ -171,7 +171,13 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
     let relationship = signals.relationship;
     let (route, route_reason) = route_of(relationship, config);
     let inbox_route = route == Folder::Inbox;
-    let supported = supporting_rules_count(signals, inbox_route, config);
+    // Judged once: the rules below need to know whether it flags the message, and its
+    // reason follows theirs.
+    let judged = signals.classifier.as_ref().and_then(|classifier| {
+        judge_classifier(classifier, signals.language.as_deref(), inbox_route, config)
+    });
+    let classifier_counted = classifier_counts(relationship, config);
+    let supported = supporting_rules_count(signals, judged.as_ref(), classifier_counted);
     for hit in &signals.rule_hits {
         if hit.shadow || (hit.supporting && !supported) {
             continue;
@@ -249,18 +255,14 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
         );
     }
 
-    if let Some(classifier) = &signals.classifier {
-        let language = signals.language.as_deref();
-        let judged = judge_classifier(classifier, language, inbox_route, config);
-        if let Some((_, mut reason)) = judged
-            .clone()
-            .filter(|_| !classifier_counts(relationship, config))
-        {
+    match judged {
+        Some((_, mut reason)) if !classifier_counted => {
             reason
                 .detail
                 .push_str("; not counted in the sponsored channel");
             raise(Suspicion::None, reason, &mut reasons);
-        } else if let Some((level, reason)) = judged {
+        }
+        Some((level, reason)) => {
             // Two independent detectors agreeing is hold-level evidence: the classifier's
             // "possible spam" and rules that on their own would send the message to Other.
             let corroborated = reason.id == "possible_spam"
@@ -282,6 +284,7 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
                 );
             }
         }
+        None => {}
     }
 
     // What corroborates near-identical outreach: content already at least mildly suspicious,
@@ -366,20 +369,19 @@ pub fn decide(signals: &Signals, config: &PolicyConfig) -> Verdict {
 /// Whether supporting rules (weak signs such as a phone number) count: only beside another
 /// sign of spam, a rule that is not supporting or the classifier's spam label. Members share
 /// their numbers and addresses every day; alone, those say nothing.
-fn supporting_rules_count(signals: &Signals, inbox_route: bool, config: &PolicyConfig) -> bool {
+fn supporting_rules_count(
+    signals: &Signals,
+    judged: Option<&(Suspicion, Reason)>,
+    classifier_counted: bool,
+) -> bool {
     let other_rule = signals
         .rule_hits
         .iter()
         .any(|hit| !hit.shadow && !hit.supporting);
-    let classifier_flags = || {
-        signals
-            .classifier
-            .as_ref()
-            .filter(|_| classifier_counts(signals.relationship, config))
-            .and_then(|c| judge_classifier(c, signals.language.as_deref(), inbox_route, config))
-            .is_some_and(|(_, reason)| matches!(reason.id.as_str(), "spam_hold" | "possible_spam"))
-    };
-    other_rule || classifier_flags()
+    let classifier_flags = classifier_counted
+        && judged
+            .is_some_and(|(_, reason)| matches!(reason.id.as_str(), "spam_hold" | "possible_spam"));
+    other_rule || classifier_flags
 }
 
 /// Where the relationship alone puts a message, and why.
