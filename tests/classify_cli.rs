@@ -570,6 +570,38 @@ fn a_phone_number_counts_only_beside_another_sign() {
     );
 }
 
+/// Friends ask for each other's number in every language: the request alone names no
+/// rule, and beside an excuse for leaving the platform it counts toward Other.
+#[test]
+fn a_number_request_counts_only_beside_another_sign() {
+    let lines = classify_json(
+        "Great chatting at the meetup! What's your number? I'll text you the venue.\n\
+         Dame tu número y te mando la dirección del evento\n\
+         方便留个手机号吗，我把会议资料发给你\n\
+         I am rarely on here, what's your number?",
+    );
+    for line in &lines[..3] {
+        assert!(rule_ids(line).is_empty(), "{line}");
+    }
+    let beside_an_excuse = rule_ids(&lines[3]);
+    for id in [
+        "contact_harvesting.number_request",
+        "contact_harvesting.rarely_on_platform",
+    ] {
+        assert!(
+            beside_an_excuse.contains(&id.to_string()),
+            "{id}: {}",
+            lines[3]
+        );
+    }
+    let reasons = lines[3]["reasons"].as_array().unwrap();
+    assert!(
+        reasons.iter().any(|r| r["id"] == "rule_score_other"),
+        "1.5 + 1.5 reaches the Other level: {}",
+        lines[3]
+    );
+}
+
 /// Chinese and Japanese are written without spaces: a warning phrase inside a sentence
 /// still marks the quoted scam as a warning's, while the scam alone trips its pack.
 #[test]
