@@ -602,6 +602,46 @@ fn a_number_request_counts_only_beside_another_sign() {
     );
 }
 
+/// A word disguised with another alphabet's look-alikes or invisible characters is a
+/// reason of its own and holds, where the same words written plainly do not; what
+/// languages write between letters (a Latin `i` in Ukrainian, the zero-width space between
+/// Thai words) is no disguise.
+#[test]
+fn disguised_words_hold_where_the_plain_words_do_not() {
+    let lines = classify_json(
+        "I saw you at the station this morning. Nice blue jacket.\n\
+         I s\u{430}w y\u{43E}u \u{430}t the st\u{430}ti\u{43E}n this m\u{43E}rning. Nice blue jacket.\n\
+         Drop me a line on Telegram about the project\n\
+         Dr\u{43E}p me \u{430} line \u{43E}n Telegr\u{430}m \u{430}b\u{43E}ut the pr\u{43E}ject\n\
+         see y\u{200B}o\u{200B}u at the gym tonight\n\
+         \u{412}i\u{442}\u{430}\u{44E}! \u{414}\u{44F}\u{43A}\u{443}\u{44E} \u{437}\u{430} \u{432}i\u{434}\u{43F}\u{43E}\u{432}i\u{434}\u{44C}\n\
+         \u{E2A}\u{E27}\u{E31}\u{E2A}\u{E14}\u{E35}\u{200B}\u{E04}\u{E23}\u{E31}\u{E1A}\u{200B}\u{E02}\u{E2D}\u{E1A}\u{E04}\u{E38}\u{E13}",
+    );
+    for (plain, disguised) in [(&lines[0], &lines[1]), (&lines[2], &lines[3])] {
+        assert_ne!(plain["decision"], "held", "{plain}");
+        assert!(
+            !rule_ids(plain).contains(&"evasion.disguised_words".to_string()),
+            "{plain}"
+        );
+        assert_eq!(disguised["decision"], "held", "{disguised}");
+        assert!(
+            rule_ids(disguised).contains(&"evasion.disguised_words".to_string()),
+            "{disguised}"
+        );
+    }
+    assert!(
+        rule_ids(&lines[4]).contains(&"evasion.disguised_words".to_string()),
+        "invisible characters between letters: {}",
+        lines[4]
+    );
+    for line in &lines[5..] {
+        assert!(
+            !rule_ids(line).iter().any(|id| id.starts_with("evasion.")),
+            "{line}"
+        );
+    }
+}
+
 /// Chinese and Japanese are written without spaces: a warning phrase inside a sentence
 /// still marks the quoted scam as a warning's, while the scam alone trips its pack.
 #[test]

@@ -13,6 +13,8 @@ pub const BUILTINS: &[(&str, u32)] = &[
     ("phone_number", 1),
     ("email_address", 1),
     ("bidi_control", 1),
+    ("disguised_words", 1),
+    ("spelled_out_words", 1),
 ];
 
 pub fn default_min(name: &str) -> Option<u32> {
@@ -37,6 +39,8 @@ pub fn evaluate(name: &str, min: u32, message: &Normalized) -> Option<String> {
         "phone_number" => count(message, TokenKind::Phone),
         "email_address" => count(message, TokenKind::Email),
         "bidi_control" => message.bidi_controls,
+        "disguised_words" => message.disguised_words,
+        "spelled_out_words" => message.spelled_out_words,
         _ => 0,
     };
     (seen >= min).then(|| format!("{name}: {seen} (threshold {min})"))

@@ -50,6 +50,10 @@
 //! 7. `tokens.rs`: the items spelled into the folded text and the token stream, with
 //!    `segment.rs` (character bigrams for scripts written without spaces).
 //!
+//! Beside the stages, on the text as written: `evasion.rs` counts the words a member
+//! disguised ([`Normalized::disguised_words`], [`Normalized::spelled_out_words`]), which
+//! the stages undo.
+//!
 //! Shared below the stages: `item.rs` (the item every stage passes on), `bytes.rs` (byte
 //! classes of the chunk scanner and the word splitter), `domains.rs` (registrable domain,
 //! known TLDs and URL shorteners). A stage uses only the files below it and the stages it
@@ -60,6 +64,7 @@ mod disguise;
 mod domains;
 mod emoji_runs;
 mod entities;
+mod evasion;
 mod fold;
 mod item;
 mod join;
@@ -121,6 +126,13 @@ pub struct Normalized {
     /// U+200F, U+061C). Matching folds them away; their presence is a signal of its own,
     /// since a right-to-left override is a known trick to disguise a link or a file name.
     pub bidi_controls: u32,
+    /// Words disguised in the original text (look-alike letters of another alphabet,
+    /// invisible characters between letters, letters spelled out one by one; `evasion.rs`).
+    /// Matching reads them undone; that a member disguised them is a signal of its own.
+    pub disguised_words: u32,
+    /// Words spelled out letter by letter in the original text (`F R E E`, `c.a.s.h`): a
+    /// weaker sign, since headings and dotted acronyms look the same.
+    pub spelled_out_words: u32,
     /// The language of the original text (ISO 639-3), set by `Engine::normalize`, which
     /// sees the text as written; `None` from this module and when not identified.
     pub language: Option<String>,
@@ -136,6 +148,8 @@ pub fn normalize(input: &str) -> Normalized {
         emoji_count: folded.emoji_count,
         url_count: a.url_count,
         bidi_controls: count_bidi_controls(input),
+        disguised_words: evasion::count_disguised_words(input),
+        spelled_out_words: evasion::count_spelled_out_words(input),
         language: None,
     }
 }
@@ -244,6 +258,8 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
         emoji_count: folded.emoji_count,
         url_count: a.url_count,
         bidi_controls: count_bidi_controls(visible),
+        disguised_words: evasion::count_disguised_words(visible),
+        spelled_out_words: evasion::count_spelled_out_words(visible),
         language: None,
     }
 }
