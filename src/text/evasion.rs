@@ -35,7 +35,9 @@ fn alphabet(c: char) -> Alphabet {
     if matches!(c, 'i' | 'I') {
         return Alphabet::LatinI;
     }
-    if c.is_ascii_alphabetic() || (('\u{00C0}'..='\u{024F}').contains(&c) && c.is_alphabetic()) {
+    let latin_extended = ('\u{00C0}'..='\u{024F}').contains(&c) // accents, Polish, Turkish
+        || ('\u{1E00}'..='\u{1EFF}').contains(&c); // Vietnamese
+    if c.is_ascii_alphabetic() || (latin_extended && c.is_alphabetic()) {
         return Alphabet::Latin;
     }
     const LOOK_ALIKES: &str = "аеорсухіјѕԁкмнтвАВЕКМНОРСТХІЈЅοανρτικχυΑΒΕΖΗΙΚΜΝΟΡΤΥΧ";
@@ -205,6 +207,8 @@ mod tests {
     #[test]
     fn look_alike_letters_inside_a_latin_word_are_a_disguise() {
         assert_eq!(count("Frее money, claim now"), 1); // Cyrillic е twice
+        assert_eq!(count("Chào bạn, tôi là Việt"), 0);
+        assert_eq!(count("Kiếm tiền dễ dàng, liên hệ ngаy"), 1); // Cyrillic а
         assert_eq!(count("саfe"), 1); // Cyrillic с and а
         assert_eq!(count("Зapaбoтoк от 500$ в день"), 1); // Latin a, o in Cyrillic
         assert_eq!(count("Free money, claim now"), 0);

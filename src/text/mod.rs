@@ -126,9 +126,9 @@ pub struct Normalized {
     /// U+200F, U+061C). Matching folds them away; their presence is a signal of its own,
     /// since a right-to-left override is a known trick to disguise a link or a file name.
     pub bidi_controls: u32,
-    /// Words disguised in the original text (look-alike letters of another alphabet,
-    /// invisible characters between letters, letters spelled out one by one; `evasion.rs`).
-    /// Matching reads them undone; that a member disguised them is a signal of its own.
+    /// Words disguised in the original text with look-alike letters of another alphabet or
+    /// invisible characters between letters (`evasion.rs`). Matching reads them undone;
+    /// that a member disguised them is a signal of its own.
     pub disguised_words: u32,
     /// Words spelled out letter by letter in the original text (`F R E E`, `c.a.s.h`): a
     /// weaker sign, since headings and dotted acronyms look the same.
