@@ -56,31 +56,44 @@ fn is_spaced_alphabet(c: char) -> bool {
     c.is_alphabetic() && alphabet(c) != Alphabet::Other
 }
 
-/// Whether a run of letters mixes alphabets the way a disguise does: a Latin word with a
-/// look-alike in it (every letter Latin or drawn like one, or most of them Latin), or a
-/// Cyrillic or Greek word with at least two Latin letters other than `i` in it.
-fn mixes_alphabets(run: &[Alphabet]) -> bool {
-    let latin = run
-        .iter()
-        .filter(|a| matches!(a, Alphabet::Latin | Alphabet::LatinI))
-        .count();
-    let latin_but_i = run.iter().filter(|a| **a == Alphabet::Latin).count();
-    let look_alike = run.iter().filter(|a| **a == Alphabet::LookAlike).count();
-    let other = run
-        .iter()
-        .filter(|a| **a == Alphabet::OtherCyrillicOrGreek)
-        .count();
-    if latin == 0 || look_alike + other == 0 {
-        return false;
+/// The letters of one run, by alphabet: all that deciding whether it mixes them needs.
+#[derive(Default)]
+struct RunLetters {
+    latin_but_i: usize,
+    latin_i: usize,
+    look_alike: usize,
+    other: usize,
+}
+
+impl RunLetters {
+    fn add(&mut self, alphabet: Alphabet) {
+        match alphabet {
+            Alphabet::Latin => self.latin_but_i += 1,
+            Alphabet::LatinI => self.latin_i += 1,
+            Alphabet::LookAlike => self.look_alike += 1,
+            Alphabet::OtherCyrillicOrGreek => self.other += 1,
+            Alphabet::Other => {}
+        }
     }
-    if other == 0 && latin_but_i > 0 {
-        // Every letter is Latin or drawn like one: a Latin word with look-alikes in it.
-        return true;
-    }
-    if latin >= look_alike + other {
-        look_alike > 0
-    } else {
-        latin_but_i >= 2
+
+    /// Whether the run mixes alphabets the way a disguise does: a Latin word with a
+    /// look-alike in it (every letter Latin or drawn like one, or most of them Latin), or a
+    /// Cyrillic or Greek word with at least two Latin letters other than `i` in it.
+    fn mixes_alphabets(&self) -> bool {
+        let latin = self.latin_but_i + self.latin_i;
+        let (look_alike, other) = (self.look_alike, self.other);
+        if latin == 0 || look_alike + other == 0 {
+            return false;
+        }
+        if other == 0 && self.latin_but_i > 0 {
+            // Every letter is Latin or drawn like one: a Latin word with look-alikes in it.
+            return true;
+        }
+        if latin >= look_alike + other {
+            look_alike > 0
+        } else {
+            self.latin_but_i >= 2
+        }
     }
 }
 
@@ -89,26 +102,32 @@ fn is_spelling_separator(c: char) -> bool {
     matches!(c, ' ' | '.' | '-' | '_' | '*' | '·')
 }
 
-/// How many words of `input` are disguised with invisible characters between letters or
-/// with letters of another alphabet (see the module comment).
-pub(super) fn count_disguised_words(input: &str) -> u32 {
-    if input.is_ascii() {
-        return 0;
-    }
-    let chars: Vec<char> = input.chars().collect();
-    count_invisible_between_letters(&chars) + count_mixed_alphabet_runs(&chars)
+/// What [`count`] finds in a message as written.
+pub(super) struct Evasion {
+    /// Words disguised with invisible characters between letters or with letters of
+    /// another alphabet (see the module comment).
+    pub disguised_words: u32,
+    /// Words spelled out letter by letter, each once however many letters it has. A weaker
+    /// sign: headings and dotted acronyms (`H E A D L I N E`, `I.E.E.E`) look the same.
+    pub spelled_out_words: u32,
 }
 
-/// How many words of `input` are spelled out letter by letter (each once, however many
-/// letters it has). A weaker sign than [`count_disguised_words`]: headings and dotted
-/// acronyms (`H E A D L I N E`, `I.E.E.E`) are written the same way.
-pub(super) fn count_spelled_out_words(input: &str) -> u32 {
+/// Both counts of `input`. ASCII text (most messages) can hide no letter and is read as
+/// bytes; other text is decoded into characters once for all three passes.
+pub(super) fn count(input: &str) -> Evasion {
     if input.is_ascii() {
         let bytes = input.as_bytes();
-        return count_spelled_out(bytes.len(), |i| char::from(bytes[i]));
+        return Evasion {
+            disguised_words: 0,
+            spelled_out_words: count_spelled_out(bytes.len(), |i| char::from(bytes[i])),
+        };
     }
     let chars: Vec<char> = input.chars().collect();
-    count_spelled_out(chars.len(), |i| chars[i])
+    Evasion {
+        disguised_words: count_invisible_between_letters(&chars)
+            + count_mixed_alphabet_runs(&chars),
+        spelled_out_words: count_spelled_out(chars.len(), |i| chars[i]),
+    }
 }
 
 /// Words with an invisible separator between two letters: each word once. One pass: the
@@ -142,25 +161,19 @@ fn count_invisible_between_letters(chars: &[char]) -> u32 {
 /// Runs of letters (invisible separators skipped) that mix alphabets like a disguise.
 fn count_mixed_alphabet_runs(chars: &[char]) -> u32 {
     let mut count = 0;
-    let mut run: Vec<Alphabet> = Vec::new();
-    let mut close = |run: &mut Vec<Alphabet>| {
-        if mixes_alphabets(run) {
-            count += 1;
-        }
-        run.clear();
-    };
+    let mut run = RunLetters::default();
     for c in chars {
         if is_invisible_separator(*c) {
             continue;
         }
         if c.is_alphabetic() {
-            run.push(alphabet(*c));
+            run.add(alphabet(*c));
         } else {
-            close(&mut run);
+            count += u32::from(run.mixes_alphabets());
+            run = RunLetters::default();
         }
     }
-    close(&mut run);
-    count
+    count + u32::from(run.mixes_alphabets())
 }
 
 /// Words spelled out: at least four single letters, each followed by one separator, as in
@@ -201,8 +214,13 @@ fn count_spelled_out(len: usize, at: impl Fn(usize) -> char) -> u32 {
 
 #[cfg(test)]
 mod tests {
-    use super::count_disguised_words as count;
-    use super::count_spelled_out_words as spelled_out;
+    fn count(input: &str) -> u32 {
+        super::count(input).disguised_words
+    }
+
+    fn spelled_out(input: &str) -> u32 {
+        super::count(input).spelled_out_words
+    }
 
     #[test]
     fn look_alike_letters_inside_a_latin_word_are_a_disguise() {

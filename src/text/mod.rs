@@ -142,14 +142,15 @@ pub struct Normalized {
 pub fn normalize(input: &str) -> Normalized {
     let folded = fold_text(input);
     let a = tokens::assemble(analyze(&folded.text), &[]);
+    let evasion = evasion::count(input);
     Normalized {
         text: a.text,
         tokens: a.tokens,
         emoji_count: folded.emoji_count,
         url_count: a.url_count,
         bidi_controls: count_bidi_controls(input),
-        disguised_words: evasion::count_disguised_words(input),
-        spelled_out_words: evasion::count_spelled_out_words(input),
+        disguised_words: evasion.disguised_words,
+        spelled_out_words: evasion.spelled_out_words,
         language: None,
     }
 }
@@ -252,14 +253,15 @@ pub fn normalize_with_links(visible: &str, links: &[Link]) -> Normalized {
     }
     mismatches.sort_by_key(|(i, _)| *i);
     let a = tokens::assemble(items, &mismatches);
+    let evasion = evasion::count(visible);
     Normalized {
         text: a.text,
         tokens: a.tokens,
         emoji_count: folded.emoji_count,
         url_count: a.url_count,
         bidi_controls: count_bidi_controls(visible),
-        disguised_words: evasion::count_disguised_words(visible),
-        spelled_out_words: evasion::count_spelled_out_words(visible),
+        disguised_words: evasion.disguised_words,
+        spelled_out_words: evasion.spelled_out_words,
         language: None,
     }
 }
