@@ -92,11 +92,9 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
                     }
                 }
                 Matcher::Pattern(pattern) => {
-                    regex::RegexBuilder::new(&pattern)
-                        .size_limit(1 << 20)
-                        .build()
+                    let compiled = super::pattern_set::compile_pattern(&pattern, 1 << 20)
                         .map_err(|e| error(file, Some(id), format!("bad pattern: {e}")))?;
-                    patterns.push(pattern);
+                    patterns.push(compiled);
                     pattern_rules.push(index);
                 }
                 Matcher::Domains(list) => {
@@ -202,10 +200,7 @@ pub fn compile(packs: &[(String, String)]) -> Result<RuleSet, RulesError> {
     let patterns = if patterns.is_empty() {
         None
     } else {
-        Some(
-            super::pattern_set::Patterns::new(&patterns, 64 << 20)
-                .map_err(|e| error("(patterns)", None, e))?,
-        )
+        Some(super::pattern_set::Patterns::new(patterns))
     };
     Ok(RuleSet {
         rules,
