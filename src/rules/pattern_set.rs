@@ -8,11 +8,12 @@
 //! time building states (`determinize`) on LinkedIn-style messages in 21 languages, and a
 //! second pass over the same messages was no faster: the states outgrew the 64 MiB cache,
 //! which was cleared and rebuilt. E-mails (3.4 KB each) were judged at 60 a second. Alone,
-//! a pattern has few states, warmed in a few messages. But asking 200 patterns one by one
-//! is slow on text that none of them matches, so the literals that each pattern's matches
-//! must begin with (when it has a short list of them) form one aho-corasick automaton: one
-//! pass over the text names the few patterns that could match, and only those, with the
-//! patterns that have no such list, are searched. Same answers
+//! a pattern has few states, warmed in a few messages. But asking every pattern in turn is
+//! slow on text that none of them matches (the 200-pattern bench fell to a fifth), so the
+//! literals that each pattern's matches must begin with (when it has a short list of them)
+//! form one aho-corasick automaton: one pass over the text names the few patterns that
+//! could match, and only those, with the patterns that have no such list, are searched.
+//! Same answers
 //! (`matches_what_regex_set_matches`; every verdict on the project's data sets); the
 //! figures are in `docs/PERFORMANCE.md`, "Rule patterns one by one".
 //!
