@@ -56,7 +56,8 @@ for held_out in "$@"; do
         --thresholds-from "$data/linkedin/train.tsv" \
         --thresholds-from "$data/multilingual/train.tsv" --thresholds-from "$work/others.tsv" \
         --min-count 3 --interpolation 0.25 --svm-cost 4 --prior-strength 8 \
-        --link-shapes true --hold-fpr 0.004 --out "$work/model.sgnb" >/dev/null 2>&1
+        --link-shapes true --hold-fpr 0.004 --out "$work/model.sgnb" >"$work/train.log" 2>&1 ||
+        { cat "$work/train.log" >&2; exit 1; }
     echo "$held_out $(figures --data "$held_out") $(figures --model "$work/model.sgnb" --data "$held_out")"
 done >"$work/figures.txt"
 
