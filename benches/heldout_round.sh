@@ -9,9 +9,8 @@
 # Rounds are appended in order, so each is a block of lines (models/MODEL.md lists them;
 # line 1 is the header). Random cross-validation mixes every writer into every fold and
 # flatters a model that learned its writers; a held-out round is what new members' traffic
-# looks like to it. TRAIN OPTIONS replace the shipped options (--min-count 3
-# --interpolation 0.25 --svm-cost 4 --prior-strength 8 --link-shapes true
-# --hold-fpr 0.004) to compare another recipe. RULES=DIR judges with the packs in DIR
+# looks like to it. TRAIN OPTIONS replace the shipped options (`shipped_options` in
+# benches/shipped_recipe.sh) to compare another recipe. RULES=DIR judges with the packs in DIR
 # instead of the built-in ones. Needs: the SpamAssassin cache
 # (datasets/fetch_spamassassin.sh); a release build (made if missing). Prints
 # `eval --by summary` of the held-out round.
@@ -33,19 +32,15 @@ if [[ ! -f $data/cache/spamassassin.tsv ]]; then
     echo "heldout_round.sh: run datasets/fetch_spamassassin.sh first" >&2
     exit 2
 fi
-options=("$@")
-if ((${#options[@]} == 0)); then
-    options=(--min-count 3 --interpolation 0.25 --svm-cost 4 --prior-strength 8 --link-shapes true --hold-fpr 0.004)
-fi
+# shellcheck source=benches/shipped_recipe.sh
+source "$here/benches/shipped_recipe.sh"
+train_options=("$@")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 cargo build --release --quiet --manifest-path "$here/Cargo.toml"
 awk -v a="$first" -v b="$last" 'NR == 1 || NR < a || NR > b' "$train" >"$work/rest.tsv"
 awk -v a="$first" -v b="$last" 'NR == 1 || (NR >= a && NR <= b)' "$train" >"$work/round.tsv"
-"$bin" train --data "$data/cache/spamassassin.tsv" --data "$data/linkedin/train.tsv@10" \
-    --data "$work/rest.tsv@10" \
-    --thresholds-from "$data/linkedin/train.tsv" --thresholds-from "$work/rest.tsv" \
-    "${options[@]}" --out "$work/model.sgnb" >&2
+train_like_shipped "$work/model.sgnb" "$work/rest.tsv" >&2
 "$bin" eval --model "$work/model.sgnb" --data "$work/round.tsv" --by summary \
     ${RULES:+--rules "$RULES"}

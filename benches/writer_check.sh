@@ -27,6 +27,9 @@ fi
 for file in "$@"; do
     [[ -f $file ]] || { echo "writer_check.sh: $file: no such file" >&2; exit 2; }
 done
+# shellcheck source=benches/shipped_recipe.sh
+source "$here/benches/shipped_recipe.sh"
+train_options=()
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -51,13 +54,8 @@ for held_out in "$@"; do
     for file in "${others[@]}"; do
         tail -n +2 "$file" >>"$work/others.tsv"
     done
-    "$bin" train --data "$data/cache/spamassassin.tsv" --data "$data/linkedin/train.tsv@10" \
-        --data "$data/multilingual/train.tsv@10" --data "$work/others.tsv@10" \
-        --thresholds-from "$data/linkedin/train.tsv" \
-        --thresholds-from "$data/multilingual/train.tsv" --thresholds-from "$work/others.tsv" \
-        --min-count 3 --interpolation 0.25 --svm-cost 4 --prior-strength 8 \
-        --link-shapes true --hold-fpr 0.004 --out "$work/model.sgnb" >"$work/train.log" 2>&1 ||
-        { cat "$work/train.log" >&2; exit 1; }
+    train_like_shipped "$work/model.sgnb" "$data/multilingual/train.tsv" "$work/others.tsv" \
+        >"$work/train.log" 2>&1 || { cat "$work/train.log" >&2; exit 1; }
     echo "$held_out $(figures --data "$held_out") $(figures --model "$work/model.sgnb" --data "$held_out")"
 done >"$work/figures.txt"
 
