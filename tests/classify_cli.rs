@@ -728,6 +728,22 @@ fn bidi_controls_are_a_reason_and_folded_for_matching() {
 }
 
 #[test]
+fn stretched_or_vowelled_arabic_is_judged_as_the_plain_text() {
+    // The same pitch ("guaranteed daily profits, join now"), plain, stretched with tatweel
+    // and fully vowelled: Arabic is written without either, so both are free respellings.
+    let plain = "أرباح مضمونة يومياً انضم الآن";
+    let input =
+        format!("{plain}\nأربـــاح مضـــمونة يوميـــاً انضـــم الآن\nأَرْبَاح مَضْمُونَة يَوْمِيًّا انْضَمّ الآن\n");
+    let lines = classify_json(&input);
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["decision"], "held", "{}", lines[0]);
+    for disguised in &lines[1..] {
+        assert_eq!(disguised["decision"], lines[0]["decision"], "{disguised}");
+        assert_eq!(disguised["score"], lines[0]["score"], "{disguised}");
+    }
+}
+
+#[test]
 fn bad_training_data_is_reported_by_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("bad.tsv");

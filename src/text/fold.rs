@@ -2,6 +2,8 @@
 //! another are undone here, in one pass over the input ([`fold_chars`]):
 //! - zero-width, bidi and other invisible format characters, C0/C1 controls and private-use
 //!   characters are removed (not replaced by a space: `fr\u{200B}ee` is `free`);
+//! - Arabic tatweel and short-vowel marks are removed: Arabic is written without them, so
+//!   a word stretched (`أربـــاح`) or vowelled (`أَرْبَاح`) is the same word (`أرباح`);
 //! - runs of combining marks are cut to [`MAX_MARKS`] before NFKC (zalgo text), so
 //!   normalization stays linear on 28,000 combining marks;
 //! - Unicode NFKC (`unicode-normalization`), then per character `decancer` folds homoglyphs
@@ -150,7 +152,7 @@ impl CharFilter {
             self.marks = 0;
             return true;
         }
-        if is_ignorable(c) {
+        if is_ignorable(c) || is_arabic_vocalization(c) {
             return false;
         }
         if is_combining_mark(c) {
@@ -302,7 +304,8 @@ impl Out {
         if c.is_ascii() {
             return self.ascii(c as u8);
         }
-        if is_ignorable(c) {
+        // Also here, not only before NFKC: presentation forms decompose into them.
+        if is_ignorable(c) || is_arabic_vocalization(c) {
             return;
         }
         if c.is_whitespace() || c == '\u{2800}' {
@@ -355,7 +358,7 @@ impl Out {
             self.ascii(t as u8);
         } else if t.is_whitespace() {
             self.space(false);
-        } else if !is_ignorable(t) && !is_combining_mark(t) {
+        } else if !is_ignorable(t) && !is_combining_mark(t) && !is_arabic_vocalization(t) {
             self.push(t);
         }
     }
@@ -431,6 +434,12 @@ pub fn is_ignorable(c: char) -> bool {
         | 0x1D173..=0x1D17A
         | 0x1F3FB..=0x1F3FF
         | 0xE0000..=0x10FFFF)
+}
+
+/// Arabic tatweel (the stretching stroke) and the short-vowel marks (tanween, fatha, damma,
+/// kasra, shadda, sukun): optional in written Arabic, and so a free way to respell a word.
+fn is_arabic_vocalization(c: char) -> bool {
+    matches!(c as u32, 0x0640 | 0x064B..=0x0652)
 }
 
 /// Emoji (pictographs, smileys, transport, symbols, dingbats) after NFKC. Enclosed and
@@ -561,6 +570,23 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(chars(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn arabic_stretched_or_vowelled_is_the_plain_word() {
+        let plain = chars("أرباح مضمونة");
+        assert_eq!(plain, "أرباح مضمونة");
+        for disguised in [
+            "أربـــاح مضـــمونة", // tatweel
+            "أَرْبَاح مَضْمُونَة",       // short vowels and sukun
+            "ﺃﺭﺑﺎﺡ ﻣﻀﻤﻮﻧﺔ",       // presentation forms (NFKC)
+            "أَربـــاحٌ مضمونةٌ",    // both, and tanween
+        ] {
+            assert_eq!(chars(disguised), plain, "{disguised:?}");
+        }
+        // Other scripts' vowel signs stay: they are letters there, not options.
+        assert_eq!(chars("नमस्ते"), "नमस्ते");
+        assert_eq!(chars("ขอบคุณ"), "ขอบคุณ");
     }
 
     #[test]

@@ -5,6 +5,13 @@
 //! run is read as its overlapping character bigrams (a lone character as itself), the
 //! usual dictionary-free segmentation for these scripts; letters of other scripts inside
 //! the same chunk (`在google工作`) stay whole words.
+//!
+//! A "character" here is a base letter with the combining marks written on it: Thai,
+//! Lao, Khmer and Myanmar put vowels and tone marks above and below their consonants as
+//! separate code points (`คุ` is `ค` and `ุ`), and a bigram of code points would give
+//! features such as a lone vowel sign with a tone mark, shared by unrelated words.
+
+use unicode_normalization::char::is_combining_mark;
 
 /// Whether `c` belongs to a script written without spaces between words.
 pub(crate) fn is_unspaced(c: char) -> bool {
@@ -28,8 +35,8 @@ pub(crate) fn has_unspaced(word: &str) -> bool {
 }
 
 /// Calls `piece` with each piece of `word` in order: a run of an unspaced script gives its
-/// overlapping character bigrams (a one-character run, that character); any other run is
-/// passed whole.
+/// overlapping bigrams of characters with their combining marks (a one-character run, that
+/// character); any other run is passed whole.
 pub(crate) fn for_each_piece<'w>(word: &'w str, mut piece: impl FnMut(&'w str)) {
     let mut chars = word.char_indices().peekable();
     while let Some(&(start, c)) = chars.peek() {
@@ -45,24 +52,30 @@ pub(crate) fn for_each_piece<'w>(word: &'w str, mut piece: impl FnMut(&'w str)) 
             piece(&word[start..end]);
             continue;
         }
-        // A run of the unspaced script: bigrams over consecutive characters.
+        // A run of the unspaced script: bigrams over consecutive characters, each a base
+        // with the marks that follow it. `previous` starts the character before `current`.
         chars.next();
-        let mut previous = start;
-        let mut emitted = false;
+        let mut previous = None;
+        let mut current = start;
+        let mut end = start + c.len_utf8();
         while let Some(&(i, c)) = chars.peek() {
             if !is_unspaced(c) {
                 break;
             }
-            let end = i + c.len_utf8();
-            piece(&word[previous..end]);
-            emitted = true;
-            previous = i;
             chars.next();
+            if is_combining_mark(c) {
+                end = i + c.len_utf8();
+                continue;
+            }
+            if let Some(first) = previous {
+                piece(&word[first..end]);
+            }
+            previous = Some(current);
+            current = i;
+            end = i + c.len_utf8();
         }
-        if !emitted {
-            let end = start + c.len_utf8();
-            piece(&word[start..end]);
-        }
+        // The last bigram, or the run's only character.
+        piece(&word[previous.unwrap_or(current)..end]);
     }
 }
 
@@ -80,7 +93,10 @@ mod tests {
     fn unspaced_runs_become_bigrams() {
         assert_eq!(pieces("谢谢你"), ["谢谢", "谢你"]);
         assert_eq!(pieces("ありがとう"), ["あり", "りが", "がと", "とう"]);
-        assert_eq!(pieces("ขอบคุณ").len(), 5);
+        // Thai vowel and tone marks stay on their consonant: `คุ` is one character.
+        assert_eq!(pieces("ขอบคุณ"), ["ขอ", "อบ", "บคุ", "คุณ"]);
+        assert_eq!(pieces("หุ้นกู้"), ["หุ้น", "นกู้"]);
+        assert_eq!(pieces("คุ"), ["คุ"]);
         assert_eq!(pieces("好"), ["好"]);
     }
 
