@@ -442,6 +442,16 @@ fn describe_score(classifier: &ClassifierSignal) -> String {
     )
 }
 
+/// The decision score beside the threshold it passed, then the probability: thresholds
+/// apply to the score, so a reader must not compare a probability of 0.96 with a
+/// threshold of 0.01.
+fn describe_passed(classifier: &ClassifierSignal, threshold: &str, value: f64) -> String {
+    format!(
+        "decision score {:.2} above the {threshold} threshold {value:.2} (spam probability {:.2}; model {})",
+        classifier.decision_score, classifier.spam_probability, classifier.model
+    )
+}
+
 /// Whether the classifier's score counts for this relationship: not in the sponsored
 /// channel unless configured (see [`PolicyConfig::sponsored_classifier_counts`]).
 fn classifier_counts(relationship: Relationship, config: &PolicyConfig) -> bool {
@@ -514,18 +524,15 @@ fn judge_classifier(
             (
                 Suspicion::Hold,
                 "spam_hold",
-                format!(
-                    "likely spam: {} above the hold threshold {hold:.2}",
-                    describe_score(classifier)
-                ),
+                format!("likely spam: {}", describe_passed(classifier, "hold", hold)),
             )
         } else {
             (
                 other_level(inbox_route),
                 "possible_spam",
                 format!(
-                    "possible spam: {} above the Other threshold {other:.2}",
-                    describe_score(classifier)
+                    "possible spam: {}",
+                    describe_passed(classifier, "Other", other)
                 ),
             )
         };
@@ -1022,7 +1029,14 @@ mod tests {
         let reason = held.reasons.last().unwrap();
         assert_eq!(reason.evidence, ["w:crypto +0.400"]);
         assert!(reason.for_member().evidence.is_empty());
-        assert!(reason.detail.contains("decision score") && reason.detail.contains("probability"));
+        // The threshold stands beside the score it is compared with, not the probability.
+        assert!(
+            reason
+                .detail
+                .starts_with("likely spam: decision score 5.29 above the hold threshold 4.60 (spam probability 0.99"),
+            "{}",
+            reason.detail
+        );
     }
 
     fn behaviour(id: &str, hold: bool) -> BehaviourSignal {
