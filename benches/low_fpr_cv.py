@@ -137,31 +137,32 @@ def main():
 
     probability = np.clip(sendguard_probabilities(binary, rows, folds, options), 1e-12, 1 - 1e-12)
     models = {
-        "sendguard " + (" ".join(options) or "defaults"): (np.log(probability / (1 - probability)), 0.0),
-        "peer: CountVectorizer + MultinomialNB": (sklearn_scores(
-            lambda: make_pipeline(CountVectorizer(), MultinomialNB(alpha=1.0)), texts, spam, folds), 0.0),
-        "peer: TfidfVectorizer + LinearSVC": (sklearn_scores(
-            lambda: make_pipeline(TfidfVectorizer(), LinearSVC(random_state=0)), texts, spam, folds), 0.0),
-        "word 1-2-grams, sublinear tf-idf, LinearSVC": (sklearn_scores(
-            lambda: make_pipeline(word_ngrams(), LinearSVC(random_state=0)), texts, spam, folds), 0.0),
-        "char 3-5-grams, sublinear tf-idf, LinearSVC": (sklearn_scores(
-            lambda: make_pipeline(char_ngrams(), LinearSVC(random_state=0)), texts, spam, folds), 0.0),
-        "word and char n-grams together, LinearSVC": (sklearn_scores(
+        "sendguard " + (" ".join(options) or "defaults"): np.log(probability / (1 - probability)),
+        "peer: CountVectorizer + MultinomialNB": sklearn_scores(
+            lambda: make_pipeline(CountVectorizer(), MultinomialNB(alpha=1.0)), texts, spam, folds),
+        "peer: TfidfVectorizer + LinearSVC": sklearn_scores(
+            lambda: make_pipeline(TfidfVectorizer(), LinearSVC(random_state=0)), texts, spam, folds),
+        "word 1-2-grams, sublinear tf-idf, LinearSVC": sklearn_scores(
+            lambda: make_pipeline(word_ngrams(), LinearSVC(random_state=0)), texts, spam, folds),
+        "char 3-5-grams, sublinear tf-idf, LinearSVC": sklearn_scores(
+            lambda: make_pipeline(char_ngrams(), LinearSVC(random_state=0)), texts, spam, folds),
+        "word and char n-grams together, LinearSVC": sklearn_scores(
             lambda: make_pipeline(FeatureUnion([("word", word_ngrams()), ("char", char_ngrams())]),
-                                  LinearSVC(random_state=0)), texts, spam, folds), 0.0),
+                                  LinearSVC(random_state=0)), texts, spam, folds),
     }
     sendguard_name = next(iter(models))
     char_name = "char 3-5-grams, sublinear tf-idf, LinearSVC"
-    logit, char = models[sendguard_name][0], models[char_name][0]
-    models["sendguard and char n-grams, standardized sum"] = (logit / logit.std() + char / char.std(), 0.0)
+    logit, char = models[sendguard_name], models[char_name]
+    models["sendguard and char n-grams, standardized sum"] = logit / logit.std() + char / char.std()
 
     ham, n_spam = int((~spam).sum()), int(spam.sum())
     print(f"{len(rows)} messages ({n_spam} spam, {ham} ham), {FOLDS} folds; "
           f"cap: {int(FPR_CAP * ham)} false positives ({FPR_CAP:.1%} of ham)")
     print(f"{'model':46} {'own decision: MCC':>18} {'FP':>4} {'FN':>4}   "
           f"{'within cap: MCC':>15} {'FP':>4} {'FN':>4} {'missed':>7}")
-    for name, (scores, threshold) in models.items():
-        own = counts(scores, spam, threshold)
+    # Every score here calls a message spam above zero: log-odds, SVM decisions, their sum.
+    for name, scores in models.items():
+        own = counts(scores, spam, 0.0)
         capped = best_within_cap(scores, spam)
         print(f"{name:46} {mcc(*own):18.4f} {own[1]:4} {own[3]:4}   {mcc(*capped):15.4f} "
               f"{capped[1]:4} {capped[3]:4} {capped[3] / n_spam:7.1%}")

@@ -1031,9 +1031,9 @@ mod tests {
         assert!(reason.for_member().evidence.is_empty());
         // The threshold stands beside the score it is compared with, not the probability.
         assert!(
-            reason
-                .detail
-                .starts_with("likely spam: decision score 5.29 above the hold threshold 4.60 (spam probability 0.99"),
+            reason.detail.starts_with(
+                "likely spam: decision score 5.29 above the hold threshold 4.60 (spam probability "
+            ),
             "{}",
             reason.detail
         );
