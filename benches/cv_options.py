@@ -27,10 +27,13 @@ def fold_of(row):
     return int(hashlib.sha256(("cv-salt:" + text).encode()).hexdigest()[:8], 16) % FOLDS
 
 
+def mcc(tp, fp, tn, fn):
+    return (tp * tn - fp * fn) / math.sqrt(max((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn), 1))
+
+
 def mcc_line(name, t):
     tp, fp, tn, fn = t["tp"], t["fp"], t["tn"], t["fn"]
-    mcc = (tp * tn - fp * fn) / math.sqrt(max((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn), 1))
-    return f"{name:50} MCC {mcc:.4f} FPR {fp / max(fp + tn, 1) * 100:.2f}% ({fp}) FN {fn}"
+    return f"{name:50} MCC {mcc(tp, fp, tn, fn):.4f} FPR {fp / max(fp + tn, 1) * 100:.2f}% ({fp}) FN {fn}"
 
 
 def main():

@@ -13,9 +13,7 @@ decision over zero; naive Bayes: the likelier class) and at the best threshold t
 the false positives within 0.5 % of the ham. Folds as in benches/cv_options.py (a salted
 SHA-256 of the text), scores pooled over the folds. Needs scikit-learn.
 """
-import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
@@ -27,12 +25,10 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.svm import LinearSVC
 
-FOLDS = 5
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cv_options import FOLDS, fold_of, mcc  # noqa: E402  (the same folds and MCC)
+
 FPR_CAP = 0.005
-
-
-def fold_of(text):
-    return int(hashlib.sha256(("cv-salt:" + text).encode()).hexdigest()[:8], 16) % FOLDS
 
 
 def unescape(field):
@@ -46,11 +42,6 @@ def unescape(field):
             out.append(field[i])
             i += 1
     return "".join(out)
-
-
-def mcc(tp, fp, tn, fn):
-    denominator = math.sqrt(max((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn), 1))
-    return (tp * tn - fp * fn) / denominator
 
 
 def counts(scores, spam, threshold):
@@ -133,7 +124,7 @@ def main():
     rows = ["\t".join(r.split("\t")[:2]) for r in rows]
     spam = np.array([r.split("\t", 1)[0] == "spam" for r in rows])
     texts = [unescape(r.split("\t", 1)[1]) for r in rows]
-    folds = [fold_of(r.split("\t", 1)[1]) for r in rows]
+    folds = [fold_of(r) for r in rows]
 
     probability = np.clip(sendguard_probabilities(binary, rows, folds, options), 1e-12, 1 - 1e-12)
     models = {

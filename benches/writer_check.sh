@@ -63,15 +63,15 @@ python3 - "$work/figures.txt" <<'PY'
 import sys
 def pct(a, b):
     return f"{100 * a / b:5.1f}" if b else "  -  "
+def row(name, n):
+    return (f"{name[-40:]:40} {pct(n[0], n[1])} → {pct(n[6], n[7])} {pct(n[2], n[3])} → "
+            f"{pct(n[8], n[9])} {n[4]:>4} → {n[10]:<4}")
 total = [0] * 12
 print(f"{'writer':40} {'plain held %':^13} {'obfuscated %':^13} {'ham held':^11}")
 for line in open(sys.argv[1]):
     name, *numbers = line.split()
     n = list(map(int, numbers))
     total = [t + x for t, x in zip(total, n)]
-    print(f"{name[-40:]:40} {pct(n[0], n[1])} → {pct(n[6], n[7])} {pct(n[2], n[3])} → {pct(n[8], n[9])}"
-          f" {n[4]:>4} → {n[10]:<4}")
-n = total
-print(f"{'all writers':40} {pct(n[0], n[1])} → {pct(n[6], n[7])} {pct(n[2], n[3])} → {pct(n[8], n[9])}"
-      f" {n[4]:>4} → {n[10]:<4} (of {n[1]} plain spam, {n[3]} obfuscated, {n[5]} ham)")
+    print(row(name, n))
+print(row("all writers", total) + f" (of {total[1]} plain spam, {total[3]} obfuscated, {total[5]} ham)")
 PY

@@ -152,7 +152,7 @@ impl CharFilter {
             self.marks = 0;
             return true;
         }
-        if is_ignorable(c) || is_arabic_vocalization(c) {
+        if is_dropped(c) {
             return false;
         }
         if is_combining_mark(c) {
@@ -305,7 +305,7 @@ impl Out {
             return self.ascii(c as u8);
         }
         // Also here, not only before NFKC: presentation forms decompose into them.
-        if is_ignorable(c) || is_arabic_vocalization(c) {
+        if is_dropped(c) {
             return;
         }
         if c.is_whitespace() || c == '\u{2800}' {
@@ -358,7 +358,7 @@ impl Out {
             self.ascii(t as u8);
         } else if t.is_whitespace() {
             self.space(false);
-        } else if !is_ignorable(t) && !is_combining_mark(t) && !is_arabic_vocalization(t) {
+        } else if !is_dropped(t) && !is_combining_mark(t) {
             self.push(t);
         }
     }
@@ -436,10 +436,12 @@ pub fn is_ignorable(c: char) -> bool {
         | 0xE0000..=0x10FFFF)
 }
 
-/// Arabic tatweel (the stretching stroke) and the short-vowel marks (tanween, fatha, damma,
-/// kasra, shadda, sukun): optional in written Arabic, and so a free way to respell a word.
-fn is_arabic_vocalization(c: char) -> bool {
-    matches!(c as u32, 0x0640 | 0x064B..=0x0652)
+/// Characters folding removes outright: the invisible ones, and Arabic tatweel (the
+/// stretching stroke) and short-vowel marks (tanween, fatha, damma, kasra, shadda, sukun),
+/// optional in written Arabic and so a free way to respell a word. Tatweel draws a glyph,
+/// so it is not [`is_ignorable`], which also decides what counts as blank.
+fn is_dropped(c: char) -> bool {
+    is_ignorable(c) || matches!(c as u32, 0x0640 | 0x064B..=0x0652)
 }
 
 /// Emoji (pictographs, smileys, transport, symbols, dingbats) after NFKC. Enclosed and
